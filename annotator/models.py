@@ -1,0 +1,230 @@
+"""Projects, label schemas, members, examples, annotations and assignments."""
+from __future__ import annotations
+
+import random
+
+from django.conf import settings
+from django.db import models
+
+
+class TaskType(models.TextChoices):
+    MULTILABEL = "multilabel", "Multi-label"
+    SINGLELABEL = "singlelabel", "Single-label"
+    BINARY = "binary", "Binary (accept / reject)"
+    SPANS = "spans", "Spans"
+    MULTIMODAL_MULTILABEL = "multimodal-multilabel", "Multi-modal multi-label"
+
+
+class Normalization(models.TextChoices):
+    # Seeds 000/001: drop @mentions, URLs and "RT ".
+    STRIP = "strip", "Strip mentions and URLs (seeds 000/001)"
+    # Seed 003 (BERTweet-style): map them to @USER / HTTPURL.
+    PLACEHOLDERS = "placeholders", "@USER / HTTPURL placeholders (seed 003)"
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    ANNOTATOR = "annotator", "Annotator"
+    VIEWER = "viewer", "Viewer"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    task_type = models.CharField(max_length=32, choices=TaskType.choices)
+    guidelines = models.TextField(blank=True)
+    normalization = models.CharField(
+        max_length=16, choices=Normalization.choices, default=Normalization.STRIP
+    )
+    # Each example goes to this many different annotators.
+    overlap = models.PositiveSmallIntegerField(default=1)
+    allow_overlapping_spans = models.BooleanField(default=False)
+    # Order of the annotation queue: "random" now; later issues add active learning.
+    queue_strategy = models.CharField(max_length=32, default="random")
+    # Retrain after every N new human annotations; null means off.
+    retrain_every = models.PositiveIntegerField(null=True, blank=True)
+    retrain_backend = models.CharField(max_length=64, default="embedding_head", blank=True)
+    auto_promote = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Label(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    shortcut = models.CharField(max_length=1, blank=True)
+    color = models.CharField(max_length=7, default="#3b82f6")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="label_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.project}"
+
+
+def new_queue_key() -> float:
+    return random.random()
+
+
+class Example(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples")
+    text = models.TextField()
+    normalized_text = models.TextField(blank=True)
+    # created_at, lang, retweet_count, author, event, geo, and any mapped columns.
+    meta = models.JSONField(default=dict, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    # sha256 of the normalized text: the dedupe key within a project.
+    content_hash = models.CharField(max_length=64)
+    image = models.FileField(upload_to="examples/%Y/%m/", blank=True)
+    # Random order key for the "random" queue strategy; indexed with the project.
+    queue_key = models.FloatField(default=new_queue_key)
+    # Number of annotators this example is assigned to (queue bookkeeping for overlap k).
+    assigned_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "content_hash"], name="example_unique_hash"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "assigned_count", "queue_key"], name="example_queue"),
+            models.Index(fields=["project", "external_id"], name="example_external_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class AnnotationSource(models.TextChoices):
+    HUMAN = "human", "Human"
+    MODEL = "model", "Model"
+    IMPORT = "import", "Import"
+
+
+class Annotation(models.Model):
+    """One current annotation per user and example; imported labels have no user."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="annotations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="annotations",
+    )
+    # Label names (classification tasks).
+    labels = models.JSONField(default=list, blank=True)
+    # [{"start": int, "end": int, "label": str}] character offsets into Example.text.
+    spans = models.JSONField(default=list, blank=True)
+    source = models.CharField(
+        max_length=8, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["example", "user"], name="annotation_one_per_user"),
+            models.UniqueConstraint(
+                fields=["example"],
+                condition=models.Q(user__isnull=True),
+                name="annotation_one_without_user",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "updated_at"], name="annotation_user_recent")]
+
+
+class AssignmentStatus(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Assignment(models.Model):
+    """Annotation work: an example handed to one annotator (never twice to the same one)."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    status = models.CharField(
+        max_length=8, choices=AssignmentStatus.choices, default=AssignmentStatus.ASSIGNED
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["example", "user"], name="assignment_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "status"], name="assignment_user_status")]
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """A large file imported by a Celery task; the admin watches its progress."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    path = models.CharField(max_length=500)
+    original_name = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=16)
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_bytes = models.BigIntegerField(default=0)
+    processed_bytes = models.BigIntegerField(default=0)
+    rows_seen = models.BigIntegerField(default=0)
+    imported = models.BigIntegerField(default=0)
+    duplicates = models.BigIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def progress(self) -> float:
+        return 0.0 if not self.total_bytes else min(1.0, self.processed_bytes / self.total_bytes)

@@ -1,0 +1,54 @@
+"""Who may do what in a project. Outsiders get 404: a project's existence is not disclosed.
+
+Roles rank admin > annotator > viewer. Django superusers act as admins of every project.
+Used by REST views (DRF), browser views and services alike.
+"""
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from annotator.models import Membership, Project, Role
+
+RANK = {Role.VIEWER: 1, Role.ANNOTATOR: 2, Role.ADMIN: 3}
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | None:
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    return (
+        Membership.objects.filter(user=user, project=project).values_list("role", flat=True).first()
+    )
+
+
+def visible_projects(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
+    if not user.is_authenticated:
+        return Project.objects.none()
+    if user.is_superuser:
+        return Project.objects.all()
+    return Project.objects.filter(memberships__user=user)
+
+
+def get_project_for(
+    user: AbstractBaseUser | AnonymousUser, project_id: int | str, min_role: str = Role.VIEWER
+) -> Project:
+    """The project if `user` holds at least `min_role` in it.
+
+    Raises Http404 for outsiders (and unknown ids) and PermissionDenied (403) for members whose
+    role is too low, e.g. a viewer trying to annotate.
+    """
+    try:
+        project = Project.objects.get(pk=int(project_id))
+    except (Project.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such project.") from None
+    role = role_of(user, project)
+    if role is None:
+        raise Http404("No such project.")
+    if RANK[Role(role)] < RANK[Role(min_role)]:
+        raise PermissionDenied(f"This needs the {min_role} role in project {project.pk}.")
+    project.current_role = role  # type: ignore[attr-defined]
+    return project

@@ -1,0 +1,1 @@
+"""Model backends: pure Python, no Django. Each module imports torch & co. on first use only."""

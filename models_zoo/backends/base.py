@@ -1,0 +1,144 @@
+"""The backend protocol every model in Vigia implements.
+
+A backend is a class with a registry `name`, the task types it supports, a pydantic `Config`
+(its JSON schema drives the admin form), and `fit`, `predict`, `save`, `load`. Artifacts are
+directories holding `manifest.json` (see `models_zoo.artifacts`) plus safetensors or the
+library's native format; never pickle.
+"""
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+CLASSIFICATION_TASK_TYPES = ("multilabel", "singlelabel", "binary", "multimodal-multilabel")
+SPAN_TASK_TYPES = ("spans",)
+
+
+@dataclass
+class Item:
+    """One model input: text, optional image bytes, and gold labels or character-offset spans."""
+
+    text: str
+    image: bytes | None = None
+    labels: list[str] | None = None
+    # [{"start": int, "end": int, "label": str}], offsets into `text`.
+    spans: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class ItemPrediction:
+    """What a backend returns per input; `thresholds` are the per-class cut-offs applied."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    # Backend-specific extras, e.g. attention weights per token for the UI.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "scores": self.scores,
+            "labels": self.labels,
+            "spans": self.spans,
+            "thresholds": self.thresholds,
+        }
+        if self.extras:
+            out.update(self.extras)
+        return out
+
+
+@dataclass
+class ProgressEvent:
+    step: int
+    total_steps: int
+    epoch: int | None = None
+    loss: float | None = None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total_steps <= 0 else min(1.0, self.step / self.total_steps)
+
+
+# A progress callback may raise `TrainingCancelled` to stop a run between steps.
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class TrainingCancelled(Exception):
+    """Raised from a progress callback to stop training; nothing is saved."""
+
+
+class BackendError(Exception):
+    """Bad input or configuration for a backend; the message names the problem."""
+
+
+class BackendConfig(BaseModel):
+    """Base for every backend's `Config`: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 13
+
+
+@dataclass
+class FitReport:
+    metrics: dict[str, Any]
+    thresholds: dict[str, float]
+    best_epoch: int | None = None
+
+
+class Backend(abc.ABC):
+    name: ClassVar[str]
+    task_types: ClassVar[tuple[str, ...]]
+    Config: ClassVar[type[BackendConfig]]
+
+    def __init__(
+        self,
+        labels: Sequence[str],
+        task_type: str,
+        config: BackendConfig | dict[str, Any] | None = None,
+    ) -> None:
+        if task_type not in self.task_types:
+            raise BackendError(
+                f"backend {self.name!r} does not support task type {task_type!r}; "
+                f"it supports {', '.join(self.task_types)}"
+            )
+        if not labels:
+            raise BackendError("a backend needs at least one label")
+        self.labels: list[str] = list(labels)
+        self.task_type = task_type
+        if config is None:
+            config = self.Config()
+        elif isinstance(config, dict):
+            config = self.Config.model_validate(config)
+        self.config = config
+        self.thresholds: dict[str, float] = {}
+        self.metrics: dict[str, Any] = {}
+
+    @abc.abstractmethod
+    def fit(
+        self,
+        train: Sequence[Item],
+        validation: Sequence[Item],
+        progress: ProgressCallback | None = None,
+    ) -> FitReport:
+        """Train on `train`, calibrate thresholds and compute metrics on `validation`."""
+
+    @abc.abstractmethod
+    def predict(self, inputs: Sequence[Item]) -> list[ItemPrediction]:
+        """Scores, thresholded labels (or spans) for each input, in order."""
+
+    @abc.abstractmethod
+    def save(self, directory: str | Path) -> None:
+        """Write the artifact directory (manifest.json + weights, never pickle)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def load(cls, directory: str | Path) -> Backend:
+        """Rebuild a fitted backend from an artifact directory written by `save`."""

@@ -1,0 +1,89 @@
+"""Shared metrics and per-class threshold calibration (no Django, no torch).
+
+Thresholds: seed 002 (CLIP fusion card) calibrates one threshold per class on the validation
+split instead of a global 0.5; we search a 0.05 grid for the F1-maximising cut-off per class.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+
+def labels_to_matrix(gold: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
+    """Binary indicator matrix (n_items, n_labels) from lists of label names."""
+    index = {name: i for i, name in enumerate(labels)}
+    y = np.zeros((len(gold), len(labels)), dtype=np.int8)
+    for row, names in enumerate(gold):
+        for name in names:
+            if name in index:
+                y[row, index[name]] = 1
+    return y
+
+
+def calibrate_thresholds(
+    y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str], default: float = 0.5
+) -> dict[str, float]:
+    """Per-class threshold maximising F1 on validation (seed 002); `default` when a class has
+    no positive in the validation split (nothing to calibrate on)."""
+    thresholds: dict[str, float] = {}
+    for j, name in enumerate(labels):
+        truth = y_true[:, j].astype(bool)
+        if truth.sum() == 0:
+            thresholds[name] = default
+            continue
+        best_t, best_f1 = default, -1.0
+        for t in THRESHOLD_GRID:
+            pred = scores[:, j] >= t
+            tp = float(np.sum(pred & truth))
+            fp = float(np.sum(pred & ~truth))
+            fn = float(np.sum(~pred & truth))
+            f1 = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+            # Ties go to the threshold closest to 0.5, the uncalibrated default.
+            if f1 > best_f1 + 1e-12 or (
+                abs(f1 - best_f1) <= 1e-12 and abs(t - 0.5) < abs(best_t - 0.5)
+            ):
+                best_t, best_f1 = float(t), f1
+        thresholds[name] = best_t
+    return thresholds
+
+
+def apply_thresholds(
+    scores: np.ndarray, labels: Sequence[str], thresholds: dict[str, float]
+) -> np.ndarray:
+    cut = np.array([thresholds.get(name, 0.5) for name in labels], dtype=np.float64)
+    return (scores >= cut).astype(np.int8)
+
+
+def classification_metrics(
+    y_true: np.ndarray, scores: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]
+) -> dict[str, Any]:
+    """ROC-AUC macro, F1 macro and micro, per-class precision/recall/F1 and support."""
+    from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+
+    aucs = []
+    for j in range(len(labels)):
+        column = y_true[:, j]
+        if 0 < column.sum() < len(column):
+            aucs.append(float(roc_auc_score(column, scores[:, j])))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, average=None, zero_division=0
+    )
+    return {
+        "roc_auc_macro": float(np.mean(aucs)) if aucs else None,
+        "f1_macro": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "f1_micro": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "per_class": {
+            name: {
+                "precision": float(precision[j]),
+                "recall": float(recall[j]),
+                "f1": float(f1[j]),
+                "support": int(support[j]),
+            }
+            for j, name in enumerate(labels)
+        },
+        "n": int(y_true.shape[0]),
+    }

@@ -1,0 +1,109 @@
+"""Training runs, model versions and stored predictions (Django side of models_zoo)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_RUN_STATES = (RunState.QUEUED, RunState.RUNNING)
+
+
+class TrainingRun(models.Model):
+    project = models.ForeignKey(
+        "annotator.Project", on_delete=models.CASCADE, related_name="training_runs"
+    )
+    backend = models.CharField(max_length=64)
+    config = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.QUEUED)
+    progress = models.FloatField(default=0.0)  # 0..1
+    epoch = models.PositiveIntegerField(null=True, blank=True)
+    loss = models.FloatField(null=True, blank=True)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Updated by the worker while it trains; a stale heartbeat means the worker died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Never two active runs of one project at once.
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(state__in=["queued", "running"]),
+                name="one_active_run_per_project",
+            ),
+        ]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state not in ACTIVE_RUN_STATES
+
+
+class ModelVersion(models.Model):
+    project = models.ForeignKey(
+        "annotator.Project", on_delete=models.CASCADE, related_name="model_versions"
+    )
+    run = models.OneToOneField(
+        TrainingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version"
+    )
+    backend = models.CharField(max_length=64)
+    config = models.JSONField(default=dict, blank=True)
+    artifact_dir = models.CharField(max_length=500)
+    labels = models.JSONField(default=list)
+    thresholds = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    # Which annotations trained it and the seeded train/validation split (reproducibility).
+    data_snapshot = models.JSONField(default=dict, blank=True)
+    is_current = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(is_current=True),
+                name="one_current_model_per_project",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backend} v{self.pk}"
+
+
+class Prediction(models.Model):
+    example = models.ForeignKey(
+        "annotator.Example", on_delete=models.CASCADE, related_name="predictions"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="predictions"
+    )
+    scores = models.JSONField(default=dict)
+    labels = models.JSONField(default=list)
+    spans = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["example", "model_version"], name="prediction_unique"
+            ),
+        ]
