@@ -1,3 +1,9 @@
+"""REST routes of the annotator app, one module per area (mounted under /api/v1/)."""
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("annotator.api.project_urls")),
+    path("", include("annotator.api.io_urls")),
+]

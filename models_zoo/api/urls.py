@@ -1,3 +1,9 @@
+"""REST routes of models_zoo, one module per area (mounted under /api/v1/)."""
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("models_zoo.api.training_urls")),
+    path("", include("models_zoo.api.predict_urls")),
+]
