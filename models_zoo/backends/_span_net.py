@@ -1,0 +1,133 @@
+"""The span tagger's network: HF encoder -> first-subword word vectors -> (BiLSTM) -> CRF.
+
+Seed 003 (../shared/seeds/003_43c8cb6e46dbc9f4.txt, difficult negatives paper): BERTweet
+features, one forward + one backward LSTM layer with hidden size 128, LSTM dropout 0.4, and a
+CRF inferencer (pytorch-crf). The encoder here is any HF encoder; the CRF runs over *words*
+(first subword of each word, the usual alignment), not subwords, so BIO tags are word tags.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torchcrf import CRF
+
+
+@dataclass
+class WordBatch:
+    """Tensors for one batch; `word_index[b, w]` is the subword position of word w's first
+    subword, `word_mask` marks real words (always at least one per row, see `encode_words`)."""
+
+    encoding: dict[str, torch.Tensor]
+    word_index: torch.Tensor
+    word_mask: torch.Tensor
+    # Per item: indices (into the item's word list) of the words the model sees, in order.
+    # Words cut by max_length, or for which the tokenizer produced no subword, are left out.
+    modelled: list[list[int]]
+
+    def to(self, device: torch.device) -> WordBatch:
+        return WordBatch(
+            {k: v.to(device) for k, v in self.encoding.items()},
+            self.word_index.to(device),
+            self.word_mask.to(device),
+            self.modelled,
+        )
+
+
+def encode_words(tokenizer: Any, word_lists: Sequence[Sequence[str]], max_length: int) -> WordBatch:
+    """Tokenise pre-split words and align each word to its first subword."""
+    # An empty word list would give a zero-length CRF sequence; a placeholder word keeps the
+    # shapes valid and its output is ignored (`modelled` is empty for that item).
+    safe = [list(words) if words else ["."] for words in word_lists]
+    enc = tokenizer(
+        safe, is_split_into_words=True, truncation=True, max_length=max_length,
+        padding=True, return_tensors="pt",
+    )
+    modelled: list[list[int]] = []
+    positions: list[list[int]] = []
+    for b, words in enumerate(word_lists):
+        first: dict[int, int] = {}
+        for pos, wid in enumerate(enc.word_ids(b)):
+            if wid is not None and wid not in first:
+                first[wid] = pos
+        kept = sorted(first) if words else []
+        modelled.append(kept)
+        positions.append([first[w] for w in kept] or [0])
+    width = max(len(p) for p in positions)
+    word_index = torch.zeros((len(positions), width), dtype=torch.long)
+    word_mask = torch.zeros((len(positions), width), dtype=torch.bool)
+    for b, pos in enumerate(positions):
+        word_index[b, : len(pos)] = torch.tensor(pos, dtype=torch.long)
+        word_mask[b, : len(pos)] = True
+    encoding = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    return WordBatch(encoding, word_index, word_mask, modelled)
+
+
+class SpanTaggerNet(nn.Module):
+    """Encoder + optional BiLSTM + linear emissions + CRF over word positions."""
+
+    def __init__(self, encoder: nn.Module, num_tags: int, use_lstm: bool, lstm_hidden: int,
+                 dropout: float) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = int(encoder.config.hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = (
+            nn.LSTM(hidden, lstm_hidden, num_layers=1, batch_first=True, bidirectional=True)
+            if use_lstm else None
+        )
+        self.emit = nn.Linear(2 * lstm_hidden if use_lstm else hidden, num_tags)
+        self.crf = CRF(num_tags, batch_first=True)
+
+    def head_state(self) -> dict[str, torch.Tensor]:
+        """Everything except the encoder (which is saved with save_pretrained)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.")}
+
+    def emissions(self, batch: WordBatch) -> torch.Tensor:
+        hidden = self.encoder(**batch.encoding).last_hidden_state
+        index = batch.word_index.unsqueeze(-1).expand(-1, -1, hidden.size(-1))
+        words = self.dropout(hidden.gather(1, index))
+        if self.lstm is not None:
+            lengths = batch.word_mask.sum(dim=1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(
+                words.float(), lengths, batch_first=True, enforce_sorted=False
+            )
+            out, _ = self.lstm(packed)
+            words, _ = nn.utils.rnn.pad_packed_sequence(
+                out, batch_first=True, total_length=words.size(1)
+            )
+            words = self.dropout(words)
+        # The CRF runs in float32 even under fp16 autocast: its log-sum-exp needs the range.
+        return self.emit(words).float()
+
+    def loss(self, batch: WordBatch, tags: torch.Tensor) -> torch.Tensor:
+        emissions = self.emissions(batch)
+        return -self.crf(emissions, tags, mask=batch.word_mask, reduction="mean")
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        return self.crf.decode(emissions, mask=mask)
+
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """P(tag at word t | sentence) by forward-backward over the CRF: (batch, words, tags).
+
+        pytorch-crf has Viterbi and the partition function but no marginals; they give a
+        calibrated per-word confidence for span scores and per-type scores."""
+        start, end, trans = self.crf.start_transitions, self.crf.end_transitions, self.crf.transitions
+        batch, width, _ = emissions.shape
+        alphas = [start + emissions[:, 0]]
+        for t in range(1, width):
+            step = torch.logsumexp(alphas[-1].unsqueeze(2) + trans.unsqueeze(0), dim=1) + emissions[:, t]
+            alphas.append(torch.where(mask[:, t : t + 1], step, alphas[-1]))
+        betas = [end.expand(batch, -1)]
+        for t in range(width - 2, -1, -1):
+            nxt = emissions[:, t + 1] + betas[0]
+            step = torch.logsumexp(trans.unsqueeze(0) + nxt.unsqueeze(1), dim=2)
+            # The last real word of a row ends the sentence: its beta is the end transition.
+            betas.insert(0, torch.where(mask[:, t + 1 : t + 2], step, end.expand(batch, -1)))
+        alpha = torch.stack(alphas, dim=1)
+        beta = torch.stack(betas, dim=1)
+        log_z = torch.logsumexp(alphas[-1] + end, dim=1)
+        return torch.exp(alpha + beta - log_z.view(-1, 1, 1))
