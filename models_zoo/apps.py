@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class ModelsZooConfig(AppConfig):
     name = "models_zoo"
     verbose_name = "Models"
+
+    def ready(self) -> None:
+        # Connects the retrain policy's post_save receiver on annotator.Annotation.
+        from models_zoo import signals  # noqa: F401

@@ -1,0 +1,140 @@
+"""REST views of training runs, model versions and backends: parse, check the role, call the
+services in models_zoo.services, answer. Outsiders get 404, members below the role 403."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotator.models import Role
+from annotator.permissions import get_project_for
+from models_zoo.api.serializers import (
+    BackendInfoSerializer,
+    ErrorSerializer,
+    ModelVersionDetailSerializer,
+    ModelVersionSerializer,
+    TrainingRunSerializer,
+    TrainRequestSerializer,
+    TrainResponseSerializer,
+)
+from models_zoo.models import ModelVersion, TrainingRun
+from models_zoo.services.catalog import backend_catalog
+from models_zoo.services.training import (
+    TrainingRequestError,
+    cancel_run,
+    reap_stale_runs,
+    start_training_run,
+)
+from models_zoo.services.versions import promote_version
+
+
+def _error(exc: TrainingRequestError) -> Response:
+    body: dict[str, Any] = {"detail": exc.message}
+    if exc.errors:
+        body["errors"] = exc.errors
+    return Response(body, status=exc.status)
+
+
+def _run_for(request: Request, run_id: int, min_role: str) -> TrainingRun:
+    run = TrainingRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise Http404("No such training run.")
+    get_project_for(request.user, run.project_id, min_role)
+    return run
+
+
+def _version_for(request: Request, version_id: int, min_role: str) -> ModelVersion:
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise Http404("No such model version.")
+    get_project_for(request.user, version.project_id, min_role)
+    return version
+
+
+@extend_schema(
+    request=TrainRequestSerializer,
+    responses={202: TrainResponseSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+    summary="Start a training run (project admins)",
+)
+@api_view(["POST"])
+def train(request: Request, project_id: int) -> Response:
+    project = get_project_for(request.user, project_id, Role.ADMIN)
+    body = TrainRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    try:
+        run = start_training_run(
+            project, body.validated_data["backend"], body.validated_data.get("config"), request.user
+        )
+    except TrainingRequestError as exc:
+        return _error(exc)
+    return Response({"run": run.pk}, status=202)
+
+
+@extend_schema(responses={200: TrainingRunSerializer(many=True)}, summary="Training runs of a project")
+@api_view(["GET"])
+def project_runs(request: Request, project_id: int) -> Response:
+    project = get_project_for(request.user, project_id, Role.VIEWER)
+    reap_stale_runs(project=project)
+    runs = TrainingRun.objects.filter(project=project).order_by("-id")
+    return Response(TrainingRunSerializer(runs, many=True).data)
+
+
+@extend_schema(responses={200: TrainingRunSerializer}, summary="A training run: state, progress, log tail")
+@api_view(["GET"])
+def run_detail(request: Request, run_id: int) -> Response:
+    run = _run_for(request, run_id, Role.VIEWER)
+    reap_stale_runs(project=run.project)
+    run.refresh_from_db()
+    return Response(TrainingRunSerializer(run).data)
+
+
+@extend_schema(
+    request=None,
+    responses={200: TrainingRunSerializer, 409: ErrorSerializer},
+    summary="Cancel a queued or running run (project admins)",
+)
+@api_view(["POST"])
+def run_cancel(request: Request, run_id: int) -> Response:
+    run = _run_for(request, run_id, Role.ADMIN)
+    try:
+        run = cancel_run(run)
+    except TrainingRequestError as exc:
+        return _error(exc)
+    return Response(TrainingRunSerializer(run).data)
+
+
+@extend_schema(responses={200: ModelVersionSerializer(many=True)}, summary="Model versions of a project")
+@api_view(["GET"])
+def project_models(request: Request, project_id: int) -> Response:
+    project = get_project_for(request.user, project_id, Role.VIEWER)
+    versions = ModelVersion.objects.filter(project=project).order_by("-id")
+    return Response(ModelVersionSerializer(versions, many=True).data)
+
+
+@extend_schema(responses={200: ModelVersionDetailSerializer}, summary="A model version with its data snapshot")
+@api_view(["GET"])
+def model_detail(request: Request, version_id: int) -> Response:
+    version = _version_for(request, version_id, Role.VIEWER)
+    return Response(ModelVersionDetailSerializer(version).data)
+
+
+@extend_schema(
+    request=None,
+    responses={200: ModelVersionSerializer, 404: OpenApiResponse(description="not a member")},
+    summary="Make a model version current, atomically (project admins)",
+)
+@api_view(["POST"])
+def model_promote(request: Request, version_id: int) -> Response:
+    version = _version_for(request, version_id, Role.ADMIN)
+    version = promote_version(version)
+    return Response(ModelVersionSerializer(version).data)
+
+
+@extend_schema(responses={200: BackendInfoSerializer(many=True)}, summary="Backends with their config JSON schema")
+@api_view(["GET"])
+def backends(request: Request) -> Response:
+    return Response(BackendInfoSerializer(backend_catalog(), many=True).data)

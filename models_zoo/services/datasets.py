@@ -1,0 +1,195 @@
+"""Training data for a run: one gold label set per example, a seeded stratified split, and the
+data snapshot stored on the resulting ModelVersion so a version can be reproduced.
+
+Gold labels per example (in this order of preference):
+1. human annotations; with several annotators, a majority vote per label (or per span), a tie
+   decided by the most recent annotation; single-label projects take the plurality label;
+2. the import annotation, when no human one exists;
+3. model annotations (suggestions) never count as gold.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
+from models_zoo.backends.base import Item
+
+VALIDATION_FRACTION = 0.2
+# Below this a train/validation split says nothing; the API answers 400 with this number.
+MIN_EXAMPLES = 6
+
+
+class DatasetError(ValueError):
+    """The project's annotations cannot train a model yet; the message says why."""
+
+
+@dataclass
+class GoldExample:
+    example_id: int
+    labels: list[str]
+    spans: list[dict[str, Any]]
+    annotation_ids: list[int]
+
+
+@dataclass
+class Dataset:
+    train: list[Item]
+    validation: list[Item]
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+
+def _span_key(span: dict[str, Any]) -> tuple[int, int, str]:
+    return (int(span["start"]), int(span["end"]), str(span["label"]))
+
+
+def _majority(units_per_annotation: Sequence[set[Any]], newest_first: Sequence[set[Any]]) -> set[Any]:
+    """Units (labels or spans) chosen by more than half the annotators; a unit chosen by exactly
+    half follows the most recent annotation."""
+    n = len(units_per_annotation)
+    counts: Counter[Any] = Counter(u for units in units_per_annotation for u in units)
+    newest = newest_first[0]
+    return {u for u, c in counts.items() if 2 * c > n or (2 * c == n and u in newest)}
+
+
+def resolve_gold(annotations: Sequence[Annotation], task_type: str, label_names: Iterable[str]) -> GoldExample | None:
+    """The gold label set of one example from its annotations (see the module docstring)."""
+    valid = set(label_names)
+    humans = [a for a in annotations if a.source == AnnotationSource.HUMAN]
+    imports = [a for a in annotations if a.source == AnnotationSource.IMPORT]
+    chosen = humans or imports
+    if not chosen:
+        return None
+    chosen = sorted(chosen, key=lambda a: (a.updated_at, a.pk), reverse=True)
+    ids = sorted(a.pk for a in chosen)
+    example_id = chosen[0].example_id
+    if task_type == TaskType.SPANS:
+        sets = [{_span_key(s) for s in (a.spans or []) if s.get("label") in valid} for a in chosen]
+        spans = sorted(_majority(sets, sets))
+        return GoldExample(
+            example_id, [], [{"start": s, "end": e, "label": lab} for s, e, lab in spans], ids
+        )
+    label_sets = [{lab for lab in (a.labels or []) if lab in valid} for a in chosen]
+    if task_type == TaskType.SINGLELABEL:
+        votes: Counter[str] = Counter(next(iter(s)) for s in label_sets if len(s) == 1)
+        if not votes:
+            return None
+        top = max(votes.values())
+        tied = {lab for lab, c in votes.items() if c == top}
+        # Ties: the most recent annotation that voted for one of the tied labels wins.
+        winner = next(next(iter(s)) for s in label_sets if len(s) == 1 and next(iter(s)) in tied)
+        return GoldExample(example_id, [winner], [], ids)
+    return GoldExample(example_id, sorted(_majority(label_sets, label_sets)), [], ids)
+
+
+def gold_examples(project: Project) -> list[GoldExample]:
+    """Gold label sets of every annotated example of `project`, in example id order."""
+    label_names = list(project.labels.values_list("name", flat=True))
+    by_example: dict[int, list[Annotation]] = defaultdict(list)
+    annotations = Annotation.objects.filter(example__project=project).exclude(
+        source=AnnotationSource.MODEL
+    )
+    for annotation in annotations.order_by("example_id", "id"):
+        by_example[annotation.example_id].append(annotation)
+    out = []
+    for example_id in sorted(by_example):
+        gold = resolve_gold(by_example[example_id], project.task_type, label_names)
+        if gold is not None:
+            out.append(gold)
+    return out
+
+
+def stratum_key(gold: GoldExample) -> str:
+    """The stratum of an example: its label set (span projects: the set of span labels)."""
+    names = sorted({s["label"] for s in gold.spans}) if gold.spans else gold.labels
+    return "|".join(names) or "(none)"
+
+
+def stratified_split(
+    keys: Sequence[str], fraction: float, rng: np.random.Generator
+) -> tuple[list[int], list[int]]:
+    """Indices (train, validation): each stratum gives round(n * fraction) items to validation,
+    at least one when it has two or more; a singleton stays in train. At least one validation
+    item overall."""
+    strata: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        strata[key].append(i)
+    train: list[int] = []
+    validation: list[int] = []
+    for key in sorted(strata):
+        members = list(strata[key])
+        rng.shuffle(members)
+        n_val = 0 if len(members) < 2 else max(1, int(round(len(members) * fraction)))
+        n_val = min(n_val, len(members) - 1)
+        validation.extend(members[:n_val])
+        train.extend(members[n_val:])
+    if not validation and len(train) > 1:
+        validation.append(train.pop(int(rng.integers(len(train)))))
+    return sorted(train), sorted(validation)
+
+
+def check_trainable(golds: Sequence[GoldExample], task_type: str) -> None:
+    """Raise DatasetError unless `golds` can train and validate a model."""
+    if len(golds) < MIN_EXAMPLES:
+        raise DatasetError(
+            f"need at least {MIN_EXAMPLES} annotated examples to train, the project has "
+            f"{len(golds)}"
+        )
+    if task_type == TaskType.SPANS:
+        if not any(g.spans for g in golds):
+            raise DatasetError("need at least one annotated span to train a span tagger")
+        return
+    classes = {stratum_key(g) for g in golds}
+    if len(classes) < 2:
+        raise DatasetError(
+            "need at least 2 classes among the annotated examples to train; every annotated "
+            f"example has the label set {next(iter(classes))!r}"
+        )
+
+
+def _item_for(example: Example, gold: GoldExample, task_type: str) -> Item:
+    image = None
+    if example.image:
+        with example.image.open("rb") as fh:
+            image = fh.read()
+    if task_type == TaskType.SPANS:
+        # Span offsets point into the raw text, so span models train on it.
+        return Item(text=example.text, image=image, spans=gold.spans)
+    return Item(text=example.normalized_text or example.text, image=image, labels=gold.labels)
+
+
+def build_dataset(project: Project, seed: int, fraction: float = VALIDATION_FRACTION) -> Dataset:
+    """Items for train and validation plus the snapshot that reproduces them."""
+    golds = gold_examples(project)
+    check_trainable(golds, project.task_type)
+    keys = [stratum_key(g) for g in golds]
+    train_idx, val_idx = stratified_split(keys, fraction, np.random.default_rng(seed))
+    examples = Example.objects.in_bulk([g.example_id for g in golds])
+    items = [_item_for(examples[g.example_id], g, project.task_type) for g in golds]
+    per_label: Counter[str] = Counter()
+    for g in golds:
+        per_label.update(g.labels or [s["label"] for s in g.spans])
+    snapshot = {
+        "seed": seed,
+        "validation_fraction": fraction,
+        "stratified_on": "label set",
+        "text_field": "text" if project.task_type == TaskType.SPANS else "normalized_text",
+        "annotation_ids": sorted(a for g in golds for a in g.annotation_ids),
+        "train_example_ids": [golds[i].example_id for i in train_idx],
+        "validation_example_ids": [golds[i].example_id for i in val_idx],
+        "counts": {
+            "examples": len(golds),
+            "train": len(train_idx),
+            "validation": len(val_idx),
+            "per_label": dict(sorted(per_label.items())),
+        },
+    }
+    return Dataset(
+        train=[items[i] for i in train_idx],
+        validation=[items[i] for i in val_idx],
+        snapshot=snapshot,
+    )

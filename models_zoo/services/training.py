@@ -1,0 +1,354 @@
+"""Training runs: start (validate + enqueue), run (in a Celery worker or inline), cancel, reap.
+
+A run goes queued -> running -> succeeded | failed | cancelled. The database allows one active
+run per project (constraint `one_active_run_per_project`); the Celery task only carries the
+run id and is idempotent: a run that is not queued any more is never trained again, which
+matters because `acks_late` + `reject_on_worker_lost` may redeliver it.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+import traceback
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+from pydantic import ValidationError
+
+from annotator.models import Project
+from models_zoo import registry
+from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
+from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
+from models_zoo.services.datasets import DatasetError, build_dataset, check_trainable, gold_examples
+
+logger = logging.getLogger(__name__)
+
+# Backends that fine-tune transformers: they go to settings.VIGIA_GPU_QUEUE when it is set.
+GPU_BACKENDS = frozenset({"transformer_classifier", "span_tagger", "attention_bilstm", "clip_fusion"})
+TASK_NAME = "vigia.train_model"
+# Progress rows are written at most this often (seconds), so fast steps do not hammer the DB.
+PROGRESS_INTERVAL = 1.0
+
+
+class TrainingRequestError(Exception):
+    """A run cannot be started or changed; `status` is the HTTP status the REST layer answers."""
+
+    def __init__(self, message: str, status: int = 400, errors: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors = errors or []
+
+
+def backend_class(name: str) -> type[Backend]:
+    """The backend class, or TrainingRequestError listing the valid names."""
+    try:
+        return registry.get_backend(name)
+    except registry.UnknownBackend as exc:
+        raise TrainingRequestError(str(exc), errors=[{"field": "backend", "message": str(exc)}]) from None
+    except ImportError as exc:
+        message = f"backend {name!r} cannot be loaded here: {exc}"
+        raise TrainingRequestError(message, errors=[{"field": "backend", "message": message}]) from None
+
+
+def validate_config(cls: type[Backend], config: dict[str, Any] | None) -> dict[str, Any]:
+    """The full config (defaults filled in) as JSON, or a 400 naming each bad field."""
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise TrainingRequestError("config must be a JSON object", errors=[{"field": "config", "message": "must be a JSON object"}])
+    try:
+        return cls.Config.model_validate(config).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = [
+            {"field": "config." + ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise TrainingRequestError(f"invalid config: {summary}", errors=errors) from None
+
+
+def queue_for(backend_name: str) -> str:
+    """Transformer backends go to the GPU queue when one is configured."""
+    if backend_name in GPU_BACKENDS and settings.VIGIA_GPU_QUEUE:
+        return settings.VIGIA_GPU_QUEUE
+    return settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def enqueue_run(run: TrainingRun) -> None:
+    """Send the `vigia.train_model` task for a committed run to its queue."""
+    from tasks.training import train_model
+
+    result = train_model.apply_async(args=[run.pk], queue=queue_for(run.backend))
+    TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+
+
+def start_training_run(
+    project: Project, backend_name: str, config: dict[str, Any] | None, user: Any = None,
+    *, enqueue: bool = True,
+) -> TrainingRun:
+    """Validate and create a queued run; the Celery task is sent once the row is committed.
+
+    Raises TrainingRequestError: 400 for a bad backend, task type, config or too little data,
+    409 when the project already has a queued or running run.
+    """
+    cls = backend_class(backend_name)
+    if project.task_type not in cls.task_types:
+        message = (
+            f"backend {backend_name!r} does not support task type {project.task_type!r}; "
+            f"it supports {', '.join(cls.task_types)}"
+        )
+        raise TrainingRequestError(message, errors=[{"field": "backend", "message": message}])
+    clean_config = validate_config(cls, config)
+    try:
+        check_trainable(gold_examples(project), project.task_type)
+    except DatasetError as exc:
+        raise TrainingRequestError(str(exc)) from None
+    reap_stale_runs(project=project)
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                project=project, backend=backend_name, config=clean_config,
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+                log=f"{timezone.now():%Y-%m-%d %H:%M:%S} queued {backend_name}\n",
+            )
+    except IntegrityError:
+        active = TrainingRun.objects.filter(project=project, state__in=ACTIVE_RUN_STATES).first()
+        which = f" (run {active.pk}, {active.state})" if active else ""
+        raise TrainingRequestError(
+            f"project {project.pk} already has an active training run{which}; wait for it to "
+            "finish or cancel it", status=409,
+        ) from None
+    if enqueue:
+        transaction.on_commit(lambda: enqueue_run(run))
+    return run
+
+
+def append_log(run_id: int, line: str) -> None:
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    TrainingRun.objects.filter(pk=run_id).update(log=Concat(F("log"), Value(f"{stamp} {line}\n")))
+
+
+def cancel_run(run: TrainingRun) -> TrainingRun:
+    """A queued run is cancelled at once; a running one stops at its next progress step."""
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        if run.state == RunState.QUEUED:
+            run.state = RunState.CANCELLED
+            run.finished_at = timezone.now()
+            run.cancel_requested = True
+            run.save(update_fields=["state", "finished_at", "cancel_requested"])
+            append_log(run.pk, "cancelled before it started")
+        elif run.state == RunState.RUNNING:
+            run.cancel_requested = True
+            run.save(update_fields=["cancel_requested"])
+            append_log(run.pk, "cancel requested")
+        else:
+            raise TrainingRequestError(f"run {run.pk} is already {run.state}", status=409)
+    run.refresh_from_db()
+    return run
+
+
+def reap_stale_runs(project: Project | None = None) -> int:
+    """Mark running runs whose heartbeat is older than VIGIA_RUN_STALE_SECONDS failed ("worker
+    lost"); the current model is untouched. Returns how many were reaped."""
+    cutoff = timezone.now() - timedelta(seconds=settings.VIGIA_RUN_STALE_SECONDS)
+    stale = TrainingRun.objects.filter(state=RunState.RUNNING, heartbeat_at__lt=cutoff)
+    if project is not None:
+        stale = stale.filter(project=project)
+    reaped = 0
+    for run_id in list(stale.values_list("pk", flat=True)):
+        message = (
+            f"worker lost: no heartbeat for more than {settings.VIGIA_RUN_STALE_SECONDS} s"
+        )
+        updated = TrainingRun.objects.filter(
+            pk=run_id, state=RunState.RUNNING, heartbeat_at__lt=cutoff
+        ).update(state=RunState.FAILED, error=message, finished_at=timezone.now())
+        if updated:
+            append_log(run_id, message)
+            logger.warning("training run %s: %s", run_id, message)
+            reaped += 1
+    return reaped
+
+
+class _Heartbeat(threading.Thread):
+    """Beats while the worker is alive, even through long steps without progress events, so
+    only a dead worker leaves a stale heartbeat."""
+
+    def __init__(self, run_id: int, interval: float) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-run-{run_id}")
+        self.run_id = run_id
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.interval):
+                TrainingRun.objects.filter(pk=self.run_id, state=RunState.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
+
+
+class _ProgressWriter:
+    """The progress callback: writes progress/epoch/loss/ETA/heartbeat at most once per
+    PROGRESS_INTERVAL and raises TrainingCancelled once cancel is requested."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.started = time.monotonic()
+        self.last_write = 0.0
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        done = event.total_steps > 0 and event.step >= event.total_steps
+        if now - self.last_write < PROGRESS_INTERVAL and not done:
+            return
+        self.last_write = now
+        fraction = event.fraction
+        elapsed = now - self.started
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        fields: dict[str, Any] = {"progress": fraction, "eta_seconds": eta, "heartbeat_at": timezone.now()}
+        if event.epoch is not None:
+            fields["epoch"] = event.epoch
+        if event.loss is not None:
+            fields["loss"] = float(event.loss)
+        TrainingRun.objects.filter(pk=self.run_id).update(**fields)
+        if event.message:
+            append_log(self.run_id, event.message)
+        if TrainingRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+            raise TrainingCancelled(f"run {self.run_id} cancelled")
+
+
+def _claim(run_id: int) -> TrainingRun | None:
+    """Move a queued run to running; None when it is not queued (already trained, cancelled,
+    reaped, or a redelivered message): the idempotence guard."""
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.state != RunState.QUEUED:
+            return None
+        now = timezone.now()
+        run.state = RunState.RUNNING
+        run.started_at = now
+        run.heartbeat_at = now
+        run.save(update_fields=["state", "started_at", "heartbeat_at"])
+    append_log(run_id, "started")
+    return run
+
+
+def artifact_dir_for(run: TrainingRun) -> Path:
+    return Path(settings.VIGIA_ARTIFACTS_DIR) / str(run.project_id) / str(run.pk)
+
+
+def _save_artifact(backend: Backend, run: TrainingRun) -> Path:
+    """Save to a temporary sibling, then rename: a failure never leaves half an artifact."""
+    final = artifact_dir_for(run)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{run.pk}-{uuid.uuid4().hex}"
+    try:
+        backend.save(tmp)
+        if final.exists():  # left by a crash after rename but before the version was committed
+            shutil.rmtree(final)
+        tmp.rename(final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _finish(run_id: int, state: str, error: str = "", line: str = "") -> None:
+    TrainingRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
+        state=state, error=error, finished_at=timezone.now(), eta_seconds=None
+    )
+    if line:
+        append_log(run_id, line)
+
+
+def _error_summary(exc: BaseException) -> str:
+    lines = traceback.format_exception(exc)
+    # The exception line and the innermost frames say what went wrong; keep it readable.
+    return ("".join(lines[-6:]))[-4000:]
+
+
+def run_training(run_id: int) -> ModelVersion | None:
+    """Train a queued run to completion; returns the new ModelVersion (None when the run was not
+    queued, was cancelled, or failed). Never raises for training errors: they land on the run."""
+    from models_zoo.services.versions import maybe_auto_promote
+
+    reap_stale_runs()
+    run = _claim(run_id)
+    if run is None:
+        logger.info("training run %s is not queued; not training it again", run_id)
+        return None
+    interval = max(0.5, min(10.0, settings.VIGIA_RUN_STALE_SECONDS / 4))
+    heartbeat = _Heartbeat(run_id, interval)
+    heartbeat.start()
+    try:
+        project = run.project
+        cls = registry.get_backend(run.backend)
+        seed = int(run.config.get("seed", run.pk))
+        dataset = build_dataset(project, seed=seed)
+        counts = dataset.snapshot["counts"]
+        append_log(run_id, f"data: {counts['train']} train / {counts['validation']} validation examples, seed {seed}")
+        labels = list(project.labels.values_list("name", flat=True))
+        backend = cls(labels, project.task_type, run.config)
+        report = backend.fit(dataset.train, dataset.validation, progress=_ProgressWriter(run_id))
+        TrainingRun.objects.filter(pk=run_id).update(progress=1.0, heartbeat_at=timezone.now())
+        artifact = _save_artifact(backend, run)
+        with transaction.atomic():
+            locked = TrainingRun.objects.select_for_update().get(pk=run_id)
+            if locked.state != RunState.RUNNING:
+                # Reaped or otherwise finished meanwhile: do not resurrect it.
+                shutil.rmtree(artifact, ignore_errors=True)
+                return None
+            version = ModelVersion.objects.create(
+                project=project, run=locked, backend=run.backend, config=backend.config.model_dump(mode="json"),
+                artifact_dir=str(artifact), labels=list(backend.labels),
+                thresholds=dict(report.thresholds or backend.thresholds),
+                metrics={**(report.metrics or {}), "best_epoch": report.best_epoch},
+                data_snapshot=dataset.snapshot,
+            )
+            locked.state = RunState.SUCCEEDED
+            locked.finished_at = timezone.now()
+            locked.progress = 1.0
+            locked.eta_seconds = None
+            locked.save(update_fields=["state", "finished_at", "progress", "eta_seconds"])
+            f1 = (report.metrics or {}).get("f1_macro")
+            append_log(run_id, f"succeeded: model version {version.pk}, validation f1_macro {f1}")
+            promoted = maybe_auto_promote(version)
+            if promoted:
+                append_log(run_id, f"auto-promoted model version {version.pk}")
+        return version
+    except TrainingCancelled:
+        _finish(run_id, RunState.CANCELLED, line="cancelled")
+    except Exception as exc:  # noqa: BLE001 - every failure must land on the run row
+        logger.exception("training run %s failed", run_id)
+        _finish(run_id, RunState.FAILED, error=_error_summary(exc), line=f"failed: {exc}")
+    finally:
+        heartbeat.stop()
+    return None
+
+
+def wait_for_run(run_id: int, timeout: float, poll: float = 0.5) -> TrainingRun:
+    """Poll a run until it finishes or `timeout` seconds pass (CLI --wait, tests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        close_old_connections()
+        run = TrainingRun.objects.get(pk=run_id)
+        if run.is_finished or time.monotonic() > deadline:
+            return run
+        time.sleep(poll)
