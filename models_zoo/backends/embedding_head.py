@@ -1,0 +1,245 @@
+"""`embedding_head`: a frozen sentence encoder + a scikit-learn head.
+
+Seeds 000/001 (../shared/seeds/000_6439293a44f381f6.txt, 001_5f3a602ec41e8bc1.txt) report a
+Random Forest on frozen sentence embeddings as the classical baseline (macro F1 ~0.61); we offer
+that head and default to logistic regression, which retrains in seconds and gives calibrated
+probabilities: the default for the live annotation loop.
+
+No pickle/joblib: the logistic-regression head is saved as its coefficient matrix and intercepts,
+the random forest as the flattened arrays of each tree (children, split feature, threshold and the
+class probabilities stored at each node), and both predict with the same numpy code before and
+after a save, so a loaded artifact reproduces predictions exactly.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from models_zoo.artifacts import read_manifest, write_manifest
+from models_zoo.backends import _classify as C
+from models_zoo.backends._encoders import DEFAULT_ENCODER, load_sentence_encoder
+from models_zoo.backends._forest import forest_from_sklearn, forest_predict, load_forest, save_forest
+from models_zoo.backends.base import (
+    Backend,
+    BackendConfig,
+    BackendError,
+    FitReport,
+    Item,
+    ItemPrediction,
+    ProgressCallback,
+    ProgressEvent,
+)
+
+HEAD_FILE = "head.safetensors"
+
+
+class EmbeddingHeadConfig(BackendConfig):
+    encoder: str = Field(
+        DEFAULT_ENCODER,
+        description='Sentence-transformers model name or local directory; "default" is the '
+        "packaged all-MiniLM-L6-v2, resolved at run time so artifacts stay portable.",
+    )
+    head: Literal["logistic_regression", "random_forest"] = Field(
+        "logistic_regression",
+        description="Classifier on the frozen embeddings: logistic regression (fast, calibrated) "
+        "or random forest (the seed cards' classical baseline).",
+    )
+    C: float = Field(1.0, gt=0, description="Inverse L2 regularisation strength of the logistic regression.")
+    max_iter: int = Field(2000, ge=10, description="Solver iterations for the logistic regression.")
+    class_weight: Literal["balanced", "none"] = Field(
+        "balanced", description="Re-weight classes inversely to their frequency (rare labels)."
+    )
+    n_estimators: int = Field(300, ge=1, le=5000, description="Trees in the random forest.")
+    max_depth: int | None = Field(None, ge=1, description="Depth limit of each tree (None: grow fully).")
+    min_samples_leaf: int = Field(1, ge=1, description="Minimum items per leaf of each tree.")
+    embed_batch_size: int = Field(64, ge=1, description="Texts per encoder forward pass.")
+    normalize_embeddings: bool = Field(True, description="L2-normalise embeddings before the head.")
+    device: str = Field("auto", description='"auto" (CUDA when present), "cpu" or "cuda".')
+
+
+class EmbeddingHeadBackend(Backend):
+    """Frozen sentence encoder + logistic regression / random forest head."""
+
+    name: ClassVar[str] = "embedding_head"
+    task_types: ClassVar[tuple[str, ...]] = ("multilabel", "singlelabel", "binary", "multimodal-multilabel")
+    Config: ClassVar[type[BackendConfig]] = EmbeddingHeadConfig
+    config: EmbeddingHeadConfig
+
+    def __init__(self, labels: Sequence[str], task_type: str,
+                 config: BackendConfig | dict[str, Any] | None = None) -> None:
+        super().__init__(labels, task_type, config)
+        C.check_labels_for_task(self.labels, task_type)
+        # Logistic head: coef (n_labels, dim), intercept (n_labels,). Forest head: dict of arrays.
+        self._coef: np.ndarray | None = None
+        self._intercept: np.ndarray | None = None
+        self._forest: dict[str, np.ndarray] | None = None
+
+    # --- encoding ---------------------------------------------------------------------------
+    def _device(self) -> str:
+        from models_zoo.backends._torch_utils import pick_device
+
+        return str(pick_device(self.config.device))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings (n, dim) float32 of `texts`, batched by `embed_batch_size`."""
+        encoder = load_sentence_encoder(self.config.encoder, self._device())
+        if len(texts) == 0:
+            return np.zeros((0, encoder.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+        vectors = encoder.encode(
+            list(texts),
+            batch_size=self.config.embed_batch_size,
+            normalize_embeddings=self.config.normalize_embeddings,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    @property
+    def embed_batch_size(self) -> int:
+        return self.config.embed_batch_size
+
+    # --- training ---------------------------------------------------------------------------
+    def fit(self, train: Sequence[Item], validation: Sequence[Item],
+            progress: ProgressCallback | None = None) -> FitReport:
+        C.check_splits(train, validation)
+        y_train = C.gold_matrix(train, self.labels, self.task_type, "train")
+        y_val = C.gold_matrix(validation, self.labels, self.task_type, "validation")
+        total = 3
+
+        def report(step: int, message: str) -> None:
+            if progress is not None:
+                progress(ProgressEvent(step=step, total_steps=total, epoch=0, message=message))
+
+        report(0, "encoding texts")
+        x_train = self.encode([item.text for item in train])
+        x_val = self.encode([item.text for item in validation])
+        report(1, f"fitting {self.config.head}")
+        if self.config.head == "logistic_regression":
+            self._fit_logistic(x_train, y_train)
+        else:
+            self._fit_forest(x_train, y_train)
+        report(2, "calibrating thresholds")
+        scores = self._scores(x_val)
+        self.thresholds, self.metrics = C.calibrate_and_measure(y_val, scores, self.labels, self.task_type)
+        report(3, "done")
+        return FitReport(metrics=self.metrics, thresholds=self.thresholds)
+
+    def _class_weight(self) -> str | None:
+        return "balanced" if self.config.class_weight == "balanced" else None
+
+    def _fit_logistic(self, x: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        cfg = self.config
+        dim = x.shape[1]
+        if self.task_type == "singlelabel":
+            target = y.argmax(axis=1)
+            present = np.unique(target)
+            coef = np.zeros((len(self.labels), dim))
+            # A class absent from training can never be predicted: a very low intercept.
+            intercept = np.full(len(self.labels), -30.0)
+            if len(present) == 1:
+                intercept[present[0]] = 0.0
+            else:
+                model = LogisticRegression(C=cfg.C, max_iter=cfg.max_iter,
+                                           class_weight=self._class_weight(), random_state=cfg.seed)
+                model.fit(x, target)
+                if len(present) == 2:
+                    # sklearn keeps one row for two classes; two rows give the same softmax.
+                    coef[present[1]] = model.coef_[0] / 2
+                    coef[present[0]] = -model.coef_[0] / 2
+                    intercept[present[1]] = model.intercept_[0] / 2
+                    intercept[present[0]] = -model.intercept_[0] / 2
+                else:
+                    coef[present] = model.coef_
+                    intercept[present] = model.intercept_
+        else:
+            coef = np.zeros((len(self.labels), dim))
+            intercept = np.zeros(len(self.labels))
+            for j in range(len(self.labels)):
+                column = y[:, j]
+                if column.min() == column.max():
+                    # One class only in training: predict its (clipped) prior, a constant.
+                    prior = np.clip(column.mean(), 1e-4, 1 - 1e-4)
+                    intercept[j] = np.log(prior / (1 - prior))
+                    continue
+                model = LogisticRegression(C=cfg.C, max_iter=cfg.max_iter,
+                                           class_weight=self._class_weight(), random_state=cfg.seed)
+                model.fit(x, column)
+                coef[j] = model.coef_[0]
+                intercept[j] = model.intercept_[0]
+        self._coef, self._intercept, self._forest = coef, intercept, None
+
+    def _fit_forest(self, x: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.ensemble import RandomForestClassifier
+
+        cfg = self.config
+        model = RandomForestClassifier(
+            n_estimators=cfg.n_estimators, max_depth=cfg.max_depth,
+            min_samples_leaf=cfg.min_samples_leaf, class_weight=self._class_weight(),
+            random_state=cfg.seed, n_jobs=1,
+        )
+        target = y.argmax(axis=1) if self.task_type == "singlelabel" else y
+        if self.task_type != "singlelabel" and y.shape[1] == 1:
+            target = y[:, 0]
+        model.fit(x, target)
+        self._forest = forest_from_sklearn(model, self.task_type, len(self.labels))
+        self._coef = self._intercept = None
+
+    # --- prediction -------------------------------------------------------------------------
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        if self._forest is not None:
+            return forest_predict(self._forest, x)
+        if self._coef is None or self._intercept is None:
+            raise BackendError("embedding_head is not fitted: call fit() or load() first")
+        z = x.astype(np.float64) @ self._coef.T + self._intercept
+        return C.softmax(z) if self.task_type == "singlelabel" else C.sigmoid(z)
+
+    def predict_embeddings(self, x: np.ndarray) -> list[ItemPrediction]:
+        """Predictions from precomputed embeddings (e.g. a cached EmbeddingSet)."""
+        return C.to_predictions(self._scores(np.asarray(x)), self.labels, self.task_type, self.thresholds)
+
+    def predict(self, inputs: Sequence[Item]) -> list[ItemPrediction]:
+        return self.predict_embeddings(self.encode([item.text for item in inputs]))
+
+    # --- artifacts --------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        target = Path(directory)
+        target.mkdir(parents=True, exist_ok=True)
+        if self._forest is not None:
+            save_forest(self._forest, target / HEAD_FILE)
+        elif self._coef is not None and self._intercept is not None:
+            from safetensors.numpy import save_file
+
+            save_file({"coef": np.ascontiguousarray(self._coef),
+                       "intercept": np.ascontiguousarray(self._intercept)},
+                      str(target / HEAD_FILE))
+        else:
+            raise BackendError("embedding_head is not fitted: nothing to save")
+        write_manifest(target, self, head_file=HEAD_FILE)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> EmbeddingHeadBackend:
+        source = Path(directory)
+        manifest = read_manifest(source)
+        if manifest["backend"] != cls.name:
+            raise BackendError(f"{source}: artifact is for backend {manifest['backend']!r}, not {cls.name!r}")
+        backend = cls(manifest["labels"], manifest["task_type"], manifest["config"])
+        backend.thresholds = {k: float(v) for k, v in manifest.get("thresholds", {}).items()}
+        backend.metrics = manifest.get("metrics", {})
+        head_path = source / manifest.get("head_file", HEAD_FILE)
+        if not head_path.is_file():
+            raise FileNotFoundError(f"{head_path}: head weights are missing")
+        if backend.config.head == "random_forest":
+            backend._forest = load_forest(head_path)
+        else:
+            from safetensors.numpy import load_file
+
+            arrays = load_file(str(head_path))
+            backend._coef, backend._intercept = arrays["coef"], arrays["intercept"]
+        return backend
+
