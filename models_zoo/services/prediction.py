@@ -1,0 +1,341 @@
+"""Predictions from a project's current model: request payloads, one-off predictions for the REST
+API, and predicting every example of a project into Prediction rows (a Celery job).
+
+Texts reach the model the way the training data did (models_zoo.services.datasets): classifiers
+see the project's normalized text (seeds 000/001 `clean_tweet`, or the seed 003 placeholders),
+span taggers the raw text, because their character offsets must point into what the client sent.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from annotator.models import Example, Project, TaskType
+from annotator.normalize import normalize
+from models_zoo.backends.base import Item, ItemPrediction
+from models_zoo.models import ModelVersion, Prediction
+from models_zoo.serving import (
+    LoadedModel,
+    ModelCache,
+    NoCurrentModel,
+    current_version_ref,
+    get_model_cache,
+    version_ref,
+)
+
+MAX_ITEMS_PER_REQUEST = 256
+# Examples per model call and per transaction in a whole-project job: big enough to batch the
+# encoder well, small enough that progress moves and a killed worker loses little.
+PROJECT_BATCH_SIZE = 256
+ITEM_FIELDS = {"text", "image"}
+
+__all__ = [
+    "MAX_ITEMS_PER_REQUEST",
+    "NoCurrentModel",
+    "PredictionInputError",
+    "TooManyItems",
+    "parse_predict_payload",
+    "predict_items",
+    "prediction_status",
+    "predict_project",
+    "start_project_prediction",
+]
+
+
+class PredictionInputError(ValueError):
+    """The request body is wrong; `errors` names each bad item (index), field and problem."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(_describe(e) for e in errors))
+
+
+class TooManyItems(ValueError):
+    def __init__(self, count: int, limit: int = MAX_ITEMS_PER_REQUEST) -> None:
+        self.count = count
+        self.limit = limit
+        super().__init__(
+            f"too many items: {count}; the limit is {limit} items per request, split the batch"
+        )
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = f"item {error['item']}: " if error.get("item") is not None else ""
+    return f"{where}{error.get('field', 'body')}: {error['message']}"
+
+
+def _decode_image(value: Any) -> tuple[bytes | None, str | None]:
+    """Image bytes from base64 (a `data:...;base64,` prefix is accepted), or an error message."""
+    if not isinstance(value, str):
+        return None, "must be a base64 string"
+    if value.startswith("data:") and "," in value:
+        value = value.split(",", 1)[1]
+    try:
+        data = base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        return None, f"not valid base64 ({exc})"
+    if not data:
+        return None, "is empty"
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:  # pragma: no cover - Pillow comes with transformers' image extras
+        return data, None
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        return None, f"decodes to {len(data)} bytes that are not a readable image ({exc})"
+    return data, None
+
+
+def parse_predict_payload(
+    payload: Any, task_type: str, max_items: int = MAX_ITEMS_PER_REQUEST
+) -> list[tuple[str, bytes | None]]:
+    """(text, image bytes) per input from `{"texts": [...]}` or `{"items": [{"text", "image"}]}`.
+
+    Raises TooManyItems above `max_items` (checked before anything else, so a huge body costs
+    nothing more) and PredictionInputError listing every bad item by index. Images are accepted
+    for every task type; text may be empty only when an image is given to a multi-modal project.
+    """
+    if not isinstance(payload, dict):
+        raise PredictionInputError(
+            [{"field": "body", "message": 'expected a JSON object with "texts" or "items"'}]
+        )
+    keys = {"texts", "items"} & set(payload)
+    unknown = sorted(set(payload) - {"texts", "items"})
+    if unknown:
+        raise PredictionInputError(
+            [{"field": name, "message": 'unknown field; send "texts" or "items"'} for name in unknown]
+        )
+    if len(keys) != 1:
+        message = 'send either "texts" or "items", not both' if keys else 'send "texts" or "items"'
+        raise PredictionInputError([{"field": "body", "message": message}])
+    key = keys.pop()
+    entries = payload[key]
+    if not isinstance(entries, list):
+        raise PredictionInputError([{"field": key, "message": "must be a list"}])
+    if not entries:
+        raise PredictionInputError([{"field": key, "message": "must hold at least one item"}])
+    if len(entries) > max_items:
+        raise TooManyItems(len(entries), max_items)
+
+    multimodal = task_type == TaskType.MULTIMODAL_MULTILABEL
+    errors: list[dict[str, Any]] = []
+    inputs: list[tuple[str, bytes | None]] = []
+    for index, entry in enumerate(entries):
+        if key == "texts":
+            entry = {"text": entry}
+        elif not isinstance(entry, dict):
+            errors.append({"item": index, "field": "item", "message": "must be an object"})
+            continue
+        extra = sorted(set(entry) - ITEM_FIELDS)
+        if extra:
+            errors.append(
+                {"item": index, "field": extra[0], "message": 'unknown field; items take "text" and "image"'}
+            )
+            continue
+        text = entry.get("text", "")
+        image: bytes | None = None
+        if entry.get("image") not in (None, ""):
+            image, problem = _decode_image(entry["image"])
+            if problem:
+                errors.append({"item": index, "field": "image", "message": f"image {problem}"})
+                continue
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            errors.append({"item": index, "field": "text", "message": "text must be a string"})
+            continue
+        if not text.strip() and not (multimodal and image is not None):
+            message = "text is empty"
+            if multimodal:
+                message += " and there is no image"
+            errors.append({"item": index, "field": "text", "message": message})
+            continue
+        inputs.append((text, image))
+    if errors:
+        raise PredictionInputError(errors)
+    return inputs
+
+
+def model_text(project: Project, text: str) -> str:
+    """The text as the model saw it in training (see the module docstring)."""
+    if project.task_type == TaskType.SPANS:
+        return text
+    return normalize(text, project.normalization) or text
+
+
+def item_for_example(example: Example, project: Project) -> Item:
+    """An Example as a model input, exactly as models_zoo.services.datasets builds training items."""
+    image = None
+    if example.image:
+        with example.image.open("rb") as fh:
+            image = fh.read()
+    if project.task_type == TaskType.SPANS:
+        return Item(text=example.text, image=image)
+    return Item(text=example.normalized_text or example.text, image=image)
+
+
+def prediction_payload(prediction: ItemPrediction) -> dict[str, Any]:
+    """JSON-ready dict: scores, labels, spans and any backend extras (e.g. attention weights)."""
+    out: dict[str, Any] = {
+        "scores": {name: float(p) for name, p in prediction.scores.items()},
+        "labels": list(prediction.labels),
+        "spans": list(prediction.spans),
+    }
+    for key, value in prediction.extras.items():
+        out.setdefault(key, value)
+    return out
+
+
+@dataclass
+class PredictionResult:
+    model_version: int
+    backend: str
+    thresholds: dict[str, float]
+    predictions: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model_version": self.model_version,
+            "backend": self.backend,
+            "thresholds": self.thresholds,
+            "predictions": self.predictions,
+        }
+
+
+def predict_items(
+    project: Project,
+    inputs: Sequence[tuple[str, bytes | None]],
+    cache: ModelCache | None = None,
+) -> PredictionResult:
+    """Predict with the project's current version (loaded once per process, see serving)."""
+    loaded = (cache or get_model_cache()).current(project.pk)
+    items = [Item(text=model_text(project, text), image=image) for text, image in inputs]
+    predictions = loaded.backend.predict(items)
+    if len(predictions) != len(items):
+        raise RuntimeError(
+            f"backend {loaded.backend.name!r} returned {len(predictions)} predictions for "
+            f"{len(items)} inputs"
+        )
+    return PredictionResult(
+        model_version=loaded.version_id,
+        backend=loaded.backend.name,
+        thresholds=_thresholds_of(loaded, predictions),
+        predictions=[prediction_payload(p) for p in predictions],
+    )
+
+
+def _thresholds_of(loaded: LoadedModel, predictions: Sequence[ItemPrediction]) -> dict[str, float]:
+    # The cut-offs the backend applied; identical for every item of one version.
+    if predictions and predictions[0].thresholds:
+        return {k: float(v) for k, v in predictions[0].thresholds.items()}
+    return {k: float(v) for k, v in loaded.thresholds.items()}
+
+
+# --- whole-project prediction job -----------------------------------------------------------
+
+
+def start_project_prediction(project: Project) -> dict[str, Any]:
+    """Enqueue `vigia.predict_project` for the current version once the transaction commits.
+
+    The job is pinned to the version current now: a promotion while it runs does not mix
+    versions, and the new version gets its own job.
+    """
+    from tasks.predictions import predict_project_task
+
+    ref = current_version_ref(project.pk)
+    task_id = str(uuid.uuid4())
+    transaction.on_commit(
+        lambda: predict_project_task.apply_async(args=[project.pk, ref.id], task_id=task_id)
+    )
+    return {"task": task_id, "model_version": ref.id}
+
+
+def _pending_examples(project_id: int, version_id: int, after_id: int, limit: int) -> list[Example]:
+    return list(
+        Example.objects.filter(project_id=project_id, id__gt=after_id)
+        .exclude(predictions__model_version_id=version_id)
+        .order_by("id")[:limit]
+    )
+
+
+def predict_project(
+    project_id: int,
+    version_id: int,
+    batch_size: int = PROJECT_BATCH_SIZE,
+    cache: ModelCache | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Store a Prediction for every example of the project that has none for `version_id`.
+
+    Resumable and idempotent: examples already predicted by this version are skipped, each batch
+    commits on its own (so progress is visible and a killed worker loses one batch at most), and
+    rows are upserted on (example, model_version), so two overlapping jobs cannot duplicate.
+    Returns the number of predictions written.
+    """
+    project = Project.objects.get(pk=project_id)
+    ref = version_ref(version_id)
+    if ref.project_id != project_id:
+        raise ValueError(f"model version {version_id} belongs to project {ref.project_id}")
+    loaded = (cache or get_model_cache()).get(ref)
+    written = 0
+    last_id = 0
+    while True:
+        batch = _pending_examples(project_id, version_id, last_id, batch_size)
+        if not batch:
+            break
+        last_id = batch[-1].id
+        predictions = loaded.backend.predict([item_for_example(e, project) for e in batch])
+        rows = [
+            Prediction(
+                example_id=example.id,
+                model_version_id=version_id,
+                scores={k: float(v) for k, v in p.scores.items()},
+                labels=list(p.labels),
+                spans=list(p.spans),
+            )
+            for example, p in zip(batch, predictions, strict=True)
+        ]
+        with transaction.atomic():
+            Prediction.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["example", "model_version"],
+                update_fields=["scores", "labels", "spans"],
+            )
+        written += len(rows)
+        if progress is not None:
+            progress(written)
+    return written
+
+
+def prediction_status(project: Project, version_id: int | None = None) -> dict[str, Any]:
+    """How many of the project's examples have a prediction from the version (default current)."""
+    if version_id is None:
+        version_id = (
+            ModelVersion.objects.filter(project=project, is_current=True)
+            .values_list("id", flat=True)
+            .first()
+        )
+    elif not ModelVersion.objects.filter(project=project, pk=version_id).exists():
+        raise LookupError(f"model version {version_id} is not a version of project {project.pk}")
+    examples = Example.objects.filter(project=project).count()
+    predicted = (
+        Prediction.objects.filter(model_version_id=version_id).count() if version_id else 0
+    )
+    return {
+        "model_version": version_id,
+        "examples": examples,
+        "predicted": predicted,
+        "remaining": max(0, examples - predicted),
+        "progress": 1.0 if examples == 0 else round(predicted / examples, 4),
+        "complete": version_id is not None and predicted >= examples,
+    }

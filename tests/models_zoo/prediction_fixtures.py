@@ -1,0 +1,98 @@
+"""Fitted embedding_head artifacts and ModelVersion rows for the prediction tests.
+
+Two real artifacts are built once per test session from 48 HatEval EN training rows (HS/TR/AG,
+the labels of the `project` fixture) with the packaged MiniLM: "v1" and "v2" differ in the
+logistic-regression strength, so their scores differ and a promotion is visible in answers.
+Import the fixtures into a test module with `from tests.models_zoo.prediction_fixtures import *`.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models_zoo.backends.base import Item
+
+HATEVAL_TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "hateval2019" / "train_en.tsv"
+LABELS = ("HS", "TR", "AG")
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def hateval_rows(n: int, offset: int = 0) -> list[tuple[str, list[str]]]:
+    """`n` HatEval EN training rows as (text, labels); quoting disabled (quotes inside text)."""
+    if not HATEVAL_TRAIN.is_file():
+        pytest.fail(f"shared dataset missing: {HATEVAL_TRAIN}")
+    rows: list[tuple[str, list[str]]] = []
+    with HATEVAL_TRAIN.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        for i, row in enumerate(reader):
+            if i < offset:
+                continue
+            rows.append((row["text"], [name for name in LABELS if row[name].strip() == "1"]))
+            if len(rows) == n:
+                break
+    return rows
+
+
+def build_artifact(directory: Path, c: float = 1.0, n: int = 48) -> Path:
+    """Fit embedding_head (packaged MiniLM + logistic regression) and save it to `directory`."""
+    from annotator.normalize import normalize
+    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
+
+    items = [Item(text=normalize(text), labels=labels) for text, labels in hateval_rows(n)]
+    # Every third row validates: both splits hold positives of every label in these rows.
+    train = [item for i, item in enumerate(items) if i % 3]
+    validation = [item for i, item in enumerate(items) if not i % 3]
+    backend = EmbeddingHeadBackend(list(LABELS), "multilabel", {"C": c, "embed_batch_size": 64})
+    backend.fit(train, validation)
+    backend.save(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def hateval_artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two fitted artifacts, built once per session: {"v1": dir, "v2": dir}."""
+    root = tmp_path_factory.mktemp("prediction-artifacts")
+    return {
+        "v1": build_artifact(root / "v1", c=1.0),
+        "v2": build_artifact(root / "v2", c=0.05),
+    }
+
+
+def make_version(project: Any, artifact_dir: Path | str, *, current: bool = False) -> Any:
+    """A ModelVersion row for an artifact, as a succeeded training run would create it."""
+    from models_zoo.artifacts import read_manifest
+    from models_zoo.models import ModelVersion
+
+    manifest = read_manifest(artifact_dir)
+    return ModelVersion.objects.create(
+        project=project,
+        backend=manifest["backend"],
+        config=manifest["config"],
+        artifact_dir=str(artifact_dir),
+        labels=manifest["labels"],
+        thresholds=manifest.get("thresholds", {}),
+        metrics=manifest.get("metrics", {}),
+        is_current=current,
+    )
+
+
+def promote(version: Any) -> None:
+    """Make `version` its project's current one the way promotion does (one transaction)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from models_zoo.models import ModelVersion
+
+    with transaction.atomic():
+        ModelVersion.objects.filter(project_id=version.project_id, is_current=True).update(
+            is_current=False
+        )
+        ModelVersion.objects.filter(pk=version.pk).update(is_current=True, promoted_at=timezone.now())
+
+
+__all__ = ["hateval_artifacts", "hateval_rows", "build_artifact", "make_version", "promote", "LABELS"]

@@ -1,0 +1,147 @@
+"""The per-process model cache: load once, pick up promotions, LRU, thread safety."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from models_zoo.artifacts import load_backend
+from models_zoo.backends.base import Item
+from models_zoo.serving import ModelCache, ModelUnavailable, NoCurrentModel, get_model_cache
+from tests.models_zoo.prediction_fixtures import hateval_artifacts, make_version, promote  # noqa: F401
+
+
+class CountingLoader:
+    """The real loader, counting calls and optionally slowed down to widen race windows."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls: list[str] = []
+        self.delay = delay
+        self._lock = threading.Lock()
+
+    def __call__(self, artifact_dir: str):
+        with self._lock:
+            self.calls.append(artifact_dir)
+        time.sleep(self.delay)
+        return load_backend(artifact_dir)
+
+
+@pytest.fixture
+def v1(project, hateval_artifacts):
+    return make_version(project, hateval_artifacts["v1"], current=True)
+
+
+@pytest.fixture
+def v2(project, hateval_artifacts):
+    return make_version(project, hateval_artifacts["v2"])
+
+
+def test_it_loads_a_version_once_and_reuses_it(project, v1):
+    loader = CountingLoader()
+    cache = ModelCache(loader=loader)
+
+    first = cache.current(project.pk)
+    second = cache.current(project.pk)
+
+    assert first is second
+    assert first.version_id == v1.pk
+    assert loader.calls == [str(v1.artifact_dir)]
+    assert first.backend.predict([Item(text="go back home")])[0].scores.keys() == {"HS", "TR", "AG"}
+
+
+def test_a_warm_lookup_costs_one_query(project, v1, django_assert_num_queries):
+    cache = ModelCache(loader=CountingLoader())
+    cache.current(project.pk)
+
+    with django_assert_num_queries(1):
+        assert cache.current(project.pk).version_id == v1.pk
+
+
+def test_it_picks_up_a_promotion_without_clearing_anything(project, v1, v2):
+    loader = CountingLoader()
+    cache = ModelCache(loader=loader)
+    assert cache.current(project.pk).version_id == v1.pk
+
+    promote(v2)
+
+    assert cache.current(project.pk).version_id == v2.pk
+    assert loader.calls == [str(v1.artifact_dir), str(v2.artifact_dir)]
+
+
+def test_a_request_holding_the_old_model_finishes_on_it(project, v1, v2):
+    # max_versions=1: the promotion even evicts v1 from the cache while it is still in use.
+    cache = ModelCache(max_versions=1, loader=CountingLoader())
+    held = cache.current(project.pk)
+    before = held.backend.predict([Item(text="they should all be sent back")])[0].scores
+
+    promote(v2)
+    new = cache.current(project.pk)
+
+    assert cache.cached_version_ids() == [v2.pk]
+    after = held.backend.predict([Item(text="they should all be sent back")])[0].scores
+    assert held.version_id == v1.pk and new.version_id == v2.pk
+    assert after == pytest.approx(before)
+    assert new.backend.predict([Item(text="they should all be sent back")])[0].scores != pytest.approx(before)
+
+
+def test_it_evicts_the_least_recently_used_version(project, hateval_artifacts):
+    versions = [make_version(project, hateval_artifacts[name]) for name in ("v1", "v2", "v1")]
+    loader = CountingLoader()
+    cache = ModelCache(max_versions=2, loader=loader)
+    from models_zoo.serving import version_ref
+
+    cache.get(version_ref(versions[0].pk))
+    cache.get(version_ref(versions[1].pk))
+    cache.get(version_ref(versions[0].pk))  # touch: versions[1] is now the oldest
+    cache.get(version_ref(versions[2].pk))
+
+    assert cache.cached_version_ids() == [versions[0].pk, versions[2].pk]
+    assert len(loader.calls) == 3
+
+
+def test_concurrent_requests_load_a_version_only_once(project, v1):
+    loader = CountingLoader(delay=0.3)
+    cache = ModelCache(loader=loader)
+    from models_zoo.serving import version_ref
+
+    ref = version_ref(v1.pk)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            results.append(cache.get(ref))
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert not errors
+    assert len(results) == 8 and all(r is results[0] for r in results)
+    assert loader.calls == [str(v1.artifact_dir)]
+
+
+def test_a_project_without_a_current_model_raises_a_clear_error(project, v2):
+    with pytest.raises(NoCurrentModel, match=f"project {project.pk} has no current model; train one and promote it"):
+        ModelCache(loader=CountingLoader()).current(project.pk)
+
+
+def test_a_missing_artifact_is_reported_by_version(project, tmp_path: Path):
+    from models_zoo.models import ModelVersion
+
+    version = ModelVersion.objects.create(
+        project=project, backend="embedding_head", artifact_dir=str(tmp_path / "gone"),
+        labels=["HS", "TR", "AG"], is_current=True,
+    )
+    with pytest.raises(ModelUnavailable, match=f"model version {version.pk}: artifact directory"):
+        ModelCache(loader=CountingLoader()).current(project.pk)
+
+
+def test_the_process_cache_is_a_single_shared_instance():
+    assert get_model_cache() is get_model_cache()
