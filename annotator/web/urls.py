@@ -1,3 +1,29 @@
+"""Browser pages, mounted at "/" by config/urls.py."""
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from annotator.web import annotate_views, views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.project_list, name="project-list"),
+    path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
+    path("projects/<int:project_id>/import/", views.project_import, name="project-import"),
+    path(
+        "projects/<int:project_id>/imports/<int:job_id>/",
+        views.import_job_status,
+        name="import-job",
+    ),
+    path("projects/<int:project_id>/annotate/", annotate_views.annotate, name="annotate"),
+    path(
+        "projects/<int:project_id>/annotate/undo/", annotate_views.undo, name="annotate-undo"
+    ),
+    path(
+        "projects/<int:project_id>/annotate/<int:example_id>/",
+        annotate_views.annotate_example,
+        name="annotate-example",
+    ),
+]

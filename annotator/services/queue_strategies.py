@@ -1,0 +1,81 @@
+"""Queue strategies: pure classes (no ORM) that say in which order an annotator's queue runs.
+
+As in doccano's assignment strategies, the policy is a small plain class and the use-case module
+(`annotator.services.queue`) applies it to the database. A strategy answers one question: in
+which order should unclaimed examples be handed out? It does so with an ordering over Example
+columns, so the claim stays one indexed `SELECT ... LIMIT 1 FOR UPDATE SKIP LOCKED` however large
+the project is. Later issues (active learning, mined proposals) register a strategy that orders
+by a score column they maintain, or that narrows the candidates with `extra_filter`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class QueueStrategy:
+    """Base strategy: hand out examples in `order` (Example field names, Django syntax)."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    # Secondary order after the overlap-completion preference, Django `order_by` syntax.
+    order: ClassVar[tuple[str, ...]] = ("id",)
+
+    def order_by(self) -> tuple[str, ...]:
+        """Field names to order candidates by, always ending with a unique tiebreak."""
+        return self.order if self.order[-1] in ("id", "-id", "pk", "-pk") else (*self.order, "id")
+
+    def extra_filter(self) -> Mapping[str, Any]:
+        """Extra `Example` lookups restricting the candidates (none by default)."""
+        return {}
+
+
+@dataclass(frozen=True)
+class RandomStrategy(QueueStrategy):
+    """Uniformly random order: `Example.queue_key` is a random float fixed at creation, so the
+    order is random yet stable, and it is the last column of the (project, assigned_count,
+    queue_key) index."""
+
+    name: ClassVar[str] = "random"
+    description: ClassVar[str] = "Random order (stable per example)"
+    order: ClassVar[tuple[str, ...]] = ("-queue_key",)
+
+    def order_by(self) -> tuple[str, ...]:
+        # No id tiebreak: ties on a random float are vanishingly rare, and an extra sort key
+        # would stop PostgreSQL from walking the index and stopping at the first row.
+        return self.order
+
+
+@dataclass(frozen=True)
+class SequentialStrategy(QueueStrategy):
+    """Import order (oldest first): useful for small curated sets and for reproducible demos."""
+
+    name: ClassVar[str] = "sequential"
+    description: ClassVar[str] = "Import order"
+    order: ClassVar[tuple[str, ...]] = ("id",)
+
+
+STRATEGIES: dict[str, type[QueueStrategy]] = {
+    RandomStrategy.name: RandomStrategy,
+    SequentialStrategy.name: SequentialStrategy,
+}
+
+
+def register_strategy(cls: type[QueueStrategy]) -> type[QueueStrategy]:
+    """Class decorator for later strategies (active learning, mined proposals)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a non-empty `name`.")
+    STRATEGIES[cls.name] = cls
+    return cls
+
+
+def get_strategy(name: str) -> QueueStrategy:
+    """The strategy registered as `name`; the error lists the valid names."""
+    try:
+        return STRATEGIES[name or RandomStrategy.name]()
+    except KeyError:
+        raise ValueError(
+            f"unknown queue strategy {name!r}; available: {', '.join(sorted(STRATEGIES))}."
+        ) from None

@@ -1,0 +1,104 @@
+"""The annotate page: one example at a time, htmx-enhanced, plain forms without JavaScript.
+
+Every response for an htmx request is the `workspace` partial (card, history, progress); plain
+requests get the full page, and successful POSTs redirect (post/redirect/get).
+"""
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from annotator.models import Annotation, Assignment, AssignmentStatus, Example, Project, Role
+from annotator.permissions import get_project_for
+from annotator.services import queue
+from annotator.services.annotations import AnnotationInvalid, delete_annotation, save_annotation
+from annotator.web.annotate_context import annotate_context
+from annotator.web.forms import parse_decision
+
+
+def _render(request: HttpRequest, ctx: dict, status: int = 200) -> HttpResponse:
+    template = (
+        "annotator/partials/workspace.html" if request.htmx else "annotator/annotate.html"
+    )
+    response = render(request, template, ctx, status=status)
+    if request.htmx and ctx.get("example") is not None:
+        # Keep the address bar honest: the edit URL while editing, the queue URL otherwise.
+        if ctx.get("editing"):
+            url = reverse("annotate-example", args=[ctx["project"].pk, ctx["example"].pk])
+        else:
+            url = reverse("annotate", args=[ctx["project"].pk])
+        response["HX-Push-Url"] = url
+    return response
+
+
+def _own_example(project: Project, user, example_id: int) -> Example:
+    """An example of `project` that was handed to `user` (or that they annotated); else 404."""
+    example = get_object_or_404(Example.objects.select_related("project"), pk=example_id, project=project)
+    if not (
+        Assignment.objects.filter(example=example, user=user).exists()
+        or Annotation.objects.filter(example=example, user=user).exists()
+    ):
+        raise Http404("This example was not handed to you.")
+    return example
+
+
+@login_required
+def annotate(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The queue: shows the next example for this annotator."""
+    project = get_project_for(request.user, project_id, Role.ANNOTATOR)
+    example = queue.next_example(project, request.user)
+    return _render(request, annotate_context(project, request.user, example))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def annotate_example(request: HttpRequest, project_id: int, example_id: int) -> HttpResponse:
+    """GET: edit a decision (from the history). POST: save a decision, then show the next."""
+    project = get_project_for(request.user, project_id, Role.ANNOTATOR)
+    example = _own_example(project, request.user, example_id)
+    if request.method == "GET":
+        return _render(request, annotate_context(project, request.user, example, editing=True))
+    try:
+        decision = parse_decision(project, request.POST)
+        if decision.action == "skip":
+            queue.skip(project, request.user, example)
+        else:
+            save_annotation(
+                user=request.user, example=example, labels=decision.labels, spans=decision.spans
+            )
+            queue.touch(request.user, example, AssignmentStatus.DONE)
+    except AnnotationInvalid as exc:
+        ctx = annotate_context(
+            project,
+            request.user,
+            example,
+            editing=True,
+            error=f"{exc.field}: {exc.message}",
+            posted_labels=request.POST.getlist("labels"),
+        )
+        # 422: htmx is configured (annotate.html) to swap it so the error shows in place.
+        return _render(request, ctx, status=422)
+    if not request.htmx:
+        return redirect("annotate", project_id=project.pk)
+    nxt = queue.next_example(project, request.user)
+    return _render(request, annotate_context(project, request.user, nxt))
+
+
+@login_required
+@require_POST
+def undo(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Undo the latest decision (annotation or skip) and bring that example back."""
+    project = get_project_for(request.user, project_id, Role.ANNOTATOR)
+    last = queue.last_decision(project, request.user)
+    if last is not None:
+        if last.status == AssignmentStatus.DONE:
+            delete_annotation(user=request.user, example=last.example)
+        # Newest open assignment is what the queue resumes: that is the undone example.
+        queue.touch(request.user, last.example, AssignmentStatus.ASSIGNED)
+    if not request.htmx:
+        return redirect("annotate", project_id=project.pk)
+    example = queue.next_example(project, request.user)
+    return _render(request, annotate_context(project, request.user, example))
