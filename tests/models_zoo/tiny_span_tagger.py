@@ -1,8 +1,9 @@
 """A tiny span-tagging case for the contract test and the span tagger tests.
 
-`make_case(tmp_path)` builds a tiny random BERT with a tokenizer trained on the fly (saved to a
-directory and loaded through the real `from_pretrained` path) and a toy entity task: city names
-are LOC, a few first names are PER. A 1-layer, 32-dim encoder learns it in seconds on CPU.
+`make_case(tmp_path)` builds a tiny random BERT with a tokenizer trained on the fly on these
+sentences (`tiny_hf.build_tiny_bert`, saved to a directory and loaded through the real
+`from_pretrained` path) and a toy entity task: city names are LOC, a few first names are PER.
+The 32-dim encoder learns it in seconds on CPU.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from models_zoo.backends.base import Item
+from tests.models_zoo.tiny_hf import build_tiny_bert
 
 CITIES = ["Paris", "Quito", "Houston", "Kathmandu", "Lima", "Manila", "Tokyo", "Oslo"]
 PEOPLE = ["Maria", "Ahmed", "John", "Priya", "Luis", "Chen"]
@@ -34,7 +36,7 @@ def make_items(n: int, seed: int) -> list[Item]:
         template = rng.choice(TEMPLATES)
         fills = {"c": rng.choice(CITIES), "c2": rng.choice(CITIES), "p": rng.choice(PEOPLE),
                  "p2": rng.choice(PEOPLE)}
-        text, spans, pos = "", [], 0
+        text, spans = "", []
         for piece in _split_template(template):
             if piece in fills:
                 label = "LOC" if piece.startswith("c") else "PER"
@@ -42,7 +44,6 @@ def make_items(n: int, seed: int) -> list[Item]:
                 text += fills[piece]
             else:
                 text += piece
-            pos += 1
         items.append(Item(text=text, spans=spans))
     return items
 
@@ -55,35 +56,6 @@ def _split_template(template: str) -> list[str]:
         out += [head, key]
     out.append(rest)
     return [p for p in out if p]
-
-
-def build_tiny_bert(directory: Path, sentences: list[str], hidden: int = 32) -> Path:
-    """A random 1-layer BERT and a WordPiece tokenizer trained on `sentences`, saved to
-    `directory` (loaded later through AutoModel / AutoTokenizer like any checkpoint)."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(sentences, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials))
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
-    )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-        sep_token="[SEP]", mask_token="[MASK]",
-    )
-    config = BertConfig(
-        vocab_size=tok.get_vocab_size(), hidden_size=hidden, num_hidden_layers=1,
-        num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=128,
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    BertModel(config).save_pretrained(directory)
-    fast.save_pretrained(directory)
-    return directory
 
 
 def tiny_config(encoder_dir: Path, **overrides: Any) -> dict[str, Any]:
