@@ -1,0 +1,312 @@
+"""Serializers of the project-side REST API (projects, labels, members, examples, annotations).
+
+Rules live in the services (`annotator.services.*`); these classes parse JSON into primitive
+values and render rows. Input and output serializers are split where they differ, so the
+OpenAPI schema tells clients exactly what to send and what comes back.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotator.models import (
+    Annotation,
+    Example,
+    Label,
+    Membership,
+    Normalization,
+    Project,
+    Role,
+    TaskType,
+)
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    shortcut = serializers.CharField(
+        max_length=1, required=False, allow_blank=True, help_text="One key; assigned if omitted."
+    )
+    color = serializers.CharField(
+        max_length=7, required=False, allow_blank=True, help_text="#rrggbb; assigned if omitted."
+    )
+    order = serializers.IntegerField(min_value=0, required=False)
+
+    class Meta:
+        model = Label
+        fields = ["id", "name", "shortcut", "color", "order"]
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "label name"},
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "shortcut": {"type": "string", "maxLength": 1},
+                    "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+                },
+                "required": ["name"],
+            },
+        ]
+    }
+)
+class LabelSpecField(serializers.JSONField):
+    """A label given by name (`"HS"`) or in full (`{"name", "shortcut", "color"}`); the
+    project service validates it."""
+
+
+# --- projects --------------------------------------------------------------------------------
+
+SETTINGS_FIELDS = [
+    "description", "guidelines", "normalization", "overlap", "allow_overlapping_spans",
+    "queue_strategy", "retrain_every", "retrain_backend", "auto_promote",
+]
+
+
+class ProjectCountsSerializer(serializers.Serializer):
+    examples = serializers.IntegerField()
+    annotated_examples = serializers.IntegerField()
+    annotations = serializers.IntegerField()
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    labels = LabelSerializer(many=True, read_only=True)
+    role = serializers.SerializerMethodField(help_text="The caller's role in the project.")
+    counts = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "task_type", *SETTINGS_FIELDS, "labels", "role", "counts",
+                  "created_by", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
+    def get_role(self, project: Project) -> str | None:
+        role = getattr(project, "current_role", None)
+        if role is None:
+            role = self.context.get("roles", {}).get(project.pk)
+        return role
+
+    @extend_schema_field(ProjectCountsSerializer)
+    def get_counts(self, project: Project) -> dict[str, int]:
+        if hasattr(project, "n_examples"):
+            return {
+                "examples": project.n_examples,
+                "annotated_examples": project.n_annotated_examples,
+                "annotations": project.n_annotations,
+            }
+        return {
+            "examples": project.examples.count(),
+            "annotated_examples": project.examples.filter(annotations__isnull=False)
+            .distinct()
+            .count(),
+            "annotations": Annotation.objects.filter(example__project=project).count(),
+        }
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    task_type = serializers.ChoiceField(choices=TaskType.choices)
+    labels = serializers.ListField(
+        child=LabelSpecField(),
+        help_text='Names ["HS", ...] or objects [{"name", "shortcut", "color"}]; '
+        "binary projects take exactly one.",
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+    guidelines = serializers.CharField(required=False, allow_blank=True)
+    normalization = serializers.ChoiceField(choices=Normalization.choices, required=False)
+    overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    allow_overlapping_spans = serializers.BooleanField(required=False)
+    queue_strategy = serializers.CharField(max_length=32, required=False)
+    retrain_every = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    auto_promote = serializers.BooleanField(required=False)
+
+
+class ProjectUpdateSerializer(serializers.Serializer):
+    """Settings an admin may change; labels have their own endpoint."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    task_type = serializers.ChoiceField(
+        choices=TaskType.choices, required=False, help_text="Only while nothing is annotated."
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+    guidelines = serializers.CharField(required=False, allow_blank=True)
+    normalization = serializers.ChoiceField(
+        choices=Normalization.choices, required=False, help_text="Applies to new examples."
+    )
+    overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    allow_overlapping_spans = serializers.BooleanField(required=False)
+    queue_strategy = serializers.CharField(max_length=32, required=False)
+    retrain_every = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    auto_promote = serializers.BooleanField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "labels" in self.initial_data:
+            raise serializers.ValidationError(
+                {"labels": ["change labels through /projects/{id}/labels/."]}
+            )
+        return attrs
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "username", "role", "created_at"]
+        read_only_fields = fields
+
+
+class MemberAddSerializer(serializers.Serializer):
+    username = serializers.CharField(required=False, help_text="Give username or user.")
+    user = serializers.IntegerField(required=False, help_text="User id; give username or user.")
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.ANNOTATOR)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        User = get_user_model()
+        if ("username" in attrs) == ("user" in attrs):
+            raise serializers.ValidationError(
+                {"username": ["give exactly one of username or user (an id)."]}
+            )
+        try:
+            if "username" in attrs:
+                attrs["user"] = User.objects.get(username=attrs.pop("username"), is_active=True)
+            else:
+                attrs["user"] = User.objects.get(pk=attrs["user"], is_active=True)
+        except User.DoesNotExist:
+            field = "user" if isinstance(attrs.get("user"), int) else "username"
+            raise serializers.ValidationError({field: ["no active user with that name or id."]})
+        return attrs
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+# --- annotations -----------------------------------------------------------------------------
+
+
+class SpanSerializer(serializers.Serializer):
+    start = serializers.IntegerField(help_text="Character offset into the raw text.")
+    end = serializers.IntegerField(help_text="Exclusive end offset.")
+    label = serializers.CharField()
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    username = serializers.SerializerMethodField()
+    spans = SpanSerializer(many=True, read_only=True)
+    labels = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Annotation
+        fields = ["id", "example", "user", "username", "labels", "spans", "source",
+                  "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_username(self, annotation: Annotation) -> str | None:
+        return annotation.user.username if annotation.user_id else None
+
+
+class AnnotationInputSerializer(serializers.Serializer):
+    labels = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_empty=True,
+        help_text="Classification tasks. binary: [] rejects, [label] accepts.",
+    )
+    spans = SpanSerializer(many=True, required=False, help_text="Spans task.")
+
+
+# --- examples --------------------------------------------------------------------------------
+
+
+class ExampleSerializer(serializers.ModelSerializer):
+    annotated = serializers.SerializerMethodField()
+    annotation_count = serializers.SerializerMethodField()
+    my_annotation = serializers.SerializerMethodField(
+        help_text="The caller's own annotation, or null."
+    )
+    image = serializers.FileField(read_only=True, use_url=True)
+
+    class Meta:
+        model = Example
+        fields = ["id", "text", "normalized_text", "external_id", "meta", "content_hash",
+                  "image", "created_at", "annotated", "annotation_count", "my_annotation"]
+        read_only_fields = fields
+
+    def get_annotation_count(self, example: Example) -> int:
+        if hasattr(example, "n_annotations"):
+            return example.n_annotations
+        return example.annotations.count()
+
+    def get_annotated(self, example: Example) -> bool:
+        return self.get_annotation_count(example) > 0
+
+    @extend_schema_field(AnnotationSerializer(allow_null=True))
+    def get_my_annotation(self, example: Example) -> dict | None:
+        mine = getattr(example, "mine", None)
+        if mine is None:
+            request = self.context.get("request")
+            user = getattr(request, "user", None)
+            mine = list(example.annotations.filter(user=user)) if user else []
+        return AnnotationSerializer(mine[0]).data if mine else None
+
+
+class ExampleDetailSerializer(ExampleSerializer):
+    annotations = serializers.SerializerMethodField(
+        help_text="Annotations the caller may see (admins and viewers: all; annotators: their "
+        "own and imported ones)."
+    )
+
+    class Meta(ExampleSerializer.Meta):
+        fields = [*ExampleSerializer.Meta.fields, "annotations"]
+        read_only_fields = fields
+
+    @extend_schema_field(AnnotationSerializer(many=True))
+    def get_annotations(self, example: Example) -> list[dict]:
+        rows = self.context["visible_annotations"]
+        return AnnotationSerializer(rows, many=True).data
+
+
+class ExampleWriteSerializer(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False)
+    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    meta = serializers.DictField(required=False, help_text="created_at, lang, author, ...")
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class DuplicateExampleSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    existing_id = serializers.IntegerField()
+
+
+# --- me --------------------------------------------------------------------------------------
+
+
+class MyProjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    task_type = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    is_superuser = serializers.BooleanField()
+    projects = MyProjectSerializer(many=True)
+

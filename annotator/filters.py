@@ -1,0 +1,92 @@
+"""django-filter FilterSets for the REST API's list endpoints."""
+from __future__ import annotations
+
+import json
+
+import django_filters
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
+from django.db.models.functions import Cast
+
+from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
+
+
+def _has_label(annotations: QuerySet[Annotation], name: str) -> QuerySet[Annotation]:
+    """Annotations carrying label `name` as a document label or in a span."""
+    if connection.vendor == "postgresql":
+        return annotations.filter(
+            Q(labels__contains=[name]) | Q(spans__contains=[{"label": name}])
+        )
+    # SQLite (the embedded default) has no JSON containment: match the name as JSONField
+    # serializes it (json.dumps: quoted, escaped, ": " after keys).
+    quoted = json.dumps(name)
+    return annotations.annotate(
+        labels_text=Cast("labels", TextField()), spans_text=Cast("spans", TextField())
+    ).filter(Q(labels_text__contains=quoted) | Q(spans_text__contains=f'"label": {quoted}'))
+
+
+class ExampleFilter(django_filters.FilterSet):
+    annotated = django_filters.BooleanFilter(
+        method="filter_annotated", label="Has at least one annotation (any user or import)."
+    )
+    annotated_by_me = django_filters.BooleanFilter(
+        method="filter_annotated_by_me", label="Has an annotation by the caller."
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", label="Case-insensitive substring of the raw or normalized text."
+    )
+    external_id = django_filters.CharFilter(field_name="external_id", lookup_expr="exact")
+    label = django_filters.CharFilter(
+        method="filter_label", label="Has an annotation with this label (document or span)."
+    )
+    source = django_filters.ChoiceFilter(
+        choices=AnnotationSource.choices,
+        method="filter_source",
+        label="Has an annotation from this source (human, model, import).",
+    )
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    ordering = django_filters.OrderingFilter(fields=(("id", "id"), ("created_at", "created_at")))
+
+    class Meta:
+        model = Example
+        fields = ["external_id"]
+
+    def _annotations(self) -> QuerySet[Annotation]:
+        return Annotation.objects.filter(example=OuterRef("pk"))
+
+    def filter_annotated(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        exists = Exists(self._annotations())
+        return queryset.filter(exists if value else ~exists)
+
+    def filter_annotated_by_me(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        exists = Exists(self._annotations().filter(user=self.request.user))
+        return queryset.filter(exists if value else ~exists)
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(Q(text__icontains=value) | Q(normalized_text__icontains=value))
+
+    def filter_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(Exists(_has_label(self._annotations(), value)))
+
+    def filter_source(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(Exists(self._annotations().filter(source=value)))
+
+
+class ProjectFilter(django_filters.FilterSet):
+    task_type = django_filters.ChoiceFilter(choices=TaskType.choices)
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
+
+    class Meta:
+        model = Project
+        fields = ["task_type"]

@@ -1,0 +1,110 @@
+"""Creating and editing single examples (the REST API's examples endpoint, admin tools).
+
+Bulk loading goes through the importers; this module applies the same rules to one example:
+the raw text is kept, the normalized text follows the project's normalization mode, and the
+content hash of the normalized text is the dedupe key within the project.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from annotator.models import Example, Project, TaskType
+from annotator.normalize import content_hash, normalize
+
+
+class ExampleInvalid(ValueError):
+    def __init__(self, message: str, field: str = "non_field_errors") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class DuplicateExample(ValueError):
+    """The project already holds an example with the same normalized text."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"the project already has this text as example {existing_id}.")
+        self.existing_id = existing_id
+
+
+def _clean_text(text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ExampleInvalid("text must be a non-empty string.", "text")
+    return text
+
+
+def _clean_meta(meta: Any) -> dict:
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise ExampleInvalid("meta must be a JSON object.", "meta")
+    return meta
+
+
+def _existing_id(project: Project, digest: str, exclude: int | None = None) -> int | None:
+    rows = Example.objects.filter(project=project, content_hash=digest)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return rows.values_list("pk", flat=True).first()
+
+
+def create_example(
+    project: Project, text: Any, *, external_id: str = "", meta: Any = None
+) -> Example:
+    """Add one example; raise DuplicateExample naming the existing one when the text is known."""
+    text = _clean_text(text)
+    normalized = normalize(text, project.normalization)
+    digest = content_hash(normalized)
+    existing = _existing_id(project, digest)
+    if existing is not None:
+        raise DuplicateExample(existing)
+    try:
+        with transaction.atomic():
+            return Example.objects.create(
+                project=project,
+                text=text,
+                normalized_text=normalized,
+                content_hash=digest,
+                external_id=external_id or "",
+                meta=_clean_meta(meta),
+            )
+    except IntegrityError:
+        # A concurrent request stored the same text between our check and our insert.
+        existing = _existing_id(project, digest)
+        if existing is None:
+            raise
+        raise DuplicateExample(existing) from None
+
+
+def update_example(example: Example, **changes: Any) -> Example:
+    """Edit text, external id or metadata. A new text is re-normalized and re-hashed; it may
+    not collide with another example, nor move under existing span offsets."""
+    if "text" in changes and changes["text"] != example.text:
+        text = _clean_text(changes["text"])
+        if example.project.task_type == TaskType.SPANS and example.annotations.exists():
+            raise ExampleInvalid(
+                "the text of an example with span annotations cannot change: the spans' "
+                "character offsets point into it.",
+                "text",
+            )
+        normalized = normalize(text, example.project.normalization)
+        digest = content_hash(normalized)
+        existing = _existing_id(example.project, digest, exclude=example.pk)
+        if existing is not None:
+            raise DuplicateExample(existing)
+        example.text, example.normalized_text, example.content_hash = text, normalized, digest
+    if "external_id" in changes:
+        example.external_id = changes["external_id"] or ""
+    if "meta" in changes:
+        example.meta = _clean_meta(changes["meta"])
+    try:
+        with transaction.atomic():
+            example.save()
+    except IntegrityError:
+        existing = _existing_id(example.project, example.content_hash, exclude=example.pk)
+        if existing is None:
+            raise
+        raise DuplicateExample(existing) from None
+    return example

@@ -1,0 +1,313 @@
+"""Projects, their label schemas and their members.
+
+One core under every edge: the REST API, the browser UI and management commands call these
+functions, so the rules live here: label names and shortcut keys are unique within a project,
+colours are #rrggbb, a binary project has exactly one label, a project always keeps an admin,
+renaming a label renames it inside the stored annotations.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from annotator.models import Annotation, Label, Membership, Project, Role, TaskType
+
+# Shortcut keys handed out in order when a label comes without one: digits first (as in
+# doccano / Label Studio), then the letter rows.
+DEFAULT_SHORTCUTS = "123456789qwertyuiopasdfghjklzxcvbnm"
+PALETTE = [
+    "#ef4444", "#3b82f6", "#22c55e", "#eab308", "#a855f7",
+    "#ec4899", "#14b8a6", "#f97316", "#6366f1", "#84cc16",
+]
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Keys the annotation page keeps for itself (accept, skip, undo, help).
+RESERVED_SHORTCUTS = {" ", "?"}
+
+
+class ProjectRuleError(ValueError):
+    """A request breaks a project rule. `field` names the input; `conflict` marks errors caused
+    by the project's current state (HTTP 409) rather than by malformed input (HTTP 400)."""
+
+    def __init__(self, message: str, field: str = "non_field_errors", conflict: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.conflict = conflict
+
+
+@dataclass
+class LabelSpec:
+    name: str
+    shortcut: str = ""
+    color: str = ""
+
+
+def parse_label_specs(raw: Any, field: str = "labels") -> list[LabelSpec]:
+    """Accept `["HS", ...]` or `[{"name", "shortcut", "color"}, ...]` (mixed is fine)."""
+    if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
+        raise ProjectRuleError("labels must be a list of names or objects.", field)
+    specs = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, Mapping):
+            raise ProjectRuleError(f"labels[{i}] must be a name or an object.", field)
+        extra = set(item) - {"name", "shortcut", "color"}
+        if extra:
+            raise ProjectRuleError(f"labels[{i}] has unknown keys: {', '.join(sorted(extra))}.", field)
+        name, shortcut, color = item.get("name"), item.get("shortcut") or "", item.get("color") or ""
+        if not isinstance(name, str) or not name.strip():
+            raise ProjectRuleError(f"labels[{i}].name must be a non-empty string.", field)
+        if not isinstance(shortcut, str) or not isinstance(color, str):
+            raise ProjectRuleError(f"labels[{i}]: shortcut and color must be strings.", field)
+        specs.append(LabelSpec(name=name.strip(), shortcut=shortcut, color=color))
+    return specs
+
+
+def check_label(spec: LabelSpec, where: str, field: str = "labels") -> None:
+    if not spec.name:
+        raise ProjectRuleError(f"{where}: name must not be empty.", field)
+    if len(spec.name) > 100:
+        raise ProjectRuleError(f"{where}: name is longer than 100 characters.", field)
+    if spec.shortcut and (len(spec.shortcut) != 1 or spec.shortcut in RESERVED_SHORTCUTS):
+        raise ProjectRuleError(
+            f"{where}: shortcut must be one key other than space and '?', got {spec.shortcut!r}.",
+            field,
+        )
+    if spec.color and not COLOR_RE.match(spec.color):
+        raise ProjectRuleError(f"{where}: color must look like #rrggbb, got {spec.color!r}.", field)
+
+
+def complete_label_specs(specs: list[LabelSpec], taken: Iterable[Label] = ()) -> list[LabelSpec]:
+    """Validate `specs` against each other and the labels already `taken`, and fill in missing
+    shortcuts and colours (the first free key of DEFAULT_SHORTCUTS, the next palette colour)."""
+    taken = list(taken)
+    names = {label.name.lower() for label in taken}
+    keys = {label.shortcut.lower() for label in taken if label.shortcut}
+    for i, spec in enumerate(specs):
+        where = f"labels[{i}] ({spec.name!r})"
+        check_label(spec, where)
+        if spec.name.lower() in names:
+            raise ProjectRuleError(f"{where}: the label name is used twice.", "labels")
+        names.add(spec.name.lower())
+        if spec.shortcut:
+            if spec.shortcut.lower() in keys:
+                raise ProjectRuleError(f"{where}: shortcut {spec.shortcut!r} is used twice.", "labels")
+            keys.add(spec.shortcut.lower())
+    free_keys = (k for k in DEFAULT_SHORTCUTS if k not in keys)
+    for i, spec in enumerate(specs):
+        if not spec.shortcut:
+            spec.shortcut = next(free_keys, "")
+        if not spec.color:
+            spec.color = PALETTE[(len(taken) + i) % len(PALETTE)]
+    return specs
+
+
+def _check_label_count(task_type: str, count: int) -> None:
+    if task_type == TaskType.BINARY and count != 1:
+        raise ProjectRuleError(
+            f"a binary project needs exactly one label (accept / reject), got {count}.", "labels"
+        )
+    if task_type != TaskType.BINARY and count < 1:
+        raise ProjectRuleError("a project needs at least one label.", "labels")
+
+
+PROJECT_FIELDS = {
+    "description", "guidelines", "normalization", "overlap", "allow_overlapping_spans",
+    "queue_strategy", "retrain_every", "retrain_backend", "auto_promote",
+}
+
+
+@transaction.atomic
+def create_project(
+    *, creator: AbstractBaseUser, name: str, task_type: str, labels: Any, **fields: Any
+) -> Project:
+    """Create a project with its label schema; the creator becomes its admin."""
+    if task_type not in TaskType.values:
+        raise ProjectRuleError(
+            f"unknown task_type {task_type!r}; valid: {', '.join(TaskType.values)}.", "task_type"
+        )
+    unknown = set(fields) - PROJECT_FIELDS
+    if unknown:
+        raise ProjectRuleError(f"unknown project fields: {', '.join(sorted(unknown))}.")
+    specs = complete_label_specs(parse_label_specs(labels))
+    _check_label_count(task_type, len(specs))
+    project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
+    Label.objects.bulk_create(
+        Label(project=project, name=s.name, shortcut=s.shortcut, color=s.color, order=i)
+        for i, s in enumerate(specs)
+    )
+    Membership.objects.create(user=creator, project=project, role=Role.ADMIN)
+    return project
+
+
+@transaction.atomic
+def update_project(project: Project, **changes: Any) -> Project:
+    """Change project settings. The task type may change only while nothing is annotated."""
+    new_type = changes.get("task_type", project.task_type)
+    if new_type != project.task_type:
+        if new_type not in TaskType.values:
+            raise ProjectRuleError(f"unknown task_type {new_type!r}.", "task_type")
+        if Annotation.objects.filter(example__project=project).exists():
+            raise ProjectRuleError(
+                "the task type cannot change once the project has annotations.",
+                "task_type",
+                conflict=True,
+            )
+        _check_label_count(new_type, project.labels.count())
+    for key, value in changes.items():
+        setattr(project, key, value)
+    project.save()
+    return project
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+def _check_unique(spec: LabelSpec, others: list[Label]) -> None:
+    if spec.name.lower() in {o.name.lower() for o in others}:
+        raise ProjectRuleError(f"a label named {spec.name!r} exists already.", "name", conflict=True)
+    if spec.shortcut and spec.shortcut.lower() in {o.shortcut.lower() for o in others}:
+        raise ProjectRuleError(
+            f"shortcut {spec.shortcut!r} belongs to another label.", "shortcut", conflict=True
+        )
+
+
+@transaction.atomic
+def add_label(project: Project, name: str, shortcut: str = "", color: str = "") -> Label:
+    Project.objects.select_for_update().filter(pk=project.pk).first()  # serialize schema edits
+    taken = list(project.labels.all())
+    if project.task_type == TaskType.BINARY and taken:
+        raise ProjectRuleError(
+            "a binary project has exactly one label; rename it instead.", "name", conflict=True
+        )
+    spec = LabelSpec(name.strip(), shortcut or "", color or "")
+    check_label(spec, f"label {spec.name!r}", "name")
+    _check_unique(spec, taken)
+    (spec,) = complete_label_specs([spec], taken)
+    order = max((label.order for label in taken), default=-1) + 1
+    return Label.objects.create(
+        project=project, name=spec.name, shortcut=spec.shortcut, color=spec.color, order=order
+    )
+
+
+def _rename_in_annotations(project: Project, old: str, new: str) -> int:
+    """Annotations store label names; carry a rename into them so nothing is orphaned."""
+    changed = 0
+    rows = Annotation.objects.filter(example__project=project).only("id", "labels", "spans")
+    for ann in rows.iterator(chunk_size=2000):
+        labels = [new if name == old else name for name in ann.labels]
+        spans = [{**s, "label": new} if s.get("label") == old else s for s in ann.spans]
+        if labels != ann.labels or spans != ann.spans:
+            Annotation.objects.filter(pk=ann.pk).update(labels=labels, spans=spans)
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def update_label(label: Label, **changes: Any) -> Label:
+    """Change a label's name, shortcut, colour or order; a rename reaches its annotations."""
+    project = label.project
+    others = list(project.labels.exclude(pk=label.pk))
+    spec = LabelSpec(
+        name=str(changes.get("name", label.name)).strip(),
+        shortcut=changes.get("shortcut", label.shortcut) or "",
+        color=changes.get("color", label.color) or "",
+    )
+    check_label(spec, f"label {label.name!r}", "name")
+    _check_unique(spec, others)
+    old_name = label.name
+    label.name, label.shortcut = spec.name, spec.shortcut
+    label.color = spec.color or label.color
+    if "order" in changes:
+        label.order = changes["order"]
+    label.save()
+    if old_name != label.name:
+        _rename_in_annotations(project, old_name, label.name)
+    return label
+
+
+def label_usage(label: Label) -> int:
+    """How many annotations use the label (as a document label or in a span)."""
+    return sum(
+        1
+        for ann in Annotation.objects.filter(example__project=label.project)
+        .only("labels", "spans")
+        .iterator(chunk_size=2000)
+        if label.name in ann.labels or any(s.get("label") == label.name for s in ann.spans)
+    )
+
+
+@transaction.atomic
+def delete_label(label: Label) -> None:
+    """Delete a label nobody has used; used labels would silently corrupt annotations."""
+    project = label.project
+    if project.task_type == TaskType.BINARY or project.labels.count() == 1:
+        raise ProjectRuleError("a project keeps at least one label.", conflict=True)
+    used = label_usage(label)
+    if used:
+        raise ProjectRuleError(
+            f"label {label.name!r} is used by {used} annotation(s); rename it instead.",
+            conflict=True,
+        )
+    label.delete()
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+def _check_role(role: Any) -> str:
+    if role not in Role.values:
+        raise ProjectRuleError(f"unknown role {role!r}; valid: {', '.join(Role.values)}.", "role")
+    return role
+
+
+@transaction.atomic
+def add_member(project: Project, user: AbstractBaseUser, role: str = Role.ANNOTATOR) -> Membership:
+    _check_role(role)
+    if Membership.objects.filter(project=project, user=user).exists():
+        raise ProjectRuleError(
+            f"{user.get_username()} is already a member of this project.", "user", conflict=True
+        )
+    return Membership.objects.create(project=project, user=user, role=role)
+
+
+def _other_admins(membership: Membership) -> int:
+    # Lock every admin row, this one included, in a fixed order (FOR UPDATE cannot take an
+    # aggregate): two concurrent demotions then run one after the other, and the second sees
+    # the first's result instead of both seeing "another admin" and leaving none.
+    admins = (
+        Membership.objects.select_for_update()
+        .filter(project_id=membership.project_id, role=Role.ADMIN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return len([pk for pk in admins if pk != membership.pk])
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str) -> Membership:
+    """Change a member's role; the project never loses its last admin."""
+    _check_role(role)
+    if membership.role == Role.ADMIN and role != Role.ADMIN and not _other_admins(membership):
+        raise ProjectRuleError(
+            "this is the project's last admin; make someone else admin first.", "role", conflict=True
+        )
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership) -> None:
+    """Remove a member; the project never loses its last admin."""
+    if membership.role == Role.ADMIN and not _other_admins(membership):
+        raise ProjectRuleError(
+            "this is the project's last admin; make someone else admin first.", conflict=True
+        )
+    membership.delete()
