@@ -206,14 +206,22 @@ class _Heartbeat(threading.Thread):
 
 class _ProgressWriter:
     """The progress callback: writes progress/epoch/loss/ETA/heartbeat at most once per
-    PROGRESS_INTERVAL and raises TrainingCancelled once cancel is requested."""
+    PROGRESS_INTERVAL (the latest MAX_BUFFERED distinct messages are flushed with it) and raises
+    TrainingCancelled once cancel is requested."""
+
+    MAX_BUFFERED = 20
 
     def __init__(self, run_id: int) -> None:
         self.run_id = run_id
         self.started = time.monotonic()
         self.last_write = 0.0
+        self.pending: list[str] = []
+        self.last_message = ""
 
     def __call__(self, event: ProgressEvent) -> None:
+        if event.message and event.message != self.last_message:
+            self.last_message = event.message
+            self.pending = [*self.pending, event.message][-self.MAX_BUFFERED:]
         now = time.monotonic()
         done = event.total_steps > 0 and event.step >= event.total_steps
         if now - self.last_write < PROGRESS_INTERVAL and not done:
@@ -228,8 +236,9 @@ class _ProgressWriter:
         if event.loss is not None:
             fields["loss"] = float(event.loss)
         TrainingRun.objects.filter(pk=self.run_id).update(**fields)
-        if event.message:
-            append_log(self.run_id, event.message)
+        for message in self.pending:
+            append_log(self.run_id, message)
+        self.pending = []
         if TrainingRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
             raise TrainingCancelled(f"run {self.run_id} cancelled")
 

@@ -1,0 +1,35 @@
+"""The training service with a real backend: embedding_head on the in-process tiny encoder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models_zoo.artifacts import load_backend
+from models_zoo.backends.base import Item
+from models_zoo.models import RunState
+from models_zoo.services.training import run_training, start_training_run
+from tests.models_zoo.services.helpers import annotate
+
+
+@pytest.fixture
+def tiny_encoder() -> str:
+    from tests.models_zoo.tiny_hf import tiny_bert_dir
+
+    return str(tiny_bert_dir())
+
+
+def test_embedding_head_trains_end_to_end_and_its_artifact_predicts(project, owner, artifacts_dir, tiny_encoder, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    annotate(project, owner, n=24)
+    run = start_training_run(project, "embedding_head", {"encoder": tiny_encoder, "device": "cpu"}, owner)
+    version = run_training(run.pk)
+    run.refresh_from_db()
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert version is not None and version.backend == "embedding_head"
+    assert 0.0 <= version.metrics["f1_macro"] <= 1.0
+    assert version.data_snapshot["counts"]["validation"] == 4
+    assert "fitting logistic_regression" in run.log
+    backend = load_backend(Path(version.artifact_dir))
+    [prediction] = backend.predict([Item(text="you are a pathetic liar")])
+    assert set(prediction.scores) == {"HS", "TR", "AG"}
