@@ -1,0 +1,332 @@
+"""Streaming readers: one record at a time with the physical line it starts on.
+
+Each reader wraps a text stream and yields `Record`s, or `RowError`s for records it cannot
+parse (the import goes on reading so it can list up to 100 problems). Nothing here holds more
+than one record in memory, except the one bounded case documented on `read_xjson`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from annotator.importers.errors import RowError
+
+# A tweet is small; a field this big means a stray quote swallowed the rest of the file.
+csv.field_size_limit(min(sys.maxsize, 10 * 1024 * 1024))
+
+# A pretty-printed X API document cannot be parsed incrementally with the standard library;
+# real responses are pages of at most 100 tweets, so a bound this large is never hit by them.
+XJSON_DOCUMENT_LIMIT = 64 * 1024 * 1024
+
+_CONLL_ID = re.compile(r"^#\s*id\s*=\s*(.*)$")
+
+
+@dataclass
+class Record:
+    """One source record: its fields by (trimmed) column name or JSON key."""
+
+    line: int
+    fields: dict[str, Any]
+    # CoNLL sentences carry their spans already resolved to character offsets.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Item = Record | RowError
+
+
+class DelimitedReader:
+    """CSV (RFC 4180 quoting, tolerant of stray quotes inside fields) or TSV (no quoting, as
+    HatEval needs). Header names are trimmed: some CrisisLex T26 files start them with a space."""
+
+    def __init__(self, stream: TextIO, delimiter: str = ",", quoting: bool = True) -> None:
+        self.stream = stream
+        self.delimiter = delimiter
+        self.quoting = quoting
+        self.columns: list[str] = []
+
+    def __iter__(self) -> Iterator[Item]:
+        if self.quoting:
+            reader = csv.reader(self.stream, delimiter=self.delimiter, strict=False)
+        else:
+            reader = csv.reader(self.stream, delimiter=self.delimiter, quoting=csv.QUOTE_NONE)
+        last_line = 0
+        header: list[str] | None = None
+        while True:
+            start = last_line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                last_line = reader.line_num
+                yield RowError(start, f"malformed {self._kind()} record: {exc}")
+                continue
+            except UnicodeDecodeError as exc:
+                yield RowError(reader.line_num + 1, f"the file is not UTF-8 text ({exc.reason})")
+                return
+            last_line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip() and header is not None):
+                continue  # blank line
+            if header is None:
+                header = [name.strip() for name in row]
+                if not any(header):
+                    yield RowError(start, "the header line is empty")
+                    return
+                self.columns = header
+                continue
+            if len(row) != len(header):
+                message = (
+                    f"expected {len(header)} columns as in the header, found {len(row)}"
+                )
+                if self.quoting and any("\n" in value or '"' in value for value in row):
+                    message += (
+                        "; a quote character opens a field that is never closed (stray quote?)"
+                    )
+                yield RowError(start, message)
+                continue
+            yield Record(start, dict(zip(header, row)))
+        if header is None:
+            yield RowError(1, f"the {self._kind()} file is empty (no header line)")
+
+    def _kind(self) -> str:
+        return "CSV" if self.delimiter == "," else "TSV"
+
+
+class JsonLinesReader:
+    """One JSON object per line; blank lines are skipped."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.columns: list[str] = []
+
+    def __iter__(self) -> Iterator[Item]:
+        line_no = 0
+        try:
+            for line_no, line in enumerate(self.stream, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield RowError(line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                    continue
+                if not isinstance(value, dict):
+                    yield RowError(line_no, f"expected a JSON object, found {type(value).__name__}")
+                    continue
+                yield Record(line_no, value)
+        except UnicodeDecodeError as exc:
+            yield RowError(line_no + 1, f"the file is not UTF-8 text ({exc.reason})")
+
+
+def _flatten_tweet(tweet: dict[str, Any], usernames: dict[str, str]) -> dict[str, Any]:
+    """An X API v2 tweet object as flat fields the column mapping understands."""
+    fields: dict[str, Any] = {}
+    note = tweet.get("note_tweet")
+    # Long posts carry their full text in note_tweet; `text` is then truncated.
+    fields["text"] = note.get("text") if isinstance(note, dict) and note.get("text") else tweet.get("text")
+    for key in ("id", "created_at", "lang", "conversation_id", "in_reply_to_user_id"):
+        if tweet.get(key) is not None:
+            fields[key] = tweet[key]
+    metrics = tweet.get("public_metrics")
+    if isinstance(metrics, dict):
+        for key in ("retweet_count", "reply_count", "like_count", "quote_count"):
+            if metrics.get(key) is not None:
+                fields[key] = metrics[key]
+    author_id = tweet.get("author_id")
+    if author_id is not None:
+        fields["author_id"] = str(author_id)
+        fields["author"] = usernames.get(str(author_id), str(author_id))
+    if isinstance(tweet.get("author"), dict) and tweet["author"].get("username"):
+        fields["author"] = tweet["author"]["username"]
+    if tweet.get("geo"):
+        fields["geo"] = tweet["geo"]
+    for key in ("labels", "spans"):
+        if key in tweet:
+            fields[key] = tweet[key]
+    return fields
+
+
+def _usernames(document: dict[str, Any]) -> dict[str, str]:
+    includes = document.get("includes")
+    users = includes.get("users") if isinstance(includes, dict) else None
+    if not isinstance(users, list):
+        return {}
+    return {
+        str(u["id"]): u["username"]
+        for u in users
+        if isinstance(u, dict) and u.get("id") is not None and u.get("username")
+    }
+
+
+class XJsonReader:
+    """X API v2 tweets: one tweet object per line, one response page (`{"data": [...],
+    "includes": {"users": [...]}}`) per line, or a single (pretty-printed) response document up
+    to XJSON_DOCUMENT_LIMIT characters."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.columns: list[str] = []
+
+    def __iter__(self) -> Iterator[Item]:
+        first = self._first_content_line()
+        if first is None:
+            yield RowError(1, "the file holds no tweets")
+            return
+        first_no, first_line = first
+        try:
+            json.loads(first_line)
+            per_line = True
+        except json.JSONDecodeError:
+            per_line = False
+        if per_line:
+            yield from self._per_line(first_no, first_line)
+        else:
+            yield from self._whole_document(first_no, first_line)
+
+    def _first_content_line(self) -> tuple[int, str] | None:
+        for line_no, line in enumerate(self.stream, start=1):
+            if line.strip():
+                return line_no, line
+        return None
+
+    def _page(self, line_no: int, value: Any, where: str = "") -> Iterator[Item]:
+        if isinstance(value, dict) and "data" in value:
+            data = value["data"]
+            tweets = data if isinstance(data, list) else [data]
+            usernames = _usernames(value)
+            for i, tweet in enumerate(tweets):
+                if not isinstance(tweet, dict):
+                    yield RowError(line_no, f"{where}data[{i}] is not a tweet object")
+                    continue
+                yield Record(line_no, _flatten_tweet(tweet, usernames))
+        elif isinstance(value, dict):
+            yield Record(line_no, _flatten_tweet(value, {}))
+        else:
+            yield RowError(line_no, f"expected a tweet object, found {type(value).__name__}")
+
+    def _per_line(self, first_no: int, first_line: str) -> Iterator[Item]:
+        def lines() -> Iterator[tuple[int, str]]:
+            yield first_no, first_line
+            yield from enumerate(self.stream, start=first_no + 1)
+
+        for line_no, line in lines():
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RowError(line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            yield from self._page(line_no, value)
+
+    def _whole_document(self, first_no: int, first_line: str) -> Iterator[Item]:
+        text = first_line + self.stream.read(XJSON_DOCUMENT_LIMIT)
+        if self.stream.read(1):
+            yield RowError(
+                first_no,
+                "a single X API document over 64 MB: save responses one per line instead",
+            )
+            return
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield RowError(first_no + exc.lineno - 1, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            return
+        yield from self._page(first_no, value)
+
+
+class ConllReader:
+    """BIO CoNLL: `token<TAB>tag` per line, a blank (or whitespace-only) line between
+    sentences, optional `# id = ...` comment lines. A sentence becomes one record: the tokens
+    joined with single spaces and its entities as character-offset spans."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.columns: list[str] = []
+
+    def __iter__(self) -> Iterator[Item]:
+        tokens: list[str] = []
+        tags: list[tuple[int, str]] = []
+        start_line = 0
+        external_id = ""
+        bad = False
+        line_no = 0
+        try:
+            for line_no, raw in enumerate(self.stream, start=1):
+                line = raw.rstrip("\r\n")
+                if not line.strip():
+                    if tokens or bad:
+                        yield self._sentence(start_line, tokens, tags, external_id, bad)
+                    tokens, tags, external_id, bad = [], [], "", False
+                    continue
+                if "\t" not in line and line.startswith("#"):
+                    match = _CONLL_ID.match(line)
+                    if match and not tokens:
+                        external_id = match.group(1).strip()
+                    continue
+                if line.startswith("-DOCSTART-"):
+                    continue
+                parts = line.split("\t") if "\t" in line else line.split()
+                if not tokens and not bad:
+                    start_line = line_no
+                if len(parts) < 2 or not parts[0].strip():
+                    yield RowError(line_no, "expected `token<TAB>tag`")
+                    bad = True
+                    continue
+                tokens.append(parts[0].strip())
+                tags.append((line_no, parts[-1].strip()))
+        except UnicodeDecodeError as exc:
+            yield RowError(line_no + 1, f"the file is not UTF-8 text ({exc.reason})")
+            return
+        if tokens or bad:
+            yield self._sentence(start_line, tokens, tags, external_id, bad)
+
+    @staticmethod
+    def _sentence(
+        start_line: int, tokens: list[str], tags: list[tuple[int, str]], external_id: str,
+        bad: bool,
+    ) -> Item:
+        if bad:
+            return RowError(start_line, "sentence skipped: it has a malformed token line")
+        spans: list[dict[str, Any]] = []
+        offset = 0
+        current: dict[str, Any] | None = None
+        for token, (line_no, tag) in zip(tokens, tags):
+            start, end = offset, offset + len(token)
+            offset = end + 1
+            if tag == "O":
+                current = None
+                continue
+            prefix, _, label = tag.partition("-")
+            if prefix not in {"B", "I"} or not label:
+                return RowError(line_no, f"tag {tag!r} is not BIO (expected O, B-<label> or I-<label>)")
+            # conlleval convention: an I- tag that does not continue its entity starts one.
+            if prefix == "I" and current is not None and current["label"] == label:
+                current["end"] = end
+                continue
+            current = {"start": start, "end": end, "label": label, "line": line_no}
+            spans.append(current)
+        fields: dict[str, Any] = {"text": " ".join(tokens)}
+        if external_id:
+            fields["id"] = external_id
+        return Record(start_line, fields, extra={"conll_spans": spans})
+
+
+def reader_for(fmt: str, stream: TextIO) -> DelimitedReader | JsonLinesReader | XJsonReader | ConllReader:
+    """The streaming reader for one of FORMATS."""
+    if fmt == "csv":
+        return DelimitedReader(stream, ",", quoting=True)
+    if fmt == "tsv":
+        return DelimitedReader(stream, "\t", quoting=False)
+    if fmt == "jsonl":
+        return JsonLinesReader(stream)
+    if fmt == "x-json":
+        return XJsonReader(stream)
+    if fmt == "conll":
+        return ConllReader(stream)
+    raise ValueError(fmt)

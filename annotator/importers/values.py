@@ -1,0 +1,192 @@
+"""Cell values to typed values: dates, counts, label lists, character-offset spans.
+
+Every function raises ValueError with a message meant for the person who wrote the file; the
+caller adds the line and column.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+# X API v1 (IDRISI, CrisisLex T26 id files): "Sun Nov 11 05:54:01 +0000 2018".
+_DATE_FORMATS = (
+    "%a %b %d %H:%M:%S %z %Y",
+    "%m-%d-%Y %H:%M:%S",  # Trump Twitter Archive exports
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%d %b %Y %H:%M:%S",
+)
+TRUE_WORDS = {"1", "true", "yes", "y", "t", "positive", "pos"}
+FALSE_WORDS = {"0", "false", "no", "n", "f", "negative", "neg", ""}
+_SPLIT = re.compile(r"\s*[|;,]\s*")
+
+
+def parse_datetime(value: Any) -> str:
+    """ISO 8601 in UTC (`2018-11-11T05:54:01+00:00`); naive times are taken as UTC."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), tz=UTC).isoformat()
+    text = str(value).strip()
+    if text.isdigit() and len(text) in (10, 13):
+        seconds = int(text) / (1000 if len(text) == 13 else 1)
+        return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        raise ValueError(
+            f"cannot read the date {text!r} (expected ISO 8601 like 2018-06-24 19:08:51 or "
+            "the X API form Sun Nov 11 05:54:01 +0000 2018)"
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat()
+
+
+def parse_count(value: Any) -> int:
+    """A non-negative count such as retweets ("1,234" and "12.0" are accepted)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a count, found {value!r}")
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip().replace(",", "").replace("_", "")
+        try:
+            number_f = float(text)
+        except ValueError:
+            raise ValueError(f"expected a whole number, found {str(value)!r}") from None
+        if number_f != int(number_f):
+            raise ValueError(f"expected a whole number, found {str(value)!r}")
+        number = int(number_f)
+    if number < 0:
+        raise ValueError(f"expected a count (0 or more), found {number}")
+    return number
+
+
+def parse_flag(value: Any) -> bool | None:
+    """A 0/1 label cell. None when the cell is empty (the row is unlabelled for that label)."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text == "":
+        return None
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(f"expected 0/1 (or true/false), found {str(value)!r}")
+
+
+def split_label_cell(value: Any) -> list[str] | None:
+    """Label names in one cell: a JSON list (`["HS", "AG"]`, what Vigia exports), a list value
+    from JSON, or names separated by | , or ;. None for an empty cell (unlabelled)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v).strip() for v in value]
+    if isinstance(value, bool):
+        return ["1" if value else "0"]
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"labels {text[:60]!r} look like a JSON list but are not valid JSON") from None
+        if not isinstance(parsed, list):
+            raise ValueError("labels must be a JSON list of names")
+        return [str(v).strip() for v in parsed]
+    return [text]
+
+
+def split_names(text: str) -> list[str]:
+    return [part for part in _SPLIT.split(text) if part]
+
+
+def parse_json_cell(value: Any, what: str) -> Any:
+    """A JSON value stored in a CSV cell (Vigia's own exports do this for meta and spans)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} is not valid JSON ({exc.msg})") from None
+
+
+def _span_int(item: dict[str, Any], keys: tuple[str, ...]) -> int:
+    for key in keys:
+        if key in item:
+            value = item[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                if isinstance(value, str) and value.strip().isdigit():
+                    return int(value)
+                raise ValueError(f"span {key} must be an integer, found {value!r}")
+            return value
+    raise ValueError(f"span needs one of {' / '.join(keys)}")
+
+
+def parse_spans(value: Any, text: str, resolve_label: Any, allow_overlap: bool) -> list[dict[str, Any]]:
+    """Spans as `[{"start", "end", "label"}]` character offsets into `text`, sorted.
+
+    Accepts Vigia's own shape and IDRISI's `{"text", "type", "start_offset", "end_offset"}`.
+    When a span carries its surface text and the offsets do not select it (IDRISI has an
+    emoji span counted in UTF-16 units), the span moves to the nearest occurrence of that text;
+    with no occurrence it is an error.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = parse_json_cell(value, "spans")
+        if value is None:
+            return []
+    if not isinstance(value, list):
+        raise ValueError("spans must be a list of {start, end, label} objects")
+    spans: list[dict[str, Any]] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ValueError(f"span #{i + 1} is not an object")
+        start = _span_int(item, ("start", "start_offset"))
+        end = _span_int(item, ("end", "end_offset"))
+        raw_label = item.get("label", item.get("type"))
+        if raw_label is None:
+            raise ValueError(f"span #{i + 1} has no label (or type)")
+        label = resolve_label(str(raw_label))
+        surface = item.get("text")
+        if isinstance(surface, str) and surface and (end > len(text) or text[start:end] != surface):
+            start, end = _realign(text, surface, start)
+        if not (0 <= start < end <= len(text)):
+            raise ValueError(
+                f"span #{i + 1} [{start}, {end}) is outside the text (0 <= start < end <= {len(text)})"
+            )
+        spans.append({"start": start, "end": end, "label": label})
+    spans.sort(key=lambda s: (s["start"], s["end"]))
+    if not allow_overlap:
+        for a, b in zip(spans, spans[1:]):
+            if b["start"] < a["end"]:
+                raise ValueError(
+                    f"spans [{a['start']}, {a['end']}) and [{b['start']}, {b['end']}) overlap "
+                    "(the project does not allow overlapping spans)"
+                )
+    return spans
+
+
+def _realign(text: str, surface: str, near: int) -> tuple[int, int]:
+    positions = [m.start() for m in re.finditer(re.escape(surface), text)]
+    if not positions:
+        raise ValueError(f"span text {surface!r} does not occur in the text")
+    best = min(positions, key=lambda p: abs(p - near))
+    return best, best + len(surface)

@@ -1,0 +1,184 @@
+"""All-or-nothing bulk writers. Both run inside the caller's transaction and skip rows whose
+content hash is already in the project (or earlier in the same file), counting them.
+
+- PostgreSQL: rows stream through `COPY` into a temporary staging table, then one
+  `INSERT ... SELECT ... ON CONFLICT DO NOTHING` moves them into `annotator_example` (first
+  occurrence in file order wins) and a second statement adds the imported annotations.
+- Anything else (the embedded SQLite default): batched `bulk_create`.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Protocol
+
+from django.db import connection
+
+from annotator.importers.mapping import PreparedRow
+from annotator.models import Annotation, AnnotationSource, Example, Project
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class Writer(Protocol):
+    def add(self, row: PreparedRow) -> None: ...
+    def abort(self, exc: BaseException) -> None: ...
+    def finish(self) -> tuple[int, int]:
+        """Store the staged rows; returns (imported, duplicates)."""
+        ...
+
+
+class PostgresCopyWriter:
+    """COPY into a temp table, then set-based dedupe and insert."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.table = f"vigia_import_{uuid.uuid4().hex[:12]}"
+        self.rows = 0
+        self.annotated = 0
+        self._cursor = connection.cursor()
+        raw = self._cursor.cursor
+        raw.execute(
+            f"CREATE TEMP TABLE {self.table} (seq bigint, text text, normalized_text text, "
+            "meta jsonb, external_id text, content_hash text, labels jsonb, spans jsonb, "
+            "annotated boolean)"
+        )
+        self._copy_cm = raw.copy(
+            f"COPY {self.table} (seq, text, normalized_text, meta, external_id, content_hash, "
+            "labels, spans, annotated) FROM STDIN"
+        )
+        self._copy = self._copy_cm.__enter__()
+
+    def add(self, row: PreparedRow) -> None:
+        self.rows += 1
+        annotated = row.labels is not None or row.spans is not None
+        self.annotated += annotated
+        self._copy.write_row(
+            (
+                self.rows,
+                row.text,
+                row.normalized_text,
+                _dumps(row.meta),
+                row.external_id,
+                row.content_hash,
+                _dumps(row.labels or []),
+                _dumps(row.spans or []),
+                annotated,
+            )
+        )
+
+    def abort(self, exc: BaseException) -> None:
+        # Ends the COPY with an error; the caller's transaction rolls everything back.
+        try:
+            self._copy_cm.__exit__(type(exc), exc, exc.__traceback__)
+        except Exception:  # noqa: BLE001 - the original error is what matters
+            pass
+        self._cursor.close()
+
+    def finish(self) -> tuple[int, int]:
+        self._copy_cm.__exit__(None, None, None)
+        raw = self._cursor.cursor
+        pid = self.project.pk
+        raw.execute(f"CREATE TEMP TABLE {self.table}_ins (id bigint, content_hash text)")
+        # ORDER BY seq makes ids follow the file; DO NOTHING also drops repeats within the file.
+        raw.execute(
+            f"WITH ins AS (INSERT INTO annotator_example (project_id, text, normalized_text, meta, "
+            "external_id, content_hash, image, queue_key, assigned_count, created_at) "
+            "SELECT %s, text, normalized_text, meta, external_id, content_hash, '', random(), 0, "
+            f"now() FROM {self.table} ORDER BY seq "
+            "ON CONFLICT (project_id, content_hash) DO NOTHING RETURNING id, content_hash) "
+            f"INSERT INTO {self.table}_ins SELECT id, content_hash FROM ins",
+            (pid,),
+        )
+        imported = raw.rowcount
+        if self.annotated and imported:
+            # Each new example takes the annotation (or none) of its first occurrence in the file.
+            raw.execute(
+                "INSERT INTO annotator_annotation (example_id, user_id, labels, spans, source, "
+                "created_at, updated_at) "
+                "SELECT f.id, NULL, f.labels, f.spans, %s, now(), now() FROM ("
+                "SELECT DISTINCT ON (i.id) i.id, s.labels, s.spans, s.annotated "
+                f"FROM {self.table}_ins i JOIN {self.table} s USING (content_hash) "
+                "ORDER BY i.id, s.seq) f WHERE f.annotated",
+                (AnnotationSource.IMPORT.value,),
+            )
+        raw.execute(f"DROP TABLE {self.table}")
+        raw.execute(f"DROP TABLE {self.table}_ins")
+        self._cursor.close()
+        return imported, self.rows - imported
+
+
+class OrmBatchWriter:
+    """bulk_create in batches; dedupe against the project and the file via one query a batch."""
+
+    batch_size = 1000
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.batch: list[PreparedRow] = []
+        self.imported = 0
+        self.duplicates = 0
+
+    def add(self, row: PreparedRow) -> None:
+        self.batch.append(row)
+        if len(self.batch) >= self.batch_size:
+            self._flush()
+
+    def abort(self, exc: BaseException) -> None:
+        self.batch = []
+
+    def finish(self) -> tuple[int, int]:
+        self._flush()
+        return self.imported, self.duplicates
+
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        hashes = {row.content_hash for row in self.batch}
+        seen = set(
+            Example.objects.filter(project=self.project, content_hash__in=hashes).values_list(
+                "content_hash", flat=True
+            )
+        )
+        fresh: list[PreparedRow] = []
+        for row in self.batch:
+            if row.content_hash in seen:
+                self.duplicates += 1
+                continue
+            seen.add(row.content_hash)
+            fresh.append(row)
+        self.batch = []
+        examples = Example.objects.bulk_create(
+            [
+                Example(
+                    project=self.project,
+                    text=row.text,
+                    normalized_text=row.normalized_text,
+                    meta=row.meta,
+                    external_id=row.external_id,
+                    content_hash=row.content_hash,
+                )
+                for row in fresh
+            ]
+        )
+        annotations: list[Annotation] = []
+        for example, row in zip(examples, fresh):
+            if row.labels is not None or row.spans is not None:
+                annotations.append(
+                    Annotation(
+                        example=example,
+                        user=None,
+                        labels=row.labels or [],
+                        spans=row.spans or [],
+                        source=AnnotationSource.IMPORT,
+                    )
+                )
+        Annotation.objects.bulk_create(annotations)
+        self.imported += len(fresh)
+
+
+def writer_for(project: Project) -> Any:
+    """The fastest writer the database supports."""
+    if connection.vendor == "postgresql":
+        return PostgresCopyWriter(project)
+    return OrmBatchWriter(project)
