@@ -1,0 +1,70 @@
+"""POST /projects/<id>/import/: the project page's import form (admins only).
+
+It must show the same errors as the REST import (both call annotator.importers.import_file).
+"""
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from annotator.models import Example
+
+pytestmark = pytest.mark.django_db
+importers = pytest.importorskip("annotator.importers")
+
+GOOD = b"text\nfirst tweet about floods\nsecond tweet about fires\nfirst tweet about floods\n"
+BAD = b'{"text": "ok"}\n{"text": 12}\nnot json\n'
+
+
+def url(project):
+    return reverse("project-import", args=[project.pk])
+
+
+def upload(content: bytes, name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def test_an_admin_imports_a_csv(project, owner, client):
+    client.force_login(owner)
+    r = client.post(url(project), {"file": upload(GOOD, "t.csv"), "format": "csv"}, follow=True)
+    assert r.status_code == 200
+    assert "Imported 2 examples (1 duplicates skipped)." in r.content.decode()
+    assert sorted(Example.objects.filter(project=project).values_list("text", flat=True)) == [
+        "first tweet about floods", "second tweet about fires"]
+
+
+def test_a_bad_file_shows_the_same_errors_as_the_importer_and_stores_nothing(project, owner, client):
+    import io
+
+    with pytest.raises(importers.ImportFailed) as expected:
+        importers.import_file(project, io.BytesIO(BAD), "jsonl")
+    assert expected.value.errors
+    client.force_login(owner)
+    r = client.post(url(project), {"file": upload(BAD, "t.jsonl"), "format": "jsonl"})
+    html = r.content.decode()
+    assert r.status_code == 400 and "Nothing was imported" in html
+    from django.utils.html import escape
+
+    for err in expected.value.errors:
+        assert escape(f"line {err['line']}: {err['message']}") in html
+    assert not Example.objects.filter(project=project).exists()
+
+
+def test_a_bad_mapping_is_refused_with_a_clear_error(project, owner, client):
+    client.force_login(owner)
+    r = client.post(url(project), {"file": upload(GOOD, "t.csv"), "format": "csv", "mapping": "{oops"})
+    assert r.status_code == 400 and "mapping is not valid JSON" in r.content.decode()
+    assert not Example.objects.exists()
+
+
+def test_annotators_cannot_import(project, annotator_user, client):
+    client.force_login(annotator_user)
+    r = client.post(url(project), {"file": upload(GOOD, "t.csv"), "format": "csv"})
+    assert r.status_code == 403 and not Example.objects.exists()
+
+
+def test_outsiders_get_404(project, outsider, client):
+    client.force_login(outsider)
+    r = client.post(url(project), {"file": upload(GOOD, "t.csv"), "format": "csv"})
+    assert r.status_code == 404 and not Example.objects.exists()
