@@ -13,7 +13,8 @@ Rules:
   a release; an admin who wants them relabelled elsewhere raises the overlap.
 
 Concurrency: the claim is `SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1` followed by an atomic
-`assigned_count = assigned_count + 1`, in one transaction. Two annotators claiming at once never
+`assigned_count = assigned_count + 1`, in one transaction (when SKIP LOCKED finds nothing, one
+blocking `FOR UPDATE` retry waits for in-flight claims, so a busy queue never looks empty). Two annotators claiming at once never
 lock the same row, and the counter can never pass k because the WHERE clause is re-checked
 against the committed row. The (example, user) unique constraint is the last line of defence.
 Speed: with the "random" strategy the claim walks the index (project, assigned_count,
@@ -29,8 +30,8 @@ from django.utils import timezone
 from annotator.models import Assignment, AssignmentStatus, Example, Project
 from annotator.services.queue_strategies import get_strategy
 
-# How many times a claim is retried when a concurrent claim won the same row (SQLite only:
-# PostgreSQL's SKIP LOCKED makes that impossible).
+# How many times a claim is retried when a concurrent claim won the same row (or the same user
+# claimed from two tabs at once and the unique constraint refused the second).
 _CLAIM_ATTEMPTS = 5
 
 
@@ -57,15 +58,22 @@ def _claim(project: Project, user: AbstractBaseUser) -> Example | None:
         .order_by("-assigned_count", *strategy.order_by())
         .only("id")
     )
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    for _ in range(_CLAIM_ATTEMPTS):
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    for attempt in range(_CLAIM_ATTEMPTS):
+        query = candidates
+        if connection.features.has_select_for_update:
+            # First try SKIP LOCKED: concurrent claims never wait on each other. If that finds
+            # nothing, the only candidates left may be rows other claims hold right now, so
+            # wait for them once (plain FOR UPDATE re-checks the WHERE on the committed row).
+            query = candidates.select_for_update(skip_locked=skip_locked and attempt == 0, of=("self",))
         try:
             with transaction.atomic():
-                picked = candidates.first()
+                picked = query.first()
                 if picked is None:
+                    if attempt == 0 and skip_locked:
+                        continue
                     return None
-                # The WHERE re-check makes the increment safe even without a row lock.
+                # The WHERE re-check makes the increment safe even without a row lock (SQLite).
                 bumped = Example.objects.filter(
                     pk=picked.pk, assigned_count__lt=project.overlap
                 ).update(assigned_count=F("assigned_count") + 1)
