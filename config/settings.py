@@ -128,12 +128,14 @@ SPECTACULAR_SETTINGS = {
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Broadcast/control messages (ping, revoke) also go under var/, not the working dir.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 # Task state lives on our own rows (TrainingRun, ImportJob), not in a result backend.
