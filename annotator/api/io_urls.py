@@ -1,3 +1,12 @@
+"""Import, export and import-job routes (mounted under /api/v1/)."""
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from annotator.api.io_views import ExportView, ImportJobView, ImportView
+
+urlpatterns = [
+    path("projects/<int:project_id>/import", ImportView.as_view(), name="project-import"),
+    path("projects/<int:project_id>/export", ExportView.as_view(), name="project-export"),
+    path("imports/<int:job_id>", ImportJobView.as_view(), name="import-job-detail"),
+]

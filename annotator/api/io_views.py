@@ -1,0 +1,193 @@
+"""REST edges of import and export: parse the request, call the importer/exporter services."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.exporters import CONTENT_TYPES, EXPORT_FORMATS, ExportError, iter_export
+from annotator.importers import FORMATS, ImportFailed, import_file
+from annotator.importers.jobs import should_import_async, start_import_job
+from annotator.models import ImportJob, Role
+from annotator.permissions import get_project_for
+
+ErrorList = inline_serializer(
+    "ImportErrors",
+    {
+        "errors": serializers.ListField(
+            child=inline_serializer(
+                "ImportError",
+                {
+                    "line": serializers.IntegerField(allow_null=True),
+                    "message": serializers.CharField(),
+                    "field": serializers.CharField(required=False),
+                },
+            )
+        )
+    },
+)
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id", "project", "status", "format", "original_name", "progress", "total_bytes",
+            "processed_bytes", "rows_seen", "imported", "duplicates", "errors", "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+def _field_error(field: str, message: str) -> Response:
+    return Response(
+        {"errors": [{"line": None, "field": field, "message": f"{field}: {message}"}]},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+class ImportView(APIView):
+    """POST /api/v1/projects/{id}/import: project admins only."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="project_import",
+        summary="Import examples (and their labels) from a file",
+        description=(
+            "All or nothing: any bad row gives 400 with up to 100 `{line, message}` errors and "
+            "stores nothing. Duplicates (same normalized text) are skipped and counted. Files "
+            "above VIGIA_IMPORT_ASYNC_BYTES import as a background job: 202 with its status URL. "
+            "`mapping` is a JSON object naming columns: text, id, labels, label_values, spans, "
+            "meta, meta_defaults, keep_extra, ignore; anything left out is auto-detected."
+        ),
+        request={
+            "multipart/form-data": inline_serializer(
+                "ImportRequest",
+                {
+                    "file": serializers.FileField(),
+                    "format": serializers.ChoiceField(choices=FORMATS),
+                    "mapping": serializers.CharField(required=False, help_text="JSON object"),
+                },
+            )
+        },
+        responses={
+            201: inline_serializer(
+                "ImportDone",
+                {"imported": serializers.IntegerField(), "duplicates": serializers.IntegerField()},
+            ),
+            202: inline_serializer(
+                "ImportQueued", {"job": serializers.IntegerField(), "status_url": serializers.CharField()}
+            ),
+            400: ErrorList,
+            403: OpenApiResponse(description="Not an admin of this project"),
+            404: OpenApiResponse(description="No such project (or not a member)"),
+        },
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = get_project_for(request.user, project_id, Role.ADMIN)
+        upload = request.FILES.get("file")
+        if upload is None:
+            return _field_error("file", "no file uploaded (send it as the multipart field 'file')")
+        fmt = (request.data.get("format") or "").strip()
+        if not fmt:
+            return _field_error("format", f"required; one of {', '.join(FORMATS)}")
+        if fmt not in FORMATS:
+            return _field_error("format", f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+        mapping: dict[str, Any] | None = None
+        raw_mapping = request.data.get("mapping")
+        if raw_mapping:
+            try:
+                mapping = json.loads(raw_mapping)
+            except json.JSONDecodeError as exc:
+                return _field_error("mapping", f"not valid JSON ({exc.msg})")
+            if not isinstance(mapping, dict):
+                return _field_error("mapping", "must be a JSON object")
+        if should_import_async(upload):
+            from annotator.importers.mapping import ColumnMapping
+
+            try:
+                ColumnMapping.parse(mapping)  # reject a bad mapping now, not in the worker
+            except ImportFailed as exc:
+                return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+            job = start_import_job(project, upload, fmt, mapping=mapping, user=request.user)
+            url = request.build_absolute_uri(reverse("import-job-detail", args=[job.pk]))
+            return Response({"job": job.pk, "status_url": url}, status=status.HTTP_202_ACCEPTED)
+        try:
+            result = import_file(project, upload, fmt, mapping=mapping, user=request.user)
+        except ImportFailed as exc:
+            return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"imported": result.imported, "duplicates": result.duplicates},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ImportJobView(APIView):
+    """GET /api/v1/imports/{job_id}: the progress of a background import (project admins)."""
+
+    @extend_schema(
+        operation_id="import_job_detail",
+        summary="Status and progress of a background import",
+        responses={200: ImportJobSerializer, 403: OpenApiResponse(), 404: OpenApiResponse()},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = get_object_or_404(ImportJob, pk=job_id)
+        get_project_for(request.user, job.project_id, Role.ADMIN)
+        return Response(ImportJobSerializer(job).data)
+
+
+class _IgnoreFormatOverride(DefaultContentNegotiation):
+    """`?format=` names the export format here, not a DRF renderer."""
+
+    def select_renderer(self, request: Any, renderers: list, format_suffix: str | None = None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type
+
+
+class ExportView(APIView):
+    """GET /api/v1/projects/{id}/export?format=jsonl|csv|conll: any member may export."""
+
+    content_negotiation_class = _IgnoreFormatOverride
+
+    @extend_schema(
+        operation_id="project_export",
+        summary="Download the project's examples and annotations",
+        parameters=[
+            OpenApiParameter(
+                "format", str, OpenApiParameter.QUERY, enum=list(EXPORT_FORMATS),
+                description="jsonl (default), csv, or conll (spans projects)",
+            )
+        ],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "text/plain"): OpenApiTypes.BINARY,
+            400: ErrorList,
+            404: OpenApiResponse(description="No such project (or not a member)"),
+        },
+    )
+    def get(self, request: Request, project_id: int) -> Any:
+        project = get_project_for(request.user, project_id, Role.VIEWER)
+        fmt = request.query_params.get("format", "jsonl")
+        try:
+            chunks = iter_export(project, fmt)
+        except ExportError as exc:
+            return _field_error("format", str(exc))
+        response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
+        filename = f"project-{project.pk}.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
