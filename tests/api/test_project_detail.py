@@ -1,0 +1,82 @@
+"""GET|PATCH|DELETE /api/v1/projects/{id}/"""
+from __future__ import annotations
+
+import pytest
+
+from annotator.models import Example, Project
+from tests.api.factories import annotate, make_example
+from tests.conftest import make_project, make_user
+
+
+@pytest.fixture
+def url(project) -> str:
+    return f"/api/v1/projects/{project.pk}/"
+
+
+def test_members_read_the_project_with_their_role(project, url, owner_api, annotator_api, viewer_api):
+    make_example(project, "one tweet")
+    for client, role in ((owner_api, "admin"), (annotator_api, "annotator"), (viewer_api, "viewer")):
+        body = client.get(url).json()
+        assert body["role"] == role
+        assert body["counts"] == {"examples": 1, "annotated_examples": 0, "annotations": 0}
+        assert [label["name"] for label in body["labels"]] == ["HS", "TR", "AG"]
+
+
+def test_outsiders_get_404(project, url, outsider_api):
+    assert outsider_api.get(url).status_code == 404
+    assert outsider_api.patch(url, {"name": "x"}, format="json").status_code == 404
+    assert outsider_api.delete(url).status_code == 404
+    assert Project.objects.get(pk=project.pk).name == "multilabel project"
+
+
+def test_unknown_projects_get_404(owner_api, db):
+    assert owner_api.get("/api/v1/projects/999999/").status_code == 404
+
+
+def test_admins_change_settings(project, url, owner_api):
+    response = owner_api.patch(url, {"name": "Renamed", "guidelines": "Label hate.", "overlap": 3,
+                                     "retrain_every": 50}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["name"] == "Renamed"
+    project.refresh_from_db()
+    assert (project.name, project.guidelines, project.overlap, project.retrain_every) == (
+        "Renamed", "Label hate.", 3, 50)
+
+
+@pytest.mark.parametrize("who", ["annotator_api", "viewer_api"])
+def test_non_admins_cannot_change_or_delete(project, url, who, request):
+    client = request.getfixturevalue(who)
+    assert client.patch(url, {"name": "x"}, format="json").status_code == 403
+    assert client.delete(url).status_code == 403
+    assert Project.objects.get(pk=project.pk).name == "multilabel project"
+
+
+def test_labels_are_not_changed_through_the_project(project, url, owner_api):
+    response = owner_api.patch(url, {"labels": ["X"]}, format="json")
+    assert response.status_code == 400
+    assert "labels" in response.json()
+    assert list(project.labels.values_list("name", flat=True)) == ["HS", "TR", "AG"]
+
+
+def test_the_task_type_changes_only_while_nothing_is_annotated(project, url, owner, owner_api):
+    assert owner_api.patch(url, {"task_type": "singlelabel"}, format="json").status_code == 200
+    annotate(make_example(project, "a tweet"), owner, ["HS"])
+    response = owner_api.patch(url, {"task_type": "multilabel"}, format="json")
+    assert response.status_code == 409
+    project.refresh_from_db()
+    assert project.task_type == "singlelabel"
+
+
+def test_a_project_becomes_binary_only_with_one_label(project, url, owner_api):
+    response = owner_api.patch(url, {"task_type": "binary"}, format="json")
+    assert response.status_code == 400
+    assert "exactly one" in str(response.json()["labels"])
+
+
+def test_admins_delete_the_project_and_its_examples(project, url, owner_api):
+    make_example(project, "a tweet")
+    other = make_project(make_user("someone"), "binary", ("x",))
+    make_example(other, "a tweet")
+    assert owner_api.delete(url).status_code == 204
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert list(Example.objects.values_list("project_id", flat=True)) == [other.pk]
