@@ -8,6 +8,7 @@ per-version lock so concurrent requests load a version once; requests that alrea
 backend object keep using it, because eviction only drops the cache's reference. A small LRU
 bounds memory when several projects (or an old and a new version) are served by one process.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,9 +34,7 @@ class NoCurrentModel(LookupError):
 
     def __init__(self, project_id: int) -> None:
         self.project_id = project_id
-        super().__init__(
-            f"project {project_id} has no current model; train one and promote it"
-        )
+        super().__init__(f"project {project_id} has no current model; train one and promote it")
 
 
 class ModelUnavailable(RuntimeError):
@@ -168,7 +167,9 @@ class ModelCache:
             raise ModelUnavailable(f"model version {ref.id}: cannot load artifact: {exc}") from exc
         elapsed = time.monotonic() - started
         self.loads += 1
-        logger.info("model cache: loaded version %s (%s) in %.2fs", ref.id, ref.backend_name, elapsed)
+        logger.info(
+            "model cache: loaded version %s (%s) in %.2fs", ref.id, ref.backend_name, elapsed
+        )
         return LoadedModel(
             version_id=ref.id,
             project_id=ref.project_id,

@@ -1,4 +1,5 @@
 """Celery task: predict every example of a project with one model version (thin wrapper)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Prediction API routes (mounted under /api/v1/)."""
+
 from __future__ import annotations
 
 from django.urls import path

@@ -4,10 +4,12 @@
 - POST /api/v1/projects/{id}/predict-all         project admins; 202 with the Celery task id
 - GET  /api/v1/projects/{id}/predictions/status  members; progress of the stored predictions
 """
+
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,8 +25,8 @@ from rest_framework.views import APIView
 
 from annotator.models import Role
 from annotator.permissions import get_project_for
-from models_zoo.serving import ModelUnavailable, NoCurrentModel
 from models_zoo.services import prediction as service
+from models_zoo.serving import ModelUnavailable, NoCurrentModel
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,25 @@ _status_response = inline_serializer(
 )
 
 
+def _body_too_big(request: Request) -> Response | None:
+    # DRF's JSON parser reads the raw stream, which Django's DATA_UPLOAD_MAX_MEMORY_SIZE does
+    # not guard; refuse oversized bodies (e.g. 256 huge images) before parsing them.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is None or length <= limit:
+        return None
+    return Response(
+        {
+            "detail": f"request body is {length} bytes; the limit is {limit} bytes per request",
+            "limit_bytes": limit,
+        },
+        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
 def _unavailable(exc: Exception) -> Response:
     logger.error("prediction model unavailable: %s", exc)
     return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
@@ -121,8 +142,9 @@ class PredictView(APIView):
             503: OpenApiResponse(_detail, description="The current model cannot be loaded"),
         },
         examples=[
-            OpenApiExample("texts", value={"texts": ["Flooding on 5th street", "nice day"]},
-                           request_only=True),
+            OpenApiExample(
+                "texts", value={"texts": ["Flooding on 5th street", "nice day"]}, request_only=True
+            ),
             OpenApiExample(
                 "answer",
                 value={
@@ -140,6 +162,9 @@ class PredictView(APIView):
     )
     def post(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id, Role.VIEWER)
+        too_big = _body_too_big(request)
+        if too_big is not None:
+            return too_big
         try:
             inputs = service.parse_predict_payload(request.data, project.task_type)
         except service.TooManyItems as exc:
@@ -200,7 +225,9 @@ class PredictionStatusView(APIView):
         summary="How many examples have stored predictions from a model version",
         parameters=[
             OpenApiParameter(
-                "model_version", OpenApiTypes.INT, required=False,
+                "model_version",
+                OpenApiTypes.INT,
+                required=False,
                 description="A version of this project; default: the current one",
             )
         ],

@@ -5,6 +5,7 @@ Texts reach the model the way the training data did (models_zoo.services.dataset
 see the project's normalized text (seeds 000/001 `clean_tweet`, or the seed 003 placeholders),
 span taggers the raw text, because their character offsets must point into what the client sent.
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,8 +44,8 @@ __all__ = [
     "TooManyItems",
     "parse_predict_payload",
     "predict_items",
-    "prediction_status",
     "predict_project",
+    "prediction_status",
     "start_project_prediction",
 ]
 
@@ -112,7 +113,10 @@ def parse_predict_payload(
     unknown = sorted(set(payload) - {"texts", "items"})
     if unknown:
         raise PredictionInputError(
-            [{"field": name, "message": 'unknown field; send "texts" or "items"'} for name in unknown]
+            [
+                {"field": name, "message": 'unknown field; send "texts" or "items"'}
+                for name in unknown
+            ]
         )
     if len(keys) != 1:
         message = 'send either "texts" or "items", not both' if keys else 'send "texts" or "items"'
@@ -138,7 +142,11 @@ def parse_predict_payload(
         extra = sorted(set(entry) - ITEM_FIELDS)
         if extra:
             errors.append(
-                {"item": index, "field": extra[0], "message": 'unknown field; items take "text" and "image"'}
+                {
+                    "item": index,
+                    "field": extra[0],
+                    "message": 'unknown field; items take "text" and "image"',
+                }
             )
             continue
         text = entry.get("text", "")
@@ -328,9 +336,7 @@ def prediction_status(project: Project, version_id: int | None = None) -> dict[s
     elif not ModelVersion.objects.filter(project=project, pk=version_id).exists():
         raise LookupError(f"model version {version_id} is not a version of project {project.pk}")
     examples = Example.objects.filter(project=project).count()
-    predicted = (
-        Prediction.objects.filter(model_version_id=version_id).count() if version_id else 0
-    )
+    predicted = Prediction.objects.filter(model_version_id=version_id).count() if version_id else 0
     return {
         "model_version": version_id,
         "examples": examples,

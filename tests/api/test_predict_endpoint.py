@@ -1,4 +1,5 @@
 """POST /api/v1/projects/{id}/predict with owner / annotator / viewer / outsider personas."""
+
 from __future__ import annotations
 
 import base64
@@ -9,7 +10,13 @@ from rest_framework.test import APIClient
 
 from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
-from tests.models_zoo.prediction_fixtures import hateval_artifacts, make_version  # noqa: F401
+from tests.models_zoo.prediction_fixtures import make_version, prediction_artifacts
+
+
+@pytest.fixture(scope="session")
+def hateval_artifacts():
+    return prediction_artifacts()
+
 
 TWEETS = [
     "Send them all back where they came from, we do not want them here",
@@ -86,7 +93,9 @@ def test_it_requires_authentication(project, v1):
     assert response.status_code == 401
 
 
-def test_it_answers_409_when_the_project_has_no_current_model(owner_api, project, hateval_artifacts):
+def test_it_answers_409_when_the_project_has_no_current_model(
+    owner_api, project, hateval_artifacts
+):
     make_version(project, hateval_artifacts["v1"], current=False)
 
     response = owner_api.post(url(project.pk), {"texts": TWEETS}, format="json")
@@ -103,6 +112,15 @@ def test_it_refuses_more_than_256_items_with_413(owner_api, project, v1):
     assert response.status_code == 413
     body = response.json()
     assert "256" in body["detail"] and body["limit"] == 256 and body["count"] == 257
+
+
+def test_it_refuses_a_body_above_the_upload_limit_with_413(owner_api, project, v1, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = owner_api.post(url(project.pk), {"texts": ["x" * 2000]}, format="json")
+
+    assert response.status_code == 413
+    assert "the limit is 1000 bytes" in response.json()["detail"]
 
 
 def test_it_accepts_exactly_256_items(owner_api, project, v1):
@@ -122,7 +140,9 @@ def test_it_accepts_items_with_a_base64_image(owner_api, project, v1):
 
 
 def test_it_names_the_item_whose_image_is_not_base64(owner_api, project, v1):
-    payload = {"items": [{"text": "fine"}, {"text": "fine"}, {"text": "x", "image": "%%not base64%%"}]}
+    payload = {
+        "items": [{"text": "fine"}, {"text": "fine"}, {"text": "x", "image": "%%not base64%%"}]
+    }
 
     response = owner_api.post(url(project.pk), payload, format="json")
 
@@ -139,7 +159,9 @@ def test_it_names_the_item_whose_image_is_not_an_image(owner_api, project, v1):
 
     assert response.status_code == 400
     assert response.json()["errors"][0] == {
-        "item": 0, "field": "image", "message": response.json()["errors"][0]["message"],
+        "item": 0,
+        "field": "image",
+        "message": response.json()["errors"][0]["message"],
     }
     assert "not a readable image" in response.json()["errors"][0]["message"]
 
@@ -172,7 +194,9 @@ def test_it_explains_malformed_bodies(owner_api, project, v1, payload, field):
     assert response.json()["errors"][0]["field"] == field
 
 
-def test_a_promotion_changes_the_version_of_the_next_answer(owner_api, project, v1, hateval_artifacts):
+def test_a_promotion_changes_the_version_of_the_next_answer(
+    owner_api, project, v1, hateval_artifacts
+):
     first = owner_api.post(url(project.pk), {"texts": TWEETS}, format="json").json()
     v2 = make_version(project, hateval_artifacts["v2"])
 
@@ -189,8 +213,11 @@ def test_a_missing_artifact_answers_503_naming_the_version(owner_api, project, t
     from models_zoo.models import ModelVersion
 
     version = ModelVersion.objects.create(
-        project=project, backend="embedding_head", artifact_dir=str(tmp_path / "gone"),
-        labels=["HS", "TR", "AG"], is_current=True,
+        project=project,
+        backend="embedding_head",
+        artifact_dir=str(tmp_path / "gone"),
+        labels=["HS", "TR", "AG"],
+        is_current=True,
     )
 
     response = owner_api.post(url(project.pk), {"texts": TWEETS}, format="json")

@@ -3,6 +3,7 @@
 The Celery job itself runs on a real worker in tests/integration/test_predict_project_worker.py;
 here the enqueue is checked through the on-commit hook and the job's service runs in-process.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,12 @@ from annotator.models import Example
 from annotator.normalize import content_hash, normalize
 from models_zoo.models import Prediction
 from models_zoo.services.prediction import predict_project
-from tests.models_zoo.prediction_fixtures import hateval_artifacts, hateval_rows, make_version  # noqa: F401
+from tests.models_zoo.prediction_fixtures import hateval_rows, make_version, prediction_artifacts
+
+
+@pytest.fixture(scope="session")
+def hateval_artifacts():
+    return prediction_artifacts()
 
 
 def predict_all_url(project_id: int) -> str:
@@ -28,7 +34,9 @@ def add_examples(project, n: int, offset: int = 100) -> list[Example]:
     for text, _labels in hateval_rows(n, offset=offset):
         clean = normalize(text, project.normalization)
         examples.append(
-            Example(project=project, text=text, normalized_text=clean, content_hash=content_hash(clean))
+            Example(
+                project=project, text=text, normalized_text=clean, content_hash=content_hash(clean)
+            )
         )
     return Example.objects.bulk_create(examples)
 
@@ -53,10 +61,12 @@ def test_admins_start_a_job_for_the_current_version(
     assert len(callbacks) == 1
 
 
-@pytest.mark.parametrize("client_name, expected", [("annotator_api", 403), ("viewer_api", 403),
-                                                    ("outsider_api", 404)])
-def test_only_project_admins_may_start_a_job(request, client_name, expected, project, v1,
-                                             django_capture_on_commit_callbacks):
+@pytest.mark.parametrize(
+    "client_name, expected", [("annotator_api", 403), ("viewer_api", 403), ("outsider_api", 404)]
+)
+def test_only_project_admins_may_start_a_job(
+    request, client_name, expected, project, v1, django_capture_on_commit_callbacks
+):
     client = request.getfixturevalue(client_name)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -121,14 +131,27 @@ def test_members_see_the_progress_of_the_stored_predictions(viewer_api, project,
     predict_project(project.pk, v1.pk)
     after = viewer_api.get(status_url(project.pk)).json()
 
-    assert before == {"model_version": v1.pk, "examples": 6, "predicted": 0, "remaining": 6,
-                      "progress": 0.0, "complete": False}
-    assert after == {"model_version": v1.pk, "examples": 6, "predicted": 6, "remaining": 0,
-                     "progress": 1.0, "complete": True}
+    assert before == {
+        "model_version": v1.pk,
+        "examples": 6,
+        "predicted": 0,
+        "remaining": 6,
+        "progress": 0.0,
+        "complete": False,
+    }
+    assert after == {
+        "model_version": v1.pk,
+        "examples": 6,
+        "predicted": 6,
+        "remaining": 0,
+        "progress": 1.0,
+        "complete": True,
+    }
 
 
-def test_the_status_of_a_named_version_must_belong_to_the_project(owner_api, owner, project, v1,
-                                                                   hateval_artifacts):
+def test_the_status_of_a_named_version_must_belong_to_the_project(
+    owner_api, owner, project, v1, hateval_artifacts
+):
     from tests.conftest import make_project
 
     foreign = make_version(make_project(owner), hateval_artifacts["v1"])

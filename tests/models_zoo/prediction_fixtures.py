@@ -3,12 +3,17 @@
 Two real artifacts are built once per test session from 48 HatEval EN training rows (HS/TR/AG,
 the labels of the `project` fixture) with the packaged MiniLM: "v1" and "v2" differ in the
 logistic-regression strength, so their scores differ and a promotion is visible in answers.
-Import the fixtures into a test module with `from tests.models_zoo.prediction_fixtures import *`.
+Test modules wrap `prediction_artifacts()` in a session fixture of their own.
 """
+
 from __future__ import annotations
 
+import atexit
 import csv
+import functools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +21,13 @@ import pytest
 
 from models_zoo.backends.base import Item
 
-HATEVAL_TRAIN = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "hateval2019" / "train_en.tsv"
+HATEVAL_TRAIN = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "datasets"
+    / "hateval2019"
+    / "train_en.tsv"
+)
 LABELS = ("HS", "TR", "AG")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -53,14 +64,16 @@ def build_artifact(directory: Path, c: float = 1.0, n: int = 48) -> Path:
     return directory
 
 
-@pytest.fixture(scope="session")
-def hateval_artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Two fitted artifacts, built once per session: {"v1": dir, "v2": dir}."""
-    root = tmp_path_factory.mktemp("prediction-artifacts")
-    return {
-        "v1": build_artifact(root / "v1", c=1.0),
-        "v2": build_artifact(root / "v2", c=0.05),
-    }
+@functools.lru_cache(maxsize=1)
+def prediction_artifacts() -> dict[str, Path]:
+    """Two fitted artifacts, built once per process: {"v1": dir, "v2": dir}.
+
+    Cached here rather than in a session fixture so any test module can use them without
+    importing fixtures; the directory is removed when the process exits.
+    """
+    root = Path(tempfile.mkdtemp(prefix="vigia-prediction-artifacts-"))
+    atexit.register(shutil.rmtree, root, True)
+    return {"v1": build_artifact(root / "v1", c=1.0), "v2": build_artifact(root / "v2", c=0.05)}
 
 
 def make_version(project: Any, artifact_dir: Path | str, *, current: bool = False) -> Any:
@@ -92,7 +105,16 @@ def promote(version: Any) -> None:
         ModelVersion.objects.filter(project_id=version.project_id, is_current=True).update(
             is_current=False
         )
-        ModelVersion.objects.filter(pk=version.pk).update(is_current=True, promoted_at=timezone.now())
+        ModelVersion.objects.filter(pk=version.pk).update(
+            is_current=True, promoted_at=timezone.now()
+        )
 
 
-__all__ = ["hateval_artifacts", "hateval_rows", "build_artifact", "make_version", "promote", "LABELS"]
+__all__ = [
+    "LABELS",
+    "build_artifact",
+    "hateval_rows",
+    "make_version",
+    "prediction_artifacts",
+    "promote",
+]

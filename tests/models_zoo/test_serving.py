@@ -1,4 +1,5 @@
 """The per-process model cache: load once, pick up promotions, LRU, thread safety."""
+
 from __future__ import annotations
 
 import threading
@@ -10,7 +11,12 @@ import pytest
 from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
 from models_zoo.serving import ModelCache, ModelUnavailable, NoCurrentModel, get_model_cache
-from tests.models_zoo.prediction_fixtures import hateval_artifacts, make_version, promote  # noqa: F401
+from tests.models_zoo.prediction_fixtures import make_version, prediction_artifacts, promote
+
+
+@pytest.fixture(scope="session")
+def hateval_artifacts():
+    return prediction_artifacts()
 
 
 class CountingLoader:
@@ -83,7 +89,9 @@ def test_a_request_holding_the_old_model_finishes_on_it(project, v1, v2):
     after = held.backend.predict([Item(text="they should all be sent back")])[0].scores
     assert held.version_id == v1.pk and new.version_id == v2.pk
     assert after == pytest.approx(before)
-    assert new.backend.predict([Item(text="they should all be sent back")])[0].scores != pytest.approx(before)
+    assert new.backend.predict([Item(text="they should all be sent back")])[
+        0
+    ].scores != pytest.approx(before)
 
 
 def test_it_evicts_the_least_recently_used_version(project, hateval_artifacts):
@@ -128,7 +136,9 @@ def test_concurrent_requests_load_a_version_only_once(project, v1):
 
 
 def test_a_project_without_a_current_model_raises_a_clear_error(project, v2):
-    with pytest.raises(NoCurrentModel, match=f"project {project.pk} has no current model; train one and promote it"):
+    with pytest.raises(
+        NoCurrentModel, match=f"project {project.pk} has no current model; train one and promote it"
+    ):
         ModelCache(loader=CountingLoader()).current(project.pk)
 
 
@@ -136,8 +146,11 @@ def test_a_missing_artifact_is_reported_by_version(project, tmp_path: Path):
     from models_zoo.models import ModelVersion
 
     version = ModelVersion.objects.create(
-        project=project, backend="embedding_head", artifact_dir=str(tmp_path / "gone"),
-        labels=["HS", "TR", "AG"], is_current=True,
+        project=project,
+        backend="embedding_head",
+        artifact_dir=str(tmp_path / "gone"),
+        labels=["HS", "TR", "AG"],
+        is_current=True,
     )
     with pytest.raises(ModelUnavailable, match=f"model version {version.pk}: artifact directory"):
         ModelCache(loader=CountingLoader()).current(project.pk)
