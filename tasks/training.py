@@ -26,7 +26,7 @@ def reap_on_worker_start(**kwargs: object) -> None:
 
     try:
         reaped = reap_stale_runs()
-    except Exception:  # noqa: BLE001 - a DB hiccup must not stop the worker from starting
+    except Exception:  # a DB hiccup must not stop the worker from starting
         logger.exception("reaping stale training runs on worker start failed")
         return
     if reaped:

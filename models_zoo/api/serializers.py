@@ -27,19 +27,22 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TrainingRun
-        fields = [
+        fields = (
             "id", "project", "backend", "config", "state", "progress", "epoch", "loss", "eta",
             "log_tail", "error", "cancel_requested", "model_version", "created_at", "started_at",
             "finished_at", "heartbeat_at",
-        ]
+        )
         read_only_fields = fields
 
     def get_log_tail(self, run: TrainingRun) -> list[str]:
         return run.log.splitlines()[-LOG_TAIL_LINES:]
 
     def get_model_version(self, run: TrainingRun) -> int | None:
-        version = ModelVersion.objects.filter(run=run).values_list("pk", flat=True).first()
-        return version
+        # Reverse one-to-one: list views select_related("model_version") to avoid N queries.
+        try:
+            return run.model_version.pk
+        except ModelVersion.DoesNotExist:
+            return None
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -47,10 +50,10 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ModelVersion
-        fields = [
+        fields: tuple[str, ...] = (
             "id", "project", "run", "backend", "config", "labels", "thresholds", "metrics",
             "is_current", "created_at", "promoted_at", "data_snapshot_summary",
-        ]
+        )
         read_only_fields = fields
 
     def get_data_snapshot_summary(self, version: ModelVersion) -> dict[str, Any]:
@@ -59,7 +62,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 class ModelVersionDetailSerializer(ModelVersionSerializer):
     class Meta(ModelVersionSerializer.Meta):
-        fields = [*ModelVersionSerializer.Meta.fields, "data_snapshot", "artifact_dir"]
+        fields = (*ModelVersionSerializer.Meta.fields, "data_snapshot", "artifact_dir")
         read_only_fields = fields
 
 

@@ -79,17 +79,28 @@ def train(request: Request, project_id: int) -> Response:
 def project_runs(request: Request, project_id: int) -> Response:
     project = get_project_for(request.user, project_id, Role.VIEWER)
     reap_stale_runs(project=project)
-    runs = TrainingRun.objects.filter(project=project).order_by("-id")
+    runs = TrainingRun.objects.filter(project=project).select_related("model_version").order_by("-id")
     return Response(TrainingRunSerializer(runs, many=True).data)
 
 
 @extend_schema(responses={200: TrainingRunSerializer}, summary="A training run: state, progress, log tail")
 @api_view(["GET"])
 def run_detail(request: Request, run_id: int) -> Response:
+    return _run_detail(request, run_id)
+
+
+def _run_detail(request: Request, run_id: int) -> Response:
     run = _run_for(request, run_id, Role.VIEWER)
     reap_stale_runs(project=run.project)
     run.refresh_from_db()
     return Response(TrainingRunSerializer(run).data)
+
+
+@extend_schema(exclude=True)
+@api_view(["GET"])
+def run_detail_slash(request: Request, run_id: int) -> Response:
+    """`/runs/{id}/` answers like `/runs/{id}` (documented once, under the contract's path)."""
+    return _run_detail(request, run_id)
 
 
 @extend_schema(

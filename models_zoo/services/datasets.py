@@ -123,7 +123,7 @@ def stratified_split(
     for key in sorted(strata):
         members = list(strata[key])
         rng.shuffle(members)
-        n_val = 0 if len(members) < 2 else max(1, int(round(len(members) * fraction)))
+        n_val = 0 if len(members) < 2 else max(1, round(len(members) * fraction))
         n_val = min(n_val, len(members) - 1)
         validation.extend(members[:n_val])
         train.extend(members[n_val:])

@@ -344,7 +344,7 @@ def run_training(run_id: int) -> ModelVersion | None:
         return version
     except TrainingCancelled:
         _finish(run_id, RunState.CANCELLED, line="cancelled")
-    except Exception as exc:  # noqa: BLE001 - every failure must land on the run row
+    except Exception as exc:  # every failure must land on the run row
         logger.exception("training run %s failed", run_id)
         _finish(run_id, RunState.FAILED, error=_error_summary(exc), line=f"failed: {exc}")
     finally:

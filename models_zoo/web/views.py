@@ -146,7 +146,7 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
-    run, project = _run_for(request, run_id, Role.ADMIN)
+    run, _project = _run_for(request, run_id, Role.ADMIN)
     try:
         cancel_run(run)
     except TrainingRequestError:

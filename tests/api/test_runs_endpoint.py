@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from tests.models_zoo.services.helpers are parameters)
 from __future__ import annotations
 
 from datetime import timedelta
@@ -71,3 +72,9 @@ def test_annotators_cannot_cancel_and_outsiders_see_nothing(annotator_api, outsi
     assert annotator_api.post(f"/api/v1/runs/{run.pk}/cancel").status_code == 403
     assert outsider_api.post(f"/api/v1/runs/{run.pk}/cancel").status_code == 404
     assert TrainingRun.objects.get(pk=run.pk).state == RunState.QUEUED
+
+
+def test_the_run_url_also_answers_with_a_trailing_slash(viewer_api, annotated_project, owner, stepping_backend):
+    run = start_training_run(annotated_project, "stepping", {}, owner)
+    response = viewer_api.get(f"/api/v1/runs/{run.pk}/")
+    assert response.status_code == 200 and response.json()["state"] == "queued"

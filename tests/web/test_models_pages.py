@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from tests.models_zoo.services.helpers are parameters)
 from __future__ import annotations
 
 from django.test import Client
