@@ -38,6 +38,9 @@ class SpanTaggerConfig(BackendConfig):
     use_lstm: bool = Field(True, description="BiLSTM between encoder and CRF (seed 003)")
     lstm_hidden: int = Field(128, ge=8, le=2048, description="LSTM hidden size per direction")
     dropout: float = Field(0.4, ge=0.0, lt=1.0, description="dropout around the LSTM (seed 003)")
+    casing_dim: int = Field(16, ge=0, le=128, description="size of a word-casing embedding "
+                            "joined to the encoder's word vectors (0: off); restores capitalisation "
+                            "cues that uncased encoders such as MiniLM drop")
     placeholders: bool = Field(False, description="feed URL / @mention words to the encoder as "
                                "'HTTPURL' / '@USER' (BERTweet convention, seed 003)")
     max_length: int = Field(128, ge=8, le=512, description="max subwords per text; later words are tagged O")
@@ -86,7 +89,8 @@ class SpanTaggerBackend(Backend):
         encoder = AutoModel.from_pretrained(source)
         c = self.config
         self.tokenizer = tokenizer
-        self.net = SpanTaggerNet(encoder, len(self.tags), c.use_lstm, c.lstm_hidden, c.dropout)
+        self.net = SpanTaggerNet(encoder, len(self.tags), c.use_lstm, c.lstm_hidden, c.dropout,
+                                 c.casing_dim)
         self.net.to(self.device)
 
     def _encoder_words(self, words: Sequence[Word]) -> list[str]:
@@ -162,6 +166,8 @@ class SpanTaggerBackend(Backend):
         history = []
         for epoch in range(1, c.epochs + 1):
             self.net.train()
+            if c.freeze_encoder:
+                self.net.encoder.eval()  # a frozen encoder should not apply dropout either
             for index in tu.shuffled_batches(len(train), c.batch_size, generator):
                 _, batch = self._batch([train[i] for i in index])
                 tags = self._tag_tensor(batch, [gold_train[i] for i in index]).to(self.device)

@@ -19,8 +19,14 @@ DEFAULT_SENTENCES = [
 
 
 def build_tiny_clip(directory: Path, sentences: Iterable[str] = DEFAULT_SENTENCES,
-                    hidden: int = 32, projection_dim: int = 32, image_size: int = 32) -> Path:
-    """Write a random tiny CLIP model, tokenizer and image processor to `directory`."""
+                    hidden: int = 32, projection_dim: int = 32, image_size: int = 32,
+                    layers: int = 1, heads: int = 2, patch_size: int = 8,
+                    vision_hidden: int | None = None) -> Path:
+    """Write a random CLIP model, tokenizer and image processor to `directory`.
+
+    The defaults are tiny; `hidden=512, vision_hidden=768, layers=12, heads=8, image_size=224,
+    patch_size=32, projection_dim=512` gives the ViT-B/32 shape (random weights) for timing."""
+    vision_hidden = vision_hidden or hidden
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import (
         CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTextConfig, CLIPVisionConfig,
@@ -44,14 +50,15 @@ def build_tiny_clip(directory: Path, sentences: Iterable[str] = DEFAULT_SENTENCE
         bos_token="<|startoftext|>", eos_token="<|endoftext|>", model_max_length=77,
     )
     text = CLIPTextConfig(
-        vocab_size=tok.get_vocab_size(), hidden_size=hidden, intermediate_size=2 * hidden,
-        num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=77,
+        vocab_size=tok.get_vocab_size(), hidden_size=hidden, intermediate_size=4 * hidden,
+        num_hidden_layers=layers, num_attention_heads=heads, max_position_embeddings=77,
         bos_token_id=bos, eos_token_id=eos, pad_token_id=tok.token_to_id("<|pad|>"),
         projection_dim=projection_dim,
     )
     vision = CLIPVisionConfig(
-        hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=1,
-        num_attention_heads=2, image_size=image_size, patch_size=8, projection_dim=projection_dim,
+        hidden_size=vision_hidden, intermediate_size=4 * vision_hidden, num_hidden_layers=layers,
+        num_attention_heads=heads, image_size=image_size, patch_size=patch_size,
+        projection_dim=projection_dim,
     )
     config = CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(),
                         projection_dim=projection_dim)
