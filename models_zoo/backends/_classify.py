@@ -94,6 +94,26 @@ def selection_score(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str
     return float(np.mean(aucs)) if aucs else None
 
 
+def validation_log_loss(y_true: np.ndarray, scores: np.ndarray, task_type: str) -> float:
+    """Mean log-loss of probability `scores`: cross-entropy of the gold class for single-label,
+    binary cross-entropy per label otherwise."""
+    eps = 1e-7
+    if task_type == "singlelabel":
+        picked = scores[np.arange(len(scores)), y_true.argmax(axis=1)]
+        return float(-np.mean(np.log(picked + eps)))
+    return float(-np.mean(y_true * np.log(scores + eps) + (1 - y_true) * np.log(1 - scores + eps)))
+
+
+def epoch_criterion(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str], task_type: str,
+                    by: str = "roc_auc") -> tuple[float, float]:
+    """What the best epoch maximises: validation ROC-AUC macro (seed 000), ties (e.g. a
+    saturated 1.0) broken by lower validation log-loss; `by="val_loss"` uses the loss alone
+    (seed 004 keeps the epoch with the lowest validation loss)."""
+    loss = validation_log_loss(y_true, scores, task_type)
+    auc = selection_score(y_true, scores, labels) if by == "roc_auc" else None
+    return (float("-inf") if auc is None else auc, -loss)
+
+
 def to_predictions(scores: np.ndarray, labels: Sequence[str], task_type: str,
                    thresholds: dict[str, float]) -> list[ItemPrediction]:
     """ItemPredictions carrying scores (label -> probability), decided labels and thresholds."""

@@ -7,6 +7,7 @@ which propagates unchanged (nothing is saved).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +22,9 @@ from models_zoo.backends.base import ProgressCallback, ProgressEvent
 @dataclass
 class LoopResult:
     best_epoch: int
-    best_criterion: float
+    best_criterion: tuple[float, ...]
     best_scores: np.ndarray
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, float | None]] = field(default_factory=list)
 
 
 def run_epochs(
@@ -33,7 +34,7 @@ def run_epochs(
     scheduler: Any | None,
     epoch_batches: Callable[[int], Sequence[Any]],
     batch_loss: Callable[[Any], torch.Tensor],
-    evaluate: Callable[[], tuple[np.ndarray, float]],
+    evaluate: Callable[[], tuple[np.ndarray, tuple[float, ...]]],
     epochs: int,
     patience: int,
     device: torch.device,
@@ -44,7 +45,8 @@ def run_epochs(
     """Train for up to `epochs`, evaluate after each, restore the best epoch's weights.
 
     `epoch_batches(epoch)` gives that epoch's batches; `batch_loss(batch)` the loss of one;
-    `evaluate()` returns (validation scores, criterion) where a higher criterion is better.
+    `evaluate()` returns (validation scores, criterion tuple) where a higher criterion is
+    better, compared lexicographically (ROC-AUC first, then minus the validation loss).
     Training stops once the criterion has not improved for `patience` epochs."""
     scaler = grad_scaler(device, fp16)
     plan = [epoch_batches(0)]
@@ -53,7 +55,7 @@ def run_epochs(
     best: LoopResult | None = None
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
-    history: list[dict[str, float]] = []
+    history: list[dict[str, float | None]] = []
     for epoch in range(epochs):
         batches = plan[0] if epoch == 0 else epoch_batches(epoch)
         model.train()
@@ -80,7 +82,8 @@ def run_epochs(
         with torch.inference_mode():
             scores, criterion = evaluate()
         history.append({"epoch": epoch + 1, "train_loss": running / max(1, len(batches)),
-                        "criterion": criterion})
+                        "val_roc_auc": criterion[0] if math.isfinite(criterion[0]) else None,
+                        "val_loss": -criterion[-1]})
         if best is None or criterion > best.best_criterion:
             best = LoopResult(best_epoch=epoch + 1, best_criterion=criterion, best_scores=scores)
             best_state = copy_state_to_cpu(model)

@@ -158,10 +158,9 @@ class AttentionBiLSTMBackend(Backend):
         self.network.embedding.weight.requires_grad_(not (cfg.word_vectors and cfg.freeze_embeddings))
 
         targets = torch.tensor(y_train, dtype=torch.float32)
-        val_targets = torch.tensor(y_val, dtype=torch.float32)
         if self.task_type == "singlelabel":
             loss_fn: torch.nn.Module = torch.nn.CrossEntropyLoss()
-            targets, val_targets = targets.argmax(1), val_targets.argmax(1)
+            targets = targets.argmax(1)
         else:
             loss_fn = torch.nn.BCEWithLogitsLoss()
         optimizer = torch.optim.Adam([p for p in self.network.parameters() if p.requires_grad],
@@ -173,13 +172,9 @@ class AttentionBiLSTMBackend(Backend):
             logits, _ = self.network(ids, lengths)
             return loss_fn(logits.float(), targets[indices].to(self.device))
 
-        def evaluate() -> tuple[np.ndarray, float]:
+        def evaluate() -> tuple[np.ndarray, tuple[float, float]]:
             scores, _ = self._score(val_tokens)
-            if cfg.select_best_by == "roc_auc":
-                auc = C.selection_score(y_val, scores, self.labels)
-                if auc is not None:
-                    return scores, auc
-            return scores, -self._validation_loss(scores, val_targets)
+            return scores, C.epoch_criterion(y_val, scores, self.labels, self.task_type, cfg.select_best_by)
 
         result = run_epochs(
             model=self.network, optimizer=optimizer, scheduler=None,
@@ -193,14 +188,6 @@ class AttentionBiLSTMBackend(Backend):
         self.metrics.update(best_epoch=result.best_epoch, history=result.history,
                             vocab_size=len(self.vocab), word_vectors_found=found)
         return FitReport(metrics=self.metrics, thresholds=self.thresholds, best_epoch=result.best_epoch)
-
-    def _validation_loss(self, scores: np.ndarray, targets: torch.Tensor) -> float:
-        eps = 1e-7
-        if self.task_type == "singlelabel":
-            picked = scores[np.arange(len(scores)), targets.numpy()]
-            return float(-np.mean(np.log(picked + eps)))
-        y = targets.numpy()
-        return float(-np.mean(y * np.log(scores + eps) + (1 - y) * np.log(1 - scores + eps)))
 
     # --- prediction ---------------------------------------------------------------------
     def predict(self, inputs: Sequence[Item]) -> list[ItemPrediction]:

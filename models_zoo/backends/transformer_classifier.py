@@ -151,13 +151,9 @@ class TransformerClassifierBackend(Backend):
             logits = self.model(**self._tokenize([texts[i] for i in indices])).logits.float()
             return loss_fn(logits, targets[indices].to(self.device))
 
-        def evaluate() -> tuple[np.ndarray, float]:
+        def evaluate() -> tuple[np.ndarray, tuple[float, float]]:
             scores = self._score_texts(val_texts)
-            auc = C.selection_score(y_val, scores, self.labels)
-            if auc is None:  # one class only in validation: fall back to validation log-loss
-                eps = 1e-7
-                auc = float(np.mean(y_val * np.log(scores + eps) + (1 - y_val) * np.log(1 - scores + eps)))
-            return scores, auc
+            return scores, C.epoch_criterion(y_val, scores, self.labels, self.task_type)
 
         result = run_epochs(
             model=self.model, optimizer=optimizer, scheduler=scheduler,

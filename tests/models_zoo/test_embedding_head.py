@@ -83,7 +83,7 @@ def test_default_encoder_is_stored_portably(tmp_path: Path) -> None:
 def test_encode_batches_texts_into_a_matrix() -> None:
     backend = _backend(embed_batch_size=2)
     vectors = backend.encode(["hate you", "the city", "rain water flood"])
-    assert vectors.shape == (3, 32) and vectors.dtype == np.float32
+    assert vectors.shape == (3, 64) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert backend.embed_batch_size == 2
 

@@ -46,7 +46,7 @@ def corpus_sentences() -> list[str]:
 
 
 def build_tiny_bert(directory: str | Path, sentences: Sequence[str] | None = None, *,
-                    hidden_size: int = 32, num_layers: int = 2, num_heads: int = 2,
+                    hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
                     seed: int = 0) -> Path:
     """Write a tiny random BERT + WordPiece tokenizer (+ sentence-transformers files) to
     `directory` and return it."""

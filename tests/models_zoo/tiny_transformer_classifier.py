@@ -8,7 +8,7 @@ from models_zoo.backends.transformer_classifier import TransformerClassifierBack
 from tests.models_zoo.tiny_hf import DEFAULT_LABELS, synthetic_items, tiny_bert_dir
 
 # A random 2-layer BERT needs a larger step than the 5e-5 default to learn in a few epochs.
-TINY_CONFIG = {"epochs": 3, "batch_size": 16, "learning_rate": 2e-3, "device": "cpu"}
+TINY_CONFIG = {"epochs": 3, "batch_size": 16, "learning_rate": 1e-3, "device": "cpu"}
 
 
 def make_case(tmp_path: Path, task_type: str = "multilabel"
