@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
@@ -98,14 +99,40 @@ def project_counts(projects: Iterable[Project]) -> dict[int, ProjectCounts]:
     }
 
 
+def _cache_key(project: Project) -> str:
+    return f"vigia:project-counts:{project.pk}"
+
+
 def cached_project_counts(project: Project) -> ProjectCounts:
-    """`project_counts` for one project, cached for PROJECT_COUNTS_TTL seconds."""
-    key = f"vigia:project-counts:{project.pk}"
-    counts = cache.get(key)
-    if counts is None:
+    """`project_counts` for one project, recomputed at most every PROJECT_COUNTS_TTL seconds."""
+    entry = cache.get(_cache_key(project))
+    if entry is None:
         counts = project_counts([project])[project.pk]
-        cache.set(key, counts, PROJECT_COUNTS_TTL)
-    return counts
+        cache.set(_cache_key(project), (counts, time.time() + PROJECT_COUNTS_TTL), PROJECT_COUNTS_TTL)
+        return counts
+    return entry[0]
+
+
+def record_decision(project: Project, example: Example, *, was_done: bool, now_done: bool) -> None:
+    """Move the cached counts by one decision (this process's cache), so the annotate page's
+    bar follows the annotator at once without recounting the project. Cheap: two indexed
+    counts over one example's rows. The periodic recount corrects anything else."""
+    key = _cache_key(project)
+    entry = cache.get(key)
+    if entry is None or was_done == now_done:
+        return
+    counts, expires_at = entry
+    done = Assignment.objects.filter(example=example, status=AssignmentStatus.DONE).count()
+    annotations = Annotation.objects.filter(example=example).count()
+    complete, annotated = counts.complete, counts.annotated
+    if now_done:
+        complete += done == project.overlap
+        annotated += annotations == 1
+    else:
+        complete -= done == project.overlap - 1
+        annotated -= annotations == 0
+    remaining = max(1, int(expires_at - time.time()))
+    cache.set(key, (replace(counts, complete=complete, annotated=annotated), expires_at), remaining)
 
 
 def user_done_count(project: Project, user: AbstractBaseUser) -> int:

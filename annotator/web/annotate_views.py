@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from annotator.models import Annotation, Assignment, AssignmentStatus, Example, Project, Role
 from annotator.permissions import get_project_for
-from annotator.services import queue
+from annotator.services import progress, queue
 from annotator.services.annotations import AnnotationInvalid, delete_annotation, save_annotation
 from annotator.web.annotate_context import annotate_context
 from annotator.web.forms import parse_decision
@@ -61,6 +61,9 @@ def annotate_example(request: HttpRequest, project_id: int, example_id: int) -> 
     example = _own_example(project, request.user, example_id)
     if request.method == "GET":
         return _render(request, annotate_context(project, request.user, example, editing=True))
+    was_done = Assignment.objects.filter(
+        example=example, user=request.user, status=AssignmentStatus.DONE
+    ).exists()
     try:
         decision = parse_decision(project, request.POST)
         if decision.action == "skip":
@@ -70,6 +73,7 @@ def annotate_example(request: HttpRequest, project_id: int, example_id: int) -> 
                 user=request.user, example=example, labels=decision.labels, spans=decision.spans
             )
             queue.touch(request.user, example, AssignmentStatus.DONE)
+            progress.record_decision(project, example, was_done=was_done, now_done=True)
     except AnnotationInvalid as exc:
         ctx = annotate_context(
             project,
@@ -94,10 +98,11 @@ def undo(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_project_for(request.user, project_id, Role.ANNOTATOR)
     last = queue.last_decision(project, request.user)
     if last is not None:
-        if last.status == AssignmentStatus.DONE:
-            delete_annotation(user=request.user, example=last.example)
         # Newest open assignment is what the queue resumes: that is the undone example.
         queue.touch(request.user, last.example, AssignmentStatus.ASSIGNED)
+        if last.status == AssignmentStatus.DONE:
+            delete_annotation(user=request.user, example=last.example)
+            progress.record_decision(project, last.example, was_done=True, now_done=False)
     if not request.htmx:
         return redirect("annotate", project_id=project.pk)
     example = queue.next_example(project, request.user)

@@ -152,3 +152,16 @@ def test_bad_spans_text_names_the_item(owner, annotator_user):
     c.get(reverse("annotate", args=[p.pk]))
     r = c.post(submit_url(p, one), {"spans_text": "Lima is LOC"})
     assert r.status_code == 422 and "spans item 1" in r.content.decode()
+
+
+def test_the_progress_line_follows_each_decision_and_undo(project, annotator_user):
+    from django.core.cache import cache
+
+    cache.clear()
+    one, two = add_examples(project, ["one", "two"])
+    c = client_for(annotator_user)
+    assert "project 0 / 2 complete" in c.get(reverse("annotate", args=[project.pk])).content.decode()
+    html = c.post(submit_url(project, one), {"labels": ["HS"]}, **HTMX).content.decode()
+    assert "project 1 / 2 complete" in html and '<strong id="my-done">1</strong>' in html
+    html = c.post(reverse("annotate-undo", args=[project.pk]), **HTMX).content.decode()
+    assert "project 0 / 2 complete" in html and '<strong id="my-done">0</strong>' in html

@@ -221,12 +221,8 @@
     renderSpans();
     say("");
   }
-  document.addEventListener("DOMContentLoaded", function () {
-    init();
-    var g = $("guidelines-toggle");
-    if (g) g.addEventListener("click", toggleGuidelines);
-  });
-  document.addEventListener("htmx:afterSettle", init);
-  // Hide the no-JavaScript hints' counterparts: they only make sense with this script.
+  document.addEventListener("DOMContentLoaded", init);
+  // Hints about mouse/keyboard span selection only make sense with this script running.
   document.documentElement.classList.add("js");
+  document.addEventListener("htmx:afterSettle", init);
 })();
