@@ -95,7 +95,13 @@ def run_import_job(job_id: int) -> ImportJob | None:
     if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
         return job
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
-    report, close = _progress_reporter(job.pk)
+    write_progress, close = _progress_reporter(job.pk)
+    seen = {"rows": 0}
+
+    def report(processed: int, rows: int) -> None:
+        seen["rows"] = rows
+        write_progress(processed, rows)
+
     started = time.monotonic()
     fields: dict[str, Any] = {}
     try:
@@ -124,6 +130,7 @@ def run_import_job(job_id: int) -> ImportJob | None:
             "imported": result.imported,
             "duplicates": result.duplicates,
             "processed_bytes": job.total_bytes,
+            "rows_seen": seen["rows"],
             "errors": [],
         }
     finally:
