@@ -232,3 +232,6 @@ def test_the_openapi_schema_documents_the_endpoint(owner_api):
     operation = schema["paths"]["/api/v1/projects/{project_id}/predict"]["post"]
     assert {"200", "400", "401", "404", "409", "413"} <= set(operation["responses"])
     assert "requestBody" in operation
+    paths = schema["paths"]
+    assert "202" in paths["/api/v1/projects/{project_id}/predict-all"]["post"]["responses"]
+    assert "200" in paths["/api/v1/projects/{project_id}/predictions/status"]["get"]["responses"]

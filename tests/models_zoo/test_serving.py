@@ -10,7 +10,13 @@ import pytest
 
 from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
-from models_zoo.serving import ModelCache, ModelUnavailable, NoCurrentModel, get_model_cache
+from models_zoo.serving import (
+    ModelCache,
+    ModelUnavailable,
+    NoCurrentModel,
+    get_model_cache,
+    version_ref,
+)
 from tests.models_zoo.prediction_fixtures import make_version, prediction_artifacts, promote
 
 
@@ -98,8 +104,6 @@ def test_it_evicts_the_least_recently_used_version(project, hateval_artifacts):
     versions = [make_version(project, hateval_artifacts[name]) for name in ("v1", "v2", "v1")]
     loader = CountingLoader()
     cache = ModelCache(max_versions=2, loader=loader)
-    from models_zoo.serving import version_ref
-
     cache.get(version_ref(versions[0].pk))
     cache.get(version_ref(versions[1].pk))
     cache.get(version_ref(versions[0].pk))  # touch: versions[1] is now the oldest
@@ -112,8 +116,6 @@ def test_it_evicts_the_least_recently_used_version(project, hateval_artifacts):
 def test_concurrent_requests_load_a_version_only_once(project, v1):
     loader = CountingLoader(delay=0.3)
     cache = ModelCache(loader=loader)
-    from models_zoo.serving import version_ref
-
     ref = version_ref(v1.pk)
     results: list[object] = []
     errors: list[BaseException] = []
@@ -158,3 +160,36 @@ def test_a_missing_artifact_is_reported_by_version(project, tmp_path: Path):
 
 def test_the_process_cache_is_a_single_shared_instance():
     assert get_model_cache() is get_model_cache()
+
+
+def test_threads_sharing_a_cached_model_get_the_same_answers(project, v1):
+    cache = ModelCache(loader=CountingLoader())
+    texts = ["short one", "a much longer tweet about sending people back " * 5, "medium length"]
+    expected = [
+        p.scores for p in cache.current(project.pk).backend.predict([Item(text=t) for t in texts])
+    ]
+    ref = version_ref(v1.pk)  # queried here: threads have their own DB connections
+    answers: list[list[dict[str, float]]] = []
+    errors: list[BaseException] = []
+
+    def worker(shift: int) -> None:
+        try:
+            model = cache.get(ref)
+            for k in range(4):
+                order = [(shift + k + i) % 3 for i in range(3)]
+                got = model.backend.predict([Item(text=texts[j]) for j in order])
+                answers.append([got[order.index(i)].scores for i in range(3)])
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert not errors
+    assert len(answers) == 24
+    for answer in answers:
+        for got, want in zip(answer, expected, strict=True):
+            assert got == pytest.approx(want, abs=1e-5)
