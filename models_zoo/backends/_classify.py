@@ -79,7 +79,24 @@ def calibrate_and_measure(y_true: np.ndarray, scores: np.ndarray, labels: Sequen
     """Per-class thresholds on validation, then the shared metrics with those thresholds."""
     thresholds = calibrate_thresholds(y_true, scores, labels)
     y_pred = decide(scores, labels, task_type, thresholds)
-    return thresholds, classification_metrics(y_true, scores, y_pred, labels)
+    return thresholds, measure(y_true, scores, y_pred, labels)
+
+
+def measure(y_true: np.ndarray, scores: np.ndarray, y_pred: np.ndarray,
+            labels: Sequence[str]) -> dict[str, Any]:
+    """`classification_metrics`, with the one-label (binary project) case scored on the
+    positive class: scikit-learn reads an (n, 1) indicator matrix as a 1-D binary target, so
+    its per-class row 0 and its macro average would describe the negative class too."""
+    metrics = classification_metrics(y_true, scores, y_pred, labels)
+    if y_true.shape[1] == 1:
+        from sklearn.metrics import precision_recall_fscore_support
+
+        p, r, f, s = precision_recall_fscore_support(y_true[:, 0], y_pred[:, 0], labels=[1],
+                                                     average=None, zero_division=0)
+        metrics["per_class"] = {labels[0]: {"precision": float(p[0]), "recall": float(r[0]),
+                                            "f1": float(f[0]), "support": int(s[0])}}
+        metrics["f1_macro"] = metrics["f1_micro"] = float(f[0])
+    return metrics
 
 
 def selection_score(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str]) -> float | None:

@@ -106,24 +106,35 @@ class EmbeddingHeadBackend(Backend):
     def fit(self, train: Sequence[Item], validation: Sequence[Item],
             progress: ProgressCallback | None = None) -> FitReport:
         C.check_splits(train, validation)
+        C.gold_matrix(train, self.labels, self.task_type, "train")  # fail before encoding
+        C.gold_matrix(validation, self.labels, self.task_type, "validation")
+        if progress is not None:
+            progress(ProgressEvent(step=0, total_steps=3, epoch=0, message="encoding texts"))
+        x_train = self.encode([item.text for item in train])
+        x_val = self.encode([item.text for item in validation])
+        return self.fit_embeddings(x_train, train, x_val, validation, progress)
+
+    def fit_embeddings(self, x_train: np.ndarray, train: Sequence[Item], x_val: np.ndarray,
+                       validation: Sequence[Item], progress: ProgressCallback | None = None) -> FitReport:
+        """Fit the head on precomputed embeddings (rows aligned with the items, whose gold
+        labels are used; e.g. a cached EmbeddingSet), calibrate and measure on validation."""
+        C.check_splits(train, validation)
+        if len(x_train) != len(train) or len(x_val) != len(validation):
+            raise BackendError("embeddings and items differ in length")
         y_train = C.gold_matrix(train, self.labels, self.task_type, "train")
         y_val = C.gold_matrix(validation, self.labels, self.task_type, "validation")
-        total = 3
 
         def report(step: int, message: str) -> None:
             if progress is not None:
-                progress(ProgressEvent(step=step, total_steps=total, epoch=0, message=message))
+                progress(ProgressEvent(step=step, total_steps=3, epoch=0, message=message))
 
-        report(0, "encoding texts")
-        x_train = self.encode([item.text for item in train])
-        x_val = self.encode([item.text for item in validation])
         report(1, f"fitting {self.config.head}")
         if self.config.head == "logistic_regression":
-            self._fit_logistic(x_train, y_train)
+            self._fit_logistic(np.asarray(x_train), y_train)
         else:
-            self._fit_forest(x_train, y_train)
+            self._fit_forest(np.asarray(x_train), y_train)
         report(2, "calibrating thresholds")
-        scores = self._scores(x_val)
+        scores = self._scores(np.asarray(x_val))
         self.thresholds, self.metrics = C.calibrate_and_measure(y_val, scores, self.labels, self.task_type)
         report(3, "done")
         return FitReport(metrics=self.metrics, thresholds=self.thresholds)

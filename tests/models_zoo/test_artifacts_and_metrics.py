@@ -74,3 +74,15 @@ def test_single_label_decides_by_argmax_and_metrics_cover_every_class() -> None:
     assert [p.labels for p in C.to_predictions(scores, ["A", "B", "C"], "singlelabel", thresholds)] == [
         ["A"], ["B"], ["C"]]
     assert classification_metrics(y, scores, y, ["A", "B", "C"])["n"] == 3
+
+
+def test_binary_metrics_describe_the_positive_label() -> None:
+    y = np.array([[1], [0], [0], [0]])
+    scores = np.array([[0.9], [0.8], [0.1], [0.2]])
+    _, metrics = C.calibrate_and_measure(y, scores, ["HS"], "binary")
+    # Threshold 0.85 separates perfectly; the positive class has support 1, not 3.
+    assert metrics["per_class"]["HS"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    y_pred = np.array([[1], [1], [0], [0]])
+    measured = C.measure(y, scores, y_pred, ["HS"])
+    assert measured["per_class"]["HS"]["precision"] == 0.5
+    assert measured["f1_macro"] == pytest.approx(2 / 3)
