@@ -101,8 +101,8 @@ def parse_predict_payload(
 ) -> list[tuple[str, bytes | None]]:
     """(text, image bytes) per input from `{"texts": [...]}` or `{"items": [{"text", "image"}]}`.
 
-    Raises TooManyItems above `max_items` (checked before anything else, so a huge body costs
-    nothing more) and PredictionInputError listing every bad item by index. Images are accepted
+    Raises TooManyItems above `max_items` (checked before any item is decoded, so a huge batch
+    costs nothing more) and PredictionInputError listing every bad item by index. Images are accepted
     for every task type; text may be empty only when an image is given to a multi-modal project.
     """
     if not isinstance(payload, dict):
