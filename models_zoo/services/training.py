@@ -293,11 +293,60 @@ def _error_summary(exc: BaseException) -> str:
     return ("".join(lines[-6:]))[-4000:]
 
 
-def run_training(run_id: int) -> ModelVersion | None:
-    """Train a queued run to completion; returns the new ModelVersion (None when the run was not
-    queued, was cancelled, or failed). Never raises for training errors: they land on the run."""
+def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[str, Any],
+                    artifact: Path) -> ModelVersion | None:
+    """One transaction: the ModelVersion, the run's success, and auto-promotion. None when the
+    run stopped being `running` meanwhile (reaped): it is not resurrected."""
     from models_zoo.services.versions import maybe_auto_promote
 
+    with transaction.atomic():
+        run = TrainingRun.objects.select_for_update().get(pk=run_id)
+        if run.state != RunState.RUNNING:
+            return None
+        metrics = dict(report.metrics or backend.metrics or {})
+        version = ModelVersion.objects.create(
+            project_id=run.project_id, run=run, backend=run.backend,
+            config=backend.config.model_dump(mode="json"), artifact_dir=str(artifact),
+            labels=list(backend.labels), thresholds=dict(report.thresholds or backend.thresholds),
+            metrics={**metrics, "best_epoch": report.best_epoch}, data_snapshot=snapshot,
+        )
+        run.state = RunState.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.progress = 1.0
+        run.eta_seconds = None
+        run.save(update_fields=["state", "finished_at", "progress", "eta_seconds"])
+        append_log(run_id, f"succeeded: model version {version.pk}, validation f1_macro {metrics.get('f1_macro')}")
+        if maybe_auto_promote(version):
+            append_log(run_id, f"auto-promoted model version {version.pk}")
+    return version
+
+
+def _train(run: TrainingRun) -> ModelVersion | None:
+    project = run.project
+    cls = registry.get_backend(run.backend)
+    seed = int(run.config.get("seed", run.pk))
+    dataset = build_dataset(project, seed=seed)
+    counts = dataset.snapshot["counts"]
+    append_log(run.pk, f"data: {counts['train']} train / {counts['validation']} validation examples, seed {seed}")
+    labels = list(project.labels.values_list("name", flat=True))
+    backend = cls(labels, project.task_type, run.config)
+    report = backend.fit(dataset.train, dataset.validation, progress=_ProgressWriter(run.pk))
+    TrainingRun.objects.filter(pk=run.pk).update(progress=1.0, heartbeat_at=timezone.now())
+    artifact = _save_artifact(backend, run)
+    try:
+        version = _record_version(run.pk, backend, report, dataset.snapshot, artifact)
+    except BaseException:
+        shutil.rmtree(artifact, ignore_errors=True)  # no version points at it
+        raise
+    if version is None:
+        shutil.rmtree(artifact, ignore_errors=True)
+    return version
+
+
+def run_training(run_id: int) -> ModelVersion | None:
+    """Train a queued run to completion; returns the new ModelVersion (None when the run was not
+    queued, was cancelled, or failed). Never raises for training errors: they land on the run,
+    and the current model stays as it was."""
     reap_stale_runs()
     run = _claim(run_id)
     if run is None:
@@ -307,41 +356,7 @@ def run_training(run_id: int) -> ModelVersion | None:
     heartbeat = _Heartbeat(run_id, interval)
     heartbeat.start()
     try:
-        project = run.project
-        cls = registry.get_backend(run.backend)
-        seed = int(run.config.get("seed", run.pk))
-        dataset = build_dataset(project, seed=seed)
-        counts = dataset.snapshot["counts"]
-        append_log(run_id, f"data: {counts['train']} train / {counts['validation']} validation examples, seed {seed}")
-        labels = list(project.labels.values_list("name", flat=True))
-        backend = cls(labels, project.task_type, run.config)
-        report = backend.fit(dataset.train, dataset.validation, progress=_ProgressWriter(run_id))
-        TrainingRun.objects.filter(pk=run_id).update(progress=1.0, heartbeat_at=timezone.now())
-        artifact = _save_artifact(backend, run)
-        with transaction.atomic():
-            locked = TrainingRun.objects.select_for_update().get(pk=run_id)
-            if locked.state != RunState.RUNNING:
-                # Reaped or otherwise finished meanwhile: do not resurrect it.
-                shutil.rmtree(artifact, ignore_errors=True)
-                return None
-            version = ModelVersion.objects.create(
-                project=project, run=locked, backend=run.backend, config=backend.config.model_dump(mode="json"),
-                artifact_dir=str(artifact), labels=list(backend.labels),
-                thresholds=dict(report.thresholds or backend.thresholds),
-                metrics={**(report.metrics or {}), "best_epoch": report.best_epoch},
-                data_snapshot=dataset.snapshot,
-            )
-            locked.state = RunState.SUCCEEDED
-            locked.finished_at = timezone.now()
-            locked.progress = 1.0
-            locked.eta_seconds = None
-            locked.save(update_fields=["state", "finished_at", "progress", "eta_seconds"])
-            f1 = (report.metrics or {}).get("f1_macro")
-            append_log(run_id, f"succeeded: model version {version.pk}, validation f1_macro {f1}")
-            promoted = maybe_auto_promote(version)
-            if promoted:
-                append_log(run_id, f"auto-promoted model version {version.pk}")
-        return version
+        return _train(run)
     except TrainingCancelled:
         _finish(run_id, RunState.CANCELLED, line="cancelled")
     except Exception as exc:  # every failure must land on the run row

@@ -4,6 +4,7 @@
    succeed, promote the version, predict over REST.
 2. Kill the worker (SIGKILL) in the middle of a run: after VIGIA_RUN_STALE_SECONDS the run reads
    as failed ("worker lost") and the previously promoted model is still current and serving.
+3. A worker that starts marks runs left running by a dead worker failed (worker_ready).
 """
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import csv
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from annotator.importers import import_file
 from models_zoo.models import ModelVersion, RunState, TrainingRun
@@ -181,3 +184,18 @@ def test_a_killed_worker_leaves_the_run_failed_and_the_current_model_serving(
     again = owner_api.post(f"/api/v1/projects/{project.pk}/train",
                            {"backend": "embedding_head"}, format="json")
     assert again.status_code == 202
+
+
+@pytest.fixture
+def run_left_by_a_dead_worker(transactional_db, owner):
+    project = make_project(owner, labels=("HS",))
+    return TrainingRun.objects.create(project=project, backend="embedding_head", state=RunState.RUNNING,
+                                      heartbeat_at=timezone.now() - timedelta(hours=1))
+
+
+def test_a_starting_worker_reaps_runs_left_by_a_dead_one(run_left_by_a_dead_worker, worker):
+    run_id = run_left_by_a_dead_worker.pk
+    # Nobody reads the run through the API here: the new worker's worker_ready handler does it.
+    wait_for(lambda: TrainingRun.objects.get(pk=run_id).state == RunState.FAILED, 20,
+             "the worker to reap the run", worker)
+    assert "worker lost" in TrainingRun.objects.get(pk=run_id).error
