@@ -1,4 +1,5 @@
 """django-filter FilterSets for the REST API's list endpoints."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,7 @@ from annotator.models import Annotation, AnnotationSource, Example, Project, Tas
 def _has_label(annotations: QuerySet[Annotation], name: str) -> QuerySet[Annotation]:
     """Annotations carrying label `name` as a document label or in a span."""
     if connection.vendor == "postgresql":
-        return annotations.filter(
-            Q(labels__contains=[name]) | Q(spans__contains=[{"label": name}])
-        )
+        return annotations.filter(Q(labels__contains=[name]) | Q(spans__contains=[{"label": name}]))
     # SQLite (the embedded default) has no JSON containment: match the name as JSONField
     # serializes it (json.dumps: quoted, escaped, ": " after keys).
     quoted = json.dumps(name)

@@ -1,5 +1,6 @@
 """Turn service-layer rule errors into DRF responses: malformed input is 400 with the field
 named, a clash with the project's current state is 409."""
+
 from __future__ import annotations
 
 from rest_framework import status

@@ -6,6 +6,7 @@ not disclosed); members whose role is too low get 403. The classes compose with 
 (doccano style), e.g. `IsProjectAdmin | (IsProjectMember & ReadOnly)`, because only the 404 is
 raised; role checks return False.
 """
+
 from __future__ import annotations
 
 from typing import Any

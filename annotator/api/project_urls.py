@@ -4,6 +4,7 @@ Every route answers with and without its trailing slash (clients write both; Dja
 APPEND_SLASH cannot redirect a POST). The OpenAPI schema lists the contract's spelling
 (DESIGN.md "Contract") and hides the other.
 """
+
 from __future__ import annotations
 
 from django.urls import URLPattern, path
@@ -13,7 +14,9 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from annotator.api import example_views, views
 
 
-@extend_schema_view(post=extend_schema(tags=["auth"], summary="Obtain a token with username/password"))
+@extend_schema_view(
+    post=extend_schema(tags=["auth"], summary="Obtain a token with username/password")
+)
 class ObtainToken(ObtainAuthToken):
     pass
 

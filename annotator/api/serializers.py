@@ -4,6 +4,7 @@ Rules live in the services (`annotator.services.*`); these classes parse JSON in
 values and render rows. Input and output serializers are split where they differ, so the
 OpenAPI schema tells clients exactly what to send and what comes back.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -64,8 +65,15 @@ class LabelSpecField(serializers.JSONField):
 # --- projects --------------------------------------------------------------------------------
 
 SETTINGS_FIELDS = [
-    "description", "guidelines", "normalization", "overlap", "allow_overlapping_spans",
-    "queue_strategy", "retrain_every", "retrain_backend", "auto_promote",
+    "description",
+    "guidelines",
+    "normalization",
+    "overlap",
+    "allow_overlapping_spans",
+    "queue_strategy",
+    "retrain_every",
+    "retrain_backend",
+    "auto_promote",
 ]
 
 
@@ -83,8 +91,18 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "task_type", *SETTINGS_FIELDS, "labels", "role", "counts",
-                  "created_by", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "task_type",
+            *SETTINGS_FIELDS,
+            "labels",
+            "role",
+            "counts",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
@@ -187,7 +205,9 @@ class MemberAddSerializer(serializers.Serializer):
                 attrs["user"] = User.objects.get(pk=attrs["user"], is_active=True)
         except User.DoesNotExist:
             field = "user" if isinstance(attrs.get("user"), int) else "username"
-            raise serializers.ValidationError({field: ["no active user with that name or id."]})
+            raise serializers.ValidationError(
+                {field: ["no active user with that name or id."]}
+            ) from None
         return attrs
 
 
@@ -211,8 +231,17 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "example", "user", "username", "labels", "spans", "source",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "example",
+            "user",
+            "username",
+            "labels",
+            "spans",
+            "source",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_username(self, annotation: Annotation) -> str | None:
@@ -221,7 +250,9 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
 class AnnotationInputSerializer(serializers.Serializer):
     labels = serializers.ListField(
-        child=serializers.CharField(), required=False, allow_empty=True,
+        child=serializers.CharField(),
+        required=False,
+        allow_empty=True,
         help_text="Classification tasks. binary: [] rejects, [label] accepts.",
     )
     spans = SpanSerializer(many=True, required=False, help_text="Spans task.")
@@ -240,8 +271,19 @@ class ExampleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Example
-        fields = ["id", "text", "normalized_text", "external_id", "meta", "content_hash",
-                  "image", "created_at", "annotated", "annotation_count", "my_annotation"]
+        fields = [
+            "id",
+            "text",
+            "normalized_text",
+            "external_id",
+            "meta",
+            "content_hash",
+            "image",
+            "created_at",
+            "annotated",
+            "annotation_count",
+            "my_annotation",
+        ]
         read_only_fields = fields
 
     def get_annotation_count(self, example: Example) -> int:
@@ -309,4 +351,3 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField()
     is_superuser = serializers.BooleanField()
     projects = MyProjectSerializer(many=True)
-

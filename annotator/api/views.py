@@ -4,6 +4,7 @@ Thin edges: each view checks the caller's role (annotator.api.permissions), pars
 serializer and calls a service in `annotator.services.projects`. Examples and annotations live
 in `example_views.py`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -243,9 +244,12 @@ class MemberDetailPermission(MembersReadAdminsWrite):
     def has_permission(self, request: Request, view: Any) -> bool:
         if super().has_permission(request, view):
             return True
-        return request.method == "DELETE" and Membership.objects.filter(
-            pk=view.kwargs.get("member_id"), user=request.user
-        ).exists()
+        return (
+            request.method == "DELETE"
+            and Membership.objects.filter(
+                pk=view.kwargs.get("member_id"), user=request.user
+            ).exists()
+        )
 
 
 @extend_schema_view(
@@ -296,8 +300,9 @@ class MemberDetail(generics.RetrieveUpdateDestroyAPIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["auth"], summary="The caller, their projects and roles",
-                   responses=s.MeSerializer)
+    @extend_schema(
+        tags=["auth"], summary="The caller, their projects and roles", responses=s.MeSerializer
+    )
     def get(self, request: Request) -> Response:
         user = request.user
         roles = roles_of(user)
@@ -305,6 +310,11 @@ class MeView(APIView):
             {"id": p.pk, "name": p.name, "task_type": p.task_type, "role": roles[p.pk]}
             for p in visible_projects(user).distinct().order_by("id")
         ]
-        body = {"id": user.pk, "username": user.get_username(), "email": user.email or "",
-                "is_superuser": user.is_superuser, "projects": projects}
+        body = {
+            "id": user.pk,
+            "username": user.get_username(),
+            "email": user.email or "",
+            "is_superuser": user.is_superuser,
+            "projects": projects,
+        }
         return Response(s.MeSerializer(body).data)

@@ -9,10 +9,12 @@ Concurrency: the unique constraint `annotation_one_per_user` (example, user) plu
 concurrent transaction just committed) means two saves by the same user never produce two rows,
 and saves by different users never touch each other's row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -113,10 +115,14 @@ def validate_spans(project: Project, text: str, spans: Any) -> list[dict[str, An
     for i, span in enumerate(spans):
         where = f"spans[{i}]"
         if not isinstance(span, dict):
-            raise AnnotationInvalid(f'{where} must be an object {{"start", "end", "label"}}.', "spans")
+            raise AnnotationInvalid(
+                f'{where} must be an object {{"start", "end", "label"}}.', "spans"
+            )
         extra = set(span) - {"start", "end", "label"}
         if extra:
-            raise AnnotationInvalid(f"{where} has unknown keys: {', '.join(sorted(extra))}.", "spans")
+            raise AnnotationInvalid(
+                f"{where} has unknown keys: {', '.join(sorted(extra))}.", "spans"
+            )
         for key in ("start", "end"):
             value = span.get(key)
             # bool is an int subclass; True as an offset is a client bug, not position 1.
@@ -137,7 +143,7 @@ def validate_spans(project: Project, text: str, spans: Any) -> list[dict[str, An
             )
         cleaned.append({"start": start, "end": end, "label": label})
     cleaned.sort(key=lambda s: (s["start"], s["end"], s["label"]))
-    for prev, cur in zip(cleaned, cleaned[1:]):
+    for prev, cur in pairwise(cleaned):
         if prev == cur:
             raise AnnotationInvalid(
                 f"span {cur['start']}-{cur['end']} {cur['label']!r} is given twice.", "spans"
@@ -158,14 +164,10 @@ def validate_annotation(
     """Check labels/spans against the project's task type and schema; return cleaned values."""
     if project.task_type in SPAN_TASKS:
         if labels:
-            raise AnnotationInvalid(
-                "a spans project takes spans, not document labels.", "labels"
-            )
+            raise AnnotationInvalid("a spans project takes spans, not document labels.", "labels")
         return [], validate_spans(project, example.text, spans)
     if spans:
-        raise AnnotationInvalid(
-            f"a {project.task_type} project takes labels, not spans.", "spans"
-        )
+        raise AnnotationInvalid(f"a {project.task_type} project takes labels, not spans.", "spans")
     return validate_labels(project, labels), []
 
 

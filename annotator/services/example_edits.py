@@ -4,6 +4,7 @@ Bulk loading goes through the importers; this module applies the same rules to o
 the raw text is kept, the normalized text follows the project's normalization mode, and the
 content hash of the normalized text is the dedupe key within the project.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ functions, so the rules live here: label names and shortcut keys are unique with
 colours are #rrggbb, a binary project has exactly one label, a project always keeps an admin,
 renaming a label renames it inside the stored annotations.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,16 @@ from annotator.models import Annotation, Label, Membership, Project, Role, TaskT
 # doccano / Label Studio), then the letter rows.
 DEFAULT_SHORTCUTS = "123456789qwertyuiopasdfghjklzxcvbnm"
 PALETTE = [
-    "#ef4444", "#3b82f6", "#22c55e", "#eab308", "#a855f7",
-    "#ec4899", "#14b8a6", "#f97316", "#6366f1", "#84cc16",
+    "#ef4444",
+    "#3b82f6",
+    "#22c55e",
+    "#eab308",
+    "#a855f7",
+    "#ec4899",
+    "#14b8a6",
+    "#f97316",
+    "#6366f1",
+    "#84cc16",
 ]
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Keys the annotation page keeps for itself (accept, skip, undo, help).
@@ -59,8 +68,14 @@ def parse_label_specs(raw: Any, field: str = "labels") -> list[LabelSpec]:
             raise ProjectRuleError(f"labels[{i}] must be a name or an object.", field)
         extra = set(item) - {"name", "shortcut", "color"}
         if extra:
-            raise ProjectRuleError(f"labels[{i}] has unknown keys: {', '.join(sorted(extra))}.", field)
-        name, shortcut, color = item.get("name"), item.get("shortcut") or "", item.get("color") or ""
+            raise ProjectRuleError(
+                f"labels[{i}] has unknown keys: {', '.join(sorted(extra))}.", field
+            )
+        name, shortcut, color = (
+            item.get("name"),
+            item.get("shortcut") or "",
+            item.get("color") or "",
+        )
         if not isinstance(name, str) or not name.strip():
             raise ProjectRuleError(f"labels[{i}].name must be a non-empty string.", field)
         if not isinstance(shortcut, str) or not isinstance(color, str):
@@ -97,7 +112,9 @@ def complete_label_specs(specs: list[LabelSpec], taken: Iterable[Label] = ()) ->
         names.add(spec.name.lower())
         if spec.shortcut:
             if spec.shortcut.lower() in keys:
-                raise ProjectRuleError(f"{where}: shortcut {spec.shortcut!r} is used twice.", "labels")
+                raise ProjectRuleError(
+                    f"{where}: shortcut {spec.shortcut!r} is used twice.", "labels"
+                )
             keys.add(spec.shortcut.lower())
     free_keys = (k for k in DEFAULT_SHORTCUTS if k not in keys)
     for i, spec in enumerate(specs):
@@ -118,9 +135,36 @@ def _check_label_count(task_type: str, count: int) -> None:
 
 
 PROJECT_FIELDS = {
-    "description", "guidelines", "normalization", "overlap", "allow_overlapping_spans",
-    "queue_strategy", "retrain_every", "retrain_backend", "auto_promote",
+    "description",
+    "guidelines",
+    "normalization",
+    "overlap",
+    "allow_overlapping_spans",
+    "queue_strategy",
+    "retrain_every",
+    "retrain_backend",
+    "auto_promote",
 }
+
+
+def check_settings(fields: Mapping[str, Any]) -> None:
+    """Settings that name a plugin must name one that exists (the error lists the valid ones)."""
+    strategy = fields.get("queue_strategy")
+    if strategy is not None:
+        from annotator.services.queue_strategies import get_strategy
+
+        try:
+            get_strategy(strategy)
+        except ValueError as exc:
+            raise ProjectRuleError(str(exc), "queue_strategy") from None
+    backend = fields.get("retrain_backend")
+    if backend:
+        from models_zoo.registry import available
+
+        if backend not in available():
+            raise ProjectRuleError(
+                f"unknown backend {backend!r}; valid: {', '.join(available())}.", "retrain_backend"
+            )
 
 
 @transaction.atomic
@@ -135,6 +179,7 @@ def create_project(
     unknown = set(fields) - PROJECT_FIELDS
     if unknown:
         raise ProjectRuleError(f"unknown project fields: {', '.join(sorted(unknown))}.")
+    check_settings(fields)
     specs = complete_label_specs(parse_label_specs(labels))
     _check_label_count(task_type, len(specs))
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
@@ -149,6 +194,7 @@ def create_project(
 @transaction.atomic
 def update_project(project: Project, **changes: Any) -> Project:
     """Change project settings. The task type may change only while nothing is annotated."""
+    check_settings(changes)
     new_type = changes.get("task_type", project.task_type)
     if new_type != project.task_type:
         if new_type not in TaskType.values:
@@ -171,7 +217,9 @@ def update_project(project: Project, **changes: Any) -> Project:
 
 def _check_unique(spec: LabelSpec, others: list[Label]) -> None:
     if spec.name.lower() in {o.name.lower() for o in others}:
-        raise ProjectRuleError(f"a label named {spec.name!r} exists already.", "name", conflict=True)
+        raise ProjectRuleError(
+            f"a label named {spec.name!r} exists already.", "name", conflict=True
+        )
     if spec.shortcut and spec.shortcut.lower() in {o.shortcut.lower() for o in others}:
         raise ProjectRuleError(
             f"shortcut {spec.shortcut!r} belongs to another label.", "shortcut", conflict=True
@@ -296,7 +344,9 @@ def change_role(membership: Membership, role: str) -> Membership:
     _check_role(role)
     if membership.role == Role.ADMIN and role != Role.ADMIN and not _other_admins(membership):
         raise ProjectRuleError(
-            "this is the project's last admin; make someone else admin first.", "role", conflict=True
+            "this is the project's last admin; make someone else admin first.",
+            "role",
+            conflict=True,
         )
     membership.role = role
     membership.save(update_fields=["role"])

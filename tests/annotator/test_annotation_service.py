@@ -1,4 +1,5 @@
 """annotator.services.annotations: validation per task type, upsert, assignments, concurrency."""
+
 from __future__ import annotations
 
 import threading
@@ -287,7 +288,7 @@ def test_two_annotators_saving_at_once_never_overwrite_each_other(owner):
         errors = _run_concurrently(
             [
                 (lambda u=u, lab=lab: save_annotation(user=u, example=ex, labels=[lab]))
-                for u, lab in zip(users, ["HS", "TR", "AG", "HS"])
+                for u, lab in zip(users, ["HS", "TR", "AG", "HS"], strict=True)
             ]
         )
         assert errors == []
@@ -310,6 +311,8 @@ def test_one_user_saving_twice_at_once_keeps_one_annotation(owner):
             ]
         )
         assert errors == []
-        rows = list(Annotation.objects.filter(example=ex, user=user).values_list("labels", flat=True))
+        rows = list(
+            Annotation.objects.filter(example=ex, user=user).values_list("labels", flat=True)
+        )
         assert len(rows) == 1
         assert rows[0] in (["HS"], ["TR"], ["AG"])

@@ -1,4 +1,5 @@
 """Small builders shared by the project-side API tests."""
+
 from __future__ import annotations
 
 from annotator.models import Annotation, Example, Project
@@ -8,8 +9,11 @@ from annotator.normalize import content_hash, normalize
 def make_example(project: Project, text: str, **extra: object) -> Example:
     normalized = normalize(text, project.normalization)
     return Example.objects.create(
-        project=project, text=text, normalized_text=normalized,
-        content_hash=content_hash(normalized), **extra,
+        project=project,
+        text=text,
+        normalized_text=normalized,
+        content_hash=content_hash(normalized),
+        **extra,
     )
 
 

@@ -1,4 +1,5 @@
 """GET|POST|DELETE /api/v1/projects/{id}/examples/{eid}/annotations"""
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,9 @@ def url(project, example, slash: str = "") -> str:
     return f"/api/v1/projects/{project.pk}/examples/{example.pk}/annotations{slash}"
 
 
-def test_an_annotator_creates_then_replaces_their_annotation(project, example, annotator_api,
-                                                             annotator_user):
+def test_an_annotator_creates_then_replaces_their_annotation(
+    project, example, annotator_api, annotator_user
+):
     first = annotator_api.post(url(project, example), {"labels": ["HS", "AG"]}, format="json")
     assert first.status_code == 201, first.json()
     second = annotator_api.post(url(project, example), {"labels": ["TR"]}, format="json")
@@ -44,21 +46,30 @@ def test_admins_annotate_too(project, example, owner_api, owner):
 
 
 def test_viewers_cannot_annotate(project, example, viewer_api):
-    assert viewer_api.post(url(project, example), {"labels": ["HS"]}, format="json").status_code == 403
+    assert (
+        viewer_api.post(url(project, example), {"labels": ["HS"]}, format="json").status_code == 403
+    )
     assert viewer_api.delete(url(project, example)).status_code == 403
     assert not Annotation.objects.exists()
 
 
 def test_outsiders_get_404(project, example, outsider_api):
     assert outsider_api.get(url(project, example)).status_code == 404
-    assert outsider_api.post(url(project, example), {"labels": ["HS"]}, format="json").status_code == 404
+    assert (
+        outsider_api.post(url(project, example), {"labels": ["HS"]}, format="json").status_code
+        == 404
+    )
     assert outsider_api.delete(url(project, example)).status_code == 404
     assert not Annotation.objects.exists()
 
 
 def test_the_trailing_slash_is_optional(project, example, annotator_api):
-    assert annotator_api.post(url(project, example, "/"), {"labels": ["HS"]},
-                              format="json").status_code == 201
+    assert (
+        annotator_api.post(
+            url(project, example, "/"), {"labels": ["HS"]}, format="json"
+        ).status_code
+        == 201
+    )
     assert len(annotator_api.get(url(project, example, "/")).json()) == 1
 
 
@@ -72,11 +83,13 @@ def test_invalid_labels_are_400_naming_the_field(project, example, annotator_api
 def test_a_spans_project_takes_character_offset_spans(owner, owner_api):
     project = make_project(owner, "spans", ("LOC", "PER"))
     ex = make_example(project, "Maria saw floods in Lisbon")
-    good = owner_api.post(url(project, ex), {"spans": [{"start": 20, "end": 26, "label": "LOC"}]},
-                          format="json")
+    good = owner_api.post(
+        url(project, ex), {"spans": [{"start": 20, "end": 26, "label": "LOC"}]}, format="json"
+    )
     assert good.status_code == 201, good.json()
-    bad = owner_api.post(url(project, ex), {"spans": [{"start": 20, "end": 99, "label": "LOC"}]},
-                         format="json")
+    bad = owner_api.post(
+        url(project, ex), {"spans": [{"start": 20, "end": 99, "label": "LOC"}]}, format="json"
+    )
     assert bad.status_code == 400 and "spans[0]" in bad.json()["spans"][0]
     assert Annotation.objects.get(example=ex).spans == [{"start": 20, "end": 26, "label": "LOC"}]
 
@@ -84,25 +97,31 @@ def test_a_spans_project_takes_character_offset_spans(owner, owner_api):
 def test_a_binary_project_takes_accept_or_reject(owner, owner_api):
     project = make_project(owner, "binary", ("violence",))
     ex = make_example(project, "a tweet")
-    assert owner_api.post(url(project, ex), {"labels": ["violence"]}, format="json").status_code == 201
+    assert (
+        owner_api.post(url(project, ex), {"labels": ["violence"]}, format="json").status_code == 201
+    )
     assert owner_api.post(url(project, ex), {"labels": []}, format="json").status_code == 200
     assert Annotation.objects.get(example=ex).labels == []
 
 
-def test_the_listing_hides_other_annotators_work_from_annotators(project, example, owner,
-                                                                 annotator_user, annotator_api,
-                                                                 owner_api, viewer_api):
+def test_the_listing_hides_other_annotators_work_from_annotators(
+    project, example, owner, annotator_user, annotator_api, owner_api, viewer_api
+):
     annotate(example, owner, ["HS"])
     annotate(example, annotator_user, ["TR"])
     annotate(example, None, ["AG"], source="import")
     mine = annotator_api.get(url(project, example)).json()
-    assert [(a["username"], a["source"]) for a in mine] == [("annotator", "human"), (None, "import")]
+    assert [(a["username"], a["source"]) for a in mine] == [
+        ("annotator", "human"),
+        (None, "import"),
+    ]
     assert len(owner_api.get(url(project, example)).json()) == 3
     assert len(viewer_api.get(url(project, example)).json()) == 3
 
 
-def test_saving_marks_the_assignment_done_and_undo_hands_it_back(project, example, annotator_user,
-                                                                 annotator_api):
+def test_saving_marks_the_assignment_done_and_undo_hands_it_back(
+    project, example, annotator_user, annotator_api
+):
     assignment = Assignment.objects.create(example=example, user=annotator_user)
     annotator_api.post(url(project, example), {"labels": ["HS"]}, format="json")
     assignment.refresh_from_db()
@@ -122,8 +141,11 @@ def test_delete_removes_only_the_callers_annotation(project, example, owner, ann
 def test_an_example_of_another_project_is_404(project, owner, annotator_api):
     other = make_project(owner, "binary", ("x",))
     foreign = make_example(other, "elsewhere")
-    response = annotator_api.post(f"/api/v1/projects/{project.pk}/examples/{foreign.pk}/annotations",
-                                  {"labels": ["HS"]}, format="json")
+    response = annotator_api.post(
+        f"/api/v1/projects/{project.pk}/examples/{foreign.pk}/annotations",
+        {"labels": ["HS"]},
+        format="json",
+    )
     assert response.status_code == 404
     assert not Annotation.objects.exists()
 
@@ -145,7 +167,9 @@ def test_concurrent_posts_by_two_annotators_and_twice_by_one_keep_every_annotati
     def post(client, labels):
         try:
             barrier.wait()
-            statuses.append(client.post(url(project, ex), {"labels": labels}, format="json").status_code)
+            statuses.append(
+                client.post(url(project, ex), {"labels": labels}, format="json").status_code
+            )
         finally:
             connection.close()
 

@@ -1,4 +1,5 @@
 """POST /api/v1/auth/token"""
+
 from __future__ import annotations
 
 from rest_framework.authtoken.models import Token
@@ -6,8 +7,9 @@ from rest_framework.test import APIClient
 
 
 def test_it_issues_a_token_that_authenticates(project, annotator_user):
-    response = APIClient().post("/api/v1/auth/token", {"username": "annotator", "password": "pw-annotator"},
-                                format="json")
+    response = APIClient().post(
+        "/api/v1/auth/token", {"username": "annotator", "password": "pw-annotator"}, format="json"
+    )
     assert response.status_code == 200
     key = response.json()["token"]
     assert Token.objects.get(user=annotator_user).key == key
@@ -17,8 +19,9 @@ def test_it_issues_a_token_that_authenticates(project, annotator_user):
 
 
 def test_it_rejects_a_wrong_password(annotator_user):
-    response = APIClient().post("/api/v1/auth/token/", {"username": "annotator", "password": "nope"},
-                                format="json")
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "annotator", "password": "nope"}, format="json"
+    )
     assert response.status_code == 400
     assert not Token.objects.exists()
 

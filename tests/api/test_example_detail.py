@@ -1,4 +1,5 @@
 """GET|PATCH|DELETE /api/v1/projects/{id}/examples/{eid}/"""
+
 from __future__ import annotations
 
 import pytest
@@ -33,7 +34,9 @@ def test_admins_and_viewers_see_every_annotation(project, example, owner_api, vi
 def test_annotators_see_their_own_and_imported_annotations(project, example, annotator_api):
     body = annotator_api.get(url(project, example)).json()
     assert [(a["username"], a["labels"]) for a in body["annotations"]] == [
-        ("annotator", ["TR"]), (None, ["AG"])]
+        ("annotator", ["TR"]),
+        (None, ["AG"]),
+    ]
     assert body["my_annotation"]["labels"] == ["TR"]
 
 
@@ -51,12 +54,18 @@ def test_an_example_of_another_project_is_404(project, owner, owner_api):
 
 
 def test_admins_edit_text_and_metadata(project, example, owner_api):
-    response = owner_api.patch(url(project, example),
-                               {"text": "RT Flood warning lifted", "meta": {"lang": "en"}}, format="json")
+    response = owner_api.patch(
+        url(project, example),
+        {"text": "RT Flood warning lifted", "meta": {"lang": "en"}},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     example.refresh_from_db()
     assert (example.text, example.normalized_text, example.meta) == (
-        "RT Flood warning lifted", "Flood warning lifted", {"lang": "en"})
+        "RT Flood warning lifted",
+        "Flood warning lifted",
+        {"lang": "en"},
+    )
 
 
 def test_editing_onto_another_examples_text_conflicts(project, example, owner_api):

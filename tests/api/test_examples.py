@@ -1,4 +1,5 @@
 """GET|POST /api/v1/projects/{id}/examples/"""
+
 from __future__ import annotations
 
 import pytest
@@ -27,7 +28,9 @@ def ids(response) -> list[int]:
     return [row["id"] for row in response.json()["results"]]
 
 
-def test_members_list_examples_with_their_own_annotation(project, examples, annotator_api, viewer_api):
+def test_members_list_examples_with_their_own_annotation(
+    project, examples, annotator_api, viewer_api
+):
     a, b, c = examples
     body = annotator_api.get(url(project)).json()
     assert body["count"] == 3
@@ -67,8 +70,9 @@ def test_it_filters_annotated_search_external_id_label_and_source(project, examp
 
 def test_admins_add_an_example_normalized_and_hashed(project, owner_api):
     text = "RT @ana Fire near &amp; around http://x.co/1"
-    response = owner_api.post(url(project), {"text": text, "external_id": "42",
-                                             "meta": {"lang": "en"}}, format="json")
+    response = owner_api.post(
+        url(project), {"text": text, "external_id": "42", "meta": {"lang": "en"}}, format="json"
+    )
     assert response.status_code == 201, response.json()
     ex = Example.objects.get(pk=response.json()["id"])
     assert ex.text == text
@@ -80,8 +84,9 @@ def test_admins_add_an_example_normalized_and_hashed(project, owner_api):
 def test_a_duplicate_text_is_409_naming_the_existing_example(project, examples, owner_api):
     a = examples[0]
     # Same text once mentions, URLs and case are normalized away.
-    response = owner_api.post(url(project), {"text": "@carol flood in queensland https://t.co/y"},
-                              format="json")
+    response = owner_api.post(
+        url(project), {"text": "@carol flood in queensland https://t.co/y"}, format="json"
+    )
     assert response.status_code == 409
     assert response.json()["existing_id"] == a.pk
     assert str(a.pk) in response.json()["detail"]
@@ -99,3 +104,17 @@ def test_non_admins_cannot_add_examples(project, who, request):
     client = request.getfixturevalue(who)
     assert client.post(url(project), {"text": "hello"}, format="json").status_code == 403
     assert not Example.objects.exists()
+
+
+def test_a_page_costs_a_fixed_number_of_queries(
+    project, owner, annotator_user, owner_api, django_assert_max_num_queries
+):
+    for i in range(30):
+        ex = make_example(project, f"tweet number {i}")
+        annotate(ex, owner, ["HS"])
+        annotate(ex, annotator_user, ["TR"])
+    # token, project, role, count, page, prefetch of the caller's annotations: not per row
+    with django_assert_max_num_queries(6):
+        body = owner_api.get(url(project), {"page_size": 30}).json()
+    assert len(body["results"]) == 30
+    assert {row["annotation_count"] for row in body["results"]} == {2}

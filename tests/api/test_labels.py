@@ -1,4 +1,5 @@
 """GET|POST /api/v1/projects/{id}/labels/ and PATCH|DELETE .../labels/{lid}/"""
+
 from __future__ import annotations
 
 import pytest
@@ -19,14 +20,21 @@ def detail_url(project, label) -> str:
 def test_members_list_labels_in_order(project, annotator_api, viewer_api):
     for client in (annotator_api, viewer_api):
         body = client.get(list_url(project)).json()
-        assert [(row["name"], row["shortcut"]) for row in body] == [("HS", "q"), ("TR", "w"), ("AG", "e")]
+        assert [(row["name"], row["shortcut"]) for row in body] == [
+            ("HS", "q"),
+            ("TR", "w"),
+            ("AG", "e"),
+        ]
 
 
 def test_outsiders_get_404(project, outsider_api):
     label = project.labels.first()
     assert outsider_api.get(list_url(project)).status_code == 404
     assert outsider_api.post(list_url(project), {"name": "X"}, format="json").status_code == 404
-    assert outsider_api.patch(detail_url(project, label), {"name": "X"}, format="json").status_code == 404
+    assert (
+        outsider_api.patch(detail_url(project, label), {"name": "X"}, format="json").status_code
+        == 404
+    )
     assert outsider_api.delete(detail_url(project, label)).status_code == 404
     assert project.labels.count() == 3
 
@@ -51,7 +59,10 @@ def test_non_admins_cannot_write_labels(project, who, request):
 
 def test_duplicate_names_and_shortcuts_conflict(project, owner_api):
     assert owner_api.post(list_url(project), {"name": "hs"}, format="json").status_code == 409
-    assert owner_api.post(list_url(project), {"name": "X", "shortcut": "q"}, format="json").status_code == 409
+    assert (
+        owner_api.post(list_url(project), {"name": "X", "shortcut": "q"}, format="json").status_code
+        == 409
+    )
     bad = owner_api.post(list_url(project), {"name": "X", "color": "blue"}, format="json")
     assert bad.status_code == 400 and "#rrggbb" in str(bad.json())
     assert project.labels.count() == 3
@@ -69,7 +80,9 @@ def test_renaming_a_label_renames_it_in_annotations(project, owner, owner_api):
     ex = make_example(project, "a tweet")
     ann = annotate(ex, owner, ["HS", "AG"])
     label = project.labels.get(name="HS")
-    response = owner_api.patch(detail_url(project, label), {"name": "HATE", "color": "#123456"}, format="json")
+    response = owner_api.patch(
+        detail_url(project, label), {"name": "HATE", "color": "#123456"}, format="json"
+    )
     assert response.status_code == 200, response.json()
     label.refresh_from_db()
     assert (label.name, label.color) == ("HATE", "#123456")
@@ -81,13 +94,21 @@ def test_renaming_a_span_label_renames_it_in_spans(owner, owner_api):
     ex = make_example(spans_project, "floods in Lisbon")
     ann = annotate(ex, owner, spans=[{"start": 10, "end": 16, "label": "LOC"}])
     label = spans_project.labels.get(name="LOC")
-    assert owner_api.patch(detail_url(spans_project, label), {"name": "PLACE"}, format="json").status_code == 200
+    assert (
+        owner_api.patch(
+            detail_url(spans_project, label), {"name": "PLACE"}, format="json"
+        ).status_code
+        == 200
+    )
     assert Annotation.objects.get(pk=ann.pk).spans == [{"start": 10, "end": 16, "label": "PLACE"}]
 
 
 def test_renaming_onto_another_label_conflicts(project, owner_api):
     label = project.labels.get(name="HS")
-    assert owner_api.patch(detail_url(project, label), {"name": "TR"}, format="json").status_code == 409
+    assert (
+        owner_api.patch(detail_url(project, label), {"name": "TR"}, format="json").status_code
+        == 409
+    )
     label.refresh_from_db()
     assert label.name == "HS"
 
@@ -104,6 +125,9 @@ def test_admins_delete_unused_labels_only(project, owner, owner_api):
 def test_a_label_of_another_project_is_404(project, owner, owner_api):
     other = make_project(owner, "binary", ("x",))
     foreign = other.labels.get()
-    assert owner_api.patch(detail_url(project, foreign), {"name": "y"}, format="json").status_code == 404
+    assert (
+        owner_api.patch(detail_url(project, foreign), {"name": "y"}, format="json").status_code
+        == 404
+    )
     foreign.refresh_from_db()
     assert foreign.name == "x"

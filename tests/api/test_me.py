@@ -1,4 +1,5 @@
 """GET /api/v1/me"""
+
 from __future__ import annotations
 
 from tests.conftest import api_client_for, make_project, make_user
@@ -7,8 +8,9 @@ from tests.conftest import api_client_for, make_project, make_user
 def test_it_returns_the_caller_and_their_roles(project, annotator_api, viewer_api, outsider_api):
     body = annotator_api.get("/api/v1/me").json()
     assert (body["username"], body["is_superuser"]) == ("annotator", False)
-    assert body["projects"] == [{"id": project.pk, "name": project.name,
-                                 "task_type": "multilabel", "role": "annotator"}]
+    assert body["projects"] == [
+        {"id": project.pk, "name": project.name, "task_type": "multilabel", "role": "annotator"}
+    ]
     assert viewer_api.get("/api/v1/me/").json()["projects"][0]["role"] == "viewer"
     assert outsider_api.get("/api/v1/me").json()["projects"] == []
 

@@ -1,4 +1,5 @@
 """GET|PATCH|DELETE /api/v1/projects/{id}/"""
+
 from __future__ import annotations
 
 import pytest
@@ -13,9 +14,15 @@ def url(project) -> str:
     return f"/api/v1/projects/{project.pk}/"
 
 
-def test_members_read_the_project_with_their_role(project, url, owner_api, annotator_api, viewer_api):
+def test_members_read_the_project_with_their_role(
+    project, url, owner_api, annotator_api, viewer_api
+):
     make_example(project, "one tweet")
-    for client, role in ((owner_api, "admin"), (annotator_api, "annotator"), (viewer_api, "viewer")):
+    for client, role in (
+        (owner_api, "admin"),
+        (annotator_api, "annotator"),
+        (viewer_api, "viewer"),
+    ):
         body = client.get(url).json()
         assert body["role"] == role
         assert body["counts"] == {"examples": 1, "annotated_examples": 0, "annotations": 0}
@@ -34,13 +41,20 @@ def test_unknown_projects_get_404(owner_api, db):
 
 
 def test_admins_change_settings(project, url, owner_api):
-    response = owner_api.patch(url, {"name": "Renamed", "guidelines": "Label hate.", "overlap": 3,
-                                     "retrain_every": 50}, format="json")
+    response = owner_api.patch(
+        url,
+        {"name": "Renamed", "guidelines": "Label hate.", "overlap": 3, "retrain_every": 50},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["name"] == "Renamed"
     project.refresh_from_db()
     assert (project.name, project.guidelines, project.overlap, project.retrain_every) == (
-        "Renamed", "Label hate.", 3, 50)
+        "Renamed",
+        "Label hate.",
+        3,
+        50,
+    )
 
 
 @pytest.mark.parametrize("who", ["annotator_api", "viewer_api"])
@@ -80,3 +94,16 @@ def test_admins_delete_the_project_and_its_examples(project, url, owner_api):
     assert owner_api.delete(url).status_code == 204
     assert not Project.objects.filter(pk=project.pk).exists()
     assert list(Example.objects.values_list("project_id", flat=True)) == [other.pk]
+
+
+def test_queue_strategy_and_retrain_backend_must_exist(project, url, owner_api):
+    bad = owner_api.patch(url, {"queue_strategy": "psychic"}, format="json")
+    assert bad.status_code == 400 and "random" in bad.json()["queue_strategy"][0]
+    bad = owner_api.patch(url, {"retrain_backend": "nope"}, format="json")
+    assert bad.status_code == 400 and "embedding_head" in bad.json()["retrain_backend"][0]
+    ok = owner_api.patch(
+        url, {"queue_strategy": "sequential", "retrain_backend": "span_tagger"}, format="json"
+    )
+    assert ok.status_code == 200
+    project.refresh_from_db()
+    assert (project.queue_strategy, project.retrain_backend) == ("sequential", "span_tagger")

@@ -1,4 +1,5 @@
 """GET|POST /api/v1/projects/"""
+
 from __future__ import annotations
 
 import pytest
@@ -41,14 +42,22 @@ def test_it_shows_counts_roles_and_labels(project, owner, owner_api, viewer_api)
 def test_it_filters_by_task_type_and_name(owner, owner_api):
     make_project(owner, "binary", ("violence",))
     make_project(owner, "spans", ("LOC",))
-    assert [p["task_type"] for p in owner_api.get(URL, {"task_type": "spans"}).json()["results"]] == ["spans"]
+    assert [
+        p["task_type"] for p in owner_api.get(URL, {"task_type": "spans"}).json()["results"]
+    ] == ["spans"]
     assert owner_api.get(URL, {"search": "BINARY"}).json()["count"] == 1
 
 
 def test_it_creates_a_project_with_default_shortcuts_and_colours(owner_api, owner):
     response = owner_api.post(
-        URL, {"name": "Hate", "task_type": "multilabel", "labels": ["HS", "TR", "AG"],
-              "guidelines": "Be careful", "overlap": 2},
+        URL,
+        {
+            "name": "Hate",
+            "task_type": "multilabel",
+            "labels": ["HS", "TR", "AG"],
+            "guidelines": "Be careful",
+            "overlap": 2,
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -56,23 +65,35 @@ def test_it_creates_a_project_with_default_shortcuts_and_colours(owner_api, owne
     assert body["role"] == "admin"
     project = Project.objects.get(pk=body["id"])
     assert (project.name, project.guidelines, project.overlap, project.created_by) == (
-        "Hate", "Be careful", 2, owner)
+        "Hate",
+        "Be careful",
+        2,
+        owner,
+    )
     labels = list(project.labels.values_list("name", "shortcut", "order"))
     assert labels == [("HS", "1", 0), ("TR", "2", 1), ("AG", "3", 2)]
-    assert all(c.startswith("#") and len(c) == 7 for c in project.labels.values_list("color", flat=True))
+    assert all(
+        c.startswith("#") and len(c) == 7 for c in project.labels.values_list("color", flat=True)
+    )
     assert Membership.objects.get(project=project, user=owner).role == Role.ADMIN
 
 
 def test_it_keeps_given_shortcuts_and_colours(owner_api):
     response = owner_api.post(
-        URL, {"name": "p", "task_type": "singlelabel",
-              "labels": [{"name": "pos", "shortcut": "p", "color": "#00ff00"}, "neg"]},
+        URL,
+        {
+            "name": "p",
+            "task_type": "singlelabel",
+            "labels": [{"name": "pos", "shortcut": "p", "color": "#00ff00"}, "neg"],
+        },
         format="json",
     )
     assert response.status_code == 201
     labels = Label.objects.filter(project_id=response.json()["id"])
     assert list(labels.values_list("name", "shortcut", "color")) == [
-        ("pos", "p", "#00ff00"), ("neg", "1", labels.get(name="neg").color)]
+        ("pos", "p", "#00ff00"),
+        ("neg", "1", labels.get(name="neg").color),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -80,9 +101,19 @@ def test_it_keeps_given_shortcuts_and_colours(owner_api):
     [
         ({"task_type": "nope", "labels": ["a"]}, "task_type", "valid choice"),
         ({"task_type": "multilabel", "labels": ["a", "A"]}, "labels", "used twice"),
-        ({"task_type": "multilabel", "labels": [{"name": "a", "shortcut": "x"},
-                                                {"name": "b", "shortcut": "x"}]}, "labels", "shortcut"),
-        ({"task_type": "multilabel", "labels": [{"name": "a", "color": "red"}]}, "labels", "#rrggbb"),
+        (
+            {
+                "task_type": "multilabel",
+                "labels": [{"name": "a", "shortcut": "x"}, {"name": "b", "shortcut": "x"}],
+            },
+            "labels",
+            "shortcut",
+        ),
+        (
+            {"task_type": "multilabel", "labels": [{"name": "a", "color": "red"}]},
+            "labels",
+            "#rrggbb",
+        ),
         ({"task_type": "multilabel", "labels": []}, "labels", "at least one"),
         ({"task_type": "binary", "labels": ["a", "b"]}, "labels", "exactly one"),
         ({"task_type": "multilabel", "labels": [{"title": "a"}]}, "labels", "unknown keys"),
@@ -102,7 +133,20 @@ def test_anonymous_callers_get_401(client, db):
 
 
 def test_the_path_without_trailing_slash_works_too(owner_api):
-    response = owner_api.post(URL.rstrip("/"), {"name": "p", "task_type": "binary", "labels": ["x"]},
-                              format="json")
+    response = owner_api.post(
+        URL.rstrip("/"), {"name": "p", "task_type": "binary", "labels": ["x"]}, format="json"
+    )
     assert response.status_code == 201
     assert Project.objects.count() == 1
+
+
+def test_a_page_of_projects_costs_a_fixed_number_of_queries(
+    owner, owner_api, django_assert_max_num_queries
+):
+    for i in range(10):
+        p = make_project(owner, "multilabel", ("A", "B"))
+        annotate(make_example(p, f"tweet {i}"), owner, ["A"])
+    with django_assert_max_num_queries(5):
+        body = owner_api.get(URL).json()
+    assert body["count"] == 10
+    assert {r["counts"]["annotations"] for r in body["results"]} == {1}

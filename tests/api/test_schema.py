@@ -1,7 +1,7 @@
 """GET /api/v1/schema/ lists the project-side endpoints, and generates without warnings."""
+
 from __future__ import annotations
 
-import pytest
 from django.core.management import call_command
 
 PATHS = [
@@ -36,8 +36,22 @@ def test_our_views_generate_without_warnings(capsys, db):
     # --fail-on-warn covers every app's views; ours must add no warning of our own.
     call_command("spectacular", "--validate", "--file", "/dev/null")
     err = capsys.readouterr().err
-    ours = ("projects_", "me_", "auth_", "ProjectListCreate", "ProjectDetail", "Label", "Member",
-            "Example", "Annotation", "MeView", "ObtainToken")
-    offending = [line for line in err.splitlines()
-                 if ("Warning" in line or "Error" in line) and any(k in line for k in ours)]
+    ours = (
+        "projects_",
+        "me_",
+        "auth_",
+        "ProjectListCreate",
+        "ProjectDetail",
+        "Label",
+        "Member",
+        "Example",
+        "Annotation",
+        "MeView",
+        "ObtainToken",
+    )
+    offending = [
+        line
+        for line in err.splitlines()
+        if ("Warning" in line or "Error" in line) and any(k in line for k in ours)
+    ]
     assert offending == []
