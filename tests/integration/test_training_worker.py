@@ -13,9 +13,11 @@ import os
 import signal
 import time
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from annotator.importers import import_file
@@ -122,6 +124,17 @@ def test_train_promote_and_predict_through_a_real_worker(worker, owner, owner_ap
     assert [set(p["scores"]) for p in answer["predictions"]] == [{"on-topic"}, {"on-topic"}]
     flood, coffee = (p["scores"]["on-topic"] for p in answer["predictions"])
     assert flood > coffee
+
+    # The CLI enqueues the same way and --wait follows the run on the worker to its end.
+    out = StringIO()
+    call_command("train", str(project.pk), "--backend", "embedding_head", "--config",
+                 '{"device": "cpu", "seed": 3}', "--wait", "--timeout", "240", stdout=out)
+    printed = out.getvalue()
+    assert "queued" in printed and "succeeded" in printed
+    second = TrainingRun.objects.filter(project=project).order_by("-id").first()
+    assert second.pk != run_id and second.model_version.data_snapshot["seed"] == 3
+    # A new version does not replace the promoted one (auto-promote is off).
+    assert ModelVersion.objects.get(project=project, is_current=True).pk == version_id
 
 
 def _kill_worker(proc) -> None:
