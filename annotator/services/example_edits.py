@@ -2,7 +2,9 @@
 
 Bulk loading goes through the importers; this module applies the same rules to one example:
 the raw text is kept, the normalized text follows the project's normalization mode, and the
-content hash of the normalized text is the dedupe key within the project.
+content hash of the normalized text is the dedupe key within the project (of the raw text when
+normalization leaves nothing, e.g. a tweet of only a link: as the importers do, so such tweets
+do not all collide).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def create_example(
     """Add one example; raise DuplicateExample naming the existing one when the text is known."""
     text = _clean_text(text)
     normalized = normalize(text, project.normalization)
-    digest = content_hash(normalized)
+    digest = content_hash(normalized or text)
     existing = _existing_id(project, digest)
     if existing is not None:
         raise DuplicateExample(existing)
@@ -91,7 +93,7 @@ def update_example(example: Example, **changes: Any) -> Example:
                 "text",
             )
         normalized = normalize(text, example.project.normalization)
-        digest = content_hash(normalized)
+        digest = content_hash(normalized or text)
         existing = _existing_id(example.project, digest, exclude=example.pk)
         if existing is not None:
             raise DuplicateExample(existing)

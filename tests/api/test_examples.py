@@ -118,3 +118,12 @@ def test_a_page_costs_a_fixed_number_of_queries(
         body = owner_api.get(url(project), {"page_size": 30}).json()
     assert len(body["results"]) == 30
     assert {row["annotation_count"] for row in body["results"]} == {2}
+
+
+def test_texts_that_normalize_to_nothing_are_told_apart_by_their_raw_text(project, owner_api):
+    first = owner_api.post(url(project), {"text": "@bob http://t.co/1"}, format="json")
+    second = owner_api.post(url(project), {"text": "@ann http://t.co/2"}, format="json")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert Example.objects.get(pk=first.json()["id"]).content_hash == content_hash(
+        "@bob http://t.co/1"
+    )
