@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from models_zoo.backends.base import Item  # noqa: E402
+from models_zoo.backends.base import Item
 
 LABELS = ["warm", "alarm", "water_large"]
 COLOURS = {"red": (210, 40, 40), "yellow": (225, 200, 40), "blue": (40, 60, 210), "green": (40, 170, 60)}
@@ -113,9 +113,10 @@ def run(clip: str | None = None, n_train: int = 600, epochs: int = 15, seed: int
     backend = ClipFusionBackend(LABELS, "multimodal-multilabel", config)
     t0 = time.perf_counter()
     report = backend.fit(train, validation)
-    lines = [f"setup: {which}; train {len(train)} (70% image+text, 15% text only, 15% image only), "
+    setup = (f"setup: {which}; train {len(train)} (70% image+text, 15% text only, 15% image only), "
              f"validation {len(validation)}, test {len(test)}; best epoch {report.best_epoch} of "
-             f"{len(report.metrics['history'])}, fit {time.perf_counter() - t0:.0f}s"]
+             f"{len(report.metrics['history'])}, fit {time.perf_counter() - t0:.0f}s")
+    lines = [setup]
     variants = {
         "image+text": test,
         "text only": [Item(text=i.text) for i in test],

@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from models_zoo.backends._spans import Word, spans_to_bio, tokenize_words  # noqa: E402
-from models_zoo.backends.base import Item  # noqa: E402
+from models_zoo.backends._spans import Word, spans_to_bio, tokenize_words
+from models_zoo.backends.base import Item
 
 WNUT = ROOT.parent / "shared" / "datasets" / "wnut17"
 TYPES = ["corporation", "creative-work", "group", "location", "person", "product"]

@@ -29,9 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
-
-from models_zoo.backends.base import Item  # noqa: E402
+import torch
 
 
 def _best_rate(n: int, rounds: int, backend: Callable[[], object], bare: Callable[[], object]) -> tuple[float, float]:

@@ -24,9 +24,15 @@ from models_zoo.backends import _classify as cls_rules
 from models_zoo.backends import _torch_utils as tu
 from models_zoo.backends._encoders import offline_env, resolve_model_path
 from models_zoo.backends._fusion_net import ClipFusionNet
+from models_zoo.backends._training import run_epochs
 from models_zoo.backends.base import (
-    Backend, BackendConfig, BackendError, FitReport, Item, ItemPrediction, ProgressCallback,
-    ProgressEvent,
+    Backend,
+    BackendConfig,
+    BackendError,
+    FitReport,
+    Item,
+    ItemPrediction,
+    ProgressCallback,
 )
 
 HEAD_FILE = "head.safetensors"
@@ -202,6 +208,7 @@ class ClipFusionBackend(Backend):
         if encoder:
             groups.append({"params": encoder, "lr": c.lr_encoder})
         optimizer = torch.optim.AdamW(groups, weight_decay=c.weight_decay)
+        # The schedule's length must match run_epochs' (one batch plan per epoch).
         total = math.ceil(len(train) / c.batch_size) * c.epochs
         warmup = int(c.warmup_ratio * total)
 
@@ -211,53 +218,31 @@ class ClipFusionBackend(Backend):
             return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        scaler = tu.grad_scaler(self.device)
         loss_fn = torch.nn.BCEWithLogitsLoss()
         # Frozen towers give the same embeddings every epoch: compute them once per item.
         frozen = self._embed_items(train) if (c.freeze_text and c.freeze_image) else None
 
-        best_key: tuple[float, float] = (-math.inf, -math.inf)
-        best_epoch, best_state, stale, step = 0, None, 0, 0
-        history = []
-        for epoch in range(1, c.epochs + 1):
-            self.net.train()
-            for index in tu.shuffled_batches(len(train), c.batch_size, generator):
-                batch = [train[i] for i in index]
-                target = torch.as_tensor(y_train[index], dtype=torch.float32, device=self.device)
-                with tu.autocast(self.device):
-                    if frozen is None:
-                        logits = self._logits(self._inputs(batch, "train"))
-                    else:
-                        logits = self._frozen_logits(frozen, index)
-                    loss = loss_fn(logits, target)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                step += 1
-                if progress is not None:
-                    progress(ProgressEvent(step, total, epoch, float(loss.detach()),
-                                           f"epoch {epoch}/{c.epochs}"))
+        def batch_loss(index: list[int]) -> torch.Tensor:
+            target = torch.as_tensor(y_train[index], dtype=torch.float32, device=self.device)
+            if frozen is not None:
+                return loss_fn(self._frozen_logits(frozen, index), target)
+            return loss_fn(self._logits(self._inputs([train[i] for i in index], "train")), target)
+
+        def evaluate() -> tuple[np.ndarray, tuple[float, ...]]:
             scores = self._scores(validation, "validation")
             auc = cls_rules.selection_score(y_val, scores, self.labels)
-            bce = _bce(y_val, scores)
             # Best by ROC-AUC (seed 002); ties (AUC saturates on easy sets) and validation
             # splits without a defined AUC are decided by the validation loss.
-            key_value = (auc if auc is not None else -math.inf, -bce)
-            history.append({"epoch": epoch, "roc_auc_macro": auc, "bce": bce})
-            if key_value > best_key:
-                best_key, best_epoch, stale = key_value, epoch, 0
-                best_state = tu.copy_state_to_cpu(self.net)
-            else:
-                stale += 1
-                if stale >= c.patience:
-                    break
-        assert best_state is not None
-        self.net.load_state_dict(best_state)
-        scores = self._scores(validation, "validation")
+            return scores, (auc if auc is not None else -math.inf, -_bce(y_val, scores))
+
+        result = run_epochs(
+            model=self.net, optimizer=optimizer, scheduler=scheduler,
+            epoch_batches=lambda _: tu.shuffled_batches(len(train), c.batch_size, generator),
+            batch_loss=batch_loss, evaluate=evaluate, epochs=c.epochs, patience=c.patience,
+            device=self.device, progress=progress,
+        )
+        best_epoch, history = result.best_epoch, result.history
+        scores = result.best_scores
         self.thresholds, self.metrics = cls_rules.calibrate_and_measure(
             y_val, scores, self.labels, self.task_type)
         self.metrics.update({"best_epoch": best_epoch, "history": history})

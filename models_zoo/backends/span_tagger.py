@@ -22,9 +22,22 @@ from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _torch_utils as tu
 from models_zoo.backends._encoders import DEFAULT_ENCODER, offline_env, resolve_model_path
 from models_zoo.backends._span_net import SpanTaggerNet, encode_words
-from models_zoo.backends._spans import OUTSIDE, Word, bio_tags, bio_to_spans, spans_to_bio, tokenize_words
+from models_zoo.backends._spans import (
+    OUTSIDE,
+    Word,
+    bio_tags,
+    bio_to_spans,
+    spans_to_bio,
+    tokenize_words,
+)
 from models_zoo.backends.base import (
-    Backend, BackendConfig, BackendError, FitReport, Item, ItemPrediction, ProgressCallback,
+    Backend,
+    BackendConfig,
+    BackendError,
+    FitReport,
+    Item,
+    ItemPrediction,
+    ProgressCallback,
     ProgressEvent,
 )
 

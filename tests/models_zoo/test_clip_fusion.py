@@ -11,7 +11,14 @@ import torch
 from models_zoo.backends.base import BackendError, Item, ProgressEvent, TrainingCancelled
 from models_zoo.registry import get_backend
 from tests.models_zoo.tiny_clip import build_tiny_clip, square_png
-from tests.models_zoo.tiny_clip_fusion import BLUE, RED, SENTENCES, make_case, make_items, tiny_config
+from tests.models_zoo.tiny_clip_fusion import (
+    BLUE,
+    RED,
+    SENTENCES,
+    make_case,
+    make_items,
+    tiny_config,
+)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ def test_the_registry_resolves_span_tagger() -> None:
 
 
 def test_it_learns_entities_and_returns_character_spans(tmp_path: Path) -> None:
-    backend, train, validation, to_predict = make_case(tmp_path)
+    backend, train, validation, _ = make_case(tmp_path)
     events: list[ProgressEvent] = []
     report = backend.fit(train, validation, progress=events.append)
 

@@ -2,13 +2,19 @@
 (WNUT-17 train + dev, every IDRISI location mention) plus the edge cases by hand."""
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 
 from models_zoo.backends._spans import (
-    bio_tags, bio_to_spans, on_word_boundaries, snap_span, spans_to_bio, tokenize_words,
+    bio_tags,
+    bio_to_spans,
+    on_word_boundaries,
+    snap_span,
+    spans_to_bio,
+    tokenize_words,
 )
 
 
@@ -79,7 +85,7 @@ def test_idrisi_location_mentions_survive_bio_and_back_exactly(datasets_dir: Pat
                 assert _core(back) == _core([s]), f"{path}:{line_no}"
             # All of a tweet's (non-overlapping) spans together: identity too.
             exact.sort(key=lambda s: s["start"])
-            if all(a["end"] <= b["start"] for a, b in zip(exact, exact[1:])):
+            if all(a["end"] <= b["start"] for a, b in itertools.pairwise(exact)):
                 back = bio_to_spans(text, words, spans_to_bio(words, exact))
                 assert _core(back) == _core(exact), f"{path}:{line_no}"
     assert total > 15000

@@ -27,9 +27,21 @@ def build_tiny_clip(directory: Path, sentences: Iterable[str] = DEFAULT_SENTENCE
     The defaults are tiny; `hidden=512, vision_hidden=768, layers=12, heads=8, image_size=224,
     patch_size=32, projection_dim=512` gives the ViT-B/32 shape (random weights) for timing."""
     vision_hidden = vision_hidden or hidden
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import (
-        CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTextConfig, CLIPVisionConfig,
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+        CLIPTextConfig,
+        CLIPVisionConfig,
         PreTrainedTokenizerFast,
     )
 
