@@ -61,8 +61,9 @@ class PostgresCopyWriter:
                 _dumps(row.meta),
                 row.external_id,
                 row.content_hash,
-                _dumps(row.labels or []),
-                _dumps(row.spans or []),
+                # Unlabelled rows stage NULLs: nothing for the server to parse.
+                _dumps(row.labels or []) if annotated else None,
+                _dumps(row.spans or []) if annotated else None,
                 annotated,
             )
         )
@@ -79,19 +80,27 @@ class PostgresCopyWriter:
         self._copy_cm.__exit__(None, None, None)
         raw = self._cursor.cursor
         pid = self.project.pk
-        raw.execute(f"CREATE TEMP TABLE {self.table}_ins (id bigint, content_hash text)")
-        # ORDER BY seq makes ids follow the file; DO NOTHING also drops repeats within the file.
-        raw.execute(
-            f"WITH ins AS (INSERT INTO annotator_example (project_id, text, normalized_text, meta, "
+        insert = (
+            "INSERT INTO annotator_example (project_id, text, normalized_text, meta, "
             "external_id, content_hash, image, queue_key, assigned_count, created_at) "
             "SELECT %s, text, normalized_text, meta, external_id, content_hash, '', random(), 0, "
-            f"now() FROM {self.table} ORDER BY seq "
-            "ON CONFLICT (project_id, content_hash) DO NOTHING RETURNING id, content_hash) "
-            f"INSERT INTO {self.table}_ins SELECT id, content_hash FROM ins",
-            (pid,),
+            f"now() FROM {self.table} ON CONFLICT (project_id, content_hash) DO NOTHING"
         )
-        imported = raw.rowcount
-        if self.annotated and imported:
+        # DO NOTHING also drops repeats within the file: the first occurrence wins because a
+        # sequential scan of this fresh, session-local table (never updated, never scanned in
+        # parallel or synchronised) returns rows in the order COPY wrote them. That also makes
+        # ids follow the file, without sorting a million wide rows.
+        if not self.annotated:
+            raw.execute(insert, (pid,))
+            imported = raw.rowcount
+        else:
+            raw.execute(f"CREATE TEMP TABLE {self.table}_ins (id bigint, content_hash text)")
+            raw.execute(
+                f"WITH ins AS ({insert} RETURNING id, content_hash) "
+                f"INSERT INTO {self.table}_ins SELECT id, content_hash FROM ins",
+                (pid,),
+            )
+            imported = raw.rowcount
             # Each new example takes the annotation (or none) of its first occurrence in the file.
             raw.execute(
                 "INSERT INTO annotator_annotation (example_id, user_id, labels, spans, source, "
@@ -102,8 +111,8 @@ class PostgresCopyWriter:
                 "ORDER BY i.id, s.seq) f WHERE f.annotated",
                 (AnnotationSource.IMPORT.value,),
             )
+            raw.execute(f"DROP TABLE {self.table}_ins")
         raw.execute(f"DROP TABLE {self.table}")
-        raw.execute(f"DROP TABLE {self.table}_ins")
         self._cursor.close()
         return imported, self.rows - imported
 
