@@ -85,11 +85,30 @@ def queue_for(backend_name: str) -> str:
 
 
 def enqueue_run(run: TrainingRun) -> None:
-    """Send the `vigia.train_model` task for a committed run to its queue."""
+    """Send the `vigia.train_model` task for a committed run to its queue. When the broker
+    cannot take it, the run fails at once instead of blocking the project as "queued"."""
     from tasks.training import train_model
 
-    result = train_model.apply_async(args=[run.pk], queue=queue_for(run.backend))
+    try:
+        result = train_model.apply_async(args=[run.pk], queue=queue_for(run.backend))
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        logger.exception("could not enqueue training run %s", run.pk)
+        TrainingRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
+            state=RunState.FAILED, error=f"could not enqueue the training task: {exc}",
+            finished_at=timezone.now(),
+        )
+        append_log(run.pk, f"failed: could not enqueue the training task: {exc}")
+        return
     TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+
+
+def _raise_if_active(project: Project) -> None:
+    active = TrainingRun.objects.filter(project=project, state__in=ACTIVE_RUN_STATES).first()
+    if active is not None:
+        raise TrainingRequestError(
+            f"project {project.pk} already has an active training run (run {active.pk}, "
+            f"{active.state}); wait for it to finish or cancel it", status=409,
+        )
 
 
 def start_training_run(
@@ -109,11 +128,13 @@ def start_training_run(
         )
         raise TrainingRequestError(message, errors=[{"field": "backend", "message": message}])
     clean_config = validate_config(cls, config)
+    reap_stale_runs(project=project)
+    # Cheap early answer; the database constraint below still settles races.
+    _raise_if_active(project)
     try:
         check_trainable(gold_examples(project), project.task_type)
     except DatasetError as exc:
         raise TrainingRequestError(str(exc)) from None
-    reap_stale_runs(project=project)
     try:
         with transaction.atomic():
             run = TrainingRun.objects.create(
@@ -122,12 +143,8 @@ def start_training_run(
                 log=f"{timezone.now():%Y-%m-%d %H:%M:%S} queued {backend_name}\n",
             )
     except IntegrityError:
-        active = TrainingRun.objects.filter(project=project, state__in=ACTIVE_RUN_STATES).first()
-        which = f" (run {active.pk}, {active.state})" if active else ""
-        raise TrainingRequestError(
-            f"project {project.pk} already has an active training run{which}; wait for it to "
-            "finish or cancel it", status=409,
-        ) from None
+        _raise_if_active(project)
+        raise
     if enqueue:
         transaction.on_commit(lambda: enqueue_run(run))
     return run

@@ -1,6 +1,9 @@
 """`manage.py train` and `manage.py reap_stale_runs`."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -9,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from models_zoo.models import ModelVersion, RunState, TrainingRun
+from tests.conftest import ROOT, make_project
 
 
 def test_train_inline_trains_without_a_worker(annotated_project, stepping_backend):
@@ -62,3 +66,23 @@ def test_reap_stale_runs_command_marks_dead_runs_failed(annotated_project, stepp
     assert "1 stale run(s) marked failed" in out.getvalue()
     run.refresh_from_db()
     assert run.state == RunState.FAILED and "worker lost" in run.error
+
+
+def test_an_unreachable_broker_fails_the_run_instead_of_blocking_the_project(transactional_db, owner):
+    """`manage.py train` in a real process whose broker does not answer (nothing listens on
+    port 1): the run fails at once with a clear error, and the project can train again."""
+    from tests.conftest import _database_url_for_current_test_db
+    from tests.models_zoo.services.helpers import annotate
+
+    project = make_project(owner)
+    annotate(project, owner)
+    env = {**os.environ, "DATABASE_URL": _database_url_for_current_test_db(),
+           "CELERY_BROKER_URL": "redis://127.0.0.1:1/0"}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "train", str(project.pk), "--backend", "embedding_head"],
+        check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode != 0
+    assert "could not enqueue the training task" in done.stderr
+    run = TrainingRun.objects.get(project=project)
+    assert run.state == RunState.FAILED and "could not enqueue" in run.error

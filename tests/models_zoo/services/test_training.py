@@ -184,3 +184,4 @@ def test_progress_is_written_at_most_once_a_second(annotated_project, owner, ste
     # 200 fast steps: the first and the last write, each message still in the log.
     assert run.epoch == 200 and run.state == RunState.SUCCEEDED
     assert "step 1\n" in run.log and "step 200" in run.log
+
