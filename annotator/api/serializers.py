@@ -23,6 +23,7 @@ from annotator.models import (
     Role,
     TaskType,
 )
+from annotator.services.projects import project_counts
 
 # --- labels ----------------------------------------------------------------------------------
 
@@ -114,19 +115,10 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ProjectCountsSerializer)
     def get_counts(self, project: Project) -> dict[str, int]:
-        if hasattr(project, "n_examples"):
-            return {
-                "examples": project.n_examples,
-                "annotated_examples": project.n_annotated_examples,
-                "annotations": project.n_annotations,
-            }
-        return {
-            "examples": project.examples.count(),
-            "annotated_examples": project.examples.filter(annotations__isnull=False)
-            .distinct()
-            .count(),
-            "annotations": Annotation.objects.filter(example__project=project).count(),
-        }
+        counts = self.context.get("counts") or {}
+        if project.pk in counts:
+            return counts[project.pk]
+        return project_counts([project.pk])[project.pk]
 
 
 class ProjectCreateSerializer(serializers.Serializer):

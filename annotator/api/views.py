@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
@@ -23,30 +22,12 @@ from annotator.api.errors import api_error
 from annotator.api.pagination import StandardPagination
 from annotator.api.permissions import MembersReadAdminsWrite, project_for_view
 from annotator.filters import ProjectFilter
-from annotator.models import Annotation, Example, Label, Membership, Project, Role
+from annotator.models import Label, Membership, Project, Role
 from annotator.permissions import visible_projects
 from annotator.services import projects as project_service
 from annotator.services.projects import ProjectRuleError
 
 CONFLICT = OpenApiResponse(s.DetailSerializer, description="Conflicts with the project's state.")
-
-
-def with_counts(projects: QuerySet[Project]) -> QuerySet[Project]:
-    """Annotate example / annotated example / annotation counts with one subquery each, so a
-    page of projects costs a fixed number of queries."""
-
-    def count_of(rows: QuerySet, group: str) -> Coalesce:
-        counted = rows.order_by().values(group).annotate(n=Count("pk")).values("n")
-        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-    examples = Example.objects.filter(project=OuterRef("pk"))
-    annotated = examples.filter(Exists(Annotation.objects.filter(example=OuterRef("pk"))))
-    annotations = Annotation.objects.filter(example__project=OuterRef("pk"))
-    return projects.annotate(
-        n_examples=count_of(examples, "project"),
-        n_annotated_examples=count_of(annotated, "project"),
-        n_annotations=count_of(annotations, "example__project"),
-    )
 
 
 def roles_of(user: Any) -> dict[int, str] | RolesOfSuperuser:
@@ -83,12 +64,20 @@ class ProjectListCreate(generics.ListCreateAPIView):
 
     def get_queryset(self) -> QuerySet[Project]:
         rows = visible_projects(self.request.user).select_related("created_by")
-        return with_counts(rows.prefetch_related("labels").distinct())
+        return rows.prefetch_related("labels").distinct()
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         context["roles"] = roles_of(self.request.user)
         return context
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        context = self.get_serializer_context()
+        # Counts for the whole page in two grouped queries instead of three per project.
+        context["counts"] = project_service.project_counts(p.pk for p in page)
+        body = s.ProjectSerializer(page, many=True, context=context).data
+        return self.get_paginated_response(body)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.ProjectCreateSerializer(data=request.data)
@@ -97,9 +86,8 @@ class ProjectListCreate(generics.ListCreateAPIView):
             project = project_service.create_project(creator=request.user, **data.validated_data)
         except ProjectRuleError as exc:
             raise api_error(exc) from None
-        fresh = with_counts(Project.objects.filter(pk=project.pk)).get()
-        fresh.current_role = Role.ADMIN
-        return Response(s.ProjectSerializer(fresh).data, status=status.HTTP_201_CREATED)
+        project.current_role = Role.ADMIN
+        return Response(s.ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -119,7 +107,8 @@ class ProjectDetail(generics.RetrieveUpdateDestroyAPIView):
 
     def get_object(self) -> Project:
         project = project_for_view(self.request, self)
-        fresh = with_counts(Project.objects.filter(pk=project.pk)).prefetch_related("labels").get()
+        fresh = Project.objects.prefetch_related("labels").select_related("created_by")
+        fresh = fresh.get(pk=project.pk)
         fresh.current_role = project.current_role
         return fresh
 
