@@ -134,13 +134,12 @@ def child_copy(source: Path) -> dict[str, float]:
             "REFERENCES annotator_project (id) DEFERRABLE INITIALLY DEFERRED"
         )
     started = time.perf_counter()
-    with connection.cursor() as c, open(prepared, encoding="utf-8") as f:
-        with c.cursor.copy(
-            "COPY bench_copy_example (project_id, text, normalized_text, meta, external_id, "
-            "content_hash, image, queue_key, assigned_count, created_at) FROM STDIN"
-        ) as copy:
-            while block := f.read(1 << 20):
-                copy.write(block)
+    with connection.cursor() as c, open(prepared, encoding="utf-8") as f, c.cursor.copy(
+        "COPY bench_copy_example (project_id, text, normalized_text, meta, external_id, "
+        "content_hash, image, queue_key, assigned_count, created_at) FROM STDIN"
+    ) as copy:
+        while block := f.read(1 << 20):
+            copy.write(block)
     seconds = time.perf_counter() - started
     with connection.cursor() as c:
         c.execute("DROP TABLE bench_copy_example")

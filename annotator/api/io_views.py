@@ -8,7 +8,12 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -44,11 +49,11 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = [
+        fields = (
             "id", "project", "status", "format", "original_name", "progress", "total_bytes",
             "processed_bytes", "rows_seen", "imported", "duplicates", "errors", "created_at",
             "finished_at",
-        ]
+        )
         read_only_fields = fields
 
 
@@ -62,7 +67,7 @@ def _field_error(field: str, message: str) -> Response:
 class ImportView(APIView):
     """POST /api/v1/projects/{id}/import: project admins only."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = (MultiPartParser, FormParser)
 
     @extend_schema(
         operation_id="project_import",

@@ -55,12 +55,12 @@ def iter_examples(project: Project) -> Iterator[tuple[Example, list[Annotation]]
         if not chunk:
             return
         by_example: dict[int, list[Annotation]] = defaultdict(list)
-        annotations = (
+        found = (
             Annotation.objects.filter(example_id__in=[e.pk for e in chunk])
             .select_related("user")
             .order_by("pk")
         )
-        for annotation in annotations:
+        for annotation in found:
             by_example[annotation.example_id].append(annotation)
         for example in chunk:
             yield example, by_example[example.pk]
@@ -104,8 +104,8 @@ def example_record(project: Project, example: Example, annotations: list[Annotat
 
 
 def _iter_jsonl(project: Project) -> Iterator[str]:
-    for example, annotations in iter_examples(project):
-        yield _dumps(example_record(project, example, annotations)) + "\n"
+    for example, notes in iter_examples(project):
+        yield _dumps(example_record(project, example, notes)) + "\n"
 
 
 def _iter_csv(project: Project) -> Iterator[str]:
@@ -113,8 +113,8 @@ def _iter_csv(project: Project) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "text", key, "meta", "annotations"])
-    for n, (example, annotations) in enumerate(iter_examples(project), start=1):
-        record = example_record(project, example, annotations)
+    for n, (example, notes) in enumerate(iter_examples(project), start=1):
+        record = example_record(project, example, notes)
         # An empty cell means unlabelled; "[]" means labelled with nothing (a negative).
         value = _dumps(record[key]) if key in record else ""
         writer.writerow(
@@ -144,8 +144,8 @@ def _bio_lines(text: str, spans: list[dict[str, Any]]) -> Iterator[str]:
 
 
 def _iter_conll(project: Project) -> Iterator[str]:
-    for example, annotations in iter_examples(project):
-        chosen = primary_annotation(annotations)
+    for example, notes in iter_examples(project):
+        chosen = primary_annotation(notes)
         lines: list[str] = []
         if example.external_id:
             lines.append(f"# id = {example.external_id}\n")
@@ -167,5 +167,4 @@ def iter_export(project: Project, fmt: str) -> Iterator[str]:
 
 def export_project(project: Project, fmt: str, out: TextIO) -> None:
     """Write the export of `project` in `fmt` to the text stream `out`, chunk by chunk."""
-    for chunk in iter_export(project, fmt):
-        out.write(chunk)
+    out.writelines(iter_export(project, fmt))

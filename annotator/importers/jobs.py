@@ -116,7 +116,7 @@ def run_import_job(job_id: int) -> ImportJob | None:
             "status": ImportStatus.FAILED,
             "errors": [{"line": None, "message": "the uploaded file is gone from the server"}],
         }
-    except Exception as exc:  # noqa: BLE001 - recorded on the job, then re-raised for the log
+    except Exception as exc:
         logger.exception("import job %s crashed", job.pk)
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED, finished_at=timezone.now(),

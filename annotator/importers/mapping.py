@@ -260,13 +260,10 @@ class RowBuilder:
         meta = self._meta(fields, cols, line)
         labels: list[str] | None = None
         spans: list[dict[str, Any]] | None = None
-        try:
-            if self.task_type in CLASSIFICATION:
-                labels = self._labels(fields, cols, line)
-            elif self.task_type == "spans":
-                spans = self._spans(record, cols, text)
-        except RowError:
-            raise
+        if self.task_type in CLASSIFICATION:
+            labels = self._labels(fields, cols, line)
+        elif self.task_type == "spans":
+            spans = self._spans(record, cols, text)
         normalized = normalize(text, self.normalization)
         return PreparedRow(
             line=line,

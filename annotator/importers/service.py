@@ -12,10 +12,10 @@ from typing import IO, Any, TextIO
 
 from django.db import transaction
 
+from annotator.importers import writers
 from annotator.importers.errors import MAX_ERRORS, ImportFailed, ImportResult, RowError
 from annotator.importers.mapping import ColumnMapping, RowBuilder
 from annotator.importers.readers import reader_for
-from annotator.importers import writers
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def open_source(source: str | Path | IO[bytes] | Any) -> Iterator[tuple[TextIO, 
     """A UTF-8 text stream (BOM skipped, newlines untouched as csv needs) over a path or a
     binary file object such as a Django UploadedFile, read in 64 KiB chunks."""
     own = isinstance(source, (str, Path, os.PathLike))
-    binary = open(source, "rb") if own else source
+    binary = open(source, "rb") if own else source  # noqa: SIM115 - closed in finally
     try:
         if not own and hasattr(binary, "seek"):
             binary.seek(0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 # X API v1 (IDRISI, CrisisLex T26 id files): "Sun Nov 11 05:54:01 +0000 2018".
@@ -54,7 +55,7 @@ def parse_datetime(value: Any) -> str:
 def parse_count(value: Any) -> int:
     """A non-negative count such as retweets ("1,234" and "12.0" are accepted)."""
     if isinstance(value, bool):
-        raise ValueError(f"expected a count, found {value!r}")
+        raise ValueError(f"expected a count, found {value!r}")  # noqa: TRY004 - a user-facing message
     if isinstance(value, int):
         number = value
     else:
@@ -154,11 +155,11 @@ def parse_spans(value: Any, text: str, resolve_label: Any, allow_overlap: bool) 
         if value is None:
             return []
     if not isinstance(value, list):
-        raise ValueError("spans must be a list of {start, end, label} objects")
+        raise ValueError("spans must be a list of {start, end, label} objects")  # noqa: TRY004
     spans: list[dict[str, Any]] = []
     for i, item in enumerate(value):
         if not isinstance(item, dict):
-            raise ValueError(f"span #{i + 1} is not an object")
+            raise ValueError(f"span #{i + 1} is not an object")  # noqa: TRY004
         start = _span_int(item, ("start", "start_offset"))
         end = _span_int(item, ("end", "end_offset"))
         raw_label = item.get("label", item.get("type"))
@@ -175,7 +176,7 @@ def parse_spans(value: Any, text: str, resolve_label: Any, allow_overlap: bool) 
         spans.append({"start": start, "end": end, "label": label})
     spans.sort(key=lambda s: (s["start"], s["end"]))
     if not allow_overlap:
-        for a, b in zip(spans, spans[1:]):
+        for a, b in pairwise(spans):
             if b["start"] < a["end"]:
                 raise ValueError(
                     f"spans [{a['start']}, {a['end']}) and [{b['start']}, {b['end']}) overlap "

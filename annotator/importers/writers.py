@@ -9,6 +9,7 @@ content hash is already in the project (or earlier in the same file), counting t
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from django.db import connection
 from annotator.importers.mapping import PreparedRow
 from annotator.models import Annotation, AnnotationSource, Example, Project
 
+logger = logging.getLogger(__name__)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -72,8 +74,8 @@ class PostgresCopyWriter:
         # Ends the COPY with an error; the caller's transaction rolls everything back.
         try:
             self._copy_cm.__exit__(type(exc), exc, exc.__traceback__)
-        except Exception:  # noqa: BLE001 - the original error is what matters
-            pass
+        except Exception:
+            logger.debug("ending an aborted COPY raised", exc_info=True)
         self._cursor.close()
 
     def finish(self) -> tuple[int, int]:

@@ -35,7 +35,7 @@ def head(datasets_dir: Path, tmp_path: Path) -> Callable[[str, int], Path]:
         out = tmp_path / f"head-{n}-{source.name}"
         with open(source, encoding="utf-8", newline="") as src, open(out, "w", encoding="utf-8", newline="") as dst:
             for i, line in enumerate(src):
-                if i >= n and (not source.suffix == ".conll" or not line.strip()):
+                if i >= n and (source.suffix != ".conll" or not line.strip()):
                     break
                 dst.write(line)
         return out

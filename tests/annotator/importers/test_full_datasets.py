@@ -71,7 +71,7 @@ def test_trump_imports_once_its_broken_row_is_the_only_error(owner, datasets_dir
         import_file(project, datasets_dir / TRUMP, "csv")
     assert [e["line"] for e in caught.value.errors] == [14517]
     # The same file without its last (broken) line imports whole: 13,091 tweets.
-    lines = open(datasets_dir / TRUMP, encoding="utf-8", newline="").read().split("\n")
+    lines = (datasets_dir / TRUMP).read_text(encoding="utf-8").split("\n")
     fixed = tmp_path / "trump-fixed.csv"
     fixed.write_text("\n".join(lines[:14516]) + "\n", encoding="utf-8", newline="")
     result = import_file(project, fixed, "csv")

@@ -12,13 +12,13 @@ pytestmark = pytest.mark.django_db
 
 def _sentences(path):
     sentences, current = [], []
-    for line in open(path, encoding="utf-8"):
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             if current:
                 sentences.append(current)
             current = []
         else:
-            token, tag = line.rstrip("\n").split("\t")
+            token, tag = line.split("\t")
             current.append((token, tag))
     if current:
         sentences.append(current)

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 def test_it_imports_crisislex_t6_with_quoted_ids_and_binary_labels(binary_project, head, datasets_dir):
     path = head(T6_BOSTON, 201)
     result = import_file(binary_project, path, "csv")
-    rows = list(csv.reader(open(path, encoding="utf-8", newline="")))[1:]
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))[1:]
     assert result.imported + result.duplicates == 200
     assert Example.objects.filter(project=binary_project).count() == result.imported
     first_id, first_text, first_label = rows[0]
@@ -53,7 +54,8 @@ def test_it_reports_the_broken_trump_row_by_line_number_and_stores_nothing(owner
 
 
 def test_it_maps_trump_dates_and_retweets_into_meta(owner, tmp_path, datasets_dir):
-    lines = open(datasets_dir / TRUMP, encoding="utf-8", newline="").readlines()[:40]
+    with open(datasets_dir / TRUMP, encoding="utf-8", newline="") as f:
+        lines = f.readlines()[:40]
     path = write(tmp_path, "trump.csv", "".join(lines))
     project = make_project(owner, "binary", ("viral",))
     import_file(project, path, "csv")

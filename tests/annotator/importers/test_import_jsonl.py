@@ -16,7 +16,7 @@ def test_it_imports_idrisi_mentions_as_spans_with_dates_and_authors(idrisi_proje
     path = head(IDRISI_HARVEY, 300)
     result = import_file(idrisi_project, path, "jsonl")
     assert result.imported + result.duplicates == 300
-    records = [json.loads(line) for line in open(path, encoding="utf-8")]
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     checked = 0
     for record in records[:80]:
         example = Example.objects.filter(project=idrisi_project, external_id=record["tweet_id"]).first()
@@ -45,7 +45,7 @@ def test_it_parses_the_x_api_v1_date_of_idrisi(idrisi_project, tmp_path):
 
 def test_it_realigns_a_mention_whose_offsets_miss_its_own_text(idrisi_project, datasets_dir, tmp_path):
     # hurricane_harvey train line 291: the flag emoji is counted in UTF-16 units (135-139 of 137).
-    line = open(datasets_dir / IDRISI_HARVEY, encoding="utf-8").readlines()[290]
+    line = (datasets_dir / IDRISI_HARVEY).read_text(encoding="utf-8").splitlines()[290] + "\n"
     import_file(idrisi_project, write(tmp_path, "flag.jsonl", line), "jsonl")
     example = Example.objects.get(project=idrisi_project)
     span = example.annotations.get().spans[-1]

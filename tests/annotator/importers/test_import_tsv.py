@@ -14,7 +14,7 @@ def test_it_turns_hateval_zero_one_columns_into_label_lists(project, head, datas
     path = head(HATEVAL_EN, 301)
     result = import_file(project, path, "tsv")
     assert result.imported + result.duplicates == 300
-    rows = [line.rstrip("\n").split("\t") for line in open(path, encoding="utf-8")][1:]
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()][1:]
     for row in rows[:50]:
         example = Example.objects.get(project=project, external_id=row[0])
         assert example.text == row[1]  # quotes inside the text survive: quoting is off

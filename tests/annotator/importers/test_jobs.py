@@ -33,7 +33,8 @@ def test_start_saves_the_upload_and_enqueues_the_task_on_commit(project, owner, 
         job = start_import_job(project, _upload(body), "csv", {"text": "text"}, owner)
     assert len(callbacks) == 1
     assert job.status == ImportStatus.QUEUED and job.total_bytes == len(body)
-    assert open(job.path, encoding="utf-8").read() == body
+    with open(job.path, encoding="utf-8") as saved:
+        assert saved.read() == body
     assert job.mapping == {"text": "text"} and job.created_by == owner
 
 

@@ -10,7 +10,13 @@ from annotator.exporters import export_project
 from annotator.importers import import_file
 from annotator.models import Example
 from tests.annotator.importers.conftest import (
-    HATEVAL_EN, IDRISI_HARVEY, IDRISI_LABELS, T6_BOSTON, T26_LABELS, T26_YOLANDA, WNUT_DEV,
+    HATEVAL_EN,
+    IDRISI_HARVEY,
+    IDRISI_LABELS,
+    T6_BOSTON,
+    T26_LABELS,
+    T26_YOLANDA,
+    WNUT_DEV,
     WNUT_LABELS,
 )
 from tests.conftest import make_project
