@@ -27,7 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from annotator.models import Assignment, AssignmentStatus, Example, Project
+from annotator.models import Annotation, Assignment, AssignmentStatus, Example, Project
 from annotator.services.queue_strategies import get_strategy
 
 # How many times a claim is retried when a concurrent claim won the same row (or the same user
@@ -50,13 +50,14 @@ def open_assignment(project: Project, user: AbstractBaseUser) -> Assignment | No
 def _claim(project: Project, user: AbstractBaseUser) -> Example | None:
     strategy = get_strategy(project.queue_strategy)
     mine = Assignment.objects.filter(example=OuterRef("pk"), user=user)
+    # Annotations made without an assignment (REST, imports by this user) also count as "had it".
+    labelled = Annotation.objects.filter(example=OuterRef("pk"), user=user)
     candidates = (
         Example.objects.filter(
             project=project, assigned_count__lt=project.overlap, **strategy.extra_filter()
         )
-        .filter(~Exists(mine))
+        .filter(~Exists(mine), ~Exists(labelled))
         .order_by("-assigned_count", *strategy.order_by())
-        .only("id")
     )
     skip_locked = connection.features.has_select_for_update_skip_locked
     for attempt in range(_CLAIM_ATTEMPTS):
@@ -66,8 +67,16 @@ def _claim(project: Project, user: AbstractBaseUser) -> Example | None:
             # nothing, the only candidates left may be rows other claims hold right now, so
             # wait for them once (plain FOR UPDATE re-checks the WHERE on the committed row).
             query = candidates.select_for_update(skip_locked=skip_locked and attempt == 0, of=("self",))
+        outermost = not connection.in_atomic_block
         try:
             with transaction.atomic():
+                if outermost and connection.vendor == "postgresql":
+                    # A claim lost in a crash is harmless (it vanishes whole, counter and row
+                    # together, and the annotator is simply handed another example), so it need
+                    # not wait for the WAL flush; annotations themselves stay fully durable. Only
+                    # when this is the outermost transaction: SET LOCAL lasts until its end.
+                    with connection.cursor() as cur:
+                        cur.execute("SET LOCAL synchronous_commit TO OFF")
                 picked = query.first()
                 if picked is None:
                     if attempt == 0 and skip_locked:
@@ -82,7 +91,11 @@ def _claim(project: Project, user: AbstractBaseUser) -> Example | None:
                 Assignment.objects.create(example_id=picked.pk, user=user)
         except IntegrityError:
             continue
-        return Example.objects.select_related("project").get(pk=picked.pk)
+        picked.assigned_count += 1
+        picked.project = project
+        # Nobody's annotation of it can be this user's yet: lets the page skip a lookup.
+        picked.freshly_claimed = True
+        return picked
     return None
 
 

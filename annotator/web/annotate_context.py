@@ -124,7 +124,12 @@ def annotate_context(
     if example is None:
         ctx["choices"] = []
         return ctx
-    mine = Annotation.objects.filter(example=example, user=user).first()
+    # A freshly claimed example has never been this user's, so it has no annotation of theirs.
+    mine = (
+        None
+        if getattr(example, "freshly_claimed", False)
+        else Annotation.objects.filter(example=example, user=user).first()
+    )
     suggestion = None if mine or posted_labels is not None else current_suggestion(example)
     if posted_labels is not None or posted_spans is not None:
         chosen, spans = set(posted_labels or []), posted_spans or []

@@ -6,6 +6,8 @@ requests get the full page, and successful POSTs redirect (post/redirect/get).
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,13 +37,26 @@ def _render(request: HttpRequest, ctx: dict, status: int = 200) -> HttpResponse:
 
 
 def _own_example(project: Project, user, example_id: int) -> Example:
-    """An example of `project` that was handed to `user` (or that they annotated); else 404."""
-    example = get_object_or_404(Example.objects.select_related("project"), pk=example_id, project=project)
-    if not (
-        Assignment.objects.filter(example=example, user=user).exists()
-        or Annotation.objects.filter(example=example, user=user).exists()
-    ):
+    """An example of `project` that was handed to `user` (or that they annotated); else 404.
+
+    One query; `was_done` says whether the user's assignment was already done (progress).
+    """
+    example = (
+        Example.objects.filter(pk=example_id, project=project)
+        .annotate(
+            handed=Exists(Assignment.objects.filter(example=OuterRef("pk"), user=user)),
+            annotated=Exists(Annotation.objects.filter(example=OuterRef("pk"), user=user)),
+            was_done=Exists(
+                Assignment.objects.filter(
+                    example=OuterRef("pk"), user=user, status=AssignmentStatus.DONE
+                )
+            ),
+        )
+        .first()
+    )
+    if example is None or not (example.handed or example.annotated):
         raise Http404("This example was not handed to you.")
+    example.project = project
     return example
 
 
@@ -61,19 +76,20 @@ def annotate_example(request: HttpRequest, project_id: int, example_id: int) -> 
     example = _own_example(project, request.user, example_id)
     if request.method == "GET":
         return _render(request, annotate_context(project, request.user, example, editing=True))
-    was_done = Assignment.objects.filter(
-        example=example, user=request.user, status=AssignmentStatus.DONE
-    ).exists()
     try:
         decision = parse_decision(project, request.POST)
         if decision.action == "skip":
             queue.skip(project, request.user, example)
         else:
-            save_annotation(
-                user=request.user, example=example, labels=decision.labels, spans=decision.spans
+            # One transaction: the annotation and the queue bookkeeping commit together.
+            with transaction.atomic():
+                save_annotation(
+                    user=request.user, example=example, labels=decision.labels, spans=decision.spans
+                )
+                queue.touch(request.user, example, AssignmentStatus.DONE)
+            progress.record_decision(
+                project, example, request.user, was_done=example.was_done, now_done=True
             )
-            queue.touch(request.user, example, AssignmentStatus.DONE)
-            progress.record_decision(project, example, was_done=was_done, now_done=True)
     except AnnotationInvalid as exc:
         ctx = annotate_context(
             project,
@@ -98,11 +114,15 @@ def undo(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_project_for(request.user, project_id, Role.ANNOTATOR)
     last = queue.last_decision(project, request.user)
     if last is not None:
-        # Newest open assignment is what the queue resumes: that is the undone example.
-        queue.touch(request.user, last.example, AssignmentStatus.ASSIGNED)
+        with transaction.atomic():
+            # Newest open assignment is what the queue resumes: that is the undone example.
+            queue.touch(request.user, last.example, AssignmentStatus.ASSIGNED)
+            if last.status == AssignmentStatus.DONE:
+                delete_annotation(user=request.user, example=last.example)
         if last.status == AssignmentStatus.DONE:
-            delete_annotation(user=request.user, example=last.example)
-            progress.record_decision(project, last.example, was_done=True, now_done=False)
+            progress.record_decision(
+                project, last.example, request.user, was_done=True, now_done=False
+            )
     if not request.htmx:
         return redirect("annotate", project_id=project.pk)
     example = queue.next_example(project, request.user)

@@ -230,3 +230,10 @@ def test_two_annotators_labelling_the_same_example_at_once_keep_both_annotations
     assert Annotation.objects.get(example=one, user=owner).labels == ["HS"]
     assert Annotation.objects.get(example=one, user=annotator_user).labels == ["TR", "AG"]
     assert Annotation.objects.filter(example=one).count() == 2
+
+
+@pytest.mark.django_db
+def test_an_example_the_user_already_labelled_elsewhere_is_not_handed_to_them(project, annotator_user):
+    one, two = add_examples(project, ["one", "two"])
+    label(annotator_user, one)  # e.g. through the REST API, without an assignment
+    assert queue.next_example(project, annotator_user) == two
