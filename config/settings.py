@@ -138,6 +138,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # acks_late training tasks may run for hours: Redis must not redeliver them meanwhile.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("VIGIA_BROKER_VISIBILITY_TIMEOUT", str(12 * 3600)))
+    }
 # Task state lives on our own rows (TrainingRun, ImportJob), not in a result backend.
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
