@@ -6,9 +6,9 @@ cache for a few seconds, while the annotator's own count is always live.
 """
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-import time
 from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser

@@ -25,7 +25,7 @@ def label(user, example, labels=("HS",)):
 
 @pytest.mark.django_db
 def test_it_hands_out_examples_in_the_strategy_order(project, annotator_user):
-    one, two, three = add_examples(project, ["one", "two", "three"])
+    _one, _two, _three = add_examples(project, ["one", "two", "three"])
     got = []
     for _ in range(3):
         ex = queue.next_example(project, annotator_user)

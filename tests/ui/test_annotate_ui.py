@@ -205,3 +205,25 @@ def test_project_page_renders(login, live_server, project, owner, shot):
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     assert page.inner_text("#count-total") == "2"
     shot(page, "project-page")
+
+
+def test_model_suggestions_prefill_and_what_is_submitted_is_human(login, live_server, project,
+                                                                  annotator_user, shot):
+    from models_zoo.models import ModelVersion, Prediction
+
+    (one,) = add_examples(project, ["they should all be sent back"])
+    mv = ModelVersion.objects.create(project=project, backend="embedding_head", artifact_dir="/x",
+                                     labels=["HS", "TR", "AG"], is_current=True)
+    Prediction.objects.create(example=one, model_version=mv, labels=["HS", "AG"],
+                              scores={"HS": 0.93, "TR": 0.08, "AG": 0.61})
+    page = login(annotator_user)
+    page.goto(annotate_url(live_server, project))
+    showing(page, one)
+    assert page.is_checked('input[value="HS"]') and page.is_checked('input[value="AG"]')
+    assert page.locator(".choice.suggested").count() == 2
+    shot(page, "suggestions")
+    page.keyboard.press("3")  # the annotator disagrees on AG
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#queue-empty")
+    a = Annotation.objects.get(example=one, user=annotator_user)
+    assert a.labels == ["HS"] and a.source == "human"

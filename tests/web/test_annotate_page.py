@@ -115,3 +115,11 @@ def test_it_prefills_and_marks_model_suggestions(project, annotator_user):
     assert 'value="HS" checked' in html
     assert 'value="AG" checked' not in html  # only the current model version counts
     assert "suggested 0.91" in html
+
+
+def test_it_shows_the_image_when_there_is_one(project, annotator_user):
+    (ex,) = add_examples(project, ["tweet with a photo"])
+    ex.image = "examples/2024/01/photo.png"
+    ex.save()
+    html = client_for(annotator_user).get(url(project)).content.decode()
+    assert '<img class="example-image" src="/media/examples/2024/01/photo.png"' in html

@@ -23,7 +23,7 @@ def member(project, user, role=Role.ANNOTATOR):
 
 
 def test_a_plain_form_submit_saves_and_redirects_to_the_queue(project, annotator_user):
-    one, two = add_examples(project, ["one", "two"])
+    one, _two = add_examples(project, ["one", "two"])
     c = client_for(annotator_user)
     c.get(reverse("annotate", args=[project.pk]))
     r = c.post(submit_url(project, one), {"labels": ["HS", "AG"], "action": "submit"})
@@ -69,7 +69,7 @@ def test_outsiders_get_404(project, outsider):
 
 
 def test_an_annotator_cannot_label_an_example_not_handed_to_them(project, annotator_user):
-    one, two = add_examples(project, ["one", "two"])
+    _one, two = add_examples(project, ["one", "two"])
     c = client_for(annotator_user)
     c.get(reverse("annotate", args=[project.pk]))  # claims "one"
     r = c.post(submit_url(project, two), {"labels": ["HS"]})
@@ -158,7 +158,7 @@ def test_the_progress_line_follows_each_decision_and_undo(project, annotator_use
     from django.core.cache import cache
 
     cache.clear()
-    one, two = add_examples(project, ["one", "two"])
+    one, _two = add_examples(project, ["one", "two"])
     c = client_for(annotator_user)
     assert "project 0 / 2 complete" in c.get(reverse("annotate", args=[project.pk])).content.decode()
     html = c.post(submit_url(project, one), {"labels": ["HS"]}, **HTMX).content.decode()

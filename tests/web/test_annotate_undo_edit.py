@@ -33,7 +33,7 @@ def test_undo_removes_the_last_annotation_and_brings_the_example_back(project, a
 
 
 def test_undo_of_a_skip_brings_the_skipped_example_back(project, annotator_user):
-    one, two = add_examples(project, ["one", "two"])
+    one, _two = add_examples(project, ["one", "two"])
     c = client_for(annotator_user)
     c.get(reverse("annotate", args=[project.pk]))
     c.post(reverse("annotate-example", args=[project.pk, one.pk]), {"action": "skip"})

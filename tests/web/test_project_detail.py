@@ -18,7 +18,7 @@ def url(project):
 def test_it_shows_counts_distribution_and_guidelines(project, owner, annotator_user):
     project.guidelines = "Label <b>hate</b> only when targeted."
     project.save()
-    one, two, three = add_examples(project, ["a", "b", "c"])
+    one, two, _three = add_examples(project, ["a", "b", "c"])
     Annotation.objects.create(example=one, user=annotator_user, labels=["HS", "AG"])
     Annotation.objects.create(example=two, user=None, labels=["HS"], source="import")
     html = client_for(owner).get(url(project)).content.decode()

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_lists_projects_with_progress_per_project_and_annotator(project, owner, annotator_user):
-    one, two, three, four = add_examples(project, ["a", "b", "c", "d"])
+    one, two, three, _four = add_examples(project, ["a", "b", "c", "d"])
     for ex, status in ((one, AssignmentStatus.DONE), (two, AssignmentStatus.DONE),
                        (three, AssignmentStatus.SKIPPED)):
         Assignment.objects.create(example=ex, user=annotator_user, status=status)
