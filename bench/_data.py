@@ -65,7 +65,7 @@ def split_off(items: list[Item], fraction: float, seed: int = 0) -> tuple[list[I
     """(rest, held-out) with `fraction` of the items held out, seeded shuffle."""
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
-    cut = int(round(len(items) * fraction))
+    cut = round(len(items) * fraction)
     held = set(order[:cut])
     return [it for i, it in enumerate(items) if i not in held], [items[i] for i in order[:cut]]
 

@@ -46,15 +46,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # spin-waiting for each other made one BiLSTM forward 20-50x slower (4-10 s vs 0.2 s) here.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from bench._data import (  # noqa: E402
+from bench._data import (
     crisislex_t6_events,
     read_crisislex_t6,
     read_hateval,
     split_off,
     subsample,
 )
-from models_zoo.backends import _classify as C  # noqa: E402
-from models_zoo.backends.base import Item  # noqa: E402
+from models_zoo.backends import _classify as C
+from models_zoo.backends.base import Item
 
 ONLY_CHOICES = ("baseline", "embedding_head", "transformer_classifier", "attention_bilstm",
                 "crisislex", "spans", "fusion")
@@ -155,7 +155,7 @@ def hateval_blocks(args: argparse.Namespace, wanted: set[str]) -> None:
         if "transformer_classifier" in wanted:
             from models_zoo.backends.transformer_classifier import TransformerClassifierBackend
 
-            def run_tc(labels=labels, task_type=task_type, train=train, val=val, test=test):
+            def run_tc(labels=labels, task_type=task_type, train=train, val=val, test=test, block=block):
                 small = subsample(train, args.tc_train_size, seed=1)
                 emit(f"{block}.transformer_classifier.train_rows {len(small)} epochs {args.tc_epochs}")
                 backend = TransformerClassifierBackend(labels, task_type, {"epochs": args.tc_epochs,

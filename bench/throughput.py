@@ -36,8 +36,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # spin-waiting for each other made one BiLSTM forward 20-50x slower (4-10 s vs 0.2 s) here.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from bench._data import read_hateval, subsample  # noqa: E402
-from models_zoo.backends.base import Item  # noqa: E402
+from bench._data import read_hateval, subsample
+from models_zoo.backends.base import Item
 
 LABELS = ("HS", "TR", "AG")
 NAMES = ("embedding_head", "transformer_classifier", "attention_bilstm", "span_clip")

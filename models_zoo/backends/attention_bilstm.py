@@ -22,7 +22,13 @@ from pydantic import Field
 
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _classify as C
-from models_zoo.backends._bilstm_net import UNK, AttentionBiLSTM, build_vocab, read_word_vectors, tokenize
+from models_zoo.backends._bilstm_net import (
+    UNK,
+    AttentionBiLSTM,
+    build_vocab,
+    read_word_vectors,
+    tokenize,
+)
 from models_zoo.backends._torch_utils import (
     WEIGHTS_FILE,
     autocast,

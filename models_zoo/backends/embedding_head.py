@@ -22,7 +22,12 @@ from pydantic import Field
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _classify as C
 from models_zoo.backends._encoders import DEFAULT_ENCODER, load_sentence_encoder
-from models_zoo.backends._forest import forest_from_sklearn, forest_predict, load_forest, save_forest
+from models_zoo.backends._forest import (
+    forest_from_sklearn,
+    forest_predict,
+    load_forest,
+    save_forest,
+)
 from models_zoo.backends.base import (
     Backend,
     BackendConfig,

@@ -20,7 +20,13 @@ from pydantic import Field
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _classify as C
 from models_zoo.backends._encoders import DEFAULT_ENCODER, offline_env, resolve_model_path
-from models_zoo.backends._torch_utils import autocast, batched, pick_device, seed_everything, shuffled_batches
+from models_zoo.backends._torch_utils import (
+    autocast,
+    batched,
+    pick_device,
+    seed_everything,
+    shuffled_batches,
+)
 from models_zoo.backends._training import run_epochs
 from models_zoo.backends.base import (
     Backend,

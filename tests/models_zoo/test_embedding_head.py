@@ -48,7 +48,12 @@ def test_singlelabel_predicts_exactly_the_argmax() -> None:
 def test_random_forest_arrays_reproduce_sklearn_probabilities(tmp_path: Path) -> None:
     from sklearn.ensemble import RandomForestClassifier
 
-    from models_zoo.backends._forest import forest_from_sklearn, forest_predict, load_forest, save_forest
+    from models_zoo.backends._forest import (
+        forest_from_sklearn,
+        forest_predict,
+        load_forest,
+        save_forest,
+    )
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(150, 8)).astype(np.float32)
