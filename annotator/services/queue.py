@@ -22,6 +22,8 @@ queue_key) and stops at the first row, so it stays fast with millions of example
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
@@ -150,15 +152,36 @@ def touch(user: AbstractBaseUser, example: Example, status: str | None = None) -
     Assignment.objects.filter(example=example, user=user).update(**values)
 
 
-def last_decision(project: Project, user: AbstractBaseUser) -> Assignment | None:
-    """The user's latest decision in `project` (a done or skipped assignment), for undo."""
-    return (
+@dataclass(frozen=True)
+class LastDecision:
+    """What undo takes back: the user's newest annotation, or their newest skip."""
+
+    example: Example
+    skipped: bool
+
+
+def last_decision(project: Project, user: AbstractBaseUser) -> LastDecision | None:
+    """The user's latest decision in `project`, for undo.
+
+    Annotations carry their own `updated_at` (bumped on every save, edits included) and walk
+    the (user, updated_at) index; skips are the user's skipped assignments. The newer wins.
+    """
+    annotation = (
+        Annotation.objects.filter(user=user, example__project=project)
+        .select_related("example")
+        .order_by("-updated_at", "-id")
+        .first()
+    )
+    skipped = (
         Assignment.objects.filter(
-            user=user,
-            example__project=project,
-            status__in=(AssignmentStatus.DONE, AssignmentStatus.SKIPPED),
+            user=user, example__project=project, status=AssignmentStatus.SKIPPED
         )
         .select_related("example")
         .order_by("-updated_at", "-id")
         .first()
     )
+    if skipped is not None and (annotation is None or skipped.updated_at > annotation.updated_at):
+        return LastDecision(example=skipped.example, skipped=True)
+    if annotation is not None:
+        return LastDecision(example=annotation.example, skipped=False)
+    return None

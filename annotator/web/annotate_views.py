@@ -81,12 +81,10 @@ def annotate_example(request: HttpRequest, project_id: int, example_id: int) -> 
         if decision.action == "skip":
             queue.skip(project, request.user, example)
         else:
-            # One transaction: the annotation and the queue bookkeeping commit together.
-            with transaction.atomic():
-                save_annotation(
-                    user=request.user, example=example, labels=decision.labels, spans=decision.spans
-                )
-                queue.touch(request.user, example, AssignmentStatus.DONE)
+            # Marks the user's assignment done in the same transaction.
+            save_annotation(
+                user=request.user, example=example, labels=decision.labels, spans=decision.spans
+            )
             progress.record_decision(
                 project, example, request.user, was_done=example.was_done, now_done=True
             )
@@ -117,9 +115,9 @@ def undo(request: HttpRequest, project_id: int) -> HttpResponse:
         with transaction.atomic():
             # Newest open assignment is what the queue resumes: that is the undone example.
             queue.touch(request.user, last.example, AssignmentStatus.ASSIGNED)
-            if last.status == AssignmentStatus.DONE:
+            if not last.skipped:
                 delete_annotation(user=request.user, example=last.example)
-        if last.status == AssignmentStatus.DONE:
+        if not last.skipped:
             progress.record_decision(
                 project, last.example, request.user, was_done=True, now_done=False
             )

@@ -227,3 +227,24 @@ def test_model_suggestions_prefill_and_what_is_submitted_is_human(login, live_se
     page.wait_for_selector("#queue-empty")
     a = Annotation.objects.get(example=one, user=annotator_user)
     assert a.labels == ["HS"] and a.source == "human"
+
+
+def test_two_annotators_at_once_keep_their_own_work(login, live_server, project, owner,
+                                                    annotator_user, shot):
+    project.overlap = 2
+    project.save()
+    one, two = add_examples(project, ["shared tweet", "another"])
+    pages = [login(owner), login(annotator_user)]
+    for page in pages:
+        page.goto(annotate_url(live_server, project))
+        showing(page, one)  # overlap 2: started examples are completed first, so both get it
+    pages[0].keyboard.press("1")
+    pages[1].keyboard.press("2")
+    pages[1].keyboard.press("3")
+    pages[0].keyboard.press("Enter")
+    pages[1].keyboard.press("Enter")
+    for page in pages:
+        showing(page, two)
+    shot(pages[1], "second-annotator")
+    assert Annotation.objects.get(example=one, user=owner).labels == ["HS"]
+    assert Annotation.objects.get(example=one, user=annotator_user).labels == ["TR", "AG"]
