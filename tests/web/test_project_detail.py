@@ -44,6 +44,7 @@ def test_admins_get_the_import_form_and_export_links(project, owner):
     html = client_for(owner).get(url(project)).content.decode()
     assert reverse("project-import", args=[project.pk]) in html
     assert f"/api/v1/projects/{project.pk}/export?format=jsonl" in html
+    assert f'href="/models/projects/{project.pk}/runs/"' in html
     assert reverse("annotate", args=[project.pk]) in html
 
 
