@@ -25,6 +25,15 @@ Prints one figure per line: `name value [unit]`, ratios last.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script, Python puts bench/ first on sys.path, where sibling modules (bench/queue.py)
+# would shadow the standard library (psycopg imports `queue`): put the project root there instead.
+_BENCH_DIR = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != _BENCH_DIR]
+sys.path.insert(0, str(_BENCH_DIR.parent))
+
 import argparse
 import csv
 import http.client
@@ -33,10 +42,8 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT.parent / "shared" / "datasets" / "hateval2019"
@@ -145,7 +152,8 @@ class Client:
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.path = f"/api/v1/projects/{project_id}/predict"
 
-    def predict(self, texts: list[str]) -> tuple[float, dict]:
+    def predict(self, texts: list[str]) -> tuple[float, float, dict]:
+        """(seconds on the client, seconds the server spent on the model, answer)."""
         body = json.dumps({"texts": texts})
         started = time.perf_counter()
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -158,7 +166,9 @@ class Client:
         elapsed = time.perf_counter() - started
         if response.status != 200:
             raise RuntimeError(f"predict answered {response.status}: {payload[:500]!r}")
-        return elapsed, json.loads(payload)
+        timing = response.getheader("Server-Timing", "model;dur=nan")
+        model_seconds = float(timing.split("dur=", 1)[1]) / 1000
+        return elapsed, model_seconds, json.loads(payload)
 
 
 def wait_for_server(client: Client, proc: subprocess.Popen, timeout: float = 120) -> float:
@@ -168,7 +178,7 @@ def wait_for_server(client: Client, proc: subprocess.Popen, timeout: float = 120
             raise RuntimeError("runserver exited early; see its output above")
         try:
             # The first answer includes loading the model into the server's cache.
-            elapsed, _ = client.predict(["warm up"])
+            elapsed, _, _ = client.predict(["warm up"])
             return elapsed
         except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
             time.sleep(0.3)
@@ -190,13 +200,15 @@ def main() -> None:
         args.rounds, args.single_per_round, args.batches_per_round = 2, 10, 2
         args.pipeline_items, args.train_rows = 40, 200
 
+    # OpenMP threads spin after each parallel region by default; with the server and this
+    # process sharing the cores, the idle one's spinning would slow the measured one.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["DATABASE_URL"] = args.database_url
     var_dir = Path(tempfile.mkdtemp(prefix="vigia-bench-predict-"))
     os.environ["VIGIA_VAR_DIR"] = str(var_dir)
-    sys.path.insert(0, str(ROOT))
 
     recreate_database(args.database_url)
     server: subprocess.Popen | None = None
@@ -205,6 +217,7 @@ def main() -> None:
         import torch
 
         figure("torch_threads", torch.get_num_threads())
+        print(f"omp_wait_policy {os.environ['OMP_WAIT_POLICY']}")
         figure("train_rows", args.train_rows)
         figure("fit_seconds", fit_seconds, "s")
 
@@ -245,20 +258,26 @@ def main() -> None:
         bare_forward(dev[:64])
 
         rest_single: list[float] = []
+        rest_single_model: list[float] = []
+        rest_batch_model: list[float] = []
         bare_single: list[float] = []
         rest_batch: list[float] = []
         bare_batch: list[float] = []
         si = bi = 0
         for _ in range(args.rounds):
             for _ in range(args.single_per_round):
-                rest_single.append(client.predict([dev[si]])[0])
+                elapsed, model_seconds, _ = client.predict([dev[si]])
+                rest_single.append(elapsed)
+                rest_single_model.append(model_seconds)
                 started = time.perf_counter()
                 bare_forward([dev[si]])
                 bare_single.append(time.perf_counter() - started)
                 si += 1
             for _ in range(args.batches_per_round):
                 chunk = dev[bi : bi + 64]
-                rest_batch.append(client.predict(chunk)[0])
+                elapsed, model_seconds, _ = client.predict(chunk)
+                rest_batch.append(elapsed)
+                rest_batch_model.append(model_seconds)
                 started = time.perf_counter()
                 bare_forward(chunk)
                 bare_batch.append(time.perf_counter() - started)
@@ -299,9 +318,15 @@ def main() -> None:
 
         figure("rest_1item_requests", len(rest_single))
         r1 = report("rest_1item", rest_single, 1)
+        overhead = [e - m for e, m in zip(rest_single, rest_single_model, strict=True)]
+        figure("rest_1item_server_model_p50_ms", percentile(rest_single_model, 50) * 1000, "ms")
+        figure("rest_1item_http_and_django_overhead_p50_ms", percentile(overhead, 50) * 1000, "ms")
         b1 = report("bare_1item", bare_single, 1)
         figure("rest_64item_requests", len(rest_batch))
         r64 = report("rest_64item", rest_batch, 64)
+        overhead = [e - m for e, m in zip(rest_batch, rest_batch_model, strict=True)]
+        figure("rest_64item_server_model_p50_ms", percentile(rest_batch_model, 50) * 1000, "ms")
+        figure("rest_64item_http_and_django_overhead_p50_ms", percentile(overhead, 50) * 1000, "ms")
         b64 = report("bare_64item", bare_batch, 64)
         figure("pipeline_item_by_item_calls", len(pipe_latency))
         p1 = report("pipeline_item_by_item", pipe_latency, 1)

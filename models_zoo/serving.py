@@ -16,13 +16,14 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from models_zoo.backends.base import Backend
+    from models_zoo.backends.base import Backend, Item, ItemPrediction
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,41 @@ class LoadedModel:
     @property
     def labels(self) -> list[str]:
         return list(self.backend.labels)
+
+    def predict(self, items: Sequence[Item]) -> list[ItemPrediction]:
+        """Run the backend on the process's inference thread(s); see `inference_executor`."""
+        return inference_executor().submit(self.backend.predict, items).result()
+
+
+# Web servers run each request on its own (often brand-new) thread. torch's OpenMP pool is per
+# calling thread, so a fresh thread pays to build one (measured here: single-item MiniLM p50
+# 26.8 ms on fresh threads vs 18.7 ms on a persistent one), and concurrent requests would each
+# start a pool and oversubscribe the cores. Model calls therefore go through a small persistent
+# executor: one thread by default, which on CPU already uses every core through torch.
+INFERENCE_THREADS = int(os.environ.get("VIGIA_INFERENCE_THREADS", "1"))
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def inference_executor() -> ThreadPoolExecutor:
+    """The process-wide executor that runs model forwards."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(
+                    max_workers=max(1, INFERENCE_THREADS), thread_name_prefix="vigia-inference"
+                )
+    return _executor
+
+
+def _forget_executor_after_fork() -> None:
+    # A forked child (Celery prefork) inherits the object but not its threads.
+    global _executor
+    _executor = None
+
+
+os.register_at_fork(after_in_child=_forget_executor_after_fork)
 
 
 def _default_loader(artifact_dir: str) -> Backend:

@@ -227,7 +227,7 @@ def predict_items(
     """Predict with the project's current version (loaded once per process, see serving)."""
     loaded = (cache or get_model_cache()).current(project.pk)
     items = [Item(text=model_text(project, text), image=image) for text, image in inputs]
-    predictions = loaded.backend.predict(items)
+    predictions = loaded.predict(items)
     if len(predictions) != len(items):
         raise RuntimeError(
             f"backend {loaded.backend.name!r} returned {len(predictions)} predictions for "

@@ -49,6 +49,7 @@ def test_it_predicts_texts_with_the_current_model(owner_api, project, v1):
     assert body["model_version"] == v1.pk
     assert body["backend"] == "embedding_head"
     assert body["thresholds"] == pytest.approx(v1.thresholds)
+    assert response["Server-Timing"].startswith("model;dur=")
     assert len(body["predictions"]) == 2
     # The same artifact loaded by hand gives the same scores: the API serves this version.
     expected = load_backend(v1.artifact_dir).predict([Item(text=t) for t in TWEETS])

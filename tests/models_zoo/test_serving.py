@@ -193,3 +193,30 @@ def test_threads_sharing_a_cached_model_get_the_same_answers(project, v1):
     for answer in answers:
         for got, want in zip(answer, expected, strict=True):
             assert got == pytest.approx(want, abs=1e-5)
+
+
+def test_model_calls_from_request_threads_run_on_the_persistent_inference_thread(
+    project, v1, monkeypatch
+):
+    cache = ModelCache(loader=CountingLoader())
+    loaded = cache.current(project.pk)
+    real_predict = loaded.backend.predict
+    threads_seen: list[str] = []
+
+    def recording_predict(items):
+        threads_seen.append(threading.current_thread().name)
+        return real_predict(items)
+
+    monkeypatch.setattr(loaded.backend, "predict", recording_predict)
+    answers: list[dict[str, float]] = []
+
+    def request() -> None:  # a web server's fresh per-request thread
+        answers.append(loaded.predict([Item(text="they should all go home")])[0].scores)
+
+    for _ in range(3):
+        t = threading.Thread(target=request)
+        t.start()
+        t.join(timeout=60)
+
+    assert len(answers) == 3 and answers[0] == answers[1] == answers[2]
+    assert len(set(threads_seen)) == 1 and threads_seen[0].startswith("vigia-inference")
