@@ -71,11 +71,7 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     """
     # The importer belongs to another area; imported here so this module loads without it.
     from annotator.importers import ImportFailed, import_file
-
-    try:
-        from annotator.importers.jobs import should_import_async, start_import_job
-    except ImportError:  # the background path is optional; small files never need it
-        should_import_async, start_import_job = (lambda upload: False), None
+    from annotator.importers.jobs import should_import_async, start_import_job
 
     project = get_project_for(request.user, project_id, Role.ADMIN)
     form = ImportForm(request.POST, request.FILES)

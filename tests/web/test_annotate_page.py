@@ -123,3 +123,24 @@ def test_it_shows_the_image_when_there_is_one(project, annotator_user):
     ex.save()
     html = client_for(annotator_user).get(url(project)).content.decode()
     assert '<img class="example-image" src="/media/examples/2024/01/photo.png"' in html
+
+
+def test_span_suggestions_prefill_the_hidden_spans_field(owner, annotator_user):
+    import json
+
+    from annotator.models import Membership, Role
+    from models_zoo.models import ModelVersion, Prediction
+
+    p = make_project(owner, "spans", labels=("LOC", "PER"))
+    Membership.objects.create(user=annotator_user, project=p, role=Role.ANNOTATOR)
+    (ex,) = add_examples(p, ["Floods in Lima"])
+    mv = ModelVersion.objects.create(project=p, backend="span_tagger", artifact_dir="/x",
+                                     labels=["LOC", "PER"], is_current=True)
+    spans = [{"start": 10, "end": 14, "label": "LOC"}]
+    Prediction.objects.create(example=ex, model_version=mv, spans=spans)
+    html = client_for(annotator_user).get(url(p)).content.decode()
+    assert 'data-spans-suggested="1"' in html and "Pre-filled from model" in html
+    import html as html_lib
+
+    value = html.split('id="spans-input" value="')[1].split('"')[0]
+    assert json.loads(html_lib.unescape(value)) == spans

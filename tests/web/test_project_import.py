@@ -68,3 +68,19 @@ def test_outsiders_get_404(project, outsider, client):
     client.force_login(outsider)
     r = client.post(url(project), {"file": upload(GOOD, "t.csv"), "format": "csv"})
     assert r.status_code == 404 and not Example.objects.exists()
+
+
+def test_a_large_file_becomes_a_background_job_shown_on_the_page(project, owner, client, settings,
+                                                                 tmp_path):
+    from annotator.models import ImportJob
+
+    settings.VIGIA_IMPORT_ASYNC_BYTES = 10
+    settings.VIGIA_UPLOAD_DIR = tmp_path
+    client.force_login(owner)
+    r = client.post(url(project), {"file": upload(GOOD, "big.csv"), "format": "csv"}, follow=True)
+    job = ImportJob.objects.get(project=project)
+    assert job.original_name == "big.csv" and job.total_bytes == len(GOOD)
+    html = r.content.decode()
+    assert f"Importing big.csv in the background (job {job.pk})" in html
+    assert reverse("import-job", args=[project.pk, job.pk]) in html and "every 1s" in html
+    assert not Example.objects.exists()  # the worker imports it, not the request
