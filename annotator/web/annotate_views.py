@@ -93,7 +93,7 @@ def annotate_example(request: HttpRequest, project_id: int, example_id: int) -> 
             project,
             request.user,
             example,
-            editing=True,
+            editing=example.annotated,
             error=f"{exc.field}: {exc.message}",
             posted_labels=request.POST.getlist("labels"),
         )

@@ -81,12 +81,18 @@ def test_singlelabel_key_picks_and_submits(login, live_server, owner, annotator_
     page = login(annotator_user)
     page.goto(annotate_url(live_server, p))
     showing(page, one)
+    page.keyboard.press("Enter")  # nothing picked: refused, the error shows in place (422 swap)
+    assert "exactly one label" in page.inner_text("#annotate-error")
+    assert not Annotation.objects.exists()
     page.keyboard.press("3")
     showing(page, two)
     page.keyboard.press("q")
     page.wait_for_selector("#queue-empty")
     assert Annotation.objects.get(example=one).labels == ["neutral"]
     assert Annotation.objects.get(example=two).labels == ["pos"]
+    page.keyboard.press("Backspace")  # undo works from the empty-queue screen too
+    showing(page, two)
+    assert not Annotation.objects.filter(example=two).exists()
 
 
 def _drag(page, first_token, last_token):

@@ -225,4 +225,11 @@
   // Hints about mouse/keyboard span selection only make sense with this script running.
   document.documentElement.classList.add("js");
   document.addEventListener("htmx:afterSettle", init);
+  // A failed request leaves the example on screen: say so instead of failing silently.
+  document.addEventListener("htmx:responseError", function (e) {
+    say("The server answered " + e.detail.xhr.status + "; your last decision was not saved. Try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    say("Could not reach the server; your last decision was not saved. Try again.");
+  });
 })();
