@@ -26,7 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a script, bench/ itself is sys.path[0] and bench/queue.py would shadow the standard
+# library's `queue` (torch imports it): put the project root there instead.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
