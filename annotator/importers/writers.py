@@ -45,9 +45,11 @@ class PostgresCopyWriter:
             "meta jsonb, external_id text, content_hash text, labels jsonb, spans jsonb, "
             "annotated boolean)"
         )
+        # FREEZE: the table was created in this (sub)transaction, so rows are written frozen
+        # and reading them back sets no hint bits.
         self._copy_cm = raw.copy(
             f"COPY {self.table} (seq, text, normalized_text, meta, external_id, content_hash, "
-            "labels, spans, annotated) FROM STDIN"
+            "labels, spans, annotated) FROM STDIN WITH (FREEZE)"
         )
         self._copy = self._copy_cm.__enter__()
 
