@@ -13,6 +13,7 @@ import logging
 import uuid
 from typing import Any, Protocol
 
+import psycopg
 from django.db import connection
 
 from annotator.importers.mapping import PreparedRow
@@ -40,17 +41,30 @@ class PostgresCopyWriter:
         self.annotated = 0
         self._cursor = connection.cursor()
         raw = self._cursor.cursor
-        raw.execute(
+        create = (
             f"CREATE TEMP TABLE {self.table} (seq bigint, text text, normalized_text text, "
             "meta jsonb, external_id text, content_hash text, labels jsonb, spans jsonb, "
             "annotated boolean)"
         )
-        # FREEZE: the table was created in this (sub)transaction, so rows are written frozen
-        # and reading them back sets no hint bits.
-        self._copy_cm = raw.copy(
+        copy = (
             f"COPY {self.table} (seq, text, normalized_text, meta, external_id, content_hash, "
-            "labels, spans, annotated) FROM STDIN WITH (FREEZE)"
+            "labels, spans, annotated) FROM STDIN"
         )
+        # FREEZE: the table is created in this subtransaction, so rows are written frozen and
+        # reading them back sets no hint bits. PostgreSQL refuses FREEZE when the transaction
+        # holds an open cursor or snapshot, and says so only once the COPY ends: an empty COPY
+        # probes it, and on refusal the savepoint is rolled back and a plain COPY is used.
+        raw.execute("SAVEPOINT vigia_import_stage")
+        raw.execute(create)
+        freeze = " WITH (FREEZE)"
+        try:
+            with raw.copy(copy + freeze):
+                pass
+        except (psycopg.errors.InvalidTransactionState, psycopg.errors.ObjectNotInPrerequisiteState):
+            raw.execute("ROLLBACK TO SAVEPOINT vigia_import_stage")
+            raw.execute(create)
+            freeze = ""
+        self._copy_cm = raw.copy(copy + freeze)
         self._copy = self._copy_cm.__enter__()
 
     def add(self, row: PreparedRow) -> None:

@@ -143,3 +143,18 @@ def test_it_accepts_a_byte_order_mark_and_crlf_lines(project):
 def test_it_reports_text_that_is_not_utf8(project):
     with pytest.raises(ImportFailed, match="not UTF-8"):
         import_file(project, io.BytesIO(b"text\nok\n\xff\xfe broken\n"), "csv")
+
+
+def test_it_falls_back_to_a_plain_copy_when_postgres_refuses_freeze(project, tmp_path):
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY FREEZE is PostgreSQL's")
+    path = write(tmp_path, "m.csv", "text,labels\nalpha,HS\nbeta,TR\n")
+    with transaction.atomic(), connection.cursor() as cursor:
+        # An open cursor in the transaction makes PostgreSQL refuse COPY FREEZE.
+        cursor.execute("DECLARE held_open CURSOR FOR SELECT 1")
+        result = import_file(project, path, "csv")
+        cursor.execute("CLOSE held_open")
+    assert result.imported == 2
+    assert Example.objects.get(project=project, text="beta").annotations.get().labels == ["TR"]
