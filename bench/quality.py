@@ -160,6 +160,9 @@ def hateval_blocks(args: argparse.Namespace, wanted: set[str]) -> None:
                 emit(f"{block}.transformer_classifier.train_rows {len(small)} epochs {args.tc_epochs}")
                 backend = TransformerClassifierBackend(labels, task_type, {"epochs": args.tc_epochs,
                                                                            "batch_size": 32})
+                same_rows = tfidf_baseline(small, val, test, labels, task_type)
+                emit(f"{block}.tfidf_lr_same_rows_as_transformer.f1_macro {same_rows['f1_macro']:.4f}  "
+                     f"roc_auc_macro {same_rows['roc_auc_macro']:.4f}  (info: baseline on the same {len(small)} rows)")
                 backend.fit(small, val)
                 return backend, backend.predict(test)
             runs.append(("transformer_classifier", run_tc))
