@@ -203,10 +203,12 @@ class ModelCache:
             raise ModelUnavailable(
                 f"model version {ref.id}: artifact directory {ref.artifact_dir!r} not found"
             )
+        from models_zoo.backends.base import BackendError
+
         started = time.monotonic()
         try:
             backend = self._loader(ref.artifact_dir)
-        except (FileNotFoundError, ValueError, LookupError) as exc:
+        except (OSError, ValueError, LookupError, BackendError) as exc:
             raise ModelUnavailable(f"model version {ref.id}: cannot load artifact: {exc}") from exc
         elapsed = time.monotonic() - started
         self.loads += 1

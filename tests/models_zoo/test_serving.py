@@ -220,3 +220,19 @@ def test_model_calls_from_request_threads_run_on_the_persistent_inference_thread
 
     assert len(answers) == 3 and answers[0] == answers[1] == answers[2]
     assert len(set(threads_seen)) == 1 and threads_seen[0].startswith("vigia-inference")
+
+
+def test_a_corrupt_artifact_is_reported_by_version(project, tmp_path: Path):
+    from models_zoo.models import ModelVersion
+
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "manifest.json").write_text('{"backend": "embedding_head"}')
+    version = ModelVersion.objects.create(
+        project=project,
+        backend="embedding_head",
+        artifact_dir=str(tmp_path / "broken"),
+        labels=["HS", "TR", "AG"],
+        is_current=True,
+    )
+    with pytest.raises(ModelUnavailable, match=f"model version {version.pk}: cannot load artifact"):
+        ModelCache(loader=CountingLoader()).current(project.pk)
