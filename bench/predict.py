@@ -210,9 +210,9 @@ def main() -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="vigia-bench-predict-"))
     os.environ["VIGIA_VAR_DIR"] = str(var_dir)
 
-    recreate_database(args.database_url)
     server: subprocess.Popen | None = None
     try:
+        recreate_database(args.database_url)
         project_id, token, artifact, fit_seconds = setup_project(var_dir, args.train_rows)
         import torch
 
