@@ -11,6 +11,9 @@ from pathlib import Path
 
 import dj_database_url
 
+# Idle torch/OpenMP threads spin by default and starve other processes on shared cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
