@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator.models import Example, ImportJob
+from tests.conftest import make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +107,13 @@ def test_large_files_become_a_background_job(owner_api, project, settings, tmp_p
     assert (job.project, job.format, job.status, job.total_bytes) == (project, "csv", "queued", len(GOOD))
     assert len(callbacks) == 1  # the task is enqueued only once the request's data is committed
     assert not Example.objects.filter(project=project).exists()
+
+
+def test_it_reports_the_broken_trump_row_of_a_disk_buffered_upload(owner_api, owner, datasets_dir):
+    viral = make_project(owner, "binary", ("viral",))
+    path = datasets_dir / "trump_tweets/trump_tweets.csv"
+    with open(path, "rb") as f:  # 2.4 MB: Django spools it to a temporary file
+        response = owner_api.post(url(viral), {"file": f, "format": "csv"}, format="multipart")
+    assert response.status_code == 400
+    assert [e["line"] for e in response.json()["errors"]] == [14517]
+    assert not Example.objects.filter(project=viral).exists()
