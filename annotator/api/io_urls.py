@@ -6,7 +6,7 @@ from django.urls import path
 from annotator.api.io_views import ExportView, ImportJobView, ImportView
 
 urlpatterns = [
-    path("projects/<int:project_id>/import", ImportView.as_view(), name="project-import"),
-    path("projects/<int:project_id>/export", ExportView.as_view(), name="project-export"),
-    path("imports/<int:job_id>", ImportJobView.as_view(), name="import-job-detail"),
+    path("projects/<int:project_id>/import", ImportView.as_view(), name="api-project-import"),
+    path("projects/<int:project_id>/export", ExportView.as_view(), name="api-project-export"),
+    path("imports/<int:job_id>", ImportJobView.as_view(), name="api-import-job-detail"),
 ]

@@ -129,7 +129,7 @@ class ImportView(APIView):
             except ImportFailed as exc:
                 return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
             job = start_import_job(project, upload, fmt, mapping=mapping, user=request.user)
-            url = request.build_absolute_uri(reverse("import-job-detail", args=[job.pk]))
+            url = request.build_absolute_uri(reverse("api-import-job-detail", args=[job.pk]))
             return Response({"job": job.pk, "status_url": url}, status=status.HTTP_202_ACCEPTED)
         try:
             result = import_file(project, upload, fmt, mapping=mapping, user=request.user)
