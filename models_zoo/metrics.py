@@ -69,13 +69,23 @@ def classification_metrics(
         column = y_true[:, j]
         if 0 < column.sum() < len(column):
             aucs.append(float(roc_auc_score(column, scores[:, j])))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, average=None, zero_division=0
-    )
+    if y_true.shape[1] == 1:
+        # One label (a binary project): sklearn would read a single column as a two-class
+        # target and report the negative class; score the positive class only.
+        precision, recall, f1, support = precision_recall_fscore_support(
+            y_true[:, 0], y_pred[:, 0], labels=[1], average=None, zero_division=0
+        )
+        f1_macro = f1_micro = float(f1[0])
+    else:
+        precision, recall, f1, support = precision_recall_fscore_support(
+            y_true, y_pred, average=None, zero_division=0
+        )
+        f1_macro = float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+        f1_micro = float(f1_score(y_true, y_pred, average="micro", zero_division=0))
     return {
         "roc_auc_macro": float(np.mean(aucs)) if aucs else None,
-        "f1_macro": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
-        "f1_micro": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "f1_macro": f1_macro,
+        "f1_micro": f1_micro,
         "per_class": {
             name: {
                 "precision": float(precision[j]),
