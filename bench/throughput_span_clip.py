@@ -26,9 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, bench/ itself is sys.path[0] and bench/queue.py would shadow the standard
-# library's `queue` (torch imports it): put the project root there instead.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+if __name__ == "__main__":
+    # Run as a script, bench/ itself is sys.path[0] and bench/queue.py would shadow the standard
+    # library's `queue` (torch imports it): put the project root there instead.
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+elif str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
