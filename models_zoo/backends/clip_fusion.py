@@ -9,6 +9,8 @@ get_image_features, AutoTokenizer, AutoImageProcessor). The network is in `_fusi
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import math
 from collections.abc import Sequence
@@ -58,10 +60,16 @@ class ClipFusionConfig(BackendConfig):
     device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'")
 
 
-def decode_image(data: bytes, where: str) -> Any:
-    """PIL RGB image from PNG/JPEG/... bytes; the error names the item."""
+def decode_image(data: bytes | str, where: str) -> Any:
+    """PIL RGB image from PNG/JPEG/... bytes (or their base64 text, as JSON carries them);
+    the error names the item."""
     from PIL import Image, UnidentifiedImageError
 
+    if isinstance(data, str):
+        try:
+            data = base64.b64decode(data, validate=True)
+        except binascii.Error as exc:
+            raise BackendError(f"{where}: image text is not valid base64 ({exc})") from exc
     try:
         image = Image.open(io.BytesIO(data))
         image.load()

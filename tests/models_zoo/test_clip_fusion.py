@@ -124,6 +124,17 @@ def test_unreadable_image_bytes_name_the_item(clip_dir: Path) -> None:
         backend.predict([Item(text="ok"), Item(text="broken", image=b"not a png")])
 
 
+def test_base64_images_are_accepted_and_bad_base64_is_named() -> None:
+    import base64
+
+    from models_zoo.backends.clip_fusion import decode_image
+
+    png = square_png(RED)
+    assert decode_image(base64.b64encode(png).decode(), "x").getpixel((16, 16)) == RED
+    with pytest.raises(BackendError, match="input item 3: image text is not valid base64"):
+        decode_image("not base64!", "input item 3")
+
+
 def test_unknown_gold_labels_name_the_item(clip_dir: Path) -> None:
     train = make_items(4, 1) + [Item(text="fire here now", labels=["blue"])]
     with pytest.raises(BackendError, match=r"train item 4: unknown label"):
