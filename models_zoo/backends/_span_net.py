@@ -61,20 +61,64 @@ def casing_class(word: str) -> int:
     return 4
 
 
-def encode_words(tokenizer: Any, word_lists: Sequence[Sequence[str]], max_length: int) -> WordBatch:
-    """Tokenise pre-split words and align each word to its first subword."""
+def _per_word_encoding(tokenizer: Any, word_lists: Sequence[Sequence[str]],
+                       max_length: int) -> tuple[dict[str, torch.Tensor], list[list[int | None]]]:
+    """Token ids and word ids built word by word, for tokenizers without word alignment
+    (slow / Python tokenizers such as BERTweet's, the encoder of seed 003)."""
+
+    def first_id(*names: str) -> list[int]:
+        for name in names:
+            value = getattr(tokenizer, name, None)
+            if value is not None:
+                return [int(value)]
+        return []
+
+    prefix, suffix = first_id("cls_token_id", "bos_token_id"), first_id("sep_token_id", "eos_token_id")
+    rows: list[list[int]] = []
+    word_ids: list[list[int | None]] = []
+    for words in word_lists:
+        ids: list[int] = list(prefix)
+        wids: list[int | None] = [None] * len(prefix)
+        for k, word in enumerate(words):
+            pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
+            if len(ids) + len(pieces) + len(suffix) > max_length:
+                break
+            ids += pieces
+            wids += [k] * len(pieces)
+        rows.append(ids + suffix)
+        word_ids.append(wids + [None] * len(suffix))
+    width = max(len(r) for r in rows)
+    pad = getattr(tokenizer, "pad_token_id", None) or 0
+    input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], dtype=torch.long)
+    attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], dtype=torch.long)
+    return {"input_ids": input_ids, "attention_mask": attention}, word_ids
+
+
+def encode_words(tokenizer: Any, word_lists: Sequence[Sequence[str]], max_length: int,
+                 per_word: bool | None = None) -> WordBatch:
+    """Tokenise pre-split words and align each word to its first subword.
+
+    Fast tokenizers align through `word_ids()`; others (or `per_word=True`) are run word by
+    word, which gives the same alignment for WordPiece vocabularies."""
     # An empty word list would give a zero-length CRF sequence; a placeholder word keeps the
     # shapes valid and its output is ignored (`modelled` is empty for that item).
     safe = [list(words) if words else ["."] for words in word_lists]
-    enc = tokenizer(
-        safe, is_split_into_words=True, truncation=True, max_length=max_length,
-        padding=True, return_tensors="pt",
-    )
+    if per_word is None:
+        per_word = not getattr(tokenizer, "is_fast", False)
+    if per_word:
+        encoding, word_ids = _per_word_encoding(tokenizer, safe, max_length)
+    else:
+        enc = tokenizer(
+            safe, is_split_into_words=True, truncation=True, max_length=max_length,
+            padding=True, return_tensors="pt",
+        )
+        encoding = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        word_ids = [enc.word_ids(b) for b in range(len(safe))]
     modelled: list[list[int]] = []
     positions: list[list[int]] = []
     for b, words in enumerate(word_lists):
         first: dict[int, int] = {}
-        for pos, wid in enumerate(enc.word_ids(b)):
+        for pos, wid in enumerate(word_ids[b]):
             if wid is not None and wid not in first:
                 first[wid] = pos
         kept = sorted(first) if words else []
@@ -89,7 +133,6 @@ def encode_words(tokenizer: Any, word_lists: Sequence[Sequence[str]], max_length
         word_mask[b, : len(pos)] = True
         for w, word_i in enumerate(modelled[b]):
             casing[b, w] = casing_class(word_lists[b][word_i])
-    encoding = {k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
     return WordBatch(encoding, word_index, word_mask, casing, modelled)
 
 

@@ -94,9 +94,8 @@ class SpanTaggerBackend(Backend):
 
         offline_env()
         tokenizer = AutoTokenizer.from_pretrained(source)
-        if not getattr(tokenizer, "is_fast", False):
-            raise BackendError(f"encoder {source!r}: span_tagger needs a fast tokenizer (word alignment)")
-        if getattr(tokenizer, "add_prefix_space", None) is False:
+        # Slow tokenizers (BERTweet's) have no word alignment: encode_words goes word by word.
+        if getattr(tokenizer, "is_fast", False) and getattr(tokenizer, "add_prefix_space", None) is False:
             # Byte-level BPE (RoBERTa, BERTweet-like) only accepts pre-split words this way.
             tokenizer = AutoTokenizer.from_pretrained(source, add_prefix_space=True)
         encoder = AutoModel.from_pretrained(source)

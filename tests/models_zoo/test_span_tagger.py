@@ -84,6 +84,25 @@ def test_crf_marginals_match_brute_force_enumeration(encoder_dir: Path) -> None:
         torch.testing.assert_close(marginals[b, :length], expected, rtol=1e-4, atol=1e-5)
 
 
+def test_word_by_word_encoding_aligns_like_the_fast_tokenizer(encoder_dir: Path) -> None:
+    """The path for slow tokenizers (BERTweet) gives the same first-subword alignment."""
+    from transformers import AutoTokenizer
+
+    from models_zoo.backends._span_net import encode_words
+    from models_zoo.backends._spans import tokenize_words
+
+    tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
+    texts = ["flooding in Kathmandu tonight , stay safe", "", "Priya says roads to Lima are closed"]
+    words = [[w.text for w in tokenize_words(t)] for t in texts]
+    fast = encode_words(tokenizer, words, max_length=48, per_word=False)
+    slow = encode_words(tokenizer, words, max_length=48, per_word=True)
+    assert slow.modelled == fast.modelled
+    assert torch.equal(slow.word_index, fast.word_index) and torch.equal(slow.word_mask, fast.word_mask)
+    assert torch.equal(slow.encoding["input_ids"], fast.encoding["input_ids"])
+    short = encode_words(tokenizer, words, max_length=6, per_word=True)
+    assert all(len(kept) <= 4 for kept in short.modelled)  # [CLS] + <=4 words + [SEP]
+
+
 def test_it_works_without_the_bilstm_and_round_trips(tmp_path: Path, encoder_dir: Path) -> None:
     backend = _backend(encoder_dir, use_lstm=False, epochs=3)
     backend.fit(make_items(24, 1), make_items(8, 2))
