@@ -8,6 +8,9 @@ Auto-promotion compares the validation metric `f1_macro` (PROMOTION_METRIC) of t
 with the current one's and promotes when it is strictly higher, or when no version is current.
 The two were measured on different validation splits when the data changed in between, so this
 is a heuristic the admin opts into (Project.auto_promote), off by default.
+
+A promotion also enqueues `vigia.predict_project` for the new version, so the suggestions shown
+to annotators follow the current model.
 """
 from __future__ import annotations
 
@@ -37,7 +40,19 @@ def promote_version(version: ModelVersion) -> ModelVersion:
             target.is_current = True
             target.promoted_at = timezone.now()
             target.save(update_fields=["is_current", "promoted_at"])
+            _refresh_suggestions_on_commit(target)
     return target
+
+
+def _refresh_suggestions_on_commit(version: ModelVersion) -> None:
+    """The annotation UI pre-fills from the current version's stored predictions: predict the
+    project with the newly promoted version in the background (idempotent, resumable)."""
+    from tasks.predictions import predict_project_task
+
+    project_id, version_id = version.project_id, version.pk
+    transaction.on_commit(
+        lambda: predict_project_task.apply_async(args=[project_id, version_id])
+    )
 
 
 def current_version(project: Project) -> ModelVersion | None:

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from annotator.importers import import_file
-from models_zoo.models import ModelVersion, RunState, TrainingRun
+from models_zoo.models import ModelVersion, Prediction, RunState, TrainingRun
 from models_zoo.services.training import run_training, start_training_run
 from models_zoo.services.versions import promote_version
 from tests.conftest import make_project
@@ -124,6 +124,12 @@ def test_train_promote_and_predict_through_a_real_worker(worker, owner, owner_ap
     assert [set(p["scores"]) for p in answer["predictions"]] == [{"on-topic"}, {"on-topic"}]
     flood, coffee = (p["scores"]["on-topic"] for p in answer["predictions"])
     assert flood > coffee
+
+    # Promotion refreshes the annotators' suggestions: the worker predicts every example.
+    wait_for(
+        lambda: Prediction.objects.filter(model_version_id=version_id).count() == 60,
+        120, "the suggestions of the promoted version", worker,
+    )
 
     # The CLI enqueues the same way and --wait follows the run on the worker to its end.
     out = StringIO()
