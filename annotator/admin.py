@@ -3,7 +3,13 @@ from __future__ import annotations
 from django.contrib import admin
 
 from annotator.models import (
-    Annotation, Assignment, Example, ImportJob, Label, Membership, Project,
+    Annotation,
+    Assignment,
+    Example,
+    ImportJob,
+    Label,
+    Membership,
+    Project,
 )
 
 

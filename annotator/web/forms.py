@@ -39,7 +39,7 @@ class ImportForm(forms.Form):
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"mapping is not valid JSON: {exc.msg} (column {exc.colno}).")
+            raise forms.ValidationError(f"mapping is not valid JSON: {exc.msg} (column {exc.colno}).") from None
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
