@@ -31,6 +31,10 @@ class Writer(Protocol):
         ...
 
 
+# First key of the advisory lock that serialises the insert step of imports per project.
+IMPORT_LOCK_NAMESPACE = 7316
+
+
 class PostgresCopyWriter:
     """COPY into a temp table, then set-based dedupe and insert."""
 
@@ -98,6 +102,10 @@ class PostgresCopyWriter:
         self._copy_cm.__exit__(None, None, None)
         raw = self._cursor.cursor
         pid = self.project.pk
+        # Two imports into one project with overlapping texts would insert the same unique keys
+        # in different orders and deadlock: staging runs in parallel, the insert step takes
+        # turns (the lock is released when the transaction ends).
+        raw.execute("SELECT pg_advisory_xact_lock(%s, %s)", (IMPORT_LOCK_NAMESPACE, pid))
         insert = (
             "INSERT INTO annotator_example (project_id, text, normalized_text, meta, "
             "external_id, content_hash, image, queue_key, assigned_count, created_at) "
