@@ -23,7 +23,7 @@ from annotator.models import (
     Role,
     TaskType,
 )
-from annotator.services.projects import project_counts
+from annotator.services.projects import PROJECT_FIELDS, project_counts
 
 # --- labels ----------------------------------------------------------------------------------
 
@@ -65,17 +65,8 @@ class LabelSpecField(serializers.JSONField):
 
 # --- projects --------------------------------------------------------------------------------
 
-SETTINGS_FIELDS = [
-    "description",
-    "guidelines",
-    "normalization",
-    "overlap",
-    "allow_overlapping_spans",
-    "queue_strategy",
-    "retrain_every",
-    "retrain_backend",
-    "auto_promote",
-]
+# The project settings the service accepts.
+SETTINGS_FIELDS = list(PROJECT_FIELDS)
 
 
 class ProjectCountsSerializer(serializers.Serializer):

@@ -135,7 +135,8 @@ def _check_label_count(task_type: str, count: int) -> None:
         raise ProjectRuleError("a project needs at least one label.", "labels")
 
 
-PROJECT_FIELDS = {
+# Project settings an admin may change (in the order the API shows them).
+PROJECT_FIELDS = (
     "description",
     "guidelines",
     "normalization",
@@ -145,7 +146,7 @@ PROJECT_FIELDS = {
     "retrain_every",
     "retrain_backend",
     "auto_promote",
-}
+)
 
 
 def check_settings(fields: Mapping[str, Any]) -> None:
@@ -177,7 +178,7 @@ def create_project(
         raise ProjectRuleError(
             f"unknown task_type {task_type!r}; valid: {', '.join(TaskType.values)}.", "task_type"
         )
-    unknown = set(fields) - PROJECT_FIELDS
+    unknown = set(fields) - set(PROJECT_FIELDS)
     if unknown:
         raise ProjectRuleError(f"unknown project fields: {', '.join(sorted(unknown))}.")
     check_settings(fields)

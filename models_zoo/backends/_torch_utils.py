@@ -97,6 +97,24 @@ def load_state_dict(path: str | Path, device: torch.device | str = "cpu") -> dic
     return load_file(str(target), device=str(device))
 
 
+def load_head_weights(net: torch.nn.Module, path: str | Path, encoder_prefix: str,
+                      device: torch.device | str = "cpu") -> None:
+    """Load the head weights saved apart from an encoder (which came from its own directory).
+
+    Every parameter outside `encoder_prefix` must be in the file and nothing else may be:
+    a mismatch means the artifact does not belong to this network.
+    """
+    from models_zoo.backends.base import BackendError
+
+    state = load_state_dict(path, device)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    head_missing = [k for k in missing if not k.startswith(encoder_prefix)]
+    if head_missing or unexpected:
+        raise BackendError(f"{path}: weights do not fit the network "
+                           f"(missing {head_missing}, unexpected {unexpected})")
+    net.eval()
+
+
 def copy_state_to_cpu(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A detached CPU copy of a module's state, for keeping the best epoch in memory."""
     return {name: t.detach().to("cpu").clone() for name, t in module.state_dict().items()}

@@ -285,13 +285,7 @@ class ClipFusionBackend(Backend):
         backend = cls(manifest["labels"], manifest["task_type"], manifest["config"])
         backend._build(str(path / CLIP_DIR))
         assert backend.net is not None
-        state = tu.load_state_dict(path / HEAD_FILE, backend.device)
-        missing, unexpected = backend.net.load_state_dict(state, strict=False)
-        head_missing = [k for k in missing if not k.startswith("clip.")]
-        if head_missing or unexpected:
-            raise BackendError(f"{path / HEAD_FILE}: weights do not fit the network "
-                               f"(missing {head_missing}, unexpected {unexpected})")
-        backend.net.eval()
+        tu.load_head_weights(backend.net, path / HEAD_FILE, "clip.", backend.device)
         backend.thresholds = {k: float(v) for k, v in manifest.get("thresholds", {}).items()}
         backend.metrics = manifest.get("metrics", {})
         return backend

@@ -305,13 +305,7 @@ class SpanTaggerBackend(Backend):
             raise BackendError(f"{path}: manifest tags {manifest.get('tags')} do not match the labels")
         backend._build(str(path / ENCODER_DIR))
         assert backend.net is not None
-        state = tu.load_state_dict(path / HEAD_FILE, backend.device)
-        missing, unexpected = backend.net.load_state_dict(state, strict=False)
-        head_missing = [k for k in missing if not k.startswith("encoder.")]
-        if head_missing or unexpected:
-            raise BackendError(f"{path / HEAD_FILE}: weights do not fit the network "
-                               f"(missing {head_missing}, unexpected {unexpected})")
-        backend.net.eval()
+        tu.load_head_weights(backend.net, path / HEAD_FILE, "encoder.", backend.device)
         backend.metrics = manifest.get("metrics", {})
         backend.thresholds = manifest.get("thresholds", {})
         return backend
