@@ -45,6 +45,10 @@ class Project(models.Model):
     retrain_every = models.PositiveIntegerField(null=True, blank=True)
     retrain_backend = models.CharField(max_length=64, default="embedding_head", blank=True)
     auto_promote = models.BooleanField(default=False)
+    # The sample whose members the "sample" queue strategy serves.
+    queue_sample = models.ForeignKey(
+        "Sample", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -113,6 +117,9 @@ class Example(models.Model):
     queue_key = models.FloatField(default=new_queue_key)
     # Number of annotators this example is assigned to (queue bookkeeping for overlap k).
     assigned_count = models.PositiveSmallIntegerField(default=0)
+    # When the tweet was posted: meta["created_at"] parsed at import (X API `created_at`, CSV
+    # date columns); indexed with the project so the daily prevalence index is one grouped query.
+    posted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -123,6 +130,7 @@ class Example(models.Model):
         indexes = [
             models.Index(fields=["project", "assigned_count", "queue_key"], name="example_queue"),
             models.Index(fields=["project", "external_id"], name="example_external_id"),
+            models.Index(fields=["project", "posted_at"], name="example_posted_at"),
         ]
 
     def __str__(self) -> str:
@@ -228,3 +236,44 @@ class ImportJob(models.Model):
     @property
     def progress(self) -> float:
         return 0.0 if not self.total_bytes else min(1.0, self.processed_bytes / self.total_bytes)
+
+
+class Sample(models.Model):
+    """A drawn stratified sample of a project's examples (seed 004, section 2.1).
+
+    `design` keeps the request (field, boundaries or classes, take_all_above, allocation, size or
+    target_cv, expected_p, seed); `strata` the drawn strata with N_h, n_h and weight N_h/n_h.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="samples")
+    name = models.CharField(max_length=200, blank=True)
+    field = models.CharField(max_length=200)
+    design = models.JSONField(default=dict)
+    strata = models.JSONField(default=list)
+    population = models.PositiveIntegerField(default=0)
+    size = models.PositiveIntegerField(default=0)
+    seed = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.name or f"sample {self.pk} on {self.field}"
+
+
+class SampleMember(models.Model):
+    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="members")
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="sample_members")
+    # Index into Sample.strata.
+    stratum = models.PositiveSmallIntegerField()
+    weight = models.FloatField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["sample", "example"], name="sample_member_unique"),
+        ]

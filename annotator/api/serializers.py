@@ -126,6 +126,9 @@ class ProjectCreateSerializer(serializers.Serializer):
     overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
     allow_overlapping_spans = serializers.BooleanField(required=False)
     queue_strategy = serializers.CharField(max_length=32, required=False)
+    queue_sample = serializers.IntegerField(
+        required=False, allow_null=True, help_text='The sample served by queue strategy "sample".'
+    )
     retrain_every = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
     auto_promote = serializers.BooleanField(required=False)
@@ -146,6 +149,9 @@ class ProjectUpdateSerializer(serializers.Serializer):
     overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
     allow_overlapping_spans = serializers.BooleanField(required=False)
     queue_strategy = serializers.CharField(max_length=32, required=False)
+    queue_sample = serializers.IntegerField(
+        required=False, allow_null=True, help_text='The sample served by queue strategy "sample".'
+    )
     retrain_every = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
     auto_promote = serializers.BooleanField(required=False)

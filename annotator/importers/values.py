@@ -52,6 +52,16 @@ def parse_datetime(value: Any) -> str:
     return parsed.astimezone(UTC).isoformat()
 
 
+def posted_at_of(meta: Any) -> datetime | None:
+    """Example.posted_at from meta["created_at"] (None when absent or unreadable)."""
+    if not isinstance(meta, dict) or meta.get("created_at") in (None, ""):
+        return None
+    try:
+        return datetime.fromisoformat(parse_datetime(meta["created_at"]))
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+
+
 def parse_count(value: Any) -> int:
     """A non-negative count such as retweets ("1,234" and "12.0" are accepted)."""
     if isinstance(value, bool):

@@ -17,6 +17,7 @@ import psycopg
 from django.db import connection
 
 from annotator.importers.mapping import PreparedRow
+from annotator.importers.values import posted_at_of
 from annotator.models import Annotation, AnnotationSource, Example, Project
 
 logger = logging.getLogger(__name__)
@@ -48,11 +49,11 @@ class PostgresCopyWriter:
         create = (
             f"CREATE TEMP TABLE {self.table} (seq bigint, text text, normalized_text text, "
             "meta jsonb, external_id text, content_hash text, labels jsonb, spans jsonb, "
-            "annotated boolean)"
+            "annotated boolean, posted_at timestamptz)"
         )
         copy = (
             f"COPY {self.table} (seq, text, normalized_text, meta, external_id, content_hash, "
-            "labels, spans, annotated) FROM STDIN"
+            "labels, spans, annotated, posted_at) FROM STDIN"
         )
         # FREEZE: the table is created in this subtransaction, so rows are written frozen and
         # reading them back sets no hint bits. PostgreSQL refuses FREEZE when the transaction
@@ -87,6 +88,7 @@ class PostgresCopyWriter:
                 _dumps(row.labels or []) if annotated else None,
                 _dumps(row.spans or []) if annotated else None,
                 annotated,
+                posted_at_of(row.meta),
             )
         )
 
@@ -108,9 +110,9 @@ class PostgresCopyWriter:
         raw.execute("SELECT pg_advisory_xact_lock(%s, %s)", (IMPORT_LOCK_NAMESPACE, pid))
         insert = (
             "INSERT INTO annotator_example (project_id, text, normalized_text, meta, "
-            "external_id, content_hash, image, queue_key, assigned_count, created_at) "
+            "external_id, content_hash, image, queue_key, assigned_count, posted_at, created_at) "
             "SELECT %s, text, normalized_text, meta, external_id, content_hash, '', random(), 0, "
-            f"now() FROM {self.table} ON CONFLICT (project_id, content_hash) DO NOTHING"
+            f"posted_at, now() FROM {self.table} ON CONFLICT (project_id, content_hash) DO NOTHING"
         )
         # DO NOTHING also drops repeats within the file: the first occurrence wins because a
         # sequential scan of this fresh, session-local table (never updated, never scanned in
@@ -190,6 +192,7 @@ class OrmBatchWriter:
                     text=row.text,
                     normalized_text=row.normalized_text,
                     meta=row.meta,
+                    posted_at=posted_at_of(row.meta),
                     external_id=row.external_id,
                     content_hash=row.content_hash,
                 )

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from annotator.importers.values import posted_at_of
 from annotator.models import Example, Project, TaskType
 from annotator.normalize import content_hash, normalize
 
@@ -72,6 +73,7 @@ def create_example(
                 content_hash=digest,
                 external_id=external_id or "",
                 meta=_clean_meta(meta),
+                posted_at=posted_at_of(meta),
             )
     except IntegrityError:
         # A concurrent request stored the same text between our check and our insert.
@@ -102,6 +104,7 @@ def update_example(example: Example, **changes: Any) -> Example:
         example.external_id = changes["external_id"] or ""
     if "meta" in changes:
         example.meta = _clean_meta(changes["meta"])
+        example.posted_at = posted_at_of(example.meta)
     try:
         with transaction.atomic():
             example.save()

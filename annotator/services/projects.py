@@ -143,6 +143,7 @@ PROJECT_FIELDS = (
     "overlap",
     "allow_overlapping_spans",
     "queue_strategy",
+    "queue_sample",
     "retrain_every",
     "retrain_backend",
     "auto_promote",
@@ -169,6 +170,21 @@ def check_settings(fields: Mapping[str, Any]) -> None:
             )
 
 
+def _with_queue_sample(project: Project | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """`queue_sample` (a sample id or None) checked to be one of this project's samples."""
+    if "queue_sample" not in changes:
+        return changes
+    changes = dict(changes)
+    sample_id = changes.pop("queue_sample")
+    if sample_id is not None:
+        from annotator.models import Sample
+
+        if project is None or not Sample.objects.filter(pk=sample_id, project=project).exists():
+            raise ProjectRuleError(f"sample {sample_id} is not a sample of this project.", "queue_sample")
+    changes["queue_sample_id"] = sample_id
+    return changes
+
+
 @transaction.atomic
 def create_project(
     *, creator: AbstractBaseUser, name: str, task_type: str, labels: Any, **fields: Any
@@ -182,6 +198,9 @@ def create_project(
     if unknown:
         raise ProjectRuleError(f"unknown project fields: {', '.join(sorted(unknown))}.")
     check_settings(fields)
+    fields = _with_queue_sample(None, fields) if fields.get("queue_sample") is not None else {
+        k: v for k, v in fields.items() if k != "queue_sample"
+    }
     specs = complete_label_specs(parse_label_specs(labels))
     _check_label_count(task_type, len(specs))
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
@@ -197,6 +216,7 @@ def create_project(
 def update_project(project: Project, **changes: Any) -> Project:
     """Change project settings. The task type may change only while nothing is annotated."""
     check_settings(changes)
+    changes = _with_queue_sample(project, changes)
     new_type = changes.get("task_type", project.task_type)
     if new_type != project.task_type:
         if new_type not in TaskType.values:

@@ -56,7 +56,7 @@ def _claim(project: Project, user: AbstractBaseUser) -> Example | None:
     labelled = Annotation.objects.filter(example=OuterRef("pk"), user=user)
     candidates = (
         Example.objects.filter(
-            project=project, assigned_count__lt=project.overlap, **strategy.extra_filter()
+            project=project, assigned_count__lt=project.overlap, **strategy.filter_for(project)
         )
         .filter(~Exists(mine), ~Exists(labelled))
         .order_by("-assigned_count", *strategy.order_by())

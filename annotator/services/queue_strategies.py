@@ -31,6 +31,11 @@ class QueueStrategy:
         """Extra `Example` lookups restricting the candidates (none by default)."""
         return {}
 
+    def filter_for(self, project: Any) -> Mapping[str, Any]:
+        """Lookups restricting the candidates for `project` (its settings may name a subset,
+        e.g. a sample); `extra_filter` by default."""
+        return self.extra_filter()
+
 
 @dataclass(frozen=True)
 class RandomStrategy(QueueStrategy):
@@ -57,9 +62,30 @@ class SequentialStrategy(QueueStrategy):
     order: ClassVar[tuple[str, ...]] = ("id",)
 
 
+@dataclass(frozen=True)
+class SampleStrategy(QueueStrategy):
+    """Only the members of the project's `queue_sample` (seed 004: annotate a stratified sample),
+    in random order; nothing while no sample is chosen."""
+
+    name: ClassVar[str] = "sample"
+    description: ClassVar[str] = "Members of the project's chosen sample (queue_sample)"
+    order: ClassVar[tuple[str, ...]] = ("-queue_key",)
+
+    def order_by(self) -> tuple[str, ...]:
+        return self.order
+
+    def filter_for(self, project: Any) -> Mapping[str, Any]:
+        sample_id = getattr(project, "queue_sample_id", None)
+        if sample_id is None:
+            return {"pk__in": []}
+        # (sample, example) is unique, so the join never repeats an example.
+        return {"sample_members__sample_id": sample_id}
+
+
 STRATEGIES: dict[str, type[QueueStrategy]] = {
     RandomStrategy.name: RandomStrategy,
     SequentialStrategy.name: SequentialStrategy,
+    SampleStrategy.name: SampleStrategy,
 }
 
 
