@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotator.web import annotate_views, views
+from annotator.web import annotate_views, index_views, sample_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -26,4 +26,18 @@ urlpatterns = [
         annotate_views.annotate_example,
         name="annotate-example",
     ),
+    path("projects/<int:project_id>/samples/", sample_views.samples_page, name="samples"),
+    path("projects/<int:project_id>/samples/preview/", sample_views.sample_preview, name="sample-preview"),
+    path("projects/<int:project_id>/samples/draw/", sample_views.sample_draw, name="sample-draw"),
+    path(
+        "projects/<int:project_id>/samples/<int:sample_id>/",
+        sample_views.sample_detail,
+        name="sample-detail",
+    ),
+    path(
+        "projects/<int:project_id>/samples/<int:sample_id>/queue/",
+        sample_views.sample_queue,
+        name="sample-queue",
+    ),
+    path("projects/<int:project_id>/index/", index_views.index_page, name="prevalence-index"),
 ]

@@ -6,4 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("models_zoo.api.training_urls")),
     path("", include("models_zoo.api.predict_urls")),
+    path("", include("models_zoo.api.index_urls")),
 ]

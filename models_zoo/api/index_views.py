@@ -1,0 +1,105 @@
+"""REST edge of the prevalence index: GET /api/v1/projects/{id}/index?label=L[&version=V]
+[&window=7][&compare=V2][&peaks=ratio|z][&k=1.5][&sample=S][&format=csv]. Members read it."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.permissions import get_project_for
+from models_zoo.services.prevalence import IndexQueryError, index_csv, prevalence_index
+
+
+class _NoModel(APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
+def _int(params: Any, key: str, default: int | None = None) -> int | None:
+    raw = params.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError({key: [f"{key} must be a whole number, got {raw!r}"]}) from None
+
+
+def _float(params: Any, key: str, default: float) -> float:
+    raw = params.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValidationError({key: [f"{key} must be a number, got {raw!r}"]}) from None
+
+
+def index_for_request(request: Any, project: Any) -> dict[str, Any]:
+    """Parse the query string and compute the index (shared by the REST view and the page)."""
+    params = request.GET
+    label = params.get("label")
+    if not label:
+        raise ValidationError({"label": ["label is required"]})
+    try:
+        return prevalence_index(
+            project,
+            label,
+            version_id=_int(params, "version"),
+            window=_int(params, "window", 7) or 0,
+            compare=_int(params, "compare"),
+            peak_method=params.get("peaks") or "ratio",
+            peak_k=_float(params, "k", 1.5),
+            sample_id=_int(params, "sample"),
+        )
+    except IndexQueryError as exc:
+        if exc.status == 409:
+            raise _NoModel(exc.message) from None
+        raise ValidationError({exc.field: [exc.message]}) from None
+
+
+class _FormatIsOurs(DefaultContentNegotiation):
+    """`?format=csv` selects the CSV body here, not a DRF renderer."""
+
+    def select_renderer(self, request: Any, renderers: list, format_suffix: str | None = None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type
+
+
+class PrevalenceIndexView(APIView):
+    permission_classes = [IsAuthenticated]
+    content_negotiation_class = _FormatIsOurs
+
+    @extend_schema(
+        tags=["index"],
+        summary="Daily share of examples the model labels positive, moving average, peaks, "
+        "corrected index; CSV with format=csv",
+        parameters=[
+            OpenApiParameter("label", str, required=True),
+            OpenApiParameter("version", int),
+            OpenApiParameter("window", int),
+            OpenApiParameter("compare", int),
+            OpenApiParameter("peaks", str, enum=["ratio", "z"]),
+            OpenApiParameter("k", float),
+            OpenApiParameter("sample", int),
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request: Request, project_id: int) -> Response | HttpResponse:
+        project = get_project_for(request.user, project_id)
+        body = index_for_request(request, project)
+        if request.GET.get("format") == "csv":
+            response = HttpResponse(index_csv(body), content_type="text/csv; charset=utf-8")
+            name = f"index-{project.pk}-{body['label']}-v{body['model_version']}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        return Response(body)

@@ -1,0 +1,270 @@
+"""The prevalence index of a project (seed 004, section 4.3): daily share of examples the model
+version labels positive, moving average, peaks with their top-scored examples, two versions
+compared, and the corrected index (see models_zoo.prevalence for the formulas).
+
+The daily counts are one grouped query over Prediction joined to Example on the indexed
+`posted_at` column; everything after that is numpy over one row per day.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import TruncDate
+
+from annotator.models import Project
+from models_zoo import prevalence as math_
+from models_zoo.models import ModelVersion, Prediction
+
+DEFAULT_WINDOW = 7
+DEFAULT_PEAK_K = 1.5
+MAX_PEAKS = 20
+TOP_EXAMPLES = 3
+BOOTSTRAP_ROUNDS = 500
+
+
+class IndexQueryError(ValueError):
+    """A request the index cannot answer; `field` names the query parameter."""
+
+    def __init__(self, message: str, field: str, status: int = 400) -> None:
+        self.message = message
+        self.field = field
+        self.status = status
+        super().__init__(message)
+
+
+def _version(project: Project, version_id: int | None, field: str) -> ModelVersion:
+    rows = ModelVersion.objects.filter(project=project)
+    version = rows.filter(pk=version_id).first() if version_id else rows.filter(is_current=True).first()
+    if version is None:
+        if version_id:
+            raise IndexQueryError(f"model version {version_id} is not a version of this project", field)
+        raise IndexQueryError("the project has no current model version; promote one", field, 409)
+    return version
+
+
+def daily_counts(version_id: int, label: str) -> list[tuple[dt.date, int, int]]:
+    """(day, examples predicted, predicted positive) per day with examples, in day order: one
+    grouped query (on PostgreSQL; other databases count in Python)."""
+    base = Prediction.objects.filter(
+        model_version_id=version_id, example__posted_at__isnull=False
+    ).annotate(day=TruncDate("example__posted_at", tzinfo=dt.UTC))
+    if connection.vendor == "postgresql":
+        rows = (
+            base.order_by()
+            .values_list("day")
+            .annotate(n=Count("id"), positive=Count("id", filter=Q(labels__contains=[label])))
+            .order_by("day")
+        )
+        return [(d, n, p) for d, n, p in rows]
+    acc: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+    for day, labels in base.values_list("day", "labels").iterator():
+        acc[day][0] += 1
+        acc[day][1] += label in (labels or [])
+    return [(d, n, p) for d, (n, p) in sorted(acc.items())]
+
+
+def _calendar(rows: list[tuple[dt.date, int, int]]) -> tuple[list[dt.date], np.ndarray, np.ndarray]:
+    if not rows:
+        return [], np.zeros(0, int), np.zeros(0, int)
+    first, last = rows[0][0], rows[-1][0]
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    n = np.zeros(len(days), int)
+    pos = np.zeros(len(days), int)
+    for d, count, positive in rows:
+        i = (d - first).days
+        n[i], pos[i] = count, positive
+    return days, n, pos
+
+
+def _series(version_id: int, label: str, window: int) -> dict[str, Any]:
+    days, n, pos = _calendar(daily_counts(version_id, label))
+    shares = math_.daily_shares(n, pos)
+    return {"days": days, "n": n, "positive": pos, "share": shares, "ma": math_.moving_average(shares, window)}
+
+
+def _f(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 6)
+
+
+def _top_examples(version_id: int, label: str, day: dt.date, limit: int) -> list[dict[str, Any]]:
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    rows = (
+        Prediction.objects.filter(
+            model_version_id=version_id,
+            example__posted_at__gte=start,
+            example__posted_at__lt=start + dt.timedelta(days=1),
+        )
+        .annotate(score=KeyTransform(label, "scores"))
+        .order_by(KeyTransform(label, "scores").desc(nulls_last=True), "example_id")
+        .values("example_id", "example__text", "score")[:limit]
+    )
+    return [{"example": r["example_id"], "text": r["example__text"][:280], "score": r["score"]} for r in rows]
+
+
+def _labelled_pairs(
+    project: Project, version: ModelVersion, label: str, sample_id: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
+    """(truth, predicted, weights, source) for the examples with a gold label and a prediction
+    by `version`: a sample's members (weighted N_h/n_h), or else every annotated example the
+    version did not train on."""
+    from annotator.models import SampleMember
+    from annotator.services.samples import gold_labels
+
+    if sample_id is not None:
+        members = dict(
+            SampleMember.objects.filter(sample_id=sample_id, sample__project=project).values_list(
+                "example_id", "weight"
+            )
+        )
+        if not members:
+            raise IndexQueryError(f"sample {sample_id} is not a sample of this project", "sample")
+        ids = list(members)
+        source = f"sample {sample_id}"
+    else:
+        from annotator.models import Annotation, AnnotationSource
+
+        trained = set((version.data_snapshot or {}).get("train_example_ids", []))
+        annotated = (
+            Annotation.objects.filter(example__project=project)
+            .exclude(source=AnnotationSource.MODEL)
+            .values_list("example_id", flat=True)
+            .distinct()
+        )
+        ids = [eid for eid in annotated if eid not in trained]
+        members = None
+        source = "annotated examples outside the version's training split"
+    gold = gold_labels(project, ids)
+    predicted = dict(
+        Prediction.objects.filter(model_version=version, example_id__in=list(gold)).values_list(
+            "example_id", "labels"
+        )
+    )
+    keys = sorted(set(gold) & set(predicted))
+    truth = np.array([label in gold[k] for k in keys], dtype=bool)
+    pred = np.array([label in (predicted[k] or []) for k in keys], dtype=bool)
+    weights = None if members is None else np.array([members[k] for k in keys], dtype=float)
+    return truth, pred, weights, source
+
+
+def prevalence_index(
+    project: Project,
+    label: str,
+    *,
+    version_id: int | None = None,
+    window: int = DEFAULT_WINDOW,
+    compare: int | None = None,
+    peak_method: str = "ratio",
+    peak_k: float = DEFAULT_PEAK_K,
+    sample_id: int | None = None,
+    seed: int = 0,
+    rounds: int = BOOTSTRAP_ROUNDS,
+) -> dict[str, Any]:
+    """The index as the REST API returns it (see the README's "Prevalence index" section)."""
+    if label not in set(project.labels.values_list("name", flat=True)):
+        raise IndexQueryError(f"unknown label {label!r}", "label")
+    if window < 1:
+        raise IndexQueryError("window must be at least 1", "window")
+    if peak_method not in math_.PEAK_METHODS:
+        raise IndexQueryError(f"peaks must be one of {', '.join(math_.PEAK_METHODS)}", "peaks")
+    version = _version(project, version_id, "version")
+    s = _series(version.pk, label, window)
+    days = [
+        {
+            "date": d.isoformat(),
+            "n": int(n),
+            "positive": int(p),
+            "share": _f(sh),
+            "moving_average": _f(ma),
+        }
+        for d, n, p, sh, ma in zip(s["days"], s["n"], s["positive"], s["share"], s["ma"], strict=True)
+    ]
+    peak_idx = math_.find_peaks(s["share"], peak_method, peak_k)
+    peak_idx = sorted(peak_idx, key=lambda i: -s["share"][i])[:MAX_PEAKS]
+    peaks = [
+        {
+            **days[i],
+            "ratio_to_mean": _f(s["share"][i] / np.nanmean(s["share"])),
+            "top_examples": _top_examples(version.pk, label, s["days"][i], TOP_EXAMPLES),
+        }
+        for i in sorted(peak_idx)
+    ]
+    body: dict[str, Any] = {
+        "model_version": version.pk,
+        "label": label,
+        "window": window,
+        "days": days,
+        "peaks": peaks,
+        "peak_rule": {"method": peak_method, "k": peak_k},
+        "examples_without_date": _undated(project),
+    }
+    truth, pred, weights, source = _labelled_pairs(project, version, label, sample_id)
+    body["corrected"] = _corrected(s["days"], s["share"], truth, pred, weights, source, seed, rounds)
+    if compare is not None:
+        other = _version(project, compare, "compare")
+        o = _series(other.pk, label, window)
+        mine = dict(zip(s["days"], s["ma"], strict=True))
+        theirs = dict(zip(o["days"], o["ma"], strict=True))
+        common = sorted(set(mine) & set(theirs))
+        r = math_.pearson([mine[d] for d in common], [theirs[d] for d in common])
+        body["compare"] = {"model_version": other.pk, "pearson_r": _f(r) if r is not None else None, "days": len(common)}
+    return body
+
+
+def _undated(project: Project) -> int:
+    return project.examples.filter(posted_at__isnull=True).count()
+
+
+def _corrected(days, shares, truth, pred, weights, source, seed, rounds) -> dict[str, Any]:
+    tpr, fpr = math_.error_rates(truth, pred, weights)
+    out: dict[str, Any] = {
+        "method": "adjusted classify-and-count (Forman 2008)",
+        "labelled": int(len(truth)),
+        "labelled_from": source,
+        "tpr": _f(tpr),
+        "fpr": _f(fpr),
+        "days": [],
+    }
+    if not len(truth) or not truth.any() or truth.all():
+        out["problem"] = "the labelled examples need both positives and negatives of the label"
+        return out
+    if not tpr > fpr:
+        out["problem"] = "TPR <= FPR on the labelled examples: the model does not separate the label"
+        return out
+    adjusted = math_.adjusted_share(shares, tpr, fpr)
+    lo, hi = math_.bootstrap_adjusted(shares, truth, pred, np.random.default_rng(seed), weights, rounds)
+    out["days"] = [
+        {"date": d.isoformat(), "share": _f(a), "ci95": [_f(lo_), _f(hi_)]}
+        for d, a, lo_, hi_ in zip(days, adjusted, lo, hi, strict=True)
+    ]
+    return out
+
+
+def index_csv(body: dict[str, Any]) -> str:
+    """One row per day: date, n, positive, share, moving_average, corrected share and interval."""
+    corrected = {row["date"]: row for row in body["corrected"].get("days", [])}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["date", "n", "positive", "share", "moving_average", "corrected", "corrected_lo", "corrected_hi"]
+    )
+    for day in body["days"]:
+        c = corrected.get(day["date"], {})
+        ci = c.get("ci95") or [None, None]
+        writer.writerow(
+            [day["date"], day["n"], day["positive"], _cell(day["share"]), _cell(day["moving_average"]),
+             _cell(c.get("share")), _cell(ci[0]), _cell(ci[1])]
+        )
+    return out.getvalue()
+
+
+def _cell(v: Any) -> str:
+    return "" if v is None else f"{v:.6f}"
