@@ -107,3 +107,69 @@ class Prediction(models.Model):
                 fields=["example", "model_version"], name="prediction_unique"
             ),
         ]
+
+
+class PredictionJobState(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PredictionJob(models.Model):
+    """Predicting a whole project with one version, split into chunks that run as separate
+    Celery tasks (so N workers share it); progress, cancel and resume live here."""
+
+    project = models.ForeignKey(
+        "annotator.Project", on_delete=models.CASCADE, related_name="prediction_jobs"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="prediction_jobs"
+    )
+    state = models.CharField(
+        max_length=16, choices=PredictionJobState.choices, default=PredictionJobState.RUNNING
+    )
+    chunk_size = models.PositiveIntegerField()
+    total_chunks = models.PositiveIntegerField(default=0)
+    done_chunks = models.PositiveIntegerField(default=0)
+    examples = models.PositiveIntegerField(default=0)
+    predicted = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    queue = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def progress(self) -> float:
+        return 1.0 if not self.total_chunks else self.done_chunks / self.total_chunks
+
+
+class ChunkState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class PredictionChunk(models.Model):
+    """Examples of the job's project with first_id <= id <= last_id (at most chunk_size)."""
+
+    job = models.ForeignKey(PredictionJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    examples = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=8, choices=ChunkState.choices, default=ChunkState.PENDING)
+    # How many times a worker started it: 1 for a chunk never redone.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    predicted = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="prediction_chunk_unique"),
+        ]

@@ -29,3 +29,14 @@ def predict_project_task(project_id: int, model_version_id: int) -> int:
         "predict_project %s v%s done: %s predictions written", project_id, model_version_id, written
     )
     return written
+
+
+@shared_task(name="vigia.predict_chunk", acks_late=True, reject_on_worker_lost=True)
+def predict_chunk_task(chunk_id: int) -> int:
+    """Predict one chunk of a PredictionJob (models_zoo.services.chunked_prediction).
+
+    Safe to redeliver: a chunk's predictions and its `done` mark commit together, and a done
+    chunk returns at once, so no chunk is predicted twice."""
+    from models_zoo.services.chunked_prediction import predict_chunk
+
+    return predict_chunk(chunk_id)

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("models_zoo.api.training_urls")),
     path("", include("models_zoo.api.predict_urls")),
     path("", include("models_zoo.api.index_urls")),
+    path("", include("models_zoo.api.job_urls")),
 ]

@@ -1,0 +1,226 @@
+"""Whole-project prediction split into chunks that run as separate Celery tasks, so N workers
+(on N machines, CPU queue or the GPU queue) share one project.
+
+- `start_prediction_job` cuts the examples that the version has not predicted yet into id
+  ranges of `chunk_size` (one windowed query, no id list in Python) and enqueues one
+  `vigia.predict_chunk` task per chunk once the transaction commits.
+- `predict_chunk` predicts one range. Its predictions, the chunk's `done` mark and the job's
+  counters commit in one transaction, so a worker killed mid-chunk leaves nothing of it and a
+  finished chunk is never redone (a redelivered or re-enqueued task sees `done` and returns).
+- `cancel_prediction_job` stops chunks that have not started; `resume_prediction_job`
+  re-enqueues every chunk that is not done (after a cancel or a lost worker).
+
+Storage: a Prediction row holds the scores and labels as jsonb; see the README for bytes per row.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from annotator.models import Example, Project
+from models_zoo.models import (
+    ChunkState,
+    ModelVersion,
+    Prediction,
+    PredictionChunk,
+    PredictionJob,
+    PredictionJobState,
+)
+from models_zoo.services.prediction import item_for_example
+from models_zoo.serving import ModelCache, get_model_cache, version_ref
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 2048
+MAX_CHUNK_SIZE = 100_000
+
+
+class PredictionJobError(ValueError):
+    def __init__(self, message: str, field: str = "body", conflict: bool = False) -> None:
+        self.message, self.field, self.conflict = message, field, conflict
+        super().__init__(message)
+
+
+def _ranges(project_id: int, version_id: int, chunk_size: int) -> list[tuple[int, int, int]]:
+    """(first_id, last_id, count) of consecutive runs of `chunk_size` unpredicted examples."""
+    sql = (
+        "SELECT min(id), max(id), count(*) FROM ("
+        "  SELECT e.id, (row_number() OVER (ORDER BY e.id) - 1) / %s AS c"
+        "  FROM annotator_example e WHERE e.project_id = %s AND NOT EXISTS ("
+        "    SELECT 1 FROM models_zoo_prediction p"
+        "    WHERE p.example_id = e.id AND p.model_version_id = %s)"
+        ") t GROUP BY c ORDER BY c"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [chunk_size, project_id, version_id])
+        return [(int(a), int(b), int(n)) for a, b, n in cur.fetchall()]
+
+
+def _queue_for(version: ModelVersion) -> str:
+    from models_zoo.services.training import queue_for
+
+    return queue_for(version.backend)
+
+
+@transaction.atomic
+def start_prediction_job(
+    project: Project, version_id: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> PredictionJob:
+    """A job over every example the version (default: the current one) has not predicted."""
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise PredictionJobError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}", "chunk_size")
+    versions = ModelVersion.objects.filter(project=project)
+    version = versions.filter(pk=version_id).first() if version_id else versions.filter(is_current=True).first()
+    if version is None:
+        if version_id:
+            raise PredictionJobError(f"model version {version_id} is not a version of this project", "model_version")
+        raise PredictionJobError("the project has no current model version", "model_version", conflict=True)
+    ranges = _ranges(project.pk, version.pk, chunk_size)
+    job = PredictionJob.objects.create(
+        project=project,
+        model_version=version,
+        chunk_size=chunk_size,
+        total_chunks=len(ranges),
+        examples=sum(n for _, _, n in ranges),
+        queue=_queue_for(version),
+        state=PredictionJobState.RUNNING if ranges else PredictionJobState.SUCCEEDED,
+        finished_at=None if ranges else timezone.now(),
+    )
+    PredictionChunk.objects.bulk_create(
+        PredictionChunk(job=job, index=i, first_id=a, last_id=b, examples=n)
+        for i, (a, b, n) in enumerate(ranges)
+    )
+    _enqueue(job, list(job.chunks.values_list("id", flat=True)))
+    return job
+
+
+def _enqueue(job: PredictionJob, chunk_ids: list[int]) -> None:
+    from tasks.predictions import predict_chunk_task
+
+    queue = job.queue or None
+
+    def send() -> None:
+        for chunk_id in chunk_ids:
+            predict_chunk_task.apply_async(args=[chunk_id], queue=queue)
+
+    transaction.on_commit(send)
+
+
+def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
+    """Predict one chunk; returns the predictions written (0 when done already or cancelled)."""
+    with transaction.atomic():
+        chunk = (
+            PredictionChunk.objects.select_for_update(skip_locked=False)
+            .select_related("job")
+            .filter(pk=chunk_id)
+            .first()
+        )
+        if chunk is None or chunk.state == ChunkState.DONE or chunk.job.cancel_requested:
+            return 0
+        chunk.state = ChunkState.RUNNING
+        chunk.attempts += 1
+        chunk.started_at = timezone.now()
+        chunk.worker = f"{socket.gethostname()}:{os.getpid()}"
+        chunk.save(update_fields=["state", "attempts", "started_at", "worker"])
+    job = chunk.job
+    project = Project.objects.get(pk=job.project_id)
+    loaded = (cache or get_model_cache()).get(version_ref(job.model_version_id))
+    examples = list(
+        Example.objects.filter(project_id=job.project_id, id__gte=chunk.first_id, id__lte=chunk.last_id)
+        .exclude(predictions__model_version_id=job.model_version_id)
+        .order_by("id")
+    )
+    rows: list[Prediction] = []
+    # Model calls in batches the encoder handles well; one transaction for the whole chunk.
+    for start in range(0, len(examples), 256):
+        batch = examples[start : start + 256]
+        predictions = loaded.backend.predict([item_for_example(e, project) for e in batch])
+        rows.extend(
+            Prediction(
+                example_id=e.id,
+                model_version_id=job.model_version_id,
+                scores={k: float(v) for k, v in p.scores.items()},
+                labels=list(p.labels),
+                spans=list(p.spans),
+            )
+            for e, p in zip(batch, predictions, strict=True)
+        )
+    with transaction.atomic():
+        locked = PredictionChunk.objects.select_for_update().get(pk=chunk.pk)
+        if locked.state == ChunkState.DONE:  # a concurrent redelivery finished it first
+            return 0
+        Prediction.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["example", "model_version"],
+            update_fields=["scores", "labels", "spans"],
+            batch_size=2000,
+        )
+        PredictionChunk.objects.filter(pk=chunk.pk).update(
+            state=ChunkState.DONE, predicted=len(rows), finished_at=timezone.now()
+        )
+        PredictionJob.objects.filter(pk=job.pk).update(
+            done_chunks=F("done_chunks") + 1, predicted=F("predicted") + len(rows)
+        )
+        PredictionJob.objects.filter(
+            pk=job.pk, done_chunks=F("total_chunks"), state=PredictionJobState.RUNNING
+        ).update(state=PredictionJobState.SUCCEEDED, finished_at=timezone.now())
+    logger.info("prediction job %s chunk %s: %s predictions", job.pk, chunk.index, len(rows))
+    return len(rows)
+
+
+def cancel_prediction_job(job: PredictionJob) -> PredictionJob:
+    """Chunks not started yet stop; chunks running finish (their work is kept)."""
+    if job.state == PredictionJobState.RUNNING:
+        PredictionJob.objects.filter(pk=job.pk).update(
+            cancel_requested=True, state=PredictionJobState.CANCELLED, finished_at=timezone.now()
+        )
+    job.refresh_from_db()
+    return job
+
+
+@transaction.atomic
+def resume_prediction_job(job: PredictionJob) -> PredictionJob:
+    """Re-enqueue every chunk that is not done (done chunks are never redone)."""
+    job = PredictionJob.objects.select_for_update().get(pk=job.pk)
+    if job.state == PredictionJobState.SUCCEEDED:
+        raise PredictionJobError("the job is complete; nothing to resume", "job", conflict=True)
+    job.cancel_requested = False
+    job.state = PredictionJobState.RUNNING
+    job.finished_at = None
+    job.save(update_fields=["cancel_requested", "state", "finished_at"])
+    todo = list(job.chunks.exclude(state=ChunkState.DONE).values_list("id", flat=True))
+    PredictionChunk.objects.filter(id__in=todo).update(state=ChunkState.PENDING)
+    _enqueue(job, todo)
+    return job
+
+
+def job_body(job: PredictionJob) -> dict[str, Any]:
+    counts = dict(
+        job.chunks.order_by().values_list("state").annotate(n=Count("id"))
+    )
+    return {
+        "id": job.pk,
+        "project": job.project_id,
+        "model_version": job.model_version_id,
+        "state": job.state,
+        "chunk_size": job.chunk_size,
+        "chunks": {
+            "total": job.total_chunks,
+            "done": job.done_chunks,
+            "running": counts.get(ChunkState.RUNNING, 0),
+            "pending": counts.get(ChunkState.PENDING, 0),
+        },
+        "examples": job.examples,
+        "predicted": job.predicted,
+        "progress": round(job.progress, 4),
+        "queue": job.queue,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
