@@ -95,11 +95,15 @@ def _f(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else round(float(value), 6)
 
 
-def _top_examples(version_id: int, label: str, day: dt.date, limit: int) -> list[dict[str, Any]]:
+def _top_examples(
+    project_id: int, version_id: int, label: str, day: dt.date, limit: int
+) -> list[dict[str, Any]]:
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     rows = (
         Prediction.objects.filter(
             model_version_id=version_id,
+            # The project narrows the day to the (project, posted_at) index.
+            example__project_id=project_id,
             example__posted_at__gte=start,
             example__posted_at__lt=start + dt.timedelta(days=1),
         )
@@ -193,7 +197,7 @@ def prevalence_index(
         {
             **days[i],
             "ratio_to_mean": _f(s["share"][i] / np.nanmean(s["share"])),
-            "top_examples": _top_examples(version.pk, label, s["days"][i], TOP_EXAMPLES),
+            "top_examples": _top_examples(project.pk, version.pk, label, s["days"][i], TOP_EXAMPLES),
         }
         for i in sorted(peak_idx)
     ]
