@@ -10,6 +10,7 @@ and the whole `prevalence_index` answer. Reference in the same run: a bare
 `SELECT count(*)` of the version's predictions joined to their examples (the same rows, no
 grouping). Prints one figure per line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,10 @@ def ensure_data(n: int, days: int):
         for i, name in enumerate(("HS", "TR", "AG")):
             Label.objects.create(project=project, name=name, order=i)
         version = ModelVersion.objects.create(
-            project=project, backend="embedding_head", artifact_dir="/none", labels=["HS", "TR", "AG"],
+            project=project,
+            backend="embedding_head",
+            artifact_dir="/none",
+            labels=["HS", "TR", "AG"],
             is_current=True,
         )
         with connection.cursor() as cur:
@@ -76,7 +80,10 @@ def ensure_data(n: int, days: int):
     with connection.cursor() as cur:
         cur.execute("ANALYZE annotator_example")
         cur.execute("ANALYZE models_zoo_prediction")
-    print(f"generated {n} examples and predictions in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(
+        f"generated {n} examples and predictions in {time.perf_counter() - t0:.1f} s",
+        file=sys.stderr,
+    )
     return project, version
 
 
@@ -116,8 +123,10 @@ def main() -> None:
     grouped = timed(lambda: daily_counts(version.pk, "HS"), args.repeat)
     whole = timed(lambda: prevalence_index(project, "HS", rounds=500), args.repeat)
     with connection.cursor() as cur:
-        cur.execute("SELECT pg_total_relation_size('models_zoo_prediction'), count(*), "
-                    "avg(pg_column_size(p.*)) FROM models_zoo_prediction p")
+        cur.execute(
+            "SELECT pg_total_relation_size('models_zoo_prediction'), count(*), "
+            "avg(pg_column_size(p.*)) FROM models_zoo_prediction p"
+        )
         total_bytes, rows, avg_row = cur.fetchone()
     print(f"index_examples {args.examples}")
     print(f"index_days {args.days}")

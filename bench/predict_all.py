@@ -10,6 +10,7 @@ SQL), fits embedding_head (packaged MiniLM + logistic regression) on 40 syntheti
 answering a ping before the clock starts) deletes the version's predictions and times a
 `start_prediction_job` until the job succeeds. Prints examples/s for each and the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,28 @@ sys.path.insert(0, str(ROOT))
 from bench.queue import setup_django  # noqa: E402
 
 PROJECT_NAME = "bench predict-all"
-WORDS = ["flood", "fire", "help", "rescue", "road", "closed", "storm", "power", "shelter", "water",
-         "news", "today", "people", "city", "bridge", "school", "hospital", "wind", "rain", "damage"]
+WORDS = [
+    "flood",
+    "fire",
+    "help",
+    "rescue",
+    "road",
+    "closed",
+    "storm",
+    "power",
+    "shelter",
+    "water",
+    "news",
+    "today",
+    "people",
+    "city",
+    "bridge",
+    "school",
+    "hospital",
+    "wind",
+    "rain",
+    "damage",
+]
 
 
 def ensure_project(n: int):
@@ -73,16 +94,28 @@ def ensure_version(project, workdir: Path):
     items = []
     for i in range(60):
         w = WORDS[i % 20]
-        labels = [name for name, trigger in (("HS", "flood"), ("TR", "fire"), ("AG", "storm")) if trigger in w] or []
+        labels = [
+            name
+            for name, trigger in (("HS", "flood"), ("TR", "fire"), ("AG", "storm"))
+            if trigger in w
+        ] or []
         if i % 3 == 0:
             labels = ["HS", "TR", "AG"][i % 9 // 3 : i % 9 // 3 + 1]
-        items.append(Item(text=f"{w} {WORDS[(i * 3) % 20]} {' '.join(labels).lower()} tweet {i}", labels=labels))
+        items.append(
+            Item(
+                text=f"{w} {WORDS[(i * 3) % 20]} {' '.join(labels).lower()} tweet {i}",
+                labels=labels,
+            )
+        )
     backend = EmbeddingHeadBackend(["HS", "TR", "AG"], "multilabel", {})
     backend.fit(items[:40], items[40:])
     out = workdir / "artifact"
     backend.save(out)
     return ModelVersion.objects.create(
-        project=project, backend="embedding_head", artifact_dir=str(out), labels=["HS", "TR", "AG"],
+        project=project,
+        backend="embedding_head",
+        artifact_dir=str(out),
+        labels=["HS", "TR", "AG"],
         is_current=True,
     )
 
@@ -94,12 +127,32 @@ def start_workers(k: int, logdir: Path) -> list[subprocess.Popen]:
     procs = []
     for i in range(k):
         log = open(logdir / f"worker{i}.log", "w")  # noqa: SIM115 - lives as long as the worker
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING",
-             "--concurrency=1", "--pool=prefork", "-Q", "celery,gpu", "--without-gossip",
-             "--without-mingle", f"--hostname=bench{i}-{os.getpid()}@%h", "--prefetch-multiplier=1"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--loglevel=WARNING",
+                    "--concurrency=1",
+                    "--pool=prefork",
+                    "-Q",
+                    "celery,gpu",
+                    "--without-gossip",
+                    "--without-mingle",
+                    f"--hostname=bench{i}-{os.getpid()}@%h",
+                    "--prefetch-multiplier=1",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         names = {n for r in app.control.ping(timeout=1.0) for n in r}

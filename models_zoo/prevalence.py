@@ -11,6 +11,7 @@ corrected index adjusts each day's share for the model's errors with adjusted cl
 with TPR and FPR estimated on a labelled sample of the same corpus; a bootstrap over that sample
 gives the 95% interval. No ORM here: arrays in, arrays out, a seeded Generator for the bootstrap.
 """
+
 from __future__ import annotations
 
 import math

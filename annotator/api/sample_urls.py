@@ -1,4 +1,5 @@
 """Sample routes (mounted under /api/v1/); with and without a trailing slash."""
+
 from __future__ import annotations
 
 from annotator.api import sample_views

@@ -3,6 +3,7 @@
 Bad designs answer 400 `{field: [message]}` naming the problem (a missing field and on how many
 examples, a stratum with fewer than 2 examples, a target CV no sample reaches).
 """
+
 from __future__ import annotations
 
 from typing import Any

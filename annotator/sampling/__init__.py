@@ -3,6 +3,7 @@
 `design` builds strata from a metadata field, allocates a sample size over them and draws it with
 a seeded generator; `estimate` turns the annotated members into weighted estimates.
 """
+
 from __future__ import annotations
 
 from annotator.sampling.design import (

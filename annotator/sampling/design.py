@@ -6,6 +6,7 @@ boundaries (a class holds values in [b_(h-1), b_h)) or at quantiles; values at o
 `take_all_above` form a take-all stratum (every member sampled, so it adds no variance). A
 categorical field gets one stratum per listed class and one "other" stratum for the rest.
 """
+
 from __future__ import annotations
 
 import math
@@ -124,7 +125,9 @@ def numeric_strata(
     return assignment, strata
 
 
-def categorical_strata(values: Sequence[str], classes: Sequence[str]) -> tuple[np.ndarray, list[Stratum]]:
+def categorical_strata(
+    values: Sequence[str], classes: Sequence[str]
+) -> tuple[np.ndarray, list[Stratum]]:
     """One stratum per class (in the order given), then "other" for every remaining value
     (left out when nothing falls in it)."""
     names = [str(c) for c in classes]
@@ -208,7 +211,11 @@ def expected_variance(
 
 
 def size_for_target_cv(
-    population: Sequence[int], take_all: Sequence[bool], p: Sequence[float], target_cv: float, method: str
+    population: Sequence[int],
+    take_all: Sequence[bool],
+    p: Sequence[float],
+    target_cv: float,
+    method: str,
 ) -> int:
     """Total sample size whose estimate of the overall proportion has coefficient of variation
     `target_cv`, given anticipated proportions P_h.
@@ -255,7 +262,9 @@ def _expected_ps(strata: list[Stratum], expected_p: float | Mapping[str, float])
     if isinstance(expected_p, Mapping):
         unknown = sorted(set(expected_p) - {s.name for s in strata})
         if unknown:
-            raise DesignError(f"expected_p names unknown strata: {', '.join(unknown)}", "expected_p")
+            raise DesignError(
+                f"expected_p names unknown strata: {', '.join(unknown)}", "expected_p"
+            )
         default = float(expected_p.get("*", 0.34))
         out = [float(expected_p.get(s.name, default)) for s in strata]
     else:
@@ -281,7 +290,11 @@ def plan(
     `expected_p`, the seed's weighted estimate 0.34 by default) is at most `target_cv`.
     `strata_field` is the request field blamed for a stratum with fewer than 2 examples.
     """
-    counts = np.bincount(assignment, minlength=len(strata)) if len(assignment) else np.zeros(len(strata), int)
+    counts = (
+        np.bincount(assignment, minlength=len(strata))
+        if len(assignment)
+        else np.zeros(len(strata), int)
+    )
     for s in strata:
         s.population = int(counts[s.index])
     small = [s for s in strata if s.population < 2]

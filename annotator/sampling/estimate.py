@@ -7,6 +7,7 @@ with n_h the annotated members of stratum h and p_h their positive share. A take
 (n_h = N_h) adds no variance. The design effect compares v(p_st) with the variance a simple
 random sample of the same size would have, (1 - n/N) p (1 - p) / (n - 1) at the unweighted share.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,8 +57,12 @@ def stratified_estimate(strata: Sequence[StratumCounts]) -> dict[str, Any]:
         if s.annotated < 2:
             return out
         ph = s.positives / s.annotated
-        var += (s.population / total) ** 2 * (1 - s.annotated / s.population) * ph * (1 - ph) / (
-            s.annotated - 1
+        var += (
+            (s.population / total) ** 2
+            * (1 - s.annotated / s.population)
+            * ph
+            * (1 - ph)
+            / (s.annotated - 1)
         )
     se = math.sqrt(var)
     out["se"] = se

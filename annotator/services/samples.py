@@ -4,6 +4,7 @@ The algorithms are the pure functions of `annotator.sampling`; this module reads
 field from the examples, stores the drawn sample and counts the annotated members. REST views,
 pages and the CLI call these functions.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,10 +79,14 @@ def parse_design(spec: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"field": field.strip(), "name": str(spec.get("name") or "")[:200]}
     given = [k for k in ("boundaries", "quantiles", "classes") if spec.get(k) is not None]
     if len(given) > 1:
-        raise DesignError(f"give one of boundaries, quantiles or classes, not {' and '.join(given)}", given[1])
+        raise DesignError(
+            f"give one of boundaries, quantiles or classes, not {' and '.join(given)}", given[1]
+        )
     if spec.get("boundaries") is not None:
         b = spec["boundaries"]
-        if not isinstance(b, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b):
+        if not isinstance(b, list) or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in b
+        ):
             raise DesignError("boundaries must be a list of numbers", "boundaries")
         out["boundaries"] = [float(x) for x in b]
     if spec.get("quantiles") is not None:
@@ -92,7 +97,9 @@ def parse_design(spec: Any) -> dict[str, Any]:
             raise DesignError("classes must be a non-empty list of values", "classes")
         out["classes"] = [str(x) for x in c]
         if spec.get("take_all_above") is not None:
-            raise DesignError("take_all_above applies to numeric fields, not classes", "take_all_above")
+            raise DesignError(
+                "take_all_above applies to numeric fields, not classes", "take_all_above"
+            )
     out["take_all_above"] = _number(spec, "take_all_above")
     allocation = spec.get("allocation") or "proportional"
     if allocation not in ALLOCATIONS:
@@ -101,13 +108,17 @@ def parse_design(spec: Any) -> dict[str, Any]:
     if spec.get("size") is not None and spec.get("target_cv") is not None:
         raise DesignError("give size or target_cv, not both", "target_cv")
     out["size"] = _number(spec, "size", int)
-    out["target_cv"] = None if out["size"] is not None else (_number(spec, "target_cv") or DEFAULT_TARGET_CV)
+    out["target_cv"] = (
+        None if out["size"] is not None else (_number(spec, "target_cv") or DEFAULT_TARGET_CV)
+    )
     expected = spec.get("expected_p", DEFAULT_EXPECTED_P)
     if isinstance(expected, Mapping):
         try:
             out["expected_p"] = {str(k): float(v) for k, v in expected.items()}
         except (TypeError, ValueError):
-            raise DesignError("expected_p must be a number or {stratum: number}", "expected_p") from None
+            raise DesignError(
+                "expected_p must be a number or {stratum: number}", "expected_p"
+            ) from None
     else:
         out["expected_p"] = _number({"expected_p": expected}, "expected_p")
     out["seed"] = _number(spec, "seed", int) if spec.get("seed") is not None else 0
@@ -290,4 +301,3 @@ def sample_members(sample: Sample):
         {"example": r["example_id"], "stratum": names[r["stratum"]], "weight": r["weight"]}
         for r in rows
     )
-

@@ -1,5 +1,6 @@
 """The prevalence index page: daily share, moving average, peaks and the corrected index with
 its 95% band as a server-rendered SVG chart (same service as GET /api/v1/projects/{id}/index)."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
@@ -44,6 +45,8 @@ def index_page(request: HttpRequest, project_id: int) -> HttpResponse:
             series["corrected"] = [c["share"] for c in corrected]
             band = ([c["ci95"][0] for c in corrected], [c["ci95"][1] for c in corrected])
         peak_dates = {p["date"] for p in body["peaks"]}
-        chart = build_chart(dates, series, band, [i for i, d in enumerate(dates) if d in peak_dates])
+        chart = build_chart(
+            dates, series, band, [i for i, d in enumerate(dates) if d in peak_dates]
+        )
         ctx.update(body=body, chart=chart, label=body["label"])
     return render(request, "annotator/index.html", ctx, status=status)

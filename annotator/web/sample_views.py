@@ -1,5 +1,6 @@
 """Sample pages: the design form with an htmx preview of the strata, the sample page with its
 weighted estimates, and "annotate this sample" (sets the project's queue to it)."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,19 @@ from annotator.sampling import DesignError
 from annotator.services import samples as sample_service
 from annotator.services.projects import update_project
 
-FORM_FIELDS = ("name", "field", "strata_by", "cuts", "take_all_above", "allocation", "sizing",
-               "size", "target_cv", "expected_p", "seed")
+FORM_FIELDS = (
+    "name",
+    "field",
+    "strata_by",
+    "cuts",
+    "take_all_above",
+    "allocation",
+    "sizing",
+    "size",
+    "target_cv",
+    "expected_p",
+    "seed",
+)
 
 
 def _split(text: str) -> list[str]:
@@ -37,7 +49,9 @@ def design_from_form(data: QueryDict) -> dict[str, Any]:
         try:
             spec["boundaries"] = [float(x) for x in _split(cuts)]
         except ValueError:
-            raise DesignError("boundaries must be numbers separated by commas", "boundaries") from None
+            raise DesignError(
+                "boundaries must be numbers separated by commas", "boundaries"
+            ) from None
     if data.get("take_all_above", "").strip() and by != "classes":
         spec["take_all_above"] = data["take_all_above"].strip()
     spec["allocation"] = data.get("allocation") or "proportional"
@@ -55,8 +69,14 @@ def design_from_form(data: QueryDict) -> dict[str, Any]:
 
 
 def _form_values(data: QueryDict | None) -> dict[str, str]:
-    defaults = {"strata_by": "boundaries", "allocation": "proportional", "sizing": "target_cv",
-                "target_cv": "0.05", "expected_p": "0.34", "seed": "0"}
+    defaults = {
+        "strata_by": "boundaries",
+        "allocation": "proportional",
+        "sizing": "target_cv",
+        "target_cv": "0.05",
+        "expected_p": "0.34",
+        "seed": "0",
+    }
     if data is None:
         return defaults
     return {**defaults, **{k: data.get(k, "") for k in FORM_FIELDS if k in data}}
@@ -102,7 +122,9 @@ def sample_draw(request: HttpRequest, project_id: int) -> HttpResponse:
         sample = sample_service.draw_sample(project, design_from_form(request.POST), request.user)
     except DesignError as exc:
         return _page(request, project, values=_form_values(request.POST), error=exc, status=400)
-    messages.success(request, f"Drew sample {sample.pk}: {sample.size} of {sample.population} examples.")
+    messages.success(
+        request, f"Drew sample {sample.pk}: {sample.size} of {sample.population} examples."
+    )
     return redirect("sample-detail", project_id=project.pk, sample_id=sample.pk)
 
 
@@ -132,5 +154,7 @@ def sample_queue(request: HttpRequest, project_id: int, sample_id: int) -> HttpR
     project = get_project_for(request.user, project_id, Role.ADMIN)
     sample = get_object_or_404(Sample, pk=sample_id, project=project)
     update_project(project, queue_strategy="sample", queue_sample=sample.pk)
-    messages.success(request, f"The annotation queue now serves the {sample.size} members of sample {sample.pk}.")
+    messages.success(
+        request, f"The annotation queue now serves the {sample.size} members of sample {sample.pk}."
+    )
     return redirect("sample-detail", project_id=project.pk, sample_id=sample.pk)

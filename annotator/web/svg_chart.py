@@ -1,4 +1,5 @@
 """Coordinates for the server-rendered SVG chart of the prevalence index: pure, no Django."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -65,12 +66,21 @@ def build_chart(
         upper = [(x, h) for x, h in zip(xs, hi, strict=True) if h is not None]
         lower = [(x, v) for x, v in zip(xs, lo, strict=True) if v is not None]
         if upper and lower:
-            pts = [f"{x:.1f},{y(v):.1f}" for x, v in upper] + [f"{x:.1f},{y(v):.1f}" for x, v in reversed(lower)]
+            pts = [f"{x:.1f},{y(v):.1f}" for x, v in upper] + [
+                f"{x:.1f},{y(v):.1f}" for x, v in reversed(lower)
+            ]
             chart.band = " ".join(pts)
     base = series.get(marker_series, [])
     for i in markers:
         if i < len(base) and base[i] is not None:
-            chart.markers.append({"x": round(xs[i], 1), "y": round(y(base[i]), 1), "date": dates[i], "value": base[i]})
+            chart.markers.append(
+                {
+                    "x": round(xs[i], 1),
+                    "y": round(y(base[i]), 1),
+                    "date": dates[i],
+                    "value": base[i],
+                }
+            )
     for k in range(5):
         v = top * k / 4
         chart.y_ticks.append({"y": round(y(v), 1), "label": f"{v:.2f}"})

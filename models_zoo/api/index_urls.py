@@ -1,4 +1,5 @@
 """Prevalence index route (mounted under /api/v1/); with and without a trailing slash."""
+
 from __future__ import annotations
 
 from annotator.api.project_urls import both

@@ -1,5 +1,6 @@
 """REST edge of the prevalence index: GET /api/v1/projects/{id}/index?label=L[&version=V]
 [&window=7][&compare=V2][&peaks=ratio|z][&k=1.5][&sample=S][&format=csv]. Members read it."""
+
 from __future__ import annotations
 
 from typing import Any

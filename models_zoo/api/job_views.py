@@ -5,6 +5,7 @@
 - GET  /api/v1/prediction-jobs/{id}                                         members: progress
 - POST /api/v1/prediction-jobs/{id}/cancel | /resume                        admins
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,7 +43,11 @@ def _int_field(data: Any, key: str, default: int | None) -> int | None:
 class ProjectPredictionJobs(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["predictions"], summary="The project's chunked prediction jobs", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        tags=["predictions"],
+        summary="The project's chunked prediction jobs",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id)
         return Response([service.job_body(j) for j in project.prediction_jobs.order_by("-id")[:50]])
@@ -75,7 +80,11 @@ def _job_for(request: Request, job_id: int, role: str = Role.VIEWER) -> Predicti
 class PredictionJobDetail(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["predictions"], summary="Progress of a chunked prediction job", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        tags=["predictions"],
+        summary="Progress of a chunked prediction job",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request, job_id: int) -> Response:
         return Response(service.job_body(_job_for(request, job_id)))
 
@@ -83,7 +92,12 @@ class PredictionJobDetail(APIView):
 class PredictionJobCancel(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["predictions"], summary="Cancel: chunks not started stop (admins)", request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        tags=["predictions"],
+        summary="Cancel: chunks not started stop (admins)",
+        request=None,
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_for(request, job_id, Role.ADMIN)
         return Response(service.job_body(service.cancel_prediction_job(job)))
@@ -92,7 +106,12 @@ class PredictionJobCancel(APIView):
 class PredictionJobResume(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["predictions"], summary="Re-enqueue the chunks not done (admins)", request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        tags=["predictions"],
+        summary="Re-enqueue the chunks not done (admins)",
+        request=None,
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request: Request, job_id: int) -> Response:
         job = _job_for(request, job_id, Role.ADMIN)
         try:

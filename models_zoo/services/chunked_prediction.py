@@ -12,6 +12,7 @@
 
 Storage: a Prediction row holds the scores and labels as jsonb; see the README for bytes per row.
 """
+
 from __future__ import annotations
 
 import logging
@@ -76,11 +77,19 @@ def start_prediction_job(
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise PredictionJobError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}", "chunk_size")
     versions = ModelVersion.objects.filter(project=project)
-    version = versions.filter(pk=version_id).first() if version_id else versions.filter(is_current=True).first()
+    version = (
+        versions.filter(pk=version_id).first()
+        if version_id
+        else versions.filter(is_current=True).first()
+    )
     if version is None:
         if version_id:
-            raise PredictionJobError(f"model version {version_id} is not a version of this project", "model_version")
-        raise PredictionJobError("the project has no current model version", "model_version", conflict=True)
+            raise PredictionJobError(
+                f"model version {version_id} is not a version of this project", "model_version"
+            )
+        raise PredictionJobError(
+            "the project has no current model version", "model_version", conflict=True
+        )
     ranges = _ranges(project.pk, version.pk, chunk_size)
     job = PredictionJob.objects.create(
         project=project,
@@ -132,7 +141,9 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
     project = Project.objects.get(pk=job.project_id)
     loaded = (cache or get_model_cache()).get(version_ref(job.model_version_id))
     examples = list(
-        Example.objects.filter(project_id=job.project_id, id__gte=chunk.first_id, id__lte=chunk.last_id)
+        Example.objects.filter(
+            project_id=job.project_id, id__gte=chunk.first_id, id__lte=chunk.last_id
+        )
         .exclude(predictions__model_version_id=job.model_version_id)
         .order_by("id")
     )
@@ -202,9 +213,7 @@ def resume_prediction_job(job: PredictionJob) -> PredictionJob:
 
 
 def job_body(job: PredictionJob) -> dict[str, Any]:
-    counts = dict(
-        job.chunks.order_by().values_list("state").annotate(n=Count("id"))
-    )
+    counts = dict(job.chunks.order_by().values_list("state").annotate(n=Count("id")))
     return {
         "id": job.pk,
         "project": job.project_id,

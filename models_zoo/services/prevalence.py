@@ -5,6 +5,7 @@ compared, and the corrected index (see models_zoo.prevalence for the formulas).
 The daily counts are one grouped query over Prediction joined to Example on the indexed
 `posted_at` column; everything after that is numpy over one row per day.
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,10 +44,14 @@ class IndexQueryError(ValueError):
 
 def _version(project: Project, version_id: int | None, field: str) -> ModelVersion:
     rows = ModelVersion.objects.filter(project=project)
-    version = rows.filter(pk=version_id).first() if version_id else rows.filter(is_current=True).first()
+    version = (
+        rows.filter(pk=version_id).first() if version_id else rows.filter(is_current=True).first()
+    )
     if version is None:
         if version_id:
-            raise IndexQueryError(f"model version {version_id} is not a version of this project", field)
+            raise IndexQueryError(
+                f"model version {version_id} is not a version of this project", field
+            )
         raise IndexQueryError("the project has no current model version; promote one", field, 409)
     return version
 
@@ -88,7 +93,13 @@ def _calendar(rows: list[tuple[dt.date, int, int]]) -> tuple[list[dt.date], np.n
 def _series(version_id: int, label: str, window: int) -> dict[str, Any]:
     days, n, pos = _calendar(daily_counts(version_id, label))
     shares = math_.daily_shares(n, pos)
-    return {"days": days, "n": n, "positive": pos, "share": shares, "ma": math_.moving_average(shares, window)}
+    return {
+        "days": days,
+        "n": n,
+        "positive": pos,
+        "share": shares,
+        "ma": math_.moving_average(shares, window),
+    }
 
 
 def _f(value: float) -> float | None:
@@ -111,7 +122,10 @@ def _top_examples(
         .order_by(KeyTransform(label, "scores").desc(nulls_last=True), "example_id")
         .values("example_id", "example__text", "score")[:limit]
     )
-    return [{"example": r["example_id"], "text": r["example__text"][:280], "score": r["score"]} for r in rows]
+    return [
+        {"example": r["example_id"], "text": r["example__text"][:280], "score": r["score"]}
+        for r in rows
+    ]
 
 
 def _labelled_pairs(
@@ -189,7 +203,9 @@ def prevalence_index(
             "share": _f(sh),
             "moving_average": _f(ma),
         }
-        for d, n, p, sh, ma in zip(s["days"], s["n"], s["positive"], s["share"], s["ma"], strict=True)
+        for d, n, p, sh, ma in zip(
+            s["days"], s["n"], s["positive"], s["share"], s["ma"], strict=True
+        )
     ]
     peak_idx = math_.find_peaks(s["share"], peak_method, peak_k)
     peak_idx = sorted(peak_idx, key=lambda i: -s["share"][i])[:MAX_PEAKS]
@@ -197,7 +213,9 @@ def prevalence_index(
         {
             **days[i],
             "ratio_to_mean": _f(s["share"][i] / np.nanmean(s["share"])),
-            "top_examples": _top_examples(project.pk, version.pk, label, s["days"][i], TOP_EXAMPLES),
+            "top_examples": _top_examples(
+                project.pk, version.pk, label, s["days"][i], TOP_EXAMPLES
+            ),
         }
         for i in sorted(peak_idx)
     ]
@@ -211,7 +229,9 @@ def prevalence_index(
         "examples_without_date": _undated(project),
     }
     truth, pred, weights, source = _labelled_pairs(project, version, label, sample_id)
-    body["corrected"] = _corrected(s["days"], s["share"], truth, pred, weights, source, seed, rounds)
+    body["corrected"] = _corrected(
+        s["days"], s["share"], truth, pred, weights, source, seed, rounds
+    )
     if compare is not None:
         other = _version(project, compare, "compare")
         o = _series(other.pk, label, window)
@@ -219,7 +239,11 @@ def prevalence_index(
         theirs = dict(zip(o["days"], o["ma"], strict=True))
         common = sorted(set(mine) & set(theirs))
         r = math_.pearson([mine[d] for d in common], [theirs[d] for d in common])
-        body["compare"] = {"model_version": other.pk, "pearson_r": _f(r) if r is not None else None, "days": len(common)}
+        body["compare"] = {
+            "model_version": other.pk,
+            "pearson_r": _f(r) if r is not None else None,
+            "days": len(common),
+        }
     return body
 
 
@@ -241,10 +265,14 @@ def _corrected(days, shares, truth, pred, weights, source, seed, rounds) -> dict
         out["problem"] = "the labelled examples need both positives and negatives of the label"
         return out
     if not tpr > fpr:
-        out["problem"] = "TPR <= FPR on the labelled examples: the model does not separate the label"
+        out["problem"] = (
+            "TPR <= FPR on the labelled examples: the model does not separate the label"
+        )
         return out
     adjusted = math_.adjusted_share(shares, tpr, fpr)
-    lo, hi = math_.bootstrap_adjusted(shares, truth, pred, np.random.default_rng(seed), weights, rounds)
+    lo, hi = math_.bootstrap_adjusted(
+        shares, truth, pred, np.random.default_rng(seed), weights, rounds
+    )
     out["days"] = [
         {"date": d.isoformat(), "share": _f(a), "ci95": [_f(lo_), _f(hi_)]}
         for d, a, lo_, hi_ in zip(days, adjusted, lo, hi, strict=True)
@@ -258,14 +286,31 @@ def index_csv(body: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["date", "n", "positive", "share", "moving_average", "corrected", "corrected_lo", "corrected_hi"]
+        [
+            "date",
+            "n",
+            "positive",
+            "share",
+            "moving_average",
+            "corrected",
+            "corrected_lo",
+            "corrected_hi",
+        ]
     )
     for day in body["days"]:
         c = corrected.get(day["date"], {})
         ci = c.get("ci95") or [None, None]
         writer.writerow(
-            [day["date"], day["n"], day["positive"], _cell(day["share"]), _cell(day["moving_average"]),
-             _cell(c.get("share")), _cell(ci[0]), _cell(ci[1])]
+            [
+                day["date"],
+                day["n"],
+                day["positive"],
+                _cell(day["share"]),
+                _cell(day["moving_average"]),
+                _cell(c.get("share")),
+                _cell(ci[0]),
+                _cell(ci[1]),
+            ]
         )
     return out.getvalue()
 

@@ -1,4 +1,5 @@
 """manage.py draw_sample: preview, draw, and a design error as a CommandError."""
+
 from __future__ import annotations
 
 import io
@@ -20,9 +21,14 @@ def test_preview_then_draw_from_the_shell(project):
     design = json.dumps({"field": "lang", "classes": ["it"], "size": 6, "seed": 1})
     call_command("draw_sample", str(project.pk), "--design", design, "--preview", stdout=out)
     body = json.loads(out.getvalue())
-    assert [(s["name"], s["population"], s["size"]) for s in body["strata"]] == [("it", 8, 4), ("other", 4, 2)]
+    assert [(s["name"], s["population"], s["size"]) for s in body["strata"]] == [
+        ("it", 8, 4),
+        ("other", 4, 2),
+    ]
     assert not Sample.objects.exists()
     call_command("draw_sample", str(project.pk), "--design", design, stdout=io.StringIO())
     assert Sample.objects.get().members.count() == 6
     with pytest.raises(CommandError, match="field: field 'author' is missing on 12"):
-        call_command("draw_sample", str(project.pk), "--design", '{"field": "author", "classes": ["x"]}')
+        call_command(
+            "draw_sample", str(project.pk), "--design", '{"field": "author", "classes": ["x"]}'
+        )

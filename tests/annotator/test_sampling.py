@@ -1,4 +1,5 @@
 """Stratified design, size formula and estimator against hand-computed cases (seed 004)."""
+
 from __future__ import annotations
 
 import math
@@ -96,7 +97,12 @@ def test_plan_sizes_by_target_cv_and_reports_weights():
     planned = plan(assignment, strata, target_cv=0.1, expected_p=0.34)
     by = {s.name: s for s in planned.strata}
     take_all = by[">= 100 (take-all)"]
-    assert (take_all.population, take_all.size, take_all.weight, take_all.expected_cv) == (50, 50, 1.0, 0.0)
+    assert (take_all.population, take_all.size, take_all.weight, take_all.expected_cv) == (
+        50,
+        50,
+        1.0,
+        0.0,
+    )
     assert planned.expected_cv <= 0.1
     assert by["< 1"].population == 800 and by["[1, 100)"].population == 150
     # Proportional over the sampled strata: n_h / N_h is the same up to rounding.
@@ -145,7 +151,9 @@ def test_stratified_estimate_hand_computed_with_a_take_all_stratum():
     assert var == pytest.approx(0.01248699, abs=1e-8)
     assert est["se"] == pytest.approx(math.sqrt(var))
     assert est["cv"] == pytest.approx(math.sqrt(var) / (44 / 155))
-    assert est["ci95"] == pytest.approx([44 / 155 - 1.959964 * math.sqrt(var), 44 / 155 + 1.959964 * math.sqrt(var)])
+    assert est["ci95"] == pytest.approx(
+        [44 / 155 - 1.959964 * math.sqrt(var), 44 / 155 + 1.959964 * math.sqrt(var)]
+    )
     assert est["unweighted"] == pytest.approx(8 / 20)
     srs = (1 - 20 / 155) * 0.4 * 0.6 / 19
     assert est["design_effect"] == pytest.approx(var / srs)

@@ -1,6 +1,7 @@
 """GET /projects/{id}/index: daily shares against counts computed directly from the stored
 predictions, the moving average, peaks, two versions compared, the corrected index, CSV; and
 Example.posted_at filled at import."""
+
 from __future__ import annotations
 
 import csv
@@ -20,17 +21,23 @@ pytestmark = pytest.mark.django_db
 D0 = dt.datetime(2018, 6, 1, 9, 30, tzinfo=dt.UTC)
 # Per example: (day offset, HS predicted by v1, HS predicted by v2). Day 2 has no tweets.
 PLAN = (
-    [(0, True, True)] * 1 + [(0, False, False)] * 3      # day 0: 1/4
-    + [(1, True, True)] * 2 + [(1, False, True)] * 2     # day 1: 2/4 (v2 4/4)
-    + [(3, True, True)] * 3 + [(3, False, False)] * 1    # day 3: 3/4
-    + [(4, False, False)] * 4                            # day 4: 0/4
-    + [(5, True, True)] * 4                              # day 5: 4/4, the peak
+    [(0, True, True)] * 1
+    + [(0, False, False)] * 3  # day 0: 1/4
+    + [(1, True, True)] * 2
+    + [(1, False, True)] * 2  # day 1: 2/4 (v2 4/4)
+    + [(3, True, True)] * 3
+    + [(3, False, False)] * 1  # day 3: 3/4
+    + [(4, False, False)] * 4  # day 4: 0/4
+    + [(5, True, True)] * 4  # day 5: 4/4, the peak
 )
 
 
 def version(project, current: bool) -> ModelVersion:
     return ModelVersion.objects.create(
-        project=project, backend="embedding_head", artifact_dir="/nonexistent", labels=["HS", "TR", "AG"],
+        project=project,
+        backend="embedding_head",
+        artifact_dir="/nonexistent",
+        labels=["HS", "TR", "AG"],
         is_current=current,
     )
 
@@ -44,7 +51,9 @@ def predicted(project):
         examples.append(ex)
         for v, hs in ((v1, hs1), (v2, hs2)):
             Prediction.objects.create(
-                example=ex, model_version=v, labels=["HS"] if hs else [],
+                example=ex,
+                model_version=v,
+                labels=["HS"] if hs else [],
                 scores={"HS": 0.9 - i / 100 if hs else 0.1, "TR": 0.0, "AG": 0.0},
             )
     make_example(project, "no date at all")
@@ -75,13 +84,28 @@ def test_daily_shares_match_counts_from_the_stored_predictions(project, predicte
     assert body["model_version"] == v1.pk and body["examples_without_date"] == 1
     direct = direct_counts(v1.pk, "HS")
     days = {d["date"]: d for d in body["days"]}
-    assert list(days) == ["2018-06-01", "2018-06-02", "2018-06-03", "2018-06-04", "2018-06-05", "2018-06-06"]
+    assert list(days) == [
+        "2018-06-01",
+        "2018-06-02",
+        "2018-06-03",
+        "2018-06-04",
+        "2018-06-05",
+        "2018-06-06",
+    ]
     for date, (n, pos) in direct.items():
         assert (days[date]["n"], days[date]["positive"]) == (n, pos)
         assert days[date]["share"] == pytest.approx(pos / n)
-    assert days["2018-06-03"] == {"date": "2018-06-03", "n": 0, "positive": 0, "share": None, "moving_average": 0.5}
+    assert days["2018-06-03"] == {
+        "date": "2018-06-03",
+        "n": 0,
+        "positive": 0,
+        "share": None,
+        "moving_average": 0.5,
+    }
     # Trailing 2-day mean over the days that have tweets.
-    assert [d["moving_average"] for d in body["days"]] == pytest.approx([0.25, 0.375, 0.5, 0.75, 0.375, 0.5])
+    assert [d["moving_average"] for d in body["days"]] == pytest.approx(
+        [0.25, 0.375, 0.5, 0.75, 0.375, 0.5]
+    )
 
 
 def test_peaks_are_days_above_k_times_the_mean_with_top_examples(project, predicted, viewer_api):
@@ -107,7 +131,9 @@ def test_compare_gives_the_pearson_r_of_the_moving_averages(project, predicted, 
     assert other["model_version"] == v2.pk and other["days"][1]["share"] == 1.0
 
 
-def test_the_corrected_index_uses_the_labelled_examples_error_rates(project, predicted, annotator_user, viewer_api):
+def test_the_corrected_index_uses_the_labelled_examples_error_rates(
+    project, predicted, annotator_user, viewer_api
+):
     _, _, examples = predicted
     # Gold on 8 examples: 4 truly HS of which v1 flags 3 (TPR .75); 4 not HS of which v1 flags 1 (FPR .25).
     gold = {0: True, 4: True, 8: True, 1: True, 2: False, 3: False, 12: False, 5: False}
@@ -138,9 +164,15 @@ def test_csv_has_one_row_per_day(project, predicted, viewer_api):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({}, "label"), ({"label": "XX"}, "label"), ({"label": "HS", "window": "a"}, "window"),
-     ({"label": "HS", "window": 0}, "window"), ({"label": "HS", "version": 99999}, "version"),
-     ({"label": "HS", "peaks": "max"}, "peaks"), ({"label": "HS", "compare": 99999}, "compare")],
+    [
+        ({}, "label"),
+        ({"label": "XX"}, "label"),
+        ({"label": "HS", "window": "a"}, "window"),
+        ({"label": "HS", "window": 0}, "window"),
+        ({"label": "HS", "version": 99999}, "version"),
+        ({"label": "HS", "peaks": "max"}, "peaks"),
+        ({"label": "HS", "compare": 99999}, "compare"),
+    ],
 )
 def test_bad_queries_get_400_naming_the_parameter(project, predicted, viewer_api, params, field):
     res = get(viewer_api, project, **params)
@@ -152,7 +184,9 @@ def test_without_a_current_version_it_is_409(project, viewer_api, outsider_api):
     assert get(outsider_api, project, label="HS").status_code == 404
 
 
-@pytest.mark.parametrize("body", ["id,text,created_at\n1,first tweet,Sun Nov 11 05:54:01 +0000 2018\n2,second one,\n"])
+@pytest.mark.parametrize(
+    "body", ["id,text,created_at\n1,first tweet,Sun Nov 11 05:54:01 +0000 2018\n2,second one,\n"]
+)
 def test_import_fills_posted_at_from_the_date_column(project, owner_api, body):
     res = owner_api.post(
         f"/api/v1/projects/{project.pk}/import",

@@ -1,5 +1,6 @@
 """POST /projects/{id}/samples (preview and draw), GET /samples/{id} with estimates,
 GET /samples/{id}/members, and the "sample" queue strategy."""
+
 from __future__ import annotations
 
 import math
@@ -56,17 +57,25 @@ def test_a_drawn_sample_annotated_through_rest_gives_the_stratified_estimate(
     by_stratum: dict[str, list[int]] = {}
     for item in items:
         by_stratum.setdefault(item["stratum"], []).append(item["example"])
-    assert {k: len(v) for k, v in by_stratum.items()} == {"< 1": 6, "[1, 100)": 2, ">= 100 (take-all)": 2}
+    assert {k: len(v) for k, v in by_stratum.items()} == {
+        "< 1": 6,
+        "[1, 100)": 2,
+        ">= 100 (take-all)": 2,
+    }
     assert set(by_stratum[">= 100 (take-all)"]) == {corpus[28].pk, corpus[29].pk}
     assert {i["weight"] for i in items if i["stratum"] == "[1, 100)"} == {4.0}
 
     # HS on 3 of 6 in the first stratum, 1 of 2 in the second, 2 of 2 in the take-all one.
-    positives = set(by_stratum["< 1"][:3] + by_stratum["[1, 100)"][:1] + by_stratum[">= 100 (take-all)"])
+    positives = set(
+        by_stratum["< 1"][:3] + by_stratum["[1, 100)"][:1] + by_stratum[">= 100 (take-all)"]
+    )
     todo = [i["example"] for i in items]
     for eid in todo[:-1]:
         labels = ["HS"] if eid in positives else ["TR"]
         r = annotator_api.post(
-            f"/api/v1/projects/{project.pk}/examples/{eid}/annotations", {"labels": labels}, format="json"
+            f"/api/v1/projects/{project.pk}/examples/{eid}/annotations",
+            {"labels": labels},
+            format="json",
         )
         assert r.status_code == 201
     partial = owner_api.get(f"/api/v1/samples/{sample['id']}").json()["estimates"]["HS"]
@@ -93,7 +102,11 @@ def test_a_drawn_sample_annotated_through_rest_gives_the_stratified_estimate(
 def test_the_same_seed_draws_the_same_members(project, corpus, owner_api):
     a = owner_api.post(url(project), DESIGN, format="json").json()["id"]
     b = owner_api.post(url(project), DESIGN, format="json").json()["id"]
-    ids = lambda s: list(SampleMember.objects.filter(sample_id=s).order_by("example_id").values_list("example_id", flat=True))  # noqa: E731
+
+    def ids(sample_id: int) -> list[int]:
+        rows = SampleMember.objects.filter(sample_id=sample_id).order_by("example_id")
+        return list(rows.values_list("example_id", flat=True))
+
     assert ids(a) == ids(b)
 
 
@@ -110,10 +123,14 @@ def test_the_same_seed_draws_the_same_members(project, corpus, owner_api):
         ({**DESIGN, "expected_p": 1.5, "size": None}, "expected_p", "between 0 and 1"),
     ],
 )
-def test_designs_that_cannot_be_drawn_get_400_naming_the_problem(project, corpus, owner_api, design, field, needle):
+def test_designs_that_cannot_be_drawn_get_400_naming_the_problem(
+    project, corpus, owner_api, design, field, needle
+):
     if design.get("boundaries") == [1, 6]:
         make_example(project, "one with six", meta={"retweet_count": 6})
-    res = owner_api.post(url(project), {k: v for k, v in design.items() if v is not None}, format="json")
+    res = owner_api.post(
+        url(project), {k: v for k, v in design.items() if v is not None}, format="json"
+    )
     assert res.status_code == 400, res.json()
     assert needle in " ".join(res.json()[field]), res.json()
     assert not Sample.objects.exists()
@@ -126,7 +143,9 @@ def test_a_missing_field_says_on_how_many_examples(project, corpus, owner_api):
     assert "missing on 1 of 31 examples" in res.json()["field"][0]
 
 
-def test_only_admins_draw_and_outsiders_see_nothing(project, corpus, owner_api, annotator_api, outsider_api):
+def test_only_admins_draw_and_outsiders_see_nothing(
+    project, corpus, owner_api, annotator_api, outsider_api
+):
     assert annotator_api.post(url(project), DESIGN, format="json").status_code == 403
     sid = owner_api.post(url(project), DESIGN, format="json").json()["id"]
     assert annotator_api.get(f"/api/v1/samples/{sid}").status_code == 200
@@ -137,7 +156,9 @@ def test_only_admins_draw_and_outsiders_see_nothing(project, corpus, owner_api, 
 def test_the_sample_queue_serves_only_its_members(project, corpus, owner_api, annotator_user):
     sid = owner_api.post(url(project), DESIGN, format="json").json()["id"]
     res = owner_api.patch(
-        f"/api/v1/projects/{project.pk}/", {"queue_strategy": "sample", "queue_sample": sid}, format="json"
+        f"/api/v1/projects/{project.pk}/",
+        {"queue_strategy": "sample", "queue_sample": sid},
+        format="json",
     )
     assert res.status_code == 200, res.json()
     assert res.json()["queue_sample"] == sid
@@ -156,7 +177,13 @@ def test_queue_sample_must_belong_to_the_project(project, owner_api, owner):
     other = make_project(owner, labels=("X",))
     make_example(other, "a", meta={"n": 1})
     make_example(other, "b", meta={"n": 1})
-    foreign = owner_api.post(f"/api/v1/projects/{other.pk}/samples", {"field": "n", "boundaries": [], "size": 2}, format="json")
+    foreign = owner_api.post(
+        f"/api/v1/projects/{other.pk}/samples",
+        {"field": "n", "boundaries": [], "size": 2},
+        format="json",
+    )
     assert foreign.status_code == 201, foreign.json()
-    res = owner_api.patch(f"/api/v1/projects/{project.pk}/", {"queue_sample": foreign.json()["id"]}, format="json")
+    res = owner_api.patch(
+        f"/api/v1/projects/{project.pk}/", {"queue_sample": foreign.json()["id"]}, format="json"
+    )
     assert res.status_code == 400 and "queue_sample" in res.json()

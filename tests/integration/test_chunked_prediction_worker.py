@@ -1,5 +1,6 @@
 """Chunked prediction on real Celery workers: two workers share a job; a worker killed mid-job
 is replaced and the job resumes without redoing finished chunks."""
+
 from __future__ import annotations
 
 import os
@@ -32,10 +33,28 @@ def start_worker(tmp_path: Path, name: str) -> subprocess.Popen:
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
     hostname = f"{name}-{os.getpid()}@%h"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
-         "--concurrency=1", "--pool=prefork", "-Q", "celery,gpu", "--without-gossip",
-         "--without-mingle", f"--hostname={hostname}", "--prefetch-multiplier=1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            "--pool=prefork",
+            "-Q",
+            "celery,gpu",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname={hostname}",
+            "--prefetch-multiplier=1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     proc.log_path = tmp_path / f"{name}.log"  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
@@ -76,13 +95,17 @@ def workers(tmp_path):
         kill(proc)
 
 
-def test_two_workers_share_a_job_and_a_killed_worker_resumes_without_redoing(owner, owner_api, workers):
+def test_two_workers_share_a_job_and_a_killed_worker_resumes_without_redoing(
+    owner, owner_api, workers
+):
     project = make_project(owner, labels=("HS", "TR", "AG"))
     version = make_version(project, tiny_artifact(), current=True)
     add_texts(project, 1200)
     first = workers("first")
     second = workers("second")
-    res = owner_api.post(f"/api/v1/projects/{project.pk}/prediction-jobs", {"chunk_size": 10}, format="json")
+    res = owner_api.post(
+        f"/api/v1/projects/{project.pk}/prediction-jobs", {"chunk_size": 10}, format="json"
+    )
     assert res.status_code == 202, res.json()
     job = PredictionJob.objects.get(pk=res.json()["id"])
     assert job.total_chunks == 120
@@ -121,5 +144,8 @@ def test_two_workers_share_a_job_and_a_killed_worker_resumes_without_redoing(own
     # Finished chunks were not redone: same finish time, same worker, one attempt.
     for chunk in PredictionChunk.objects.filter(pk__in=finished):
         assert (chunk.finished_at, chunk.worker, chunk.attempts) == (*finished[chunk.pk], 1)
-    assert set(Prediction.objects.filter(id__in=predicted_ids).values_list("id", flat=True)) == predicted_ids
+    assert (
+        set(Prediction.objects.filter(id__in=predicted_ids).values_list("id", flat=True))
+        == predicted_ids
+    )
     assert max(PredictionChunk.objects.filter(job=job).values_list("attempts", flat=True)) <= 2

@@ -1,5 +1,6 @@
 """A tiny fitted embedding_head artifact (in-process tiny BERT, no shared data) and examples
 for the chunked-prediction tests."""
+
 from __future__ import annotations
 
 import functools
@@ -26,8 +27,12 @@ def tiny_artifact() -> Path:
 
 def add_texts(project, n: int) -> list[int]:
     rows = [
-        Example(project=project, text=f"tweet {i} about the flood", normalized_text=f"tweet {i} about the flood",
-                content_hash=content_hash(f"chunk-{project.pk}-{i}"))
+        Example(
+            project=project,
+            text=f"tweet {i} about the flood",
+            normalized_text=f"tweet {i} about the flood",
+            content_hash=content_hash(f"chunk-{project.pk}-{i}"),
+        )
         for i in range(n)
     ]
     return [e.pk for e in Example.objects.bulk_create(rows, batch_size=2000)]

@@ -1,5 +1,6 @@
 """Sample design (htmx preview, draw), the sample page with estimates and the prevalence index
 chart in a real Chromium; screenshots in test-artifacts/ui/."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,9 @@ from tests.web.helpers import add_examples
 pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
 
 
-def test_designing_previewing_and_drawing_a_sample(login, live_server, project, owner, annotator_user, shot):
+def test_designing_previewing_and_drawing_a_sample(
+    login, live_server, project, owner, annotator_user, shot
+):
     examples = add_examples(project, [f"tweet {i}" for i in range(40)])
     for i, ex in enumerate(examples):
         ex.meta = {"retweet_count": 0 if i < 25 else (7 if i < 37 else 5000)}
@@ -43,7 +46,9 @@ def test_designing_previewing_and_drawing_a_sample(login, live_server, project, 
     sample = Sample.objects.get()
     assert sample.size == 12 and sample.members.count() == 12
     for m in sample.members.all():
-        Annotation.objects.create(example_id=m.example_id, user=annotator_user, labels=["HS"] if m.stratum == 2 else [])
+        Annotation.objects.create(
+            example_id=m.example_id, user=annotator_user, labels=["HS"] if m.stratum == 2 else []
+        )
     page.click("#queue-button")
     page.wait_for_selector("#queued")
     page.reload()
@@ -56,9 +61,19 @@ def test_designing_previewing_and_drawing_a_sample(login, live_server, project, 
     assert (project.queue_strategy, project.queue_sample_id) == ("sample", sample.pk)
 
 
-def test_the_index_chart_shows_series_peaks_and_the_corrected_band(login, live_server, project, owner, annotator_user, shot):
-    v1 = ModelVersion.objects.create(project=project, backend="embedding_head", artifact_dir="/x", labels=["HS", "TR", "AG"], is_current=True)
-    v2 = ModelVersion.objects.create(project=project, backend="embedding_head", artifact_dir="/x", labels=["HS", "TR", "AG"])
+def test_the_index_chart_shows_series_peaks_and_the_corrected_band(
+    login, live_server, project, owner, annotator_user, shot
+):
+    v1 = ModelVersion.objects.create(
+        project=project,
+        backend="embedding_head",
+        artifact_dir="/x",
+        labels=["HS", "TR", "AG"],
+        is_current=True,
+    )
+    v2 = ModelVersion.objects.create(
+        project=project, backend="embedding_head", artifact_dir="/x", labels=["HS", "TR", "AG"]
+    )
     examples = add_examples(project, [f"day tweet {i}" for i in range(300)])
     start = dt.datetime(2019, 3, 1, 12, tzinfo=dt.UTC)
     for i, ex in enumerate(examples):
@@ -68,10 +83,17 @@ def test_the_index_chart_shows_series_peaks_and_the_corrected_band(login, live_s
         # Share rises and falls with a spike on day 20.
         hs = (i % 10) < (9 if day == 20 else 1 + (day % 7) // 2)
         for v, flip in ((v1, False), (v2, i % 13 == 0)):
-            Prediction.objects.create(example=ex, model_version=v, labels=["HS"] if hs != flip else [], scores={"HS": 0.8 if hs else 0.2})
+            Prediction.objects.create(
+                example=ex,
+                model_version=v,
+                labels=["HS"] if hs != flip else [],
+                scores={"HS": 0.8 if hs else 0.2},
+            )
         if i % 7 == 0:
             truth = hs if i % 21 else not hs
-            Annotation.objects.create(example=ex, user=annotator_user, labels=["HS"] if truth else [])
+            Annotation.objects.create(
+                example=ex, user=annotator_user, labels=["HS"] if truth else []
+            )
     page = login(owner)
     page.goto(f"{live_server.url}/projects/{project.pk}/index/?label=HS&compare={v2.pk}")
     page.wait_for_selector("#index-chart")

@@ -1,4 +1,5 @@
 """`manage.py draw_sample PROJECT --design JSON [--preview]`: the REST design, from the shell."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("project", help="project id or exact name")
-        parser.add_argument("--design", required=True, help='JSON, e.g. {"field": "retweet_count", "boundaries": [1, 10], "take_all_above": 1000}')
+        parser.add_argument(
+            "--design",
+            required=True,
+            help='JSON, e.g. {"field": "retweet_count", "boundaries": [1, 10], "take_all_above": 1000}',
+        )
         parser.add_argument("--preview", action="store_true", help="show the strata, draw nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:

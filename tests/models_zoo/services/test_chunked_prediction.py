@@ -1,5 +1,6 @@
 """Chunked whole-project prediction, in process: ranges, one transaction per chunk, done chunks
 never redone, cancel and resume; and the job REST endpoints."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,7 +26,9 @@ def test_chunks_cover_the_unpredicted_examples_in_id_ranges(tiny_project):
     job = service.start_prediction_job(tiny_project, chunk_size=10)
     chunks = list(job.chunks.order_by("index"))
     assert [(c.first_id, c.last_id, c.examples) for c in chunks] == [
-        (ids[1], ids[10], 10), (ids[11], ids[20], 10), (ids[21], ids[24], 4)
+        (ids[1], ids[10], 10),
+        (ids[11], ids[20], 10),
+        (ids[21], ids[24], 4),
     ]
     assert (job.total_chunks, job.examples, job.state) == (3, 24, "running")
 
@@ -38,7 +41,9 @@ def test_each_chunk_predicts_once_and_the_job_finishes(tiny_project):
     assert service.predict_chunk(chunk_ids[0]) == 10
     before = list(Prediction.objects.filter(model_version=version).values_list("id", "scores"))
     assert service.predict_chunk(chunk_ids[0]) == 0  # done: not redone
-    assert list(Prediction.objects.filter(model_version=version).values_list("id", "scores")) == before
+    assert (
+        list(Prediction.objects.filter(model_version=version).values_list("id", "scores")) == before
+    )
     for cid in chunk_ids[1:]:
         service.predict_chunk(cid)
     job.refresh_from_db()
@@ -60,7 +65,9 @@ def test_cancel_stops_chunks_not_started_and_resume_finishes_them(tiny_project):
     job.refresh_from_db()
     assert (job.state, job.done_chunks) == ("cancelled", 1)
     service.resume_prediction_job(job)
-    assert sorted(job.chunks.exclude(state=ChunkState.DONE).values_list("id", flat=True)) == sorted(rest)
+    assert sorted(job.chunks.exclude(state=ChunkState.DONE).values_list("id", flat=True)) == sorted(
+        rest
+    )
     for c in rest:
         service.predict_chunk(c)
     job.refresh_from_db()
