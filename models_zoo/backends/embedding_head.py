@@ -32,6 +32,7 @@ from models_zoo.backends.base import (
     Backend,
     BackendConfig,
     BackendError,
+    ClassifierConfig,
     FitReport,
     Item,
     ItemPrediction,
@@ -42,7 +43,7 @@ from models_zoo.backends.base import (
 HEAD_FILE = "head.safetensors"
 
 
-class EmbeddingHeadConfig(BackendConfig):
+class EmbeddingHeadConfig(ClassifierConfig):
     encoder: str = Field(
         DEFAULT_ENCODER,
         description='Sentence-transformers model name or local directory; "default" is the '
@@ -140,7 +141,7 @@ class EmbeddingHeadBackend(Backend):
             self._fit_forest(np.asarray(x_train), y_train)
         report(2, "calibrating thresholds")
         scores = self._scores(np.asarray(x_val))
-        self.thresholds, self.metrics = C.calibrate_and_measure(y_val, scores, self.labels, self.task_type)
+        self.thresholds, self.metrics = C.calibrate_for(self.config, y_val, scores, self.labels, self.task_type)
         report(3, "done")
         return FitReport(metrics=self.metrics, thresholds=self.thresholds)
 

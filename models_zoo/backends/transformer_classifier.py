@@ -32,6 +32,7 @@ from models_zoo.backends.base import (
     Backend,
     BackendConfig,
     BackendError,
+    ClassifierConfig,
     FitReport,
     Item,
     ItemPrediction,
@@ -41,7 +42,7 @@ from models_zoo.backends.base import (
 MODEL_DIR = "model"
 
 
-class TransformerClassifierConfig(BackendConfig):
+class TransformerClassifierConfig(ClassifierConfig):
     model: str = Field(
         DEFAULT_ENCODER,
         description='Hugging Face checkpoint name or local directory; "default" is the packaged '
@@ -168,7 +169,7 @@ class TransformerClassifierBackend(Backend):
             patience=cfg.early_stopping_patience, device=self.device, fp16=cfg.fp16,
             max_grad_norm=cfg.max_grad_norm or None, progress=progress,
         )
-        self.thresholds, self.metrics = C.calibrate_and_measure(y_val, result.best_scores, self.labels,
+        self.thresholds, self.metrics = C.calibrate_for(self.config, y_val, result.best_scores, self.labels,
                                                                 self.task_type)
         self.metrics["best_epoch"] = result.best_epoch
         self.metrics["history"] = result.history

@@ -25,8 +25,14 @@ from models_zoo.services.training import (
     reap_stale_runs,
     start_training_run,
 )
-from models_zoo.services.versions import comparison_rows, promote_version
+from models_zoo.services.versions import comparison_rows, promote_version, split_warning
+from models_zoo.thresholds import OBJECTIVES
 from models_zoo.web.config_form import config_from_form, fields_from_schema
+from models_zoo.web.version_page import (
+    training_defaults_form_values,
+    training_defaults_from_form,
+    version_context,
+)
 
 HTMX_STOP_POLLING = 286
 
@@ -154,12 +160,16 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     return _redirect(request, reverse("models-run", args=[run.pk]))
 
 
-def _versions_context(project: Project, policy_errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _versions_context(project: Project, policy_errors: dict[str, str] | None = None,
+                      values: dict[str, str] | None = None) -> dict[str, Any]:
     labels = list(project.labels.values_list("name", flat=True))
     versions = list(ModelVersion.objects.filter(project=project).order_by("-id"))
     return {
         "project": project, "is_admin": _is_admin(project), "labels": labels,
         "rows": comparison_rows(versions, labels),
+        "split_warning": split_warning(versions),
+        "defaults": values or training_defaults_form_values(project),
+        "objectives": OBJECTIVES,
         "backends": [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]],
         "policy_errors": policy_errors or {},
     }
@@ -170,6 +180,18 @@ def _versions_context(project: Project, policy_errors: dict[str, str] | None = N
 def versions_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_project_for(request.user, project_id, Role.VIEWER)
     return render(request, "models_zoo/versions.html", _versions_context(project))
+
+
+@login_required
+@require_GET
+def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+    """One version: validation split, threshold objective, per-label thresholds and metrics,
+    and each label's validation curve with the chosen threshold marked."""
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise Http404("No such model version.")
+    project = get_project_for(request.user, version.project_id, Role.VIEWER)
+    return render(request, "models_zoo/version_detail.html", version_context(version, project, _is_admin(project)))
 
 
 @login_required
@@ -202,8 +224,11 @@ def policy_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     valid = [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]]
     if backend not in valid:
         errors["retrain_backend"] = f"unknown backend {backend!r} for this project; valid: {', '.join(valid)}"
+    defaults, default_errors = training_defaults_from_form(project, request.POST)
+    errors.update(default_errors)
     if errors:
-        return render(request, "models_zoo/versions.html", _versions_context(project, errors), status=400)
+        values = {k: request.POST.get(k, "") for k in ("threshold_objective", "threshold_targets", "validation_split")}
+        return render(request, "models_zoo/versions.html", _versions_context(project, errors, values), status=400)
     update_policy(project, retrain_every=every, retrain_backend=backend,
-                  auto_promote=request.POST.get("auto_promote") in {"on", "true", "1"})
+                  auto_promote=request.POST.get("auto_promote") in {"on", "true", "1"}, **defaults)
     return _redirect(request, reverse("models-versions", args=[project.pk]))
