@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotator.models import Project, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
+from models_zoo import registry
 from models_zoo.models import ModelVersion, TrainingRun
 from models_zoo.services.catalog import backend_catalog
 from models_zoo.services.policy import update_policy
@@ -25,6 +26,7 @@ from models_zoo.services.training import (
     reap_stale_runs,
     start_training_run,
 )
+from models_zoo.services.training_defaults import with_project_defaults
 from models_zoo.services.versions import comparison_rows, promote_version, split_warning
 from models_zoo.thresholds import OBJECTIVES
 from models_zoo.web.config_form import config_from_form, fields_from_schema
@@ -69,6 +71,9 @@ def _runs_context(request: HttpRequest, project: Project, backend_name: str | No
                   values: dict[str, Any] | None = None, error: TrainingRequestError | None = None) -> dict[str, Any]:
     catalog = backend_catalog()
     chosen = _backend_choice(catalog, backend_name, project)
+    if values is None and chosen is not None:
+        # Pre-fill the project's training defaults, so the form shows (and submits) what applies.
+        values = with_project_defaults(project, registry.get_backend(chosen["name"]), {})
     return {
         "project": project,
         "is_admin": _is_admin(project),
