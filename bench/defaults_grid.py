@@ -122,12 +122,15 @@ def grid_transformer(sets: list[GroupSet], args: argparse.Namespace) -> None:
     from models_zoo.thresholds import pick_threshold
 
     grid = list(itertools.product(args.lr, args.epochs, args.max_length))
+    if args.configs:  # explicit lr,epochs,max_length triples (a one-factor-at-a-time grid)
+        grid = [(float(a), int(b), int(c)) for a, b, c in (triple.split(",") for triple in args.configs)]
+    sets = [s for s in sets if s.name in args.sets]
     results: dict[str, dict[str, list[dict[str, float]]]] = {}
     for s in sets:
         train, val, test = next(folds_of(s))
         rng = random.Random(1)
         train = rng.sample(train, min(args.tc_train, len(train)))
-        val = rng.sample(val, min(100, len(val)))
+        val = rng.sample(val, min(args.tc_val, len(val)))
         test = rng.sample(test, min(args.tc_test, len(test)))
         y = s.y()
         emit(f"{s.name}: fold 0 held out {s.folds[0][:3]}..., train {len(train)} val {len(val)} test {len(test)}")
@@ -160,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tc-train", type=int, default=400)
     parser.add_argument("--tc-test", type=int, default=400)
     parser.add_argument("--objective", default="f1_macro")
+    parser.add_argument("--configs", nargs="+", help="lr,epochs,max_length triples instead of the product grid")
+    parser.add_argument("--sets", nargs="+", default=["t6", "t26", "hateval"])
+    parser.add_argument("--tc-val", type=int, default=100)
     args = parser.parse_args(argv)
     sets = load_sets()
     if args.backend == "embedding_head":
