@@ -131,3 +131,22 @@ def test_a_worse_version_on_the_same_split_says_why_it_stayed_out(project):
     worse.refresh_from_db()
     assert worse.promotion_note == (f"not auto-promoted: validation f1_macro 0.4000 does not beat the current "
                                     f"version #{current.pk}'s 0.5000")
+
+
+def test_a_real_run_records_its_objective_split_and_curves(project, owner, artifacts_dir, monkeypatch):
+    from tests.models_zoo.tiny_hf import tiny_bert_dir
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    annotate_events(project, owner)
+    project.threshold_objective = "f1_macro"
+    project.validation_split = {"kind": "group", "field": "event", "values": ["alberta"]}
+    project.save()
+    run = start_training_run(project, "embedding_head", {"encoder": str(tiny_bert_dir()), "device": "cpu"}, owner)
+    version = run_training(run.pk)
+    run.refresh_from_db()
+    assert run.state == RunState.SUCCEEDED, run.error
+    calibration = version.metrics["threshold_calibration"]
+    assert calibration["objective"] == "f1_macro"
+    assert {label: pick["threshold"] for label, pick in calibration["per_label"].items()} == version.thresholds
+    assert version.data_snapshot["split"]["values"] == ["alberta"]
+    assert version.data_snapshot["counts"]["validation"] == 4  # examples 8-11 (24 cycle through 4 events by 4s)
