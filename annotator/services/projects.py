@@ -9,7 +9,7 @@ renaming a label renames it inside the stored annotations.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +162,8 @@ def check_settings(fields: Mapping[str, Any]) -> None:
             get_strategy(strategy)
         except ValueError as exc:
             raise ProjectRuleError(str(exc), "queue_strategy") from None
+    from annotator.services.training_defaults import check_training_defaults  # imports this module
+
     check_training_defaults(fields)
     backend = fields.get("retrain_backend")
     if backend:
@@ -171,40 +173,6 @@ def check_settings(fields: Mapping[str, Any]) -> None:
             raise ProjectRuleError(
                 f"unknown backend {backend!r}; valid: {', '.join(available())}.", "retrain_backend"
             )
-
-
-def check_training_defaults(fields: Mapping[str, Any], labels: Sequence[str] | None = None) -> None:
-    """Threshold objective, targets and validation split (issue 12); with `labels`, target
-    names must be labels of the project."""
-    from pydantic import ValidationError
-
-    from models_zoo.splits import parse_split
-    from models_zoo.thresholds import OBJECTIVES, check_targets
-
-    objective = fields.get("threshold_objective")
-    if objective and objective not in OBJECTIVES:
-        raise ProjectRuleError(
-            f"unknown threshold objective {objective!r}; valid: {', '.join(OBJECTIVES)} "
-            "(empty: the backend's default).", "threshold_objective",
-        )
-    targets = fields.get("threshold_targets")
-    if targets is not None:
-        if not isinstance(targets, Mapping):
-            raise ProjectRuleError('threshold_targets must be an object {label: target}.', "threshold_targets")
-        problems = check_targets(targets, labels if labels is not None else list(targets))
-        if problems:
-            raise ProjectRuleError("; ".join(problems) + ".", "threshold_targets")
-    split = fields.get("validation_split")
-    if split is not None:
-        if not isinstance(split, Mapping):
-            raise ProjectRuleError("validation_split must be an object.", "validation_split")
-        try:
-            parse_split(dict(split))
-        except ValidationError as exc:
-            detail = "; ".join(
-                (".".join(str(p) for p in e["loc"]) + ": " if e["loc"] else "") + e["msg"] for e in exc.errors()
-            )
-            raise ProjectRuleError(f"invalid validation_split: {detail}.", "validation_split") from None
 
 
 @transaction.atomic
@@ -222,6 +190,8 @@ def create_project(
     check_settings(fields)
     specs = complete_label_specs(parse_label_specs(labels))
     _check_label_count(task_type, len(specs))
+    from annotator.services.training_defaults import check_training_defaults
+
     check_training_defaults(fields, [spec.name for spec in specs])
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
     Label.objects.bulk_create(
@@ -236,6 +206,8 @@ def create_project(
 def update_project(project: Project, **changes: Any) -> Project:
     """Change project settings. The task type may change only while nothing is annotated."""
     check_settings(changes)
+    from annotator.services.training_defaults import check_training_defaults
+
     check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
     new_type = changes.get("task_type", project.task_type)
     if new_type != project.task_type:

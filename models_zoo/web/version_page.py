@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from annotator.models import Project
-from annotator.services.projects import ProjectRuleError, check_training_defaults
+from annotator.services.projects import ProjectRuleError
+from annotator.services.training_defaults import check_training_defaults
 from models_zoo.models import ModelVersion
 from models_zoo.splits import describe_split, split_record_of
 from models_zoo.web.curves import curve_figure
