@@ -49,6 +49,13 @@ class Project(models.Model):
     queue_sample = models.ForeignKey(
         "Sample", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Training defaults a run's config overrides (issue 12): what thresholds optimise on
+    # validation ("" = the backend's default; models_zoo.thresholds.OBJECTIVES), label -> target
+    # for target_recall / target_precision, and the validation split ({} = random 20%;
+    # models_zoo.splits.ValidationSplit).
+    threshold_objective = models.CharField(max_length=32, blank=True, default="")
+    threshold_targets = models.JSONField(default=dict, blank=True)
+    validation_split = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

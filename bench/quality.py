@@ -21,6 +21,12 @@ baseline of the same block):
   alone also the HatEval-style F1 averaged over both classes.
 - CrisisLex T6 leave-one-event-out: train on five events, test on the sixth, on-topic F1 and
   ROC-AUC for embedding_head and the baseline (rows subsampled per event, printed).
+- Group hold-outs (issue 12; `--only groups`): per shared set of `bench/_group_sets.py`
+  (CrisisLex T6 leave-one-event-out, CrisisLex T26 by event in 5 folds, HatEval train -> dev),
+  the DEFAULT embedding_head (its Config defaults: head, class weighting, threshold objective)
+  against TF-IDF + logistic regression with the same objective, same folds, same run: test
+  macro-F1 over both classes, positive-class F1 and ROC-AUC, mean over folds, and the ratio.
+  MiniLM vectors are cached under /tmp (encoded once).
 - Then, when present, `bench/quality_spans.py:run()` (WNUT-17 span_tagger) and
   `bench/fusion_synthetic.py:run()` (clip_fusion on a generated set), their lines as they are.
 """
@@ -57,7 +63,7 @@ from models_zoo.backends import _classify as C
 from models_zoo.backends.base import Item
 
 ONLY_CHOICES = ("baseline", "embedding_head", "transformer_classifier", "attention_bilstm",
-                "crisislex", "spans", "fusion")
+                "crisislex", "groups", "spans", "fusion")
 
 
 def emit(line: str) -> None:
@@ -74,7 +80,7 @@ def test_metrics(y_test: np.ndarray, scores: np.ndarray, labels: Sequence[str], 
 
 
 def tfidf_baseline(train: list[Item], val: list[Item], test: list[Item], labels: Sequence[str],
-                   task_type: str) -> dict:
+                   task_type: str, objective: str = "f1_positive") -> dict:
     """TF-IDF (word 1-2 grams) + one logistic regression per label, thresholds calibrated on
     the same validation split the backends use."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -89,7 +95,7 @@ def tfidf_baseline(train: list[Item], val: list[Item], test: list[Item], labels:
               for j in range(len(labels))]
     val_scores = np.stack([m.predict_proba(x_val)[:, 1] for m in models], axis=1)
     test_scores = np.stack([m.predict_proba(x_test)[:, 1] for m in models], axis=1)
-    thresholds, _ = C.calibrate_and_measure(y_val, val_scores, labels, task_type)
+    thresholds, _ = C.calibrate_and_measure(y_val, val_scores, labels, task_type, objective)
     y_test = C.gold_matrix(test, labels, task_type, "test")
     return test_metrics(y_test, test_scores, labels, task_type, thresholds) | {"_scores": test_scores,
                                                                                   "_thresholds": thresholds}
@@ -228,6 +234,39 @@ def crisislex_block(args: argparse.Namespace) -> None:
     report("crisislex.mean", "embedding_head", mean_ours, mean_base)
 
 
+def group_holdout_block(args: argparse.Namespace) -> None:
+    """The default backend on each shared set's group hold-out vs TF-IDF + LR (issue 12)."""
+    from bench._group_sets import load_sets, vectors_of
+    from bench.defaults_grid import folds_of, test_figures
+    from models_zoo.backends.embedding_head import EmbeddingHeadBackend, EmbeddingHeadConfig
+
+    defaults = EmbeddingHeadConfig()
+    emit(f"groups.setup embedding_head defaults head={defaults.head} class_weight={defaults.class_weight} "
+         f"threshold_objective={defaults.threshold_objective}")
+    # The grid's sizes (bench/defaults_grid.py), so its cached vectors serve both.
+    sets = load_sets(t6_per_event=150 if args.quick else 600, t26_per_event=50 if args.quick else 150,
+                     hateval_train=args.train_size, hateval_dev=args.dev_size)
+    for s in sets:
+        x, y = vectors_of(s), s.y()
+        labels = (s.label,)
+        figures: dict[str, list[dict[str, float]]] = {"embedding_head": [], "tfidf_lr": []}
+        for train, val, test in folds_of(s):
+            items = [[s.items[i] for i in idx] for idx in (train, val, test)]
+            backend = EmbeddingHeadBackend(labels, "binary")
+            backend.fit_embeddings(x[train], items[0], x[val], items[1])
+            scores = backend._scores(x[test])[:, 0]
+            figures["embedding_head"].append(test_figures(y[test], scores, backend.thresholds[s.label]))
+            base = tfidf_baseline(*items, labels, "binary", objective=defaults.threshold_objective)
+            figures["tfidf_lr"].append(test_figures(y[test], base["_scores"][:, 0], base["_thresholds"][s.label]))
+        emit(f"groups.{s.name}.setup rows={len(s.items)} folds={len(s.folds)} (held-out groups per fold)")
+        means = {name: {k: float(np.mean([f[k] for f in rows])) for k in ("macro_f1", "pos_f1", "roc_auc")}
+                 for name, rows in figures.items()}
+        for key in ("macro_f1", "pos_f1", "roc_auc"):
+            ours, ref = means["embedding_head"][key], means["tfidf_lr"][key]
+            emit(f"groups.{s.name}.embedding_head.{key} {ours:.4f}  tfidf_lr {ref:.4f}  "
+                 f"ratio_vs_tfidf_lr {ours / ref:.3f}")
+
+
 def plugin_lines(filename: str, quick_kwargs: dict[str, int] | None = None) -> None:
     """Run another helper's bench module's `run()` and print its lines; in --quick mode pass
     the smaller sizes its `run` accepts."""
@@ -271,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         hateval_blocks(args, wanted)
     if "crisislex" in wanted:
         crisislex_block(args)
+    if "groups" in wanted:
+        group_holdout_block(args)
     if "spans" in wanted:
         plugin_lines("quality_spans.py", {"train_size": 300, "epochs": 1} if quick else None)
     if "fusion" in wanted:

@@ -1,7 +1,7 @@
 """Shared metrics and per-class threshold calibration (no Django, no torch).
 
 Thresholds: seed 002 (CLIP fusion card) calibrates one threshold per class on the validation
-split instead of a global 0.5; we search a 0.05 grid for the F1-maximising cut-off per class.
+split instead of a global 0.5; the objective it optimises lives in `models_zoo.thresholds`.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
+from models_zoo.thresholds import THRESHOLD_GRID  # noqa: F401  (re-exported)
 
 
 def labels_to_matrix(gold: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
@@ -27,27 +27,11 @@ def labels_to_matrix(gold: Sequence[Sequence[str]], labels: Sequence[str]) -> np
 def calibrate_thresholds(
     y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str], default: float = 0.5
 ) -> dict[str, float]:
-    """Per-class threshold maximising F1 on validation (seed 002); `default` when a class has
-    no positive in the validation split (nothing to calibrate on)."""
-    thresholds: dict[str, float] = {}
-    for j, name in enumerate(labels):
-        truth = y_true[:, j].astype(bool)
-        if truth.sum() == 0:
-            thresholds[name] = default
-            continue
-        best_t, best_f1 = default, -1.0
-        for t in THRESHOLD_GRID:
-            pred = scores[:, j] >= t
-            tp = float(np.sum(pred & truth))
-            fp = float(np.sum(pred & ~truth))
-            fn = float(np.sum(~pred & truth))
-            f1 = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
-            # Ties go to the threshold closest to 0.5, the uncalibrated default.
-            if f1 > best_f1 + 1e-12 or (
-                abs(f1 - best_f1) <= 1e-12 and abs(t - 0.5) < abs(best_t - 0.5)
-            ):
-                best_t, best_f1 = float(t), f1
-        thresholds[name] = best_t
+    """Per-class threshold maximising positive-class F1 on validation (seed 002); 0.5 when a
+    class has no positive in the validation split. The other objectives: `models_zoo.thresholds`."""
+    from models_zoo.thresholds import calibrate
+
+    thresholds, _ = calibrate(y_true, scores, labels, "f1_positive")
     return thresholds
 
 

@@ -74,6 +74,8 @@ class ModelVersion(models.Model):
     is_current = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
+    # Why auto-promotion did not promote it (e.g. validated on a different split), when it did not.
+    promotion_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -132,6 +132,20 @@ class ProjectCreateSerializer(serializers.Serializer):
     retrain_every = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
     auto_promote = serializers.BooleanField(required=False)
+    threshold_objective = serializers.CharField(
+        max_length=32, required=False, allow_blank=True,
+        help_text="What each label's threshold optimises on validation: f1_positive, f1_macro, "
+        "target_recall, target_precision or none (0.5); empty: the backend's default. A run's "
+        "config overrides it.",
+    )
+    threshold_targets = serializers.JSONField(
+        required=False, help_text='target_recall / target_precision: {label: target in (0, 1]}; a label without one: 0.9.'
+    )
+    validation_split = serializers.JSONField(
+        required=False,
+        help_text='{"kind": "random", "fraction": 0.2} (default), {"kind": "group", "field": "event", '
+        '"values": [...]} or {"kind": "date", "before": "YYYY-MM-DD", "field": "created_at"}.',
+    )
 
 
 class ProjectUpdateSerializer(serializers.Serializer):
@@ -155,6 +169,20 @@ class ProjectUpdateSerializer(serializers.Serializer):
     retrain_every = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
     auto_promote = serializers.BooleanField(required=False)
+    threshold_objective = serializers.CharField(
+        max_length=32, required=False, allow_blank=True,
+        help_text="What each label's threshold optimises on validation: f1_positive, f1_macro, "
+        "target_recall, target_precision or none (0.5); empty: the backend's default. A run's "
+        "config overrides it.",
+    )
+    threshold_targets = serializers.JSONField(
+        required=False, help_text='target_recall / target_precision: {label: target in (0, 1]}; a label without one: 0.9.'
+    )
+    validation_split = serializers.JSONField(
+        required=False,
+        help_text='{"kind": "random", "fraction": 0.2} (default), {"kind": "group", "field": "event", '
+        '"values": [...]} or {"kind": "date", "before": "YYYY-MM-DD", "field": "created_at"}.',
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "labels" in self.initial_data:

@@ -147,6 +147,9 @@ PROJECT_FIELDS = (
     "retrain_every",
     "retrain_backend",
     "auto_promote",
+    "threshold_objective",
+    "threshold_targets",
+    "validation_split",
 )
 
 
@@ -160,6 +163,9 @@ def check_settings(fields: Mapping[str, Any]) -> None:
             get_strategy(strategy)
         except ValueError as exc:
             raise ProjectRuleError(str(exc), "queue_strategy") from None
+    from annotator.services.training_defaults import check_training_defaults  # imports this module
+
+    check_training_defaults(fields)
     backend = fields.get("retrain_backend")
     if backend:
         from models_zoo.registry import available
@@ -203,6 +209,9 @@ def create_project(
     }
     specs = complete_label_specs(parse_label_specs(labels))
     _check_label_count(task_type, len(specs))
+    from annotator.services.training_defaults import check_training_defaults
+
+    check_training_defaults(fields, [spec.name for spec in specs])
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
     Label.objects.bulk_create(
         Label(project=project, name=s.name, shortcut=s.shortcut, color=s.color, order=i)
@@ -217,6 +226,9 @@ def update_project(project: Project, **changes: Any) -> Project:
     """Change project settings. The task type may change only while nothing is annotated."""
     check_settings(changes)
     changes = _with_queue_sample(project, changes)
+    from annotator.services.training_defaults import check_training_defaults
+
+    check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
     new_type = changes.get("task_type", project.task_type)
     if new_type != project.task_type:
         if new_type not in TaskType.values:

@@ -52,7 +52,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         model = ModelVersion
         fields: tuple[str, ...] = (
             "id", "project", "run", "backend", "config", "labels", "thresholds", "metrics",
-            "is_current", "created_at", "promoted_at", "data_snapshot_summary",
+            "is_current", "created_at", "promoted_at", "promotion_note", "data_snapshot_summary",
         )
         read_only_fields = fields
 

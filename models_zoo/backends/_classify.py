@@ -6,7 +6,7 @@
   argmax (thresholds are still calibrated and reported, seed 002, but do not gate the label).
 
 Thresholds are calibrated per class on the validation split (seed 002,
-../shared/seeds/002_58145e44d9d40203.txt) with `models_zoo.metrics.calibrate_thresholds`.
+../shared/seeds/002_58145e44d9d40203.txt) under the admin's objective (`models_zoo.thresholds`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from models_zoo.backends.base import BackendError, Item, ItemPrediction
-from models_zoo.metrics import apply_thresholds, calibrate_thresholds, classification_metrics
+from models_zoo.metrics import apply_thresholds, classification_metrics
+from models_zoo.thresholds import calibrate
 
 SIGMOID_TASKS = ("multilabel", "multimodal-multilabel", "binary")
 
@@ -75,11 +76,24 @@ def decide(scores: np.ndarray, labels: Sequence[str], task_type: str,
 
 
 def calibrate_and_measure(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str],
-                          task_type: str) -> tuple[dict[str, float], dict[str, Any]]:
-    """Per-class thresholds on validation, then the shared metrics with those thresholds."""
-    thresholds = calibrate_thresholds(y_true, scores, labels)
+                          task_type: str, objective: str = "f1_positive",
+                          targets: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+    """Per-class thresholds on validation under the threshold `objective` (issue 12), then the
+    shared metrics with those thresholds; `metrics["threshold_calibration"]` keeps the objective,
+    each label's pick and its validation curve (the version page draws it)."""
+    thresholds, report = calibrate(y_true, scores, labels, objective, targets)
     y_pred = decide(scores, labels, task_type, thresholds)
-    return thresholds, measure(y_true, scores, y_pred, labels)
+    metrics = measure(y_true, scores, y_pred, labels)
+    metrics["threshold_calibration"] = report
+    return thresholds, metrics
+
+
+def calibrate_for(config: Any, y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str],
+                  task_type: str) -> tuple[dict[str, float], dict[str, Any]]:
+    """`calibrate_and_measure` with the objective and targets of a ClassifierConfig."""
+    return calibrate_and_measure(y_true, scores, labels, task_type,
+                                 getattr(config, "threshold_objective", "f1_positive"),
+                                 getattr(config, "threshold_targets", None))
 
 
 def measure(y_true: np.ndarray, scores: np.ndarray, y_pred: np.ndarray,

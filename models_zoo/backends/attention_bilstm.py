@@ -44,6 +44,7 @@ from models_zoo.backends.base import (
     Backend,
     BackendConfig,
     BackendError,
+    ClassifierConfig,
     FitReport,
     Item,
     ItemPrediction,
@@ -53,7 +54,7 @@ from models_zoo.backends.base import (
 VOCAB_FILE = "vocab.json"
 
 
-class AttentionBiLSTMConfig(BackendConfig):
+class AttentionBiLSTMConfig(ClassifierConfig):
     word_vectors: str | None = Field(
         None, description="GloVe / word2vec text file to initialise the embedding layer (optional); "
         "its vector width must equal embedding_dim.",
@@ -189,7 +190,7 @@ class AttentionBiLSTMBackend(Backend):
             patience=cfg.early_stopping_patience, device=self.device, fp16=cfg.fp16,
             max_grad_norm=5.0, progress=progress,
         )
-        self.thresholds, self.metrics = C.calibrate_and_measure(y_val, result.best_scores, self.labels,
+        self.thresholds, self.metrics = C.calibrate_for(self.config, y_val, result.best_scores, self.labels,
                                                                 self.task_type)
         self.metrics.update(best_epoch=result.best_epoch, history=result.history,
                             vocab_size=len(self.vocab), word_vectors_found=found)

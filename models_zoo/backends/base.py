@@ -11,9 +11,11 @@ import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from models_zoo.splits import ValidationSplit
 
 CLASSIFICATION_TASK_TYPES = ("multilabel", "singlelabel", "binary", "multimodal-multilabel")
 SPAN_TASK_TYPES = ("spans",)
@@ -84,6 +86,29 @@ class BackendConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seed: int = 13
+    # Read by the training service (the backend only ever sees the two sides it produced).
+    validation_split: ValidationSplit = Field(
+        default_factory=ValidationSplit,
+        description='How train and validation are divided: {"kind": "random", "fraction": 0.2}, '
+        '{"kind": "group", "field": "event", "values": ["..."]} (hold out a metadata group) or '
+        '{"kind": "date", "before": "YYYY-MM-DD"} (train before, validate after). Empty: the project\'s.',
+    )
+
+
+class ClassifierConfig(BackendConfig):
+    """Base of the classifiers' configs: what the per-label thresholds optimise on validation
+    (models_zoo.thresholds; issue 12)."""
+
+    threshold_objective: Literal["f1_positive", "f1_macro", "target_recall", "target_precision", "none"] = Field(
+        "f1_positive",
+        description="What each label's threshold optimises on validation: F1 of the positive class, "
+        "macro-F1 over both classes, a target recall or precision per label, or none (0.5).",
+    )
+    threshold_targets: dict[str, float] = Field(
+        default_factory=dict,
+        description='target_recall / target_precision: label -> target, e.g. {"crisis": 0.9}; '
+        "a label without one: 0.9.",
+    )
 
 
 @dataclass

@@ -31,6 +31,7 @@ from models_zoo.backends.base import (
     Backend,
     BackendConfig,
     BackendError,
+    ClassifierConfig,
     FitReport,
     Item,
     ItemPrediction,
@@ -41,7 +42,7 @@ HEAD_FILE = "head.safetensors"
 CLIP_DIR = "clip"
 
 
-class ClipFusionConfig(BackendConfig):
+class ClipFusionConfig(ClassifierConfig):
     clip: str = Field("openai/clip-vit-base-patch32", description="CLIP checkpoint name or local "
                       "directory (any model with get_text_features / get_image_features)")
     fusion_dim: int = Field(512, ge=8, le=4096, description="projection / fusion width (seed 002)")
@@ -251,7 +252,7 @@ class ClipFusionBackend(Backend):
         )
         best_epoch, history = result.best_epoch, result.history
         scores = result.best_scores
-        self.thresholds, self.metrics = cls_rules.calibrate_and_measure(
+        self.thresholds, self.metrics = cls_rules.calibrate_for(self.config,
             y_val, scores, self.labels, self.task_type)
         self.metrics.update({"best_epoch": best_epoch, "history": history})
         return FitReport(metrics=self.metrics, thresholds=self.thresholds, best_epoch=best_epoch)

@@ -18,6 +18,7 @@ import numpy as np
 
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
 from models_zoo.backends.base import Item
+from models_zoo.splits import ValidationSplit, date_split, group_split, parse_split
 
 VALIDATION_FRACTION = 0.2
 # Below this a train/validation split says nothing; the API answers 400 with this number.
@@ -162,21 +163,60 @@ def _item_for(example: Example, gold: GoldExample, task_type: str) -> Item:
     return Item(text=example.normalized_text or example.text, image=image, labels=gold.labels)
 
 
-def build_dataset(project: Project, seed: int, fraction: float = VALIDATION_FRACTION) -> Dataset:
-    """Items for train and validation plus the snapshot that reproduces them."""
+def split_indices(golds: Sequence[GoldExample], examples: dict[int, Example], split: ValidationSplit,
+                  seed: int) -> tuple[list[int], list[int], list[int]]:
+    """(train, validation, excluded) indices into `golds` under `split` (models_zoo.splits);
+    DatasetError when a side is empty, naming the split's parameters."""
+    if split.kind == "random":
+        keys = [stratum_key(g) for g in golds]
+        train, validation = stratified_split(keys, split.fraction, np.random.default_rng(seed))
+        return train, validation, []
+    meta_field = split.field or "created_at"
+    values = [(examples[g.example_id].meta or {}).get(meta_field) for g in golds]
+    if split.kind == "group":
+        train, validation = group_split(values, split.values)
+        excluded: list[int] = []
+        where = f"meta {meta_field!r} in {sorted(set(split.values))}"
+    else:
+        train, validation, excluded = date_split(values, split.before)
+        where = f"meta {meta_field!r} on or after {split.before.isoformat()}"
+    if not validation:
+        raise DatasetError(f"validation_split: no annotated example has {where}: the validation side is empty")
+    if not train:
+        raise DatasetError(f"validation_split: every annotated example with a usable {meta_field!r} has "
+                           f"{where}: nothing is left to train on")
+    return train, validation, excluded
+
+
+def check_split(golds: Sequence[GoldExample], split: ValidationSplit, task_type: str) -> None:
+    """DatasetError unless `split` leaves both sides non-empty (a 400 before the run starts)."""
+    if split.kind == "random":
+        return
+    examples = Example.objects.in_bulk([g.example_id for g in golds])
+    split_indices(golds, examples, split, seed=0)
+
+
+def build_dataset(project: Project, seed: int, fraction: float = VALIDATION_FRACTION,
+                  split: ValidationSplit | dict[str, Any] | None = None) -> Dataset:
+    """Items for train and validation plus the snapshot that reproduces them. `split` defaults
+    to the random stratified split with `fraction`."""
+    if split is None:
+        split = ValidationSplit(fraction=fraction)
+    elif isinstance(split, dict):
+        split = parse_split(split)
     golds = gold_examples(project)
     check_trainable(golds, project.task_type)
-    keys = [stratum_key(g) for g in golds]
-    train_idx, val_idx = stratified_split(keys, fraction, np.random.default_rng(seed))
     examples = Example.objects.in_bulk([g.example_id for g in golds])
+    train_idx, val_idx, excluded_idx = split_indices(golds, examples, split, seed)
     items = [_item_for(examples[g.example_id], g, project.task_type) for g in golds]
     per_label: Counter[str] = Counter()
     for g in golds:
         per_label.update(g.labels or [s["label"] for s in g.spans])
     snapshot = {
         "seed": seed,
-        "validation_fraction": fraction,
-        "stratified_on": "label set",
+        "split": split.as_record(),
+        "validation_fraction": split.fraction if split.kind == "random" else None,
+        "stratified_on": "label set" if split.kind == "random" else None,
         "text_field": "text" if project.task_type == TaskType.SPANS else "normalized_text",
         "annotation_ids": sorted(a for g in golds for a in g.annotation_ids),
         "train_example_ids": [golds[i].example_id for i in train_idx],
@@ -188,6 +228,9 @@ def build_dataset(project: Project, seed: int, fraction: float = VALIDATION_FRAC
             "per_label": dict(sorted(per_label.items())),
         },
     }
+    if split.kind == "date":
+        snapshot["excluded_example_ids"] = [golds[i].example_id for i in excluded_idx]
+        snapshot["counts"]["excluded"] = len(excluded_idx)
     return Dataset(
         train=[items[i] for i in train_idx],
         validation=[items[i] for i in val_idx],

@@ -55,11 +55,17 @@ def on_annotation_saved(annotation: Annotation, created: bool) -> None:
 
 
 def update_policy(project: Project, *, retrain_every: int | None, retrain_backend: str,
-                  auto_promote: bool) -> Project:
-    """Store the retrain policy and auto-promote settings (validated by the caller's form)."""
+                  auto_promote: bool, **training_defaults: Any) -> Project:
+    """Store the retrain policy and auto-promote settings (validated by the caller's form), and
+    the training defaults given (threshold_objective, threshold_targets, validation_split;
+    checked by the project service)."""
+    from annotator.services.projects import update_project
+
     project.retrain_every = retrain_every or None
     project.retrain_backend = retrain_backend
     project.auto_promote = auto_promote
+    if training_defaults:
+        return update_project(project, **training_defaults)
     project.save(update_fields=["retrain_every", "retrain_backend", "auto_promote", "updated_at"])
     return project
 
@@ -69,4 +75,7 @@ def policy_dict(project: Project) -> dict[str, Any]:
         "retrain_every": project.retrain_every,
         "retrain_backend": project.retrain_backend,
         "auto_promote": project.auto_promote,
+        "threshold_objective": project.threshold_objective,
+        "threshold_targets": project.threshold_targets,
+        "validation_split": project.validation_split,
     }

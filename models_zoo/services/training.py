@@ -28,7 +28,15 @@ from annotator.models import Project
 from models_zoo import registry
 from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
 from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
-from models_zoo.services.datasets import DatasetError, build_dataset, check_trainable, gold_examples
+from models_zoo.services.datasets import (
+    DatasetError,
+    build_dataset,
+    check_split,
+    check_trainable,
+    gold_examples,
+)
+from models_zoo.services.training_defaults import check_targets_name_labels, with_project_defaults
+from models_zoo.splits import describe_split, parse_split
 
 logger = logging.getLogger(__name__)
 
@@ -127,14 +135,23 @@ def start_training_run(
             f"it supports {', '.join(cls.task_types)}"
         )
         raise TrainingRequestError(message, errors=[{"field": "backend", "message": message}])
-    clean_config = validate_config(cls, config)
+    clean_config = validate_config(cls, with_project_defaults(project, cls, config))
+    problems = check_targets_name_labels(project, clean_config)
+    if problems:
+        raise TrainingRequestError(
+            "invalid config: config.threshold_targets: " + "; ".join(problems),
+            errors=[{"field": "config.threshold_targets", "message": m} for m in problems],
+        )
     reap_stale_runs(project=project)
     # Cheap early answer; the database constraint below still settles races.
     _raise_if_active(project)
     try:
-        check_trainable(gold_examples(project), project.task_type)
+        golds = gold_examples(project)
+        check_trainable(golds, project.task_type)
+        check_split(golds, parse_split(clean_config.get("validation_split")), project.task_type)
     except DatasetError as exc:
-        raise TrainingRequestError(str(exc)) from None
+        field = "config.validation_split" if str(exc).startswith("validation_split") else "non_field_errors"
+        raise TrainingRequestError(str(exc), errors=[{"field": field, "message": str(exc)}]) from None
     try:
         with transaction.atomic():
             run = TrainingRun.objects.create(
@@ -335,6 +352,8 @@ def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[s
         append_log(run_id, f"succeeded: model version {version.pk}, validation f1_macro {metrics.get('f1_macro')}")
         if maybe_auto_promote(version):
             append_log(run_id, f"auto-promoted model version {version.pk}")
+        elif version.promotion_note:
+            append_log(run_id, version.promotion_note)
     return version
 
 
@@ -342,9 +361,11 @@ def _train(run: TrainingRun) -> ModelVersion | None:
     project = run.project
     cls = registry.get_backend(run.backend)
     seed = int(run.config.get("seed", run.pk))
-    dataset = build_dataset(project, seed=seed)
+    dataset = build_dataset(project, seed=seed, split=run.config.get("validation_split"))
     counts = dataset.snapshot["counts"]
-    append_log(run.pk, f"data: {counts['train']} train / {counts['validation']} validation examples, seed {seed}")
+    excluded = f", {counts['excluded']} without a usable date left out" if counts.get("excluded") else ""
+    append_log(run.pk, f"data: {counts['train']} train / {counts['validation']} validation examples "
+                       f"({describe_split(dataset.snapshot['split'])}{excluded}), seed {seed}")
     labels = list(project.labels.values_list("name", flat=True))
     backend = cls(labels, project.task_type, run.config)
     report = backend.fit(dataset.train, dataset.validation, progress=_ProgressWriter(run.pk))

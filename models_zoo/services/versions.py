@@ -6,8 +6,11 @@ per request, so requests in flight finish on the old model and the next one uses
 
 Auto-promotion compares the validation metric `f1_macro` (PROMOTION_METRIC) of the new version
 with the current one's and promotes when it is strictly higher, or when no version is current.
-The two were measured on different validation splits when the data changed in between, so this
-is a heuristic the admin opts into (Project.auto_promote), off by default.
+It refuses to compare versions validated on different kinds of split (random vs a held-out
+group vs a date range, or other groups/dates: `models_zoo.splits.split_signature`): then it does
+not promote, and the reason is stored on the new version (`promotion_note`) and in the run log;
+the admin promotes by hand. Random splits of changed data still differ, so this remains a
+heuristic the admin opts into (Project.auto_promote), off by default.
 
 A promotion also enqueues `vigia.predict_project` for the new version, so the suggestions shown
 to annotators follow the current model.
@@ -21,6 +24,7 @@ from django.utils import timezone
 
 from annotator.models import Project
 from models_zoo.models import ModelVersion
+from models_zoo.splits import describe_split, split_record_of, split_signature
 
 PROMOTION_METRIC = "f1_macro"
 
@@ -66,23 +70,45 @@ def metric_of(version: ModelVersion | None, name: str = PROMOTION_METRIC) -> flo
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def beats_current(version: ModelVersion) -> bool:
-    """True when `version` should replace the current model under auto-promotion."""
+def promotion_decision(version: ModelVersion) -> tuple[bool, str]:
+    """(promote?, why not) for auto-promotion of `version` against the current one."""
     current = ModelVersion.objects.filter(project_id=version.project_id, is_current=True).exclude(
         pk=version.pk
     ).first()
     if current is None:
-        return True
+        return True, ""
+    new_split = split_record_of(version.data_snapshot)
+    old_split = split_record_of(current.data_snapshot)
+    if split_signature(new_split) != split_signature(old_split):
+        return False, (
+            f"not auto-promoted: validated on a different split ({describe_split(new_split)}) than "
+            f"the current version #{current.pk} ({describe_split(old_split)}); their "
+            f"{PROMOTION_METRIC} values are not comparable. Promote it by hand if it should serve."
+        )
     new, old = metric_of(version), metric_of(current)
     if new is None:
-        return False
-    return old is None or new > old
+        return False, f"not auto-promoted: it has no validation {PROMOTION_METRIC}"
+    if old is not None and new <= old:
+        return False, (f"not auto-promoted: validation {PROMOTION_METRIC} {new:.4f} does not beat "
+                       f"the current version #{current.pk}'s {old:.4f}")
+    return True, ""
+
+
+def beats_current(version: ModelVersion) -> bool:
+    """True when `version` should replace the current model under auto-promotion."""
+    return promotion_decision(version)[0]
 
 
 def maybe_auto_promote(version: ModelVersion) -> bool:
-    """Promote `version` when its project has auto_promote on and it beats the current one."""
+    """Promote `version` when its project has auto_promote on and it beats the current one on
+    the same kind of split; otherwise record why not on the version."""
     project = Project.objects.get(pk=version.project_id)
-    if not project.auto_promote or not beats_current(version):
+    if not project.auto_promote:
+        return False
+    promote, reason = promotion_decision(version)
+    if not promote:
+        version.promotion_note = reason
+        version.save(update_fields=["promotion_note"])
         return False
     promote_version(version)
     return True
@@ -93,6 +119,7 @@ def snapshot_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
     counts = snapshot.get("counts", {})
     return {
         "seed": snapshot.get("seed"),
+        "split": split_record_of(snapshot),
         "validation_fraction": snapshot.get("validation_fraction"),
         "n_examples": counts.get("examples"),
         "n_train": counts.get("train"),
@@ -117,5 +144,21 @@ def comparison_rows(versions: list[ModelVersion], labels: list[str]) -> list[dic
             "per_class_f1": [(per_class.get(lab) or {}).get("f1") for lab in labels],
             "n_train": summary["n_train"],
             "n_validation": summary["n_validation"],
+            "split": describe_split(summary["split"]),
+            "split_kind": summary["split"].get("kind", "random"),
+            "objective": (metrics.get("threshold_calibration") or {}).get("objective")
+            or (v.config or {}).get("threshold_objective"),
         })
     return rows
+
+
+def split_warning(versions: list[ModelVersion]) -> str:
+    """A sentence for the versions page when the listed versions were validated on different
+    splits (their metrics are not comparable); empty when they all share one."""
+    records = {split_signature(split_record_of(v.data_snapshot)): split_record_of(v.data_snapshot)
+               for v in versions}
+    if len(records) < 2:
+        return ""
+    kinds = "; ".join(describe_split(r) for r in records.values())
+    return (f"These versions were validated on {len(records)} different splits ({kinds}): compare "
+            "metrics only between versions with the same validation split.")

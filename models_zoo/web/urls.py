@@ -15,5 +15,6 @@ urlpatterns = [
     path("runs/<int:run_id>/", views.run_detail, name="models-run"),
     path("runs/<int:run_id>/progress", views.run_progress, name="models-run-progress"),
     path("runs/<int:run_id>/cancel", views.run_cancel, name="models-run-cancel"),
+    path("versions/<int:version_id>/", views.version_detail, name="models-version"),
     path("versions/<int:version_id>/promote", views.promote, name="models-promote"),
 ]

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotator.models import Project, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
+from models_zoo import registry
 from models_zoo.models import ModelVersion, TrainingRun
 from models_zoo.services.catalog import backend_catalog
 from models_zoo.services.policy import update_policy
@@ -25,8 +26,15 @@ from models_zoo.services.training import (
     reap_stale_runs,
     start_training_run,
 )
-from models_zoo.services.versions import comparison_rows, promote_version
+from models_zoo.services.training_defaults import with_project_defaults
+from models_zoo.services.versions import comparison_rows, promote_version, split_warning
+from models_zoo.thresholds import OBJECTIVES
 from models_zoo.web.config_form import config_from_form, fields_from_schema
+from models_zoo.web.version_page import (
+    training_defaults_form_values,
+    training_defaults_from_form,
+    version_context,
+)
 
 HTMX_STOP_POLLING = 286
 
@@ -63,6 +71,9 @@ def _runs_context(request: HttpRequest, project: Project, backend_name: str | No
                   values: dict[str, Any] | None = None, error: TrainingRequestError | None = None) -> dict[str, Any]:
     catalog = backend_catalog()
     chosen = _backend_choice(catalog, backend_name, project)
+    if values is None and chosen is not None:
+        # Pre-fill the project's training defaults, so the form shows (and submits) what applies.
+        values = with_project_defaults(project, registry.get_backend(chosen["name"]), {})
     return {
         "project": project,
         "is_admin": _is_admin(project),
@@ -154,12 +165,16 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     return _redirect(request, reverse("models-run", args=[run.pk]))
 
 
-def _versions_context(project: Project, policy_errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _versions_context(project: Project, policy_errors: dict[str, str] | None = None,
+                      values: dict[str, str] | None = None) -> dict[str, Any]:
     labels = list(project.labels.values_list("name", flat=True))
     versions = list(ModelVersion.objects.filter(project=project).order_by("-id"))
     return {
         "project": project, "is_admin": _is_admin(project), "labels": labels,
         "rows": comparison_rows(versions, labels),
+        "split_warning": split_warning(versions),
+        "defaults": values or training_defaults_form_values(project),
+        "objectives": OBJECTIVES,
         "backends": [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]],
         "policy_errors": policy_errors or {},
     }
@@ -170,6 +185,18 @@ def _versions_context(project: Project, policy_errors: dict[str, str] | None = N
 def versions_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_project_for(request.user, project_id, Role.VIEWER)
     return render(request, "models_zoo/versions.html", _versions_context(project))
+
+
+@login_required
+@require_GET
+def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+    """One version: validation split, threshold objective, per-label thresholds and metrics,
+    and each label's validation curve with the chosen threshold marked."""
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise Http404("No such model version.")
+    project = get_project_for(request.user, version.project_id, Role.VIEWER)
+    return render(request, "models_zoo/version_detail.html", version_context(version, project, _is_admin(project)))
 
 
 @login_required
@@ -202,8 +229,11 @@ def policy_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     valid = [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]]
     if backend not in valid:
         errors["retrain_backend"] = f"unknown backend {backend!r} for this project; valid: {', '.join(valid)}"
+    defaults, default_errors = training_defaults_from_form(project, request.POST)
+    errors.update(default_errors)
     if errors:
-        return render(request, "models_zoo/versions.html", _versions_context(project, errors), status=400)
+        values = {k: request.POST.get(k, "") for k in ("threshold_objective", "threshold_targets", "validation_split")}
+        return render(request, "models_zoo/versions.html", _versions_context(project, errors, values), status=400)
     update_policy(project, retrain_every=every, retrain_backend=backend,
-                  auto_promote=request.POST.get("auto_promote") in {"on", "true", "1"})
+                  auto_promote=request.POST.get("auto_promote") in {"on", "true", "1"}, **defaults)
     return _redirect(request, reverse("models-versions", args=[project.pk]))

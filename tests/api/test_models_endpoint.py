@@ -58,3 +58,16 @@ def test_the_openapi_schema_documents_the_training_endpoints(owner_api):
     for path in ("/api/v1/projects/{project_id}/train", "/api/v1/runs/{run_id}",
                  "/api/v1/models/{version_id}/promote", "/api/v1/backends/"):
         assert path in paths
+
+
+def test_versions_list_their_validation_split_and_promotion_note(project, owner_api):
+    from models_zoo.models import ModelVersion
+
+    ModelVersion.objects.create(
+        project=project, backend="embedding_head", artifact_dir="/nowhere", labels=["HS", "TR", "AG"],
+        metrics={"f1_macro": 0.5}, promotion_note="not auto-promoted: validated on a different split",
+        data_snapshot={"split": {"kind": "group", "field": "event", "values": ["boston"]}, "counts": {}},
+    )
+    [row] = owner_api.get(f"/api/v1/projects/{project.pk}/models/").json()
+    assert row["data_snapshot_summary"]["split"] == {"kind": "group", "field": "event", "values": ["boston"]}
+    assert row["promotion_note"] == "not auto-promoted: validated on a different split"

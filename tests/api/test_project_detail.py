@@ -107,3 +107,30 @@ def test_queue_strategy_and_retrain_backend_must_exist(project, url, owner_api):
     assert ok.status_code == 200
     project.refresh_from_db()
     assert (project.queue_strategy, project.retrain_backend) == ("sequential", "span_tagger")
+
+
+def test_admins_set_the_threshold_objective_and_validation_split(project, url, owner_api):
+    response = owner_api.patch(url, {
+        "threshold_objective": "target_recall", "threshold_targets": {"HS": 0.9, "AG": 0.75},
+        "validation_split": {"kind": "group", "field": "event", "values": ["boston"]},
+    }, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["threshold_objective"] == "target_recall"
+    assert body["threshold_targets"] == {"HS": 0.9, "AG": 0.75}
+    assert body["validation_split"] == {"kind": "group", "field": "event", "values": ["boston"]}
+
+
+@pytest.mark.parametrize("payload, field, message", [
+    ({"threshold_objective": "accuracy"}, "threshold_objective", "unknown threshold objective 'accuracy'"),
+    ({"threshold_targets": {"crisis": 0.9}}, "threshold_targets", "unknown label 'crisis'"),
+    ({"threshold_targets": {"HS": 2}}, "threshold_targets", "must be a number in (0, 1]"),
+    ({"validation_split": {"kind": "group", "field": "event"}}, "validation_split", "needs `field`"),
+    ({"validation_split": {"kind": "date", "before": "March"}}, "validation_split", "before"),
+])
+def test_bad_training_defaults_are_a_400_naming_the_field(project, url, owner_api, payload, field, message):
+    response = owner_api.patch(url, payload, format="json")
+    assert response.status_code == 400
+    assert message in str(response.json()[field])
+    project.refresh_from_db()
+    assert project.threshold_objective == "" and project.validation_split == {}

@@ -1,0 +1,34 @@
+"""A run's config completed with its project's training defaults (issue 12): the validation
+split and the threshold objective and targets the project sets, unless the request gives them."""
+from __future__ import annotations
+
+from typing import Any
+
+from annotator.models import Project
+from models_zoo.backends.base import Backend
+from models_zoo.thresholds import check_targets
+
+
+def with_project_defaults(project: Project, cls: type[Backend], config: dict[str, Any] | None) -> Any:
+    """The run's config with the project's training defaults (issue 12) filled in where the
+    request leaves them out: validation split, threshold objective and targets. A key the
+    request gives wins; a backend without the field (span_tagger has no thresholds) gets none."""
+    if not isinstance(config, dict):
+        return config  # validate_config answers 400
+    fields = cls.Config.model_fields
+    out = dict(config)
+    defaults = {
+        "validation_split": project.validation_split or None,
+        "threshold_objective": project.threshold_objective or None,
+        "threshold_targets": project.threshold_targets or None,
+    }
+    for key, value in defaults.items():
+        if value is not None and key in fields and key not in out:
+            out[key] = value
+    return out
+
+
+def check_targets_name_labels(project: Project, config: dict[str, Any]) -> list[str]:
+    """Problems with the config's threshold targets (label names must be the project's)."""
+    labels = list(project.labels.values_list("name", flat=True))
+    return check_targets(config.get("threshold_targets") or {}, labels)

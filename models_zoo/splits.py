@@ -1,0 +1,133 @@
+"""Validation splits (no Django, no torch): how a run's examples are divided into train and
+validation, so a version's metrics estimate what the admin needs them to estimate.
+
+- `random` (the default): seeded stratified split, `fraction` of each label set to validation.
+- `group`: examples whose metadata `field` has one of `values` (e.g. event in [...]) are the
+  validation side, every other example trains; one group is never on both sides. Seed 003
+  (../shared/seeds/003_43c8cb6e46dbc9f4.txt) evaluates crisis models on events they never saw:
+  this is that hold-out inside the product.
+- `date`: examples whose metadata `field` (default `created_at`) is before `before` train, the
+  rest (on or after) validate: "train before March, validate after". Examples without a
+  readable date are left out of both sides and counted.
+
+The split is recorded on the model version (`data_snapshot["split"]`); metrics from different
+splits are not comparable, so `split_signature` says when two versions were validated alike.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SPLIT_KINDS = ("random", "group", "date")
+
+
+class ValidationSplit(BaseModel):
+    """How train and validation are divided (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["random", "group", "date"] = Field(
+        "random", description="random (stratified), group (hold out metadata values) or date (train before, validate after)")
+    fraction: float = Field(0.2, gt=0, lt=1, description="random: share of each label set held out for validation")
+    field: str = Field("", description="group/date: the metadata key (e.g. event; date: created_at when empty)")
+    values: list[str] = Field(default_factory=list, description="group: the held-out values of `field`")
+    before: date | None = Field(None, description="date: train on examples before this day, validate on the rest")
+
+    @model_validator(mode="after")
+    def _complete(self) -> ValidationSplit:
+        if self.kind == "group" and (not self.field or not self.values):
+            raise ValueError("a group split needs `field` (a metadata key) and `values` (the held-out values)")
+        if self.kind == "date" and self.before is None:
+            raise ValueError("a date split needs `before` (YYYY-MM-DD)")
+        return self
+
+    def as_record(self) -> dict[str, Any]:
+        """The parameters that define the split (what the version records)."""
+        if self.kind == "random":
+            return {"kind": "random", "fraction": self.fraction}
+        if self.kind == "group":
+            return {"kind": "group", "field": self.field, "values": sorted(set(self.values))}
+        return {"kind": "date", "field": self.field or "created_at", "before": self.before.isoformat()}
+
+
+def parse_split(raw: dict[str, Any] | None) -> ValidationSplit:
+    """A ValidationSplit from its JSON (None or {} means random); pydantic errors name the field."""
+    return ValidationSplit.model_validate(raw or {})
+
+
+def split_record_of(snapshot: dict[str, Any] | None) -> dict[str, Any]:
+    """The split a version was validated on; versions from before splits existed were random 0.2."""
+    snapshot = snapshot or {}
+    record = snapshot.get("split")
+    if isinstance(record, dict) and record.get("kind"):
+        return record
+    return {"kind": "random", "fraction": snapshot.get("validation_fraction", 0.2)}
+
+
+def split_signature(record: dict[str, Any]) -> tuple[Any, ...]:
+    """Equal for splits whose metrics are comparable: the same kind and parameters (random
+    splits with different seeds count as alike, as before)."""
+    kind = record.get("kind", "random")
+    if kind == "group":
+        return ("group", record.get("field"), tuple(sorted(record.get("values") or [])))
+    if kind == "date":
+        return ("date", record.get("field") or "created_at", record.get("before"))
+    return ("random", float(record.get("fraction", 0.2)))
+
+
+def describe_split(record: dict[str, Any]) -> str:
+    kind = record.get("kind", "random")
+    if kind == "group":
+        return f"held-out {record.get('field')} in [{', '.join(record.get('values') or [])}]"
+    if kind == "date":
+        return f"train before {record.get('before')}, validate after ({record.get('field') or 'created_at'})"
+    return f"random stratified {round(float(record.get('fraction', 0.2)) * 100)}%"
+
+
+def group_split(values: Sequence[Any], held_out: Sequence[str]) -> tuple[list[int], list[int]]:
+    """(train, validation) indices: items whose value (compared as text) is held out validate,
+    all others (missing values too) train. A value is on exactly one side."""
+    wanted = {str(v) for v in held_out}
+    train, validation = [], []
+    for i, value in enumerate(values):
+        (validation if value is not None and str(value) in wanted else train).append(i)
+    return train, validation
+
+
+def parse_when(value: Any) -> datetime | None:
+    """A timezone-aware datetime from ISO 8601 (a date alone is midnight UTC) or the X API v1
+    format (`Sun Nov 11 05:54:01 +0000 2018`); None when unreadable."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+        except ValueError:
+            try:
+                parsed = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def date_split(values: Sequence[Any], before: date) -> tuple[list[int], list[int], list[int]]:
+    """(train, validation, excluded) indices: before the day (UTC midnight) trains, on or after
+    validates, unreadable dates are excluded."""
+    cut = datetime(before.year, before.month, before.day, tzinfo=UTC)
+    train, validation, excluded = [], [], []
+    for i, value in enumerate(values):
+        when = parse_when(value)
+        if when is None:
+            excluded.append(i)
+        else:
+            (train if when < cut else validation).append(i)
+    return train, validation, excluded

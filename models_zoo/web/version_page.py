@@ -1,0 +1,70 @@
+"""The version page's context and the training-defaults form (threshold objective, targets,
+validation split) of the versions page: parsing only, the project service validates."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from annotator.models import Project
+from annotator.services.projects import ProjectRuleError
+from annotator.services.training_defaults import check_training_defaults
+from models_zoo.models import ModelVersion
+from models_zoo.splits import describe_split, split_record_of
+from models_zoo.web.curves import curve_figure
+
+
+def version_context(version: ModelVersion, project: Project, is_admin: bool) -> dict[str, Any]:
+    metrics = version.metrics or {}
+    calibration = metrics.get("threshold_calibration") or {}
+    objective = calibration.get("objective") or (version.config or {}).get("threshold_objective") or "f1_positive"
+    per_class = metrics.get("per_class") or {}
+    picks = calibration.get("per_label") or {}
+    rows = []
+    for label in version.labels or []:
+        pick = picks.get(label) or {}
+        rows.append({
+            "label": label, "threshold": (version.thresholds or {}).get(label),
+            "metrics": per_class.get(label) or {}, "target": pick.get("target"),
+            "target_met": pick.get("target_met"), "note": pick.get("note", ""),
+        })
+    split = split_record_of(version.data_snapshot)
+    counts = (version.data_snapshot or {}).get("counts") or {}
+    return {
+        "version": version, "project": project, "is_admin": is_admin,
+        "objective": objective, "split": split, "split_text": describe_split(split), "counts": counts,
+        "rows": rows, "metrics": metrics,
+        "figures": [curve_figure(label, picks[label], objective) for label in version.labels or [] if label in picks],
+    }
+
+
+def training_defaults_form_values(project: Project) -> dict[str, str]:
+    """The form's pre-filled text: JSON boxes for the targets and the split."""
+    return {
+        "threshold_objective": project.threshold_objective,
+        "threshold_targets": json.dumps(project.threshold_targets) if project.threshold_targets else "",
+        "validation_split": json.dumps(project.validation_split) if project.validation_split else "",
+    }
+
+
+def training_defaults_from_form(project: Project, data: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """(changes, errors by field) from the submitted form; empty boxes reset to the default."""
+    changes: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if "threshold_objective" not in data:
+        return changes, errors
+    changes["threshold_objective"] = data.get("threshold_objective", "").strip()
+    for name in ("threshold_targets", "validation_split"):
+        raw = data.get(name, "").strip()
+        if not raw:
+            changes[name] = {}
+            continue
+        try:
+            changes[name] = json.loads(raw)
+        except ValueError as exc:
+            errors[name] = f"{name} must be a JSON object: {exc}"
+    if not errors:
+        try:
+            check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
+        except ProjectRuleError as exc:
+            errors[exc.field] = exc.message
+    return changes, errors

@@ -1,0 +1,65 @@
+"""Validation splits as pure functions: a group is never on both sides; date ranges."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+
+from models_zoo.splits import (
+    date_split,
+    describe_split,
+    group_split,
+    parse_split,
+    parse_when,
+    split_record_of,
+    split_signature,
+)
+
+
+def test_a_group_split_never_puts_one_group_on_both_sides():
+    events = ["sandy", "boston", "sandy", None, "alberta", "boston", "sandy", 7, "alberta"]
+    train, validation = group_split(events, ["boston", "7"])
+    assert validation == [1, 5, 7]
+    assert train == [0, 2, 3, 4, 6, 8]
+    assert {str(events[i]) for i in train}.isdisjoint({str(events[i]) for i in validation})
+    assert sorted(train + validation) == list(range(len(events)))
+
+
+def test_a_date_split_trains_before_the_day_and_validates_from_it():
+    created = ["2013-02-28T23:59:59Z", "2013-03-01", "Sun Nov 11 05:54:01 +0000 2018", "", "garbage",
+               "2012-10-29T12:00:00+02:00"]
+    train, validation, excluded = date_split(created, date(2013, 3, 1))
+    assert (train, validation, excluded) == ([0, 5], [1, 2], [3, 4])
+
+
+def test_x_api_dates_and_iso_dates_parse_to_aware_datetimes():
+    assert parse_when("Sun Nov 11 05:54:01 +0000 2018").isoformat() == "2018-11-11T05:54:01+00:00"
+    assert parse_when("2013-03-01").isoformat() == "2013-03-01T00:00:00+00:00"
+    assert parse_when(12) is None
+
+
+def test_split_specs_are_validated_and_recorded():
+    assert parse_split({}).as_record() == {"kind": "random", "fraction": 0.2}
+    group = parse_split({"kind": "group", "field": "event", "values": ["b", "a", "a"]})
+    assert group.as_record() == {"kind": "group", "field": "event", "values": ["a", "b"]}
+    assert parse_split({"kind": "date", "before": "2013-03-01"}).as_record() == {
+        "kind": "date", "field": "created_at", "before": "2013-03-01"}
+    with pytest.raises(ValidationError, match="needs `field`"):
+        parse_split({"kind": "group", "values": ["a"]})
+    with pytest.raises(ValidationError, match="needs `before`"):
+        parse_split({"kind": "date"})
+    with pytest.raises(ValidationError):
+        parse_split({"kind": "crossval"})
+
+
+def test_signatures_tell_comparable_splits_apart():
+    random_a = split_record_of({"validation_fraction": 0.2})  # a version from before splits
+    random_b = {"kind": "random", "fraction": 0.2}
+    group = {"kind": "group", "field": "event", "values": ["boston"]}
+    other_group = {"kind": "group", "field": "event", "values": ["sandy"]}
+    assert split_signature(random_a) == split_signature(random_b)
+    assert split_signature(group) != split_signature(random_b)
+    assert split_signature(group) != split_signature(other_group)
+    assert describe_split(group) == "held-out event in [boston]"
+    assert describe_split(random_b) == "random stratified 20%"
