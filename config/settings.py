@@ -200,7 +200,17 @@ VIGIA_IMPORT_ASYNC_BYTES = int(os.environ.get("VIGIA_IMPORT_ASYNC_BYTES", str(20
 VIGIA_UPLOAD_DIR = VAR_DIR / "uploads"
 VIGIA_ARTIFACTS_DIR = Path(os.environ.get("VIGIA_ARTIFACTS_DIR", VAR_DIR / "artifacts"))
 # A running training run whose heartbeat is older than this is marked failed (worker died).
-VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "600"))
+# The worker beats every min(10 s, this / 4), so a dead run is released in about a minute.
+VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "60"))
+# The same for background imports (the job fails and its upload is removed).
+VIGIA_IMPORT_STALE_SECONDS = int(os.environ.get("VIGIA_IMPORT_STALE_SECONDS", "60"))
+# JSON and form bodies of the REST API refuse NUL and lone surrogates with a 400 naming the
+# field (annotator.text_safety), instead of a database error.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "annotator.api.parsers.SafeJSONParser",
+    "annotator.api.parsers.SafeFormParser",
+    "annotator.api.parsers.SafeMultiPartParser",
+]
 
 LOGGING = {
     "version": 1,
