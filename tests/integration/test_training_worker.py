@@ -1,6 +1,6 @@
 """Training on a real Celery worker (real Redis, real worker process, real models).
 
-1. Import 60 real CrisisLex T6 tweets, train embedding_head through POST /train, watch the run
+1. Import 60 real CrisisLex T6 tweets (the sample in tests/fixtures), train embedding_head through POST /train, watch the run
    succeed, promote the version, predict over REST.
 2. Kill the worker (SIGKILL) in the middle of a run: after VIGIA_RUN_STALE_SECONDS the run reads
    as failed ("worker lost") and the previously promoted model is still current and serving.
@@ -44,10 +44,10 @@ def wait_for(predicate, timeout: float, what: str, worker) -> None:
     pytest.fail(f"timed out after {timeout}s waiting for {what}: {log}")
 
 
-def crisislex_project(owner, datasets_dir: Path, tmp_path: Path, n_per_class: int = 30):
+def crisislex_project(owner, folder: Path, tmp_path: Path, n_per_class: int = 30):
     """A binary on-topic project holding the first `n_per_class` on- and off-topic tweets."""
     rows = {"on-topic": [], "off-topic": []}
-    with open(datasets_dir / CRISISLEX, newline="", encoding="utf-8") as fh:
+    with open(folder / CRISISLEX, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh, skipinitialspace=True):
             bucket = rows[row["label"]]
             if len(bucket) < n_per_class:
@@ -82,8 +82,8 @@ def worker(worker_env, celery_worker_process):
     return celery_worker_process
 
 
-def test_train_promote_and_predict_through_a_real_worker(worker, owner, owner_api, datasets_dir, tmp_path):
-    project = crisislex_project(owner, datasets_dir, tmp_path)
+def test_train_promote_and_predict_through_a_real_worker(worker, owner, owner_api, sample_datasets, tmp_path):
+    project = crisislex_project(owner, sample_datasets, tmp_path)
     started = owner_api.post(f"/api/v1/projects/{project.pk}/train",
                              {"backend": "embedding_head", "config": {"device": "cpu"}}, format="json")
     assert started.status_code == 202, started.content
@@ -156,9 +156,9 @@ def _kill_worker(proc) -> None:
 
 
 def test_a_killed_worker_leaves_the_run_failed_and_the_current_model_serving(
-    worker, owner, owner_api, datasets_dir, tmp_path
+    worker, owner, owner_api, sample_datasets, tmp_path
 ):
-    project = crisislex_project(owner, datasets_dir, tmp_path)
+    project = crisislex_project(owner, sample_datasets, tmp_path)
     # The model that serves now: trained in this process, promoted.
     first = start_training_run(project, "embedding_head", {"device": "cpu"}, owner, enqueue=False)
     current = promote_version(run_training(first.pk))

@@ -26,10 +26,10 @@ def test_import_examples_takes_a_json_mapping(project, tmp_path, capsys):
     assert Example.objects.get(project=project).annotations.get().labels == ["HS", "AG"]
 
 
-def test_import_examples_lists_errors_with_line_numbers_and_fails(project, datasets_dir, capsys):
+def test_import_examples_lists_errors_with_line_numbers_and_fails(project, sample_datasets, capsys):
     with pytest.raises(CommandError, match="nothing imported: 1 error"):
-        call_command("import_examples", str(project.pk), str(datasets_dir / TRUMP), "--format", "csv")
-    assert "trump_tweets.csv:14517:" in capsys.readouterr().err
+        call_command("import_examples", str(project.pk), str(sample_datasets / TRUMP), "--format", "csv")
+    assert "trump_tweets.csv:62:" in capsys.readouterr().err
     assert not Example.objects.filter(project=project).exists()
 
 
