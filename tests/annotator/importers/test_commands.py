@@ -51,3 +51,12 @@ def test_export_examples_writes_to_stdout_or_a_file(project, tmp_path, capsys):
     assert target.read_text().splitlines()[1].startswith(',hi,"[""HS""]"')
     with pytest.raises(CommandError, match="spans project"):
         call_command("export_examples", str(project.pk), "--format", "conll")
+
+
+def test_import_examples_skips_bad_rows_with_on_error_skip(project, tmp_path, capsys):
+    path = write(tmp_path, "m.csv", "text,labels\nflood,HS\n,TR\nquake,AG\n")
+    call_command("import_examples", str(project.pk), str(path), "--format", "csv", "--on-error", "skip")
+    out = capsys.readouterr()
+    assert "imported 2, duplicates 0, skipped 1 bad record(s)" in out.out
+    assert f"{path}:3: column 'text': the text is empty" in out.err
+    assert Example.objects.filter(project=project).count() == 2
