@@ -5,6 +5,8 @@
 2. Kill the worker (SIGKILL) in the middle of a run: after VIGIA_RUN_STALE_SECONDS the run reads
    as failed ("worker lost") and the previously promoted model is still current and serving.
 3. A worker that starts marks runs left running by a dead worker failed (worker_ready).
+4. Kill the worker in the middle of a run and force-cancel it at once: the project trains again
+   without waiting for the stale limit.
 """
 from __future__ import annotations
 
@@ -218,3 +220,25 @@ def test_a_starting_worker_reaps_runs_left_by_a_dead_one(run_left_by_a_dead_work
     wait_for(lambda: TrainingRun.objects.get(pk=run_id).state == RunState.FAILED, 20,
              "the worker to reap the run", worker)
     assert "worker lost" in TrainingRun.objects.get(pk=run_id).error
+
+
+def test_an_admin_force_cancels_a_run_whose_worker_was_killed(
+    worker, owner, owner_api, sample_datasets, tmp_path, settings
+):
+    settings.VIGIA_RUN_STALE_SECONDS = 600  # this process would not reap it for ten minutes
+    project = crisislex_project(owner, sample_datasets, tmp_path)
+    long_config = {"epochs": 200, "early_stopping_patience": 200, "batch_size": 2, "hidden_size": 256,
+                   "num_layers": 3, "embedding_dim": 128, "device": "cpu"}
+    started = owner_api.post(f"/api/v1/projects/{project.pk}/train",
+                             {"backend": "attention_bilstm", "config": long_config}, format="json")
+    assert started.status_code == 202, started.content
+    run_id = started.json()["run"]
+    wait_for(lambda: TrainingRun.objects.get(pk=run_id).epoch is not None, 120, "the run to train", worker)
+    _kill_worker(worker)
+
+    plain = owner_api.post(f"/api/v1/runs/{run_id}/cancel", format="json").json()
+    assert plain["state"] == "running"  # nobody is left to act on the request
+    forced = owner_api.post(f"/api/v1/runs/{run_id}/cancel", {"force": True}, format="json")
+    assert forced.status_code == 200 and forced.json()["state"] == "cancelled"
+    again = owner_api.post(f"/api/v1/projects/{project.pk}/train", {"backend": "embedding_head"}, format="json")
+    assert again.status_code == 202, again.content
