@@ -39,9 +39,9 @@ class LineSource:
     one raises LineTooLong after the rest of it was skipped) and each checked for undecodable
     bytes at its own line (raises UndecodableLine)."""
 
-    def __init__(self, stream: TextIO, limit: int = FIELD_LIMIT) -> None:
+    def __init__(self, stream: TextIO, limit: int | None = None) -> None:
         self.stream = stream
-        self.limit = limit
+        self.limit = limit or FIELD_LIMIT
         self.line_no = 0
 
     def __iter__(self) -> Iterator[str]:

@@ -53,7 +53,9 @@ class DelimitedReader:
     Strict: a quote that opens a field must close it right before a delimiter or the end of the
     line. A stray quote used to be tolerated (`strict=False`), which silently merged the next
     row into this one when the column count happened to line up; now the record is an error
-    naming its first line."""
+    naming its first line. (A stray quote that happens to be closed again right before a
+    delimiter is valid CSV: it reads like a field spanning lines, which real tweets have, e.g.
+    the trump file's, so it cannot be told apart and is not flagged.)"""
 
     def __init__(self, stream: TextIO, delimiter: str = ",", quoting: bool = True) -> None:
         self.stream = stream

@@ -133,7 +133,6 @@ def test_undecodable_bytes_name_their_line_in_every_line_format(project, tmp_pat
 
 def test_a_jsonl_line_over_the_field_limit_is_an_error_and_the_next_lines_go_on(project, tmp_path, monkeypatch):
     monkeypatch.setattr(lines_module, "FIELD_LIMIT", 1000)
-    monkeypatch.setattr(lines_module.LineSource.__init__, "__defaults__", (1000,))
     body = '{"text": "short"}\n' + json.dumps({"text": "x" * 5000}) + '\n{"text": "after"}\n'
     with pytest.raises(ImportFailed) as caught:
         import_file(project, write(tmp_path, "big.jsonl", body), "jsonl")
