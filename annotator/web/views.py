@@ -190,6 +190,10 @@ def import_job_status(request: HttpRequest, project_id: int, job_id: int) -> Htt
     """The progress row of one import job; htmx polls it until the job finishes."""
     project = get_project_for(request.user, project_id)
     job = get_object_or_404(ImportJob, pk=job_id, project=project)
+    from annotator.importers.jobs import reap_stale_imports
+
+    if reap_stale_imports(job_id=job.pk):  # its worker died: say so now
+        job.refresh_from_db()
     finished = job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
     status = HTMX_STOP_POLLING if finished and request.htmx else 200
     return render(
