@@ -154,6 +154,8 @@ def main() -> None:
     parser.add_argument("--train-rows", type=int, default=300)
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
+    # SIGTERM (e.g. `kill`) unwinds through the `finally` blocks: servers stopped, database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -185,10 +187,12 @@ def main() -> None:
             env, port, path, headers, texts, args,
         )
         port = free_port()
+        # runserver starts a thread per request: a persistent connection per thread would pile
+        # up to one per request until garbage collection (PostgreSQL runs out of slots).
         runserver = measure(
             "runserver",
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            env, port, path, headers, texts, args,
+            {**env, "VIGIA_DB_CONN_MAX_AGE": "0"}, port, path, headers, texts, args,
         )
         figure("gunicorn_over_runserver_requests_per_s", gunicorn[0] / runserver[0] if runserver[0] else float("nan"))
         figure("gunicorn_over_runserver_p99", gunicorn[1] / runserver[1] if runserver[1] else float("nan"))

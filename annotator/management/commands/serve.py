@@ -57,7 +57,11 @@ class Command(BaseCommand):
         children = {}
         if not options["no_worker"]:
             children["worker"] = subprocess.Popen(worker_cmd, cwd=settings.BASE_DIR)
-        children["web server"] = subprocess.Popen(web_cmd, cwd=settings.BASE_DIR)
+        web_env = dict(os.environ)
+        if options["server"] == "runserver":
+            # A thread per request: persistent connections would pile up, one per request.
+            web_env["VIGIA_DB_CONN_MAX_AGE"] = "0"
+        children["web server"] = subprocess.Popen(web_cmd, cwd=settings.BASE_DIR, env=web_env)
         url = f"http://{'localhost' if options['host'] in ('127.0.0.1', '0.0.0.0') else options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"Vigia is starting at {url} (Ctrl-C stops web and worker)"))
         self.stdout.write(f"  web server: {options['server']}" + (
