@@ -117,6 +117,8 @@ def web_server_command(python: str, manage: str, options: dict[str, Any]) -> lis
         "--keep-alive", "5",
         # Behind a proxy on the same host; X-Forwarded-* from elsewhere is ignored.
         "--forwarded-allow-ips", os.environ.get("VIGIA_FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
+        # The control socket lives at one path per user: two instances on a host would clash.
+        "--no-control-socket",
         "--access-logfile", "-",
         "--error-logfile", "-",
     ]
