@@ -129,7 +129,10 @@ def run_detail_slash(request: Request, run_id: int) -> Response:
 @api_view(["POST"])
 def run_cancel(request: Request, run_id: int) -> Response:
     run = _run_for(request, run_id, Role.ADMIN)
-    raw = request.data.get("force", request.query_params.get("force", False))
+    body = request.data
+    if not isinstance(body, dict):  # a JSON list, string or number
+        raise serializers.ValidationError({"body": ["must be a JSON object such as {\"force\": true}"]})
+    raw = body.get("force", request.query_params.get("force", False))
     try:
         force = serializers.BooleanField().run_validation(raw) if raw not in ("", None) else False
     except serializers.ValidationError as exc:

@@ -150,3 +150,11 @@ def test_a_background_import_while_the_broker_is_down_is_a_503_and_leaves_nothin
     assert "task queue is unavailable" in response.json()["errors"][0]["message"]
     assert not ImportJob.objects.exists()
     assert list((tmp_path / "uploads").iterdir()) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["[null, null]", '"x"', "1"])
+def test_a_cancel_body_that_is_not_an_object_is_a_400(owner_api, project, body):
+    run = running_run(project)
+    response = owner_api.post(f"/api/v1/runs/{run.pk}/cancel?force=true", body, content_type="application/json")
+    assert response.status_code == 400 and "body" in response.json()
