@@ -19,12 +19,7 @@ schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=Non
 
 # Server errors the fuzzer finds that another change (bad-input validation in the serializers)
 # fixes; each is named with the request that caused it. Remove an entry once it passes.
-KNOWN_SERVER_ERRORS: dict[str, str] = {
-    "POST /api/v1/runs/{run_id}/cancel": (
-        "a JSON body that is not an object (e.g. [null, null], \"x\", 1) with ?force=true: "
-        "request.data.get -> AttributeError (training_views.run_cancel)"
-    ),
-}
+KNOWN_SERVER_ERRORS: dict[str, str] = {}
 
 
 @pytest.fixture
