@@ -6,22 +6,31 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vigia
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-slow test-all lint bench clean
+.PHONY: install lock run test test-slow test-all lint bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package to the version the suite last passed with, so two
+# installs a month apart get the same libraries.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# Pinned CPU torch first: an unpinned torch would pull gigabytes of CUDA packages.
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet torch==2.13.0 -c constraints.txt
+	$(PY) -m pip install --quiet -e '.[dev]' -c constraints.txt
 	touch $@
 
+# Rewrite constraints.txt from the installed venv (after a dependency change and a green suite).
+lock:
+	{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+# The demo: debug stays off (no traceback pages); VIGIA_DEMO lets it keep a generated secret
+# key under var/ instead of requiring VIGIA_SECRET_KEY.
 run: install
-	PORT=$(PORT) $(PY) manage.py migrate --noinput
-	$(PY) manage.py bootstrap_demo
-	PORT=$(PORT) $(PY) manage.py serve
+	VIGIA_DEMO=true PORT=$(PORT) $(PY) manage.py migrate --noinput
+	VIGIA_DEMO=true $(PY) manage.py bootstrap_demo
+	VIGIA_DEMO=true PORT=$(PORT) $(PY) manage.py serve
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \

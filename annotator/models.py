@@ -237,8 +237,14 @@ class ImportJob(models.Model):
     imported = models.BigIntegerField(default=0)
     duplicates = models.BigIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    # "stop": all or nothing; "skip": bad records are left out and listed in `errors`.
+    on_error = models.CharField(max_length=8, default="stop")
+    skipped = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Beaten by the worker while it imports; a stale one means the worker died (the job is
+    # reaped: failed, upload removed).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def progress(self) -> float:

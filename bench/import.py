@@ -39,6 +39,8 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Debug is off by default, and then settings require a key.
+os.environ.setdefault("VIGIA_SECRET_KEY", "bench-only-secret-key")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vigia_bench")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -206,6 +206,8 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    # Debug is off by default, and then settings require a key.
+    os.environ.setdefault("VIGIA_SECRET_KEY", "bench-only-secret-key")
     os.environ["DATABASE_URL"] = args.database_url
     var_dir = Path(tempfile.mkdtemp(prefix="vigia-bench-predict-"))
     os.environ["VIGIA_VAR_DIR"] = str(var_dir)

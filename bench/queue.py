@@ -39,6 +39,8 @@ def setup_django(db: str) -> None:
     os.environ["DATABASE_URL"] = f"{base}/{db}"
     os.environ.setdefault("VIGIA_DEBUG", "0")  # no per-query logging while timing
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Debug is off by default, and then settings require a key.
+    os.environ.setdefault("VIGIA_SECRET_KEY", "bench-only-secret-key")
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     import django
 

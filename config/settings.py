@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.security import content_security_policy, https_settings, resolve_secret_key
+
 # Idle torch/OpenMP threads spin by default and starve other processes on shared cores.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -27,10 +29,35 @@ def env_bool(name: str, default: bool) -> bool:
 VAR_DIR = Path(os.environ.get("VIGIA_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("VIGIA_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
-DEBUG = env_bool("VIGIA_DEBUG", True)
+# Off unless asked for: a debug 500 page shows the traceback, local variables and settings.
+DEBUG = env_bool("VIGIA_DEBUG", False)
+SECRET_KEY = resolve_secret_key(
+    os.environ.get("VIGIA_SECRET_KEY", ""),
+    debug=DEBUG,
+    demo=env_bool("VIGIA_DEMO", False),
+    under_test="PYTEST_VERSION" in os.environ,
+    var_dir=VAR_DIR,
+)
 ALLOWED_HOSTS = [h for h in os.environ.get("VIGIA_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("VIGIA_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# --- Security headers ---------------------------------------------------------------------
+# HTTPS (usually TLS ended at a proxy that sets X-Forwarded-Proto): secure cookies, HSTS,
+# redirect plain HTTP. Off by default so http://localhost works.
+VIGIA_HTTPS = env_bool("VIGIA_HTTPS", False)
+globals().update(
+    https_settings(
+        VIGIA_HTTPS,
+        hsts_seconds=int(os.environ.get("VIGIA_HSTS_SECONDS", "31536000")),
+        ssl_redirect=env_bool("VIGIA_SSL_REDIRECT", True),
+    )
+)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+VIGIA_CSP = content_security_policy()
+# Swagger UI (drf-spectacular) is built from inline script and a CDN: it gets no CSP.
+VIGIA_CSP_EXEMPT_PREFIXES = ("/api/v1/docs/",)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +77,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
+    # Serves /static/ from the app directories (and STATIC_ROOT after collectstatic) with
+    # DEBUG off, in every process: runserver, gunicorn, the test live server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -81,6 +112,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vigia.sqlite3'}"),
         conn_max_age=int(os.environ.get("VIGIA_DB_CONN_MAX_AGE", "60")),
+        # A persistent connection the server dropped (restart, failover, pg_terminate_backend)
+        # is checked and replaced at the start of the next request instead of raising a 500.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -98,7 +132,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("VIGIA_STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# WhiteNoise also looks in the finders, so `collectstatic` is optional (make run skips it).
+WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("VIGIA_MEDIA_ROOT", VAR_DIR / "media"))
 # Uploads above this size are streamed to disk by Django instead of held in memory.
@@ -163,7 +200,17 @@ VIGIA_IMPORT_ASYNC_BYTES = int(os.environ.get("VIGIA_IMPORT_ASYNC_BYTES", str(20
 VIGIA_UPLOAD_DIR = VAR_DIR / "uploads"
 VIGIA_ARTIFACTS_DIR = Path(os.environ.get("VIGIA_ARTIFACTS_DIR", VAR_DIR / "artifacts"))
 # A running training run whose heartbeat is older than this is marked failed (worker died).
-VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "600"))
+# The worker beats every min(10 s, this / 4), so a dead run is released in about a minute.
+VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "60"))
+# The same for background imports (the job fails and its upload is removed).
+VIGIA_IMPORT_STALE_SECONDS = int(os.environ.get("VIGIA_IMPORT_STALE_SECONDS", "60"))
+# JSON and form bodies of the REST API refuse NUL and lone surrogates with a 400 naming the
+# field (annotator.text_safety), instead of a database error.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "annotator.api.parsers.SafeJSONParser",
+    "annotator.api.parsers.SafeFormParser",
+    "annotator.api.parsers.SafeMultiPartParser",
+]
 
 LOGGING = {
     "version": 1,

@@ -2,17 +2,30 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/v1/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema"),
+        name="api-docs",
+    ),
     path("api/v1/", include("annotator.api.urls")),
     path("api/v1/", include("models_zoo.api.urls")),
     path("models/", include("models_zoo.web.urls")),
+    # Uploaded example images, for signed-in users, with DEBUG off too (`static()` serves
+    # nothing then). A proxy in front may serve MEDIA_ROOT itself instead.
+    re_path(
+        rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
+        login_required(serve),
+        {"document_root": settings.MEDIA_ROOT},
+        name="media",
+    ),
     path("", include("annotator.web.urls")),
-] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+]

@@ -18,14 +18,64 @@ from annotator.models import Label, Membership, Project, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-DATASETS = SHARED / "datasets"
+# Small, licensed slices of the shared sets with the same layout (tests/fixtures/README.md):
+# what the default suite reads, so it passes on a machine that has only the repository.
+SAMPLE_DATASETS = ROOT / "tests" / "fixtures" / "datasets"
+
+
+def full_datasets_path() -> Path:
+    """Where the full shared datasets are: $VIGIA_DATASETS_DIR, else ../shared/datasets."""
+    configured = os.environ.get("VIGIA_DATASETS_DIR")
+    return Path(configured).expanduser() if configured else SHARED / "datasets"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "datasets: reads the full shared datasets (`datasets_dir`); also slow"
+    )
+    # VIGIA_DATASETS_DIR pointing at the full sets: run their tests with the default suite too.
+    # Pointing nowhere, it changes nothing by default; `-m slow` then fails them clearly.
+    if (
+        os.environ.get("VIGIA_DATASETS_DIR")
+        and full_datasets_path().is_dir()
+        and config.option.markexpr == "not slow"
+    ):
+        config.option.markexpr = "not slow or datasets"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    path = full_datasets_path()
+    state = "found" if path.is_dir() else "absent"
+    return f"full shared datasets: {path} ({state}); default tests read {SAMPLE_DATASETS}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that asks for `datasets_dir` is marked `datasets` and `slow` before `-m` selects,
+    so the default run never needs the full sets."""
+    for item in items:
+        if "datasets_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.datasets)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
 def datasets_dir() -> Path:
-    if not DATASETS.is_dir():
-        pytest.fail(f"shared datasets not found at {DATASETS}")
-    return DATASETS
+    """The full shared datasets; a clear failure when they were asked for and are absent."""
+    path = full_datasets_path()
+    if not path.is_dir():
+        pytest.fail(
+            f"the full shared datasets are not at {path}: set VIGIA_DATASETS_DIR to the folder "
+            "holding crisislex/, hateval2019/, wnut17/, idrisi_r/ and trump_tweets/, or leave out "
+            "`-m slow` (the default suite reads the samples in tests/fixtures/datasets)"
+        )
+    return path
+
+
+@pytest.fixture
+def sample_datasets() -> Path:
+    """The small samples in tests/fixtures/datasets (same relative paths as the full sets)."""
+    return SAMPLE_DATASETS
 
 
 def make_user(username: str, **extra: object):
@@ -116,7 +166,8 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
     """A real `celery -A config worker` process on the test database and the real broker.
 
     The test must use committed data (this fixture pulls in `transactional_db`). Queues are
-    purged first so leftovers of earlier tests are not consumed.
+    purged first so leftovers of earlier tests are not consumed. The worker leads its own
+    process group, so a test can SIGKILL it with its pool children (`kill_worker`).
     """
     from config.celery import app
 
@@ -134,7 +185,7 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
          "--concurrency=1", "--pool=prefork", "-Q", "celery,gpu", "--without-gossip",
          "--without-mingle", f"--hostname=test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -155,3 +206,34 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
         except subprocess.TimeoutExpired:
             proc.kill()
     log.close()
+
+
+def kill_worker(proc: subprocess.Popen) -> None:
+    """SIGKILL a worker from `celery_worker_process` and its pool children: no chance to clean
+    up, as when a machine dies or the OOM killer strikes."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """Messages published by this process go to a broker that refuses connections."""
+    from config.celery import app
+
+    def reset() -> None:
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    old = app.conf.broker_write_url
+    app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    reset()
+    try:
+        yield
+    finally:
+        app.conf.broker_write_url = old
+        reset()

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from annotator.api.io_views import ExportView, ImportJobView, ImportView
+from annotator.api.export_views import ExportView
+from annotator.api.io_views import ImportJobView, ImportView
 
 urlpatterns = [
     path("projects/<int:project_id>/import", ImportView.as_view(), name="api-project-import"),

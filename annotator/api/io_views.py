@@ -16,14 +16,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.api.parsers import SafeFormParser, SafeMultiPartParser
 from annotator.exporters import CONTENT_TYPES, EXPORT_FORMATS, ExportError, iter_export
 from annotator.importers import FORMATS, ImportFailed, import_file
-from annotator.importers.jobs import should_import_async, start_import_job
+from annotator.importers.errors import ON_ERROR_CHOICES, EnqueueFailed
+from annotator.importers.jobs import reap_stale_imports, should_import_async, start_import_job
 from annotator.models import ImportJob, Role
 from annotator.permissions import get_project_for
 
@@ -51,8 +52,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = (
             "id", "project", "status", "format", "original_name", "progress", "total_bytes",
-            "processed_bytes", "rows_seen", "imported", "duplicates", "errors", "created_at",
-            "finished_at",
+            "processed_bytes", "rows_seen", "imported", "duplicates", "skipped", "on_error",
+            "errors", "created_at", "finished_at", "heartbeat_at",
         )
         read_only_fields = fields
 
@@ -67,15 +68,18 @@ def _field_error(field: str, message: str) -> Response:
 class ImportView(APIView):
     """POST /api/v1/projects/{id}/import: project admins only."""
 
-    parser_classes = (MultiPartParser, FormParser)
+    parser_classes = (SafeMultiPartParser, SafeFormParser)
 
     @extend_schema(
         operation_id="project_import",
         summary="Import examples (and their labels) from a file",
         description=(
-            "All or nothing: any bad row gives 400 with up to 100 `{line, message}` errors and "
-            "stores nothing. Duplicates (same normalized text) are skipped and counted. Files "
-            "above VIGIA_IMPORT_ASYNC_BYTES import as a background job: 202 with its status URL. "
+            "All or nothing by default (`on_error=stop`): any bad row gives 400 with up to 100 "
+            "`{line, message}` errors and stores nothing. `on_error=skip` imports the valid rows "
+            "and lists the bad ones: 201 with `skipped` and `errors`. Undecodable bytes and an "
+            "unusable header fail the file either way. Duplicates (same normalized text) are "
+            "skipped and counted. Files above VIGIA_IMPORT_ASYNC_BYTES import as a background "
+            "job: 202 with its status URL. 503 when the task queue is down (nothing stored). "
             "`mapping` is a JSON object naming columns: text, id, labels, label_values, spans, "
             "meta, meta_defaults, keep_extra, ignore; anything left out is auto-detected."
         ),
@@ -86,13 +90,27 @@ class ImportView(APIView):
                     "file": serializers.FileField(),
                     "format": serializers.ChoiceField(choices=FORMATS),
                     "mapping": serializers.CharField(required=False, help_text="JSON object"),
+                    "on_error": serializers.ChoiceField(
+                        choices=ON_ERROR_CHOICES, required=False,
+                        help_text="stop (default): all or nothing; skip: import the valid rows",
+                    ),
                 },
             )
         },
         responses={
             201: inline_serializer(
                 "ImportDone",
-                {"imported": serializers.IntegerField(), "duplicates": serializers.IntegerField()},
+                {
+                    "imported": serializers.IntegerField(),
+                    "duplicates": serializers.IntegerField(),
+                    "skipped": serializers.IntegerField(),
+                    "errors": serializers.ListField(
+                        child=inline_serializer(
+                            "SkippedRow",
+                            {"line": serializers.IntegerField(allow_null=True), "message": serializers.CharField()},
+                        )
+                    ),
+                },
             ),
             202: inline_serializer(
                 "ImportQueued", {"job": serializers.IntegerField(), "status_url": serializers.CharField()}
@@ -100,6 +118,7 @@ class ImportView(APIView):
             400: ErrorList,
             403: OpenApiResponse(description="Not an admin of this project"),
             404: OpenApiResponse(description="No such project (or not a member)"),
+            503: OpenApiResponse(description="The task queue is unavailable; nothing was stored"),
         },
     )
     def post(self, request: Request, project_id: int) -> Response:
@@ -121,6 +140,9 @@ class ImportView(APIView):
                 return _field_error("mapping", f"not valid JSON ({exc.msg})")
             if not isinstance(mapping, dict):
                 return _field_error("mapping", "must be a JSON object")
+        on_error = (request.data.get("on_error") or "stop").strip()
+        if on_error not in ON_ERROR_CHOICES:
+            return _field_error("on_error", f"must be one of {', '.join(ON_ERROR_CHOICES)}, not {on_error!r}")
         if should_import_async(upload):
             from annotator.importers.mapping import ColumnMapping
 
@@ -128,17 +150,24 @@ class ImportView(APIView):
                 ColumnMapping.parse(mapping)  # reject a bad mapping now, not in the worker
             except ImportFailed as exc:
                 return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-            job = start_import_job(project, upload, fmt, mapping=mapping, user=request.user)
+            try:
+                job = start_import_job(
+                    project, upload, fmt, mapping=mapping, user=request.user, on_error=on_error
+                )
+            except EnqueueFailed as exc:
+                return Response(
+                    {"errors": [{"line": None, "message": str(exc)}]},
+                    status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                )
             url = request.build_absolute_uri(reverse("api-import-job-detail", args=[job.pk]))
             return Response({"job": job.pk, "status_url": url}, status=status.HTTP_202_ACCEPTED)
         try:
-            result = import_file(project, upload, fmt, mapping=mapping, user=request.user)
+            result = import_file(
+                project, upload, fmt, mapping=mapping, user=request.user, on_error=on_error
+            )
         except ImportFailed as exc:
             return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(
-            {"imported": result.imported, "duplicates": result.duplicates},
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
 
 
 class ImportJobView(APIView):
@@ -152,6 +181,8 @@ class ImportJobView(APIView):
     def get(self, request: Request, job_id: int) -> Response:
         job = get_object_or_404(ImportJob, pk=job_id)
         get_project_for(request.user, job.project_id, Role.ADMIN)
+        if reap_stale_imports(job_id=job.pk):  # its worker died: say so now
+            job.refresh_from_db()
         return Response(ImportJobSerializer(job).data)
 
 

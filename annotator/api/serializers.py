@@ -25,6 +25,23 @@ from annotator.models import (
 )
 from annotator.services.projects import PROJECT_FIELDS, project_counts
 
+# Ids and offsets: a number past these is refused with a 400 naming the field, not sent to
+# PostgreSQL (which answers "integer out of range", a 500).
+MAX_BIGINT = 2**63 - 1
+MAX_INT = 2**31 - 1
+
+
+def model_bounds(model: type, name: str, **extra: Any) -> dict[str, Any]:
+    """min_value/max_value of an integer model field, for the serializer field that feeds it."""
+    from django.db import connection
+
+    low, high = connection.ops.integer_field_range(model._meta.get_field(name).get_internal_type())
+    bounds = {"min_value": low, "max_value": high}
+    bounds.update(extra)
+    if "min_value" in extra and low is not None:
+        bounds["min_value"] = max(low, extra["min_value"])
+    return bounds
+
 # --- labels ----------------------------------------------------------------------------------
 
 
@@ -35,7 +52,7 @@ class LabelSerializer(serializers.ModelSerializer):
     color = serializers.CharField(
         max_length=7, required=False, allow_blank=True, help_text="#rrggbb; assigned if omitted."
     )
-    order = serializers.IntegerField(min_value=0, required=False)
+    order = serializers.IntegerField(required=False, **model_bounds(Label, "order"))
 
     class Meta:
         model = Label
@@ -127,9 +144,12 @@ class ProjectCreateSerializer(serializers.Serializer):
     allow_overlapping_spans = serializers.BooleanField(required=False)
     queue_strategy = serializers.CharField(max_length=32, required=False)
     queue_sample = serializers.IntegerField(
-        required=False, allow_null=True, help_text='The sample served by queue strategy "sample".'
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
+        help_text='The sample served by queue strategy "sample".',
     )
-    retrain_every = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    retrain_every = serializers.IntegerField(
+        required=False, allow_null=True, **model_bounds(Project, "retrain_every", min_value=1)
+    )
     retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
     auto_promote = serializers.BooleanField(required=False)
     threshold_objective = serializers.CharField(
@@ -164,9 +184,12 @@ class ProjectUpdateSerializer(serializers.Serializer):
     allow_overlapping_spans = serializers.BooleanField(required=False)
     queue_strategy = serializers.CharField(max_length=32, required=False)
     queue_sample = serializers.IntegerField(
-        required=False, allow_null=True, help_text='The sample served by queue strategy "sample".'
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
+        help_text='The sample served by queue strategy "sample".',
     )
-    retrain_every = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    retrain_every = serializers.IntegerField(
+        required=False, allow_null=True, **model_bounds(Project, "retrain_every", min_value=1)
+    )
     retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
     auto_promote = serializers.BooleanField(required=False)
     threshold_objective = serializers.CharField(
@@ -206,7 +229,9 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 class MemberAddSerializer(serializers.Serializer):
     username = serializers.CharField(required=False, help_text="Give username or user.")
-    user = serializers.IntegerField(required=False, help_text="User id; give username or user.")
+    user = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_BIGINT, help_text="User id; give username or user."
+    )
     role = serializers.ChoiceField(choices=Role.choices, default=Role.ANNOTATOR)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -236,8 +261,10 @@ class MemberUpdateSerializer(serializers.Serializer):
 
 
 class SpanSerializer(serializers.Serializer):
-    start = serializers.IntegerField(help_text="Character offset into the raw text.")
-    end = serializers.IntegerField(help_text="Exclusive end offset.")
+    start = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, help_text="Character offset into the raw text."
+    )
+    end = serializers.IntegerField(min_value=0, max_value=MAX_INT, help_text="Exclusive end offset.")
     label = serializers.CharField()
 
 

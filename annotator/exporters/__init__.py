@@ -8,9 +8,15 @@ same examples and primary annotations (the per-user list is informational on imp
 labels have no user). conll (spans projects only) carries tokens, BIO tags and `# id = ...`
 comment lines; its text is the whitespace-separated tokens joined by single spaces.
 
+Visibility follows the annotations endpoint (annotator.api.example_views.visible_annotations):
+exported for an annotator (`for_user` with the annotator role), a file carries only that
+annotator's own and the imported annotations, and the primary labels are chosen among those,
+so nobody learns another annotator's labels or username. Admins, viewers and the CLI
+(`for_user=None`) get every annotation.
+
     from annotator.exporters import export_project, iter_export
     export_project(project, "jsonl", sys.stdout)
-    StreamingHttpResponse(iter_export(project, "csv"), content_type="text/csv")
+    StreamingHttpResponse(iter_export(project, "csv", for_user=request.user), content_type="text/csv")
 """
 from __future__ import annotations
 
@@ -22,7 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from annotator.models import Annotation, AnnotationSource, Example, Project
+from django.db.models import Q
+
+from annotator.models import Annotation, AnnotationSource, Example, Project, Role
+from annotator.permissions import role_of
 
 EXPORT_FORMATS = ("jsonl", "csv", "conll")
 CONTENT_TYPES = {
@@ -42,9 +51,22 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def iter_examples(project: Project) -> Iterator[tuple[Example, list[Annotation]]]:
-    """Examples in id order with their annotations, fetched in keyset-paginated batches so
-    memory stays flat on large projects."""
+def visible_to(project: Project, user: Any | None) -> Q:
+    """The annotations `user` may read in `project` (None: everything, for the CLI). The same
+    rule as the annotations endpoint: annotators see their own and imported ones only."""
+    if user is None or role_of(user, project) in (Role.ADMIN, Role.VIEWER):
+        return Q()
+    # Annotators, and (defensively) anyone without a reviewing role.
+    if not user.is_authenticated:
+        return Q(user__isnull=True)
+    return Q(user=user) | Q(user__isnull=True)
+
+
+def iter_examples(
+    project: Project, visible: Q | None = None
+) -> Iterator[tuple[Example, list[Annotation]]]:
+    """Examples in id order with their (visible) annotations, fetched in keyset-paginated
+    batches so memory stays flat on large projects."""
     last_id = 0
     while True:
         chunk = list(
@@ -57,6 +79,7 @@ def iter_examples(project: Project) -> Iterator[tuple[Example, list[Annotation]]
         by_example: dict[int, list[Annotation]] = defaultdict(list)
         found = (
             Annotation.objects.filter(example_id__in=[e.pk for e in chunk])
+            .filter(visible if visible is not None else Q())
             .select_related("user")
             .order_by("pk")
         )
@@ -103,17 +126,17 @@ def example_record(project: Project, example: Example, annotations: list[Annotat
     return record
 
 
-def _iter_jsonl(project: Project) -> Iterator[str]:
-    for example, notes in iter_examples(project):
+def _iter_jsonl(project: Project, visible: Q) -> Iterator[str]:
+    for example, notes in iter_examples(project, visible):
         yield _dumps(example_record(project, example, notes)) + "\n"
 
 
-def _iter_csv(project: Project) -> Iterator[str]:
+def _iter_csv(project: Project, visible: Q) -> Iterator[str]:
     key = "spans" if project.task_type == "spans" else "labels"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "text", key, "meta", "annotations"])
-    for n, (example, notes) in enumerate(iter_examples(project), start=1):
+    for n, (example, notes) in enumerate(iter_examples(project, visible), start=1):
         record = example_record(project, example, notes)
         # An empty cell means unlabelled; "[]" means labelled with nothing (a negative).
         value = _dumps(record[key]) if key in record else ""
@@ -143,8 +166,8 @@ def _bio_lines(text: str, spans: list[dict[str, Any]]) -> Iterator[str]:
         yield f"{match.group()}\t{tag}\n"
 
 
-def _iter_conll(project: Project) -> Iterator[str]:
-    for example, notes in iter_examples(project):
+def _iter_conll(project: Project, visible: Q) -> Iterator[str]:
+    for example, notes in iter_examples(project, visible):
         chosen = primary_annotation(notes)
         lines: list[str] = []
         if example.external_id:
@@ -154,17 +177,22 @@ def _iter_conll(project: Project) -> Iterator[str]:
         yield "".join(lines)
 
 
-def iter_export(project: Project, fmt: str) -> Iterator[str]:
-    """The export as text chunks (for StreamingHttpResponse). Raises ExportError up front."""
+def iter_export(project: Project, fmt: str, *, for_user: Any | None = None) -> Iterator[str]:
+    """The export as text chunks (for StreamingHttpResponse), showing what `for_user` may see
+    (None: everything). Raises ExportError up front."""
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; valid formats: {', '.join(EXPORT_FORMATS)}")
     if fmt == "conll":
         if project.task_type != "spans":
             raise ExportError("conll export needs a spans project (BIO tags come from spans)")
-        return _iter_conll(project)
-    return _iter_jsonl(project) if fmt == "jsonl" else _iter_csv(project)
+    visible = visible_to(project, for_user)
+    if fmt == "conll":
+        return _iter_conll(project, visible)
+    return _iter_jsonl(project, visible) if fmt == "jsonl" else _iter_csv(project, visible)
 
 
-def export_project(project: Project, fmt: str, out: TextIO) -> None:
+def export_project(
+    project: Project, fmt: str, out: TextIO, *, for_user: Any | None = None
+) -> None:
     """Write the export of `project` in `fmt` to the text stream `out`, chunk by chunk."""
-    out.writelines(iter_export(project, fmt))
+    out.writelines(iter_export(project, fmt, for_user=for_user))

@@ -1,27 +1,42 @@
 """What an import returns or raises."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # The REST contract lists at most this many errors; past it the import stops reading.
 MAX_ERRORS = 100
 
 
+ON_ERROR_CHOICES = ("stop", "skip")
+
+
 @dataclass(frozen=True)
 class ImportResult:
-    """How many examples were stored and how many rows were skipped as duplicates."""
+    """How many examples were stored, how many rows were duplicates, and (on_error=skip) how
+    many bad records were left out, with the first MAX_ERRORS of their errors."""
 
     imported: int
     duplicates: int
+    skipped: int = 0
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "imported": self.imported, "duplicates": self.duplicates,
+            "skipped": self.skipped, "errors": self.errors,
+        }
 
 
 class RowError(Exception):
-    """One bad row (or header): `line` is the 1-based physical line where it starts."""
+    """One bad row (or header): `line` is the 1-based physical line where it starts.
+    `fatal`: the rest of the file cannot be read either (wrong encoding, broken header), so
+    the import fails even with on_error=skip."""
 
-    def __init__(self, line: int | None, message: str) -> None:
+    def __init__(self, line: int | None, message: str, fatal: bool = False) -> None:
         super().__init__(message)
         self.line = line
         self.message = message
+        self.fatal = fatal
 
     def as_dict(self) -> dict[str, object]:
         return {"line": self.line, "message": self.message}
@@ -45,3 +60,8 @@ class ImportFailed(Exception):
     @classmethod
     def single(cls, message: str, line: int | None = None) -> ImportFailed:
         return cls([{"line": line, "message": message}])
+
+
+class EnqueueFailed(Exception):
+    """The broker did not take the background task (it is down or unreachable); the job was
+    removed. The REST answer is 503."""

@@ -7,14 +7,21 @@ The upload is streamed to settings.VIGIA_UPLOAD_DIR, the ImportJob row is create
 (`vigia.import_file`) is enqueued once the surrounding transaction commits. The task runs
 `run_import_job`, which reports processed bytes and rows while it reads and finally sets the
 status, counts and errors.
+
+A dead worker does not leave a job `running` forever: the task acks late (the message comes back
+when the worker dies), the job carries a heartbeat written by a thread while it imports, and
+`reap_stale_imports` marks jobs whose heartbeat is older than VIGIA_IMPORT_STALE_SECONDS failed
+and removes their upload. Nothing of a dead import is stored: it was one transaction.
 """
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +29,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from annotator.importers.errors import ImportFailed
+from annotator.importers.errors import EnqueueFailed, ImportFailed
 from annotator.importers.service import import_file
 from annotator.models import ImportJob, ImportStatus, Project
 
@@ -37,9 +44,14 @@ def should_import_async(uploaded_file: Any) -> bool:
 
 
 def start_import_job(
-    project: Project, uploaded_file: Any, fmt: str, mapping: dict[str, Any] | None, user: Any
+    project: Project, uploaded_file: Any, fmt: str, mapping: dict[str, Any] | None, user: Any,
+    on_error: str = "stop",
 ) -> ImportJob:
-    """Save the upload to disk (chunk by chunk), create the job, enqueue the task on commit."""
+    """Save the upload to disk (chunk by chunk), create the job, enqueue the task on commit.
+
+    Raises EnqueueFailed (the REST answer is 503) when the broker cannot take the task; the job
+    row and the upload are removed then, so nothing waits for a task that will never run."""
+    reap_stale_imports(project=project)
     upload_dir = Path(settings.VIGIA_UPLOAD_DIR)
     upload_dir.mkdir(parents=True, exist_ok=True)
     original = getattr(uploaded_file, "name", "") or "upload"
@@ -60,11 +72,77 @@ def start_import_job(
         format=fmt,
         mapping=mapping or {},
         total_bytes=size,
+        on_error=on_error,
     )
+    transaction.on_commit(lambda: _enqueue(job))
+    return job
+
+
+def _enqueue(job: ImportJob) -> None:
     from tasks.imports import import_file_task
 
-    transaction.on_commit(lambda: import_file_task.delay(job.pk))
-    return job
+    try:
+        import_file_task.apply_async(args=[job.pk])
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        logger.exception("could not enqueue import job %s", job.pk)
+        ImportJob.objects.filter(pk=job.pk).delete()
+        Path(job.path).unlink(missing_ok=True)
+        raise EnqueueFailed(f"the task queue is unavailable, nothing was imported: {exc}") from exc
+
+
+def reap_stale_imports(project: Project | None = None, job_id: int | None = None) -> int:
+    """Mark running jobs whose heartbeat is older than VIGIA_IMPORT_STALE_SECONDS failed
+    ("worker lost") and remove their uploads. Returns how many were reaped."""
+    stale_s = settings.VIGIA_IMPORT_STALE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=stale_s)
+    stale = ImportJob.objects.filter(status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff)
+    if project is not None:
+        stale = stale.filter(project=project)
+    if job_id is not None:
+        stale = stale.filter(pk=job_id)
+    message = (
+        f"worker lost: no heartbeat for more than {stale_s} s; nothing was imported, "
+        "upload the file again"
+    )
+    reaped = 0
+    for pk, path in list(stale.values_list("pk", "path")):
+        updated = ImportJob.objects.filter(
+            pk=pk, status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff
+        ).update(
+            status=ImportStatus.FAILED, finished_at=timezone.now(),
+            errors=[{"line": None, "message": message}],
+        )
+        if updated:
+            Path(path).unlink(missing_ok=True)
+            logger.warning("import job %s: %s", pk, message)
+            reaped += 1
+    return reaped
+
+
+class _Heartbeat(threading.Thread):
+    """Beats on its own connection while the import runs, also through the long final insert,
+    so only a dead worker leaves a stale heartbeat."""
+
+    def __init__(self, job_id: int, interval: float) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-import-{job_id}")
+        self.job_id = job_id
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.interval):
+                ImportJob.objects.filter(pk=self.job_id, status=ImportStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        except Exception:
+            logger.exception("import job %s: heartbeat stopped", self.job_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
 
 
 def _progress_reporter(job_id: int) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -86,15 +164,28 @@ def _progress_reporter(job_id: int) -> tuple[Callable[[int, int], None], Callabl
 
 
 def run_import_job(job_id: int) -> ImportJob | None:
-    """Run one queued job (the body of the Celery task). A job that already finished is left
-    alone, so a redelivered message does no harm."""
+    """Run one queued job (the body of the Celery task). Only a queued job is claimed: a
+    redelivered message for a finished job does nothing, and one for a job still marked
+    running (its worker died; acks_late brought the message back) leaves it to the reaper."""
     job = ImportJob.objects.filter(pk=job_id).select_related("project").first()
     if job is None:
         logger.warning("import job %s no longer exists", job_id)
         return None
-    if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, heartbeat_at=timezone.now()
+    )
+    if not claimed:
+        job.refresh_from_db()
         return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    heartbeat = _Heartbeat(job.pk, max(0.5, min(10.0, settings.VIGIA_IMPORT_STALE_SECONDS / 6)))
+    heartbeat.start()
+    try:
+        return _run_claimed(job)
+    finally:
+        heartbeat.stop()
+
+
+def _run_claimed(job: ImportJob) -> ImportJob:
     write_progress, close = _progress_reporter(job.pk)
     seen = {"rows": 0}
 
@@ -107,7 +198,7 @@ def run_import_job(job_id: int) -> ImportJob | None:
     try:
         result = import_file(
             job.project, job.path, job.format, mapping=job.mapping or None,
-            user=job.created_by, progress=report,
+            user=job.created_by, progress=report, on_error=job.on_error or "stop",
         )
     except ImportFailed as exc:
         fields = {"status": ImportStatus.FAILED, "errors": exc.errors}
@@ -123,15 +214,17 @@ def run_import_job(job_id: int) -> ImportJob | None:
             errors=[{"line": None, "message": f"internal error: {type(exc).__name__}: {exc}"}],
         )
         close()
+        Path(job.path).unlink(missing_ok=True)
         raise
     else:
         fields = {
             "status": ImportStatus.SUCCEEDED,
             "imported": result.imported,
             "duplicates": result.duplicates,
+            "skipped": result.skipped,
             "processed_bytes": job.total_bytes,
             "rows_seen": seen["rows"],
-            "errors": [],
+            "errors": result.errors,
         }
     finally:
         close()

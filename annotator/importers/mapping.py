@@ -42,6 +42,7 @@ from annotator.importers.values import (
     split_names,
 )
 from annotator.normalize import content_hash, normalize
+from annotator.text_safety import find_unsafe, unsafe_in_text
 
 CLASSIFICATION = {"multilabel", "singlelabel", "binary", "multimodal-multilabel"}
 
@@ -247,6 +248,9 @@ class RowBuilder:
         if not isinstance(text, str) or not text.strip():
             what = "is empty" if isinstance(text, str) or text is None else "is not a string"
             raise RowError(line, f"column {cols.text!r}: the text {what}")
+        bad = unsafe_in_text(text)
+        if bad is not None:
+            raise RowError(line, f"column {cols.text!r}: the text contains {bad[1]} at character {bad[0] + 1}")
         external_id = ""
         if cols.id is not None:
             raw_id = get_field(fields, cols.id)
@@ -257,7 +261,13 @@ class RowBuilder:
                     external_id = external_id[1:-1].strip()
                 if len(external_id) > 200:
                     raise RowError(line, f"column {cols.id!r}: the id is longer than 200 characters")
+                bad = unsafe_in_text(external_id)
+                if bad is not None:
+                    raise RowError(line, f"column {cols.id!r}: the id contains {bad[1]}")
         meta = self._meta(fields, cols, line)
+        unsafe = find_unsafe(meta, "meta")
+        if unsafe is not None:
+            raise RowError(line, f"{unsafe[0]}: {unsafe[1]}")
         labels: list[str] | None = None
         spans: list[dict[str, Any]] | None = None
         if self.task_type in CLASSIFICATION:

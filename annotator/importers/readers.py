@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from annotator.importers.errors import RowError
+from annotator.importers.lines import (
+    FIELD_LIMIT,
+    LineSource,
+    LineTooLong,
+    UndecodableLine,
+    numbered,
+)
+from annotator.text_safety import undecodable_byte
 
-# A tweet is small; a field this big means a stray quote swallowed the rest of the file.
-csv.field_size_limit(min(sys.maxsize, 10 * 1024 * 1024))
+csv.field_size_limit(min(sys.maxsize, FIELD_LIMIT))
 
 # A pretty-printed X API document cannot be parsed incrementally with the standard library;
 # real responses are pages of at most 100 tweets, so a bound this large is never hit by them.
@@ -40,8 +47,15 @@ Item = Record | RowError
 
 
 class DelimitedReader:
-    """CSV (RFC 4180 quoting, tolerant of stray quotes inside fields) or TSV (no quoting, as
-    HatEval needs). Header names are trimmed: some CrisisLex T26 files start them with a space."""
+    """CSV (strict RFC 4180 quoting) or TSV (no quoting, as HatEval needs). Header names are
+    trimmed: some CrisisLex T26 files start them with a space.
+
+    Strict: a quote that opens a field must close it right before a delimiter or the end of the
+    line. A stray quote used to be tolerated (`strict=False`), which silently merged the next
+    row into this one when the column count happened to line up; now the record is an error
+    naming its first line. (A stray quote that happens to be closed again right before a
+    delimiter is valid CSV: it reads like a field spanning lines, which real tweets have, e.g.
+    the trump file's, so it cannot be told apart and is not flagged.)"""
 
     def __init__(self, stream: TextIO, delimiter: str = ",", quoting: bool = True) -> None:
         self.stream = stream
@@ -50,10 +64,11 @@ class DelimitedReader:
         self.columns: list[str] = []
 
     def __iter__(self) -> Iterator[Item]:
+        lines = LineSource(self.stream)
         if self.quoting:
-            reader = csv.reader(self.stream, delimiter=self.delimiter, strict=False)
+            reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
         else:
-            reader = csv.reader(self.stream, delimiter=self.delimiter, quoting=csv.QUOTE_NONE)
+            reader = csv.reader(lines, delimiter=self.delimiter, quoting=csv.QUOTE_NONE)
         last_line = 0
         header: list[str] | None = None
         while True:
@@ -64,10 +79,15 @@ class DelimitedReader:
                 break
             except csv.Error as exc:
                 last_line = reader.line_num
-                yield RowError(start, f"malformed {self._kind()} record: {exc}")
+                yield RowError(start, self._quote_message(str(exc), start, last_line))
+                if header is None:
+                    return
                 continue
-            except UnicodeDecodeError as exc:
-                yield RowError(reader.line_num + 1, f"the file is not UTF-8 text ({exc.reason})")
+            except UndecodableLine as exc:
+                yield exc.error
+                return
+            except LineTooLong as exc:
+                yield RowError(exc.line, lines.too_long(exc.line).message, fatal=True)
                 return
             last_line = reader.line_num
             if not row or (len(row) == 1 and not row[0].strip() and header is not None):
@@ -96,6 +116,22 @@ class DelimitedReader:
     def _kind(self) -> str:
         return "CSV" if self.delimiter == "," else "TSV"
 
+    def _quote_message(self, reason: str, start: int, end: int) -> str:
+        where = f"line {end}" if end == start else f"lines {start}-{end}"
+        if "expected after" in reason:
+            what = "a quoted field is followed by other characters before the delimiter"
+        elif "end of data" in reason:
+            what = "a quote opens a field that is never closed"
+        elif "field larger" in reason:
+            what = f"a field is longer than {FIELD_LIMIT // (1024 * 1024)} MiB"
+        else:
+            what = reason
+        return (
+            f"malformed {self._kind()} record: {what} (stray quote?); {where} could not be read "
+            "as rows. Quote a field that contains quotes and double the quotes inside it: "
+            '"he said ""hi"""'
+        )
+
 
 class JsonLinesReader:
     """One JSON object per line; blank lines are skipped."""
@@ -105,22 +141,23 @@ class JsonLinesReader:
         self.columns: list[str] = []
 
     def __iter__(self) -> Iterator[Item]:
-        line_no = 0
-        try:
-            for line_no, line in enumerate(self.stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield RowError(line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                    continue
-                if not isinstance(value, dict):
-                    yield RowError(line_no, f"expected a JSON object, found {type(value).__name__}")
-                    continue
-                yield Record(line_no, value)
-        except UnicodeDecodeError as exc:
-            yield RowError(line_no + 1, f"the file is not UTF-8 text ({exc.reason})")
+        for line_no, line in numbered(LineSource(self.stream)):
+            if isinstance(line, RowError):
+                yield line
+                if line.fatal:
+                    return
+                continue
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RowError(line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            if not isinstance(value, dict):
+                yield RowError(line_no, f"expected a JSON object, found {type(value).__name__}")
+                continue
+            yield Record(line_no, value)
 
 
 def _flatten_tweet(tweet: dict[str, Any], usernames: dict[str, str]) -> dict[str, Any]:
@@ -173,9 +210,13 @@ class XJsonReader:
         self.columns: list[str] = []
 
     def __iter__(self) -> Iterator[Item]:
+        self._lines = numbered(LineSource(self.stream))
         first = self._first_content_line()
         if first is None:
             yield RowError(1, "the file holds no tweets")
+            return
+        if isinstance(first, RowError):
+            yield first
             return
         first_no, first_line = first
         try:
@@ -188,8 +229,10 @@ class XJsonReader:
         else:
             yield from self._whole_document(first_no, first_line)
 
-    def _first_content_line(self) -> tuple[int, str] | None:
-        for line_no, line in enumerate(self.stream, start=1):
+    def _first_content_line(self) -> tuple[int, str] | RowError | None:
+        for line_no, line in self._lines:
+            if isinstance(line, RowError):
+                return line
             if line.strip():
                 return line_no, line
         return None
@@ -210,11 +253,16 @@ class XJsonReader:
             yield RowError(line_no, f"expected a tweet object, found {type(value).__name__}")
 
     def _per_line(self, first_no: int, first_line: str) -> Iterator[Item]:
-        def lines() -> Iterator[tuple[int, str]]:
+        def lines() -> Iterator[tuple[int, str | RowError]]:
             yield first_no, first_line
-            yield from enumerate(self.stream, start=first_no + 1)
+            yield from self._lines
 
         for line_no, line in lines():
+            if isinstance(line, RowError):
+                yield line
+                if line.fatal:
+                    return
+                continue
             if not line.strip():
                 continue
             try:
@@ -231,6 +279,13 @@ class XJsonReader:
                 first_no,
                 "a single X API document over 64 MB: save responses one per line instead",
             )
+            return
+        bad = undecodable_byte(text)
+        if bad is not None:
+            line_no = first_no + text.count("\n", 0, bad[0])
+            start = text.rfind("\n", 0, bad[0]) + 1
+            end = text.find("\n", bad[0])
+            yield UndecodableLine(line_no, text[start : end if end >= 0 else None]).error
             return
         try:
             value = json.loads(text)
@@ -256,33 +311,35 @@ class ConllReader:
         external_id = ""
         bad = False
         line_no = 0
-        try:
-            for line_no, raw in enumerate(self.stream, start=1):
-                line = raw.rstrip("\r\n")
-                if not line.strip():
-                    if tokens or bad:
-                        yield self._sentence(start_line, tokens, tags, external_id, bad)
-                    tokens, tags, external_id, bad = [], [], "", False
-                    continue
-                if "\t" not in line and line.startswith("#"):
-                    match = _CONLL_ID.match(line)
-                    if match and not tokens:
-                        external_id = match.group(1).strip()
-                    continue
-                if line.startswith("-DOCSTART-"):
-                    continue
-                parts = line.split("\t") if "\t" in line else line.split()
-                if not tokens and not bad:
-                    start_line = line_no
-                if len(parts) < 2 or not parts[0].strip():
-                    yield RowError(line_no, "expected `token<TAB>tag`")
-                    bad = True
-                    continue
-                tokens.append(parts[0].strip())
-                tags.append((line_no, parts[-1].strip()))
-        except UnicodeDecodeError as exc:
-            yield RowError(line_no + 1, f"the file is not UTF-8 text ({exc.reason})")
-            return
+        for line_no, raw in numbered(LineSource(self.stream)):
+            if isinstance(raw, RowError):
+                yield raw
+                if raw.fatal:
+                    return
+                bad = True
+                continue
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                if tokens or bad:
+                    yield self._sentence(start_line, tokens, tags, external_id, bad)
+                tokens, tags, external_id, bad = [], [], "", False
+                continue
+            if "\t" not in line and line.startswith("#"):
+                match = _CONLL_ID.match(line)
+                if match and not tokens:
+                    external_id = match.group(1).strip()
+                continue
+            if line.startswith("-DOCSTART-"):
+                continue
+            parts = line.split("\t") if "\t" in line else line.split()
+            if not tokens and not bad:
+                start_line = line_no
+            if len(parts) < 2 or not parts[0].strip():
+                yield RowError(line_no, "expected `token<TAB>tag`")
+                bad = True
+                continue
+            tokens.append(parts[0].strip())
+            tags.append((line_no, parts[-1].strip()))
         if tokens or bad:
             yield self._sentence(start_line, tokens, tags, external_id, bad)
 

@@ -13,7 +13,13 @@ from typing import IO, Any, TextIO
 from django.db import transaction
 
 from annotator.importers import writers
-from annotator.importers.errors import MAX_ERRORS, ImportFailed, ImportResult, RowError
+from annotator.importers.errors import (
+    MAX_ERRORS,
+    ON_ERROR_CHOICES,
+    ImportFailed,
+    ImportResult,
+    RowError,
+)
 from annotator.importers.mapping import ColumnMapping, RowBuilder
 from annotator.importers.readers import reader_for
 
@@ -53,7 +59,12 @@ def open_source(source: str | Path | IO[bytes] | Any) -> Iterator[tuple[TextIO, 
         if not own and hasattr(binary, "seek"):
             binary.seek(0)
         counter = _CountingReader(binary)
-        text = io.TextIOWrapper(io.BufferedReader(counter, 1 << 16), encoding="utf-8-sig", newline="")
+        text = io.TextIOWrapper(
+            io.BufferedReader(counter, 1 << 16), encoding="utf-8-sig", newline="",
+            # Undecodable bytes become U+DC80..U+DCFF escapes, which the readers report at
+            # their own line (a decode error would only say which 8 KiB chunk held them).
+            errors="surrogateescape",
+        )
         yield text, counter
     finally:
         if own:
@@ -68,22 +79,34 @@ def import_file(
     mapping: dict[str, Any] | ColumnMapping | None = None,
     user: Any = None,
     progress: Progress | None = None,
+    on_error: str = "stop",
 ) -> ImportResult:
     """Import `source` (a path or a binary file object) in format `fmt` into `project`.
 
     Rows become Examples (raw text kept, normalized text and content hash computed); labels or
     spans in the file become one user-less Annotation with source "import" per example. Rows
     whose content hash is already in the project, or earlier in the file, are skipped and
-    counted as duplicates. Any bad row raises ImportFailed listing up to 100 errors with their
-    line numbers, and nothing is stored (one transaction). Memory stays flat: one record at a
-    time is parsed and rows stream to the database.
+    counted as duplicates. Memory stays flat: one record at a time is parsed and rows stream to
+    the database.
+
+    on_error="stop" (the default): any bad row raises ImportFailed listing up to 100 errors with
+    their line numbers, and nothing is stored (one transaction). on_error="skip": bad records are
+    left out and listed on the result (`skipped`, `errors`), the valid rows are stored. Either way
+    a file-level problem (undecodable bytes, an unusable header) raises ImportFailed.
     """
     if fmt not in FORMATS:
         raise ImportFailed.single(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    if on_error not in ON_ERROR_CHOICES:
+        raise ImportFailed.single(f"on_error must be one of {', '.join(ON_ERROR_CHOICES)}, not {on_error!r}")
+    skip = on_error == "skip"
     builder = RowBuilder(project, ColumnMapping.parse(mapping), fmt)
     errors: list[dict[str, object]] = []
+    skipped = 0
     truncated = False
     rows_seen = 0
+    # external id -> (line, content hash) of its first row: a second, different text under
+    # the same id is an error naming both lines (the same text is an ordinary duplicate).
+    ids: dict[str, tuple[int, str]] = {}
     last_report = time.monotonic()
     started = last_report
     with open_source(source) as (stream, counter), transaction.atomic():
@@ -92,29 +115,35 @@ def import_file(
         try:
             for item in reader:
                 rows_seen += 1
-                if isinstance(item, RowError):
-                    errors.append(item.as_dict())
-                else:
+                problem: RowError | None = item if isinstance(item, RowError) else None
+                if problem is None:
                     try:
                         if builder.columns is None and reader.columns:
                             builder.resolve(reader.columns, 1, strict=True)
                         row = builder.build(item)
+                        _check_id(ids, row.external_id, row.line, row.content_hash)
                     except RowError as exc:
-                        errors.append(exc.as_dict())
+                        problem = exc
                         if builder.columns is None:
-                            break  # the header itself is unusable: every row would fail
-                    else:
-                        if not errors:
-                            writer.add(row)
-                if len(errors) >= MAX_ERRORS:
-                    truncated = True
-                    break
+                            problem.fatal = True  # the header is unusable: every row would fail
+                if problem is not None:
+                    if problem.fatal:
+                        errors.append(problem.as_dict())
+                        raise ImportFailed(errors, truncated)
+                    skipped += 1
+                    if len(errors) < MAX_ERRORS:
+                        errors.append(problem.as_dict())
+                    elif not skip:
+                        truncated = True
+                        break
+                elif skip or not errors:
+                    writer.add(row)
                 if progress is not None and rows_seen % _PROGRESS_EVERY_ROWS == 0:
                     now = time.monotonic()
                     if now - last_report >= 0.5:
                         progress(counter.count, rows_seen)
                         last_report = now
-            if errors:
+            if errors and not skip:
                 raise ImportFailed(errors, truncated)
             imported, duplicates = writer.finish()
         except BaseException as exc:
@@ -123,8 +152,20 @@ def import_file(
     if progress is not None:
         progress(counter.count, rows_seen)
     logger.info(
-        "import into project %s by %s: %s imported, %s duplicates, %.1f s",
-        project.pk, getattr(user, "username", None), imported, duplicates,
+        "import into project %s by %s: %s imported, %s duplicates, %s skipped, %.1f s",
+        project.pk, getattr(user, "username", None), imported, duplicates, skipped,
         time.monotonic() - started,
     )
-    return ImportResult(imported=imported, duplicates=duplicates)
+    return ImportResult(imported=imported, duplicates=duplicates, skipped=skipped, errors=errors)
+
+
+def _check_id(ids: dict[str, tuple[int, str]], external_id: str, line: int, digest: str) -> None:
+    if not external_id:
+        return
+    first = ids.setdefault(external_id, (line, digest))
+    if first[1] != digest:
+        raise RowError(
+            line,
+            f"external id {external_id!r} is already used on line {first[0]} by a different "
+            "text (ids must be unique within a file)",
+        )

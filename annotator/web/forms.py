@@ -31,6 +31,17 @@ class ImportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": '{"text": "tweet_text"}'}),
         help_text="Optional column mapping as JSON: our field name -> your column name.",
     )
+    on_error = forms.ChoiceField(
+        choices=[
+            ("stop", "Import nothing if any row is bad"),
+            ("skip", "Skip bad rows and import the rest"),
+        ],
+        initial="stop",
+        required=False,
+    )
+
+    def clean_on_error(self) -> str:
+        return self.cleaned_data.get("on_error") or "stop"
 
     def clean_mapping(self) -> dict[str, str] | None:
         raw = (self.cleaned_data.get("mapping") or "").strip()

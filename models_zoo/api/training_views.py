@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -57,7 +63,10 @@ def _version_for(request: Request, version_id: int, min_role: str) -> ModelVersi
 
 @extend_schema(
     request=TrainRequestSerializer,
-    responses={202: TrainResponseSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+    responses={
+        202: TrainResponseSerializer, 400: ErrorSerializer, 409: ErrorSerializer,
+        503: OpenApiResponse(ErrorSerializer, description="The task queue is down; no run was created"),
+    },
     summary="Start a training run (project admins)",
 )
 @api_view(["POST"])
@@ -67,7 +76,8 @@ def train(request: Request, project_id: int) -> Response:
     body.is_valid(raise_exception=True)
     try:
         run = start_training_run(
-            project, body.validated_data["backend"], body.validated_data.get("config"), request.user
+            project, body.validated_data["backend"], body.validated_data.get("config"), request.user,
+            require_queue=True,
         )
     except TrainingRequestError as exc:
         return _error(exc)
@@ -104,15 +114,31 @@ def run_detail_slash(request: Request, run_id: int) -> Response:
 
 
 @extend_schema(
-    request=None,
-    responses={200: TrainingRunSerializer, 409: ErrorSerializer},
-    summary="Cancel a queued or running run (project admins)",
+    request=inline_serializer(
+        "CancelRequest",
+        {"force": serializers.BooleanField(
+            required=False, default=False,
+            help_text="Mark a running run cancelled now, without waiting for its worker "
+            "(use when the worker is gone).",
+        )},
+    ),
+    parameters=[OpenApiParameter("force", bool, OpenApiParameter.QUERY, required=False)],
+    responses={200: TrainingRunSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+    summary="Cancel a queued or running run (project admins); force=true for a dead worker",
 )
 @api_view(["POST"])
 def run_cancel(request: Request, run_id: int) -> Response:
     run = _run_for(request, run_id, Role.ADMIN)
+    body = request.data
+    if not isinstance(body, dict):  # a JSON list, string or number
+        raise serializers.ValidationError({"body": ["must be a JSON object such as {\"force\": true}"]})
+    raw = body.get("force", request.query_params.get("force", False))
     try:
-        run = cancel_run(run)
+        force = serializers.BooleanField().run_validation(raw) if raw not in ("", None) else False
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"force": exc.detail}) from None
+    try:
+        run = cancel_run(run, force=force)
     except TrainingRequestError as exc:
         return _error(exc)
     return Response(TrainingRunSerializer(run).data)

@@ -110,6 +110,21 @@ def enqueue_run(run: TrainingRun) -> None:
     TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
 
 
+def _enqueue_or_withdraw(run: TrainingRun) -> None:
+    """Send the task now; when the broker cannot take it, delete the run and raise a 503, so
+    the caller hears it and no run is left behind to block the project."""
+    from tasks.training import train_model
+
+    try:
+        result = train_model.apply_async(args=[run.pk], queue=queue_for(run.backend))
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        logger.exception("could not enqueue training run %s; withdrawing it", run.pk)
+        TrainingRun.objects.filter(pk=run.pk).delete()
+        message = f"the task queue is unavailable, no run was started: {exc}"
+        raise TrainingRequestError(message, status=503) from exc
+    TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+
+
 def _raise_if_active(project: Project) -> None:
     active = TrainingRun.objects.filter(project=project, state__in=ACTIVE_RUN_STATES).first()
     if active is not None:
@@ -121,12 +136,14 @@ def _raise_if_active(project: Project) -> None:
 
 def start_training_run(
     project: Project, backend_name: str, config: dict[str, Any] | None, user: Any = None,
-    *, enqueue: bool = True,
+    *, enqueue: bool = True, require_queue: bool = False,
 ) -> TrainingRun:
     """Validate and create a queued run; the Celery task is sent once the row is committed.
 
     Raises TrainingRequestError: 400 for a bad backend, task type, config or too little data,
-    409 when the project already has a queued or running run.
+    409 when the project already has a queued or running run, and (`require_queue`, outside a
+    transaction: the REST and web edges) 503 when the broker is down, leaving no run behind.
+    Without `require_queue` (automatic retraining) such a run is marked failed instead.
     """
     cls = backend_class(backend_name)
     if project.task_type not in cls.task_types:
@@ -162,7 +179,9 @@ def start_training_run(
     except IntegrityError:
         _raise_if_active(project)
         raise
-    if enqueue:
+    if enqueue and require_queue and not connection.in_atomic_block:
+        _enqueue_or_withdraw(run)
+    elif enqueue:
         transaction.on_commit(lambda: enqueue_run(run))
     return run
 
@@ -172,11 +191,23 @@ def append_log(run_id: int, line: str) -> None:
     TrainingRun.objects.filter(pk=run_id).update(log=Concat(F("log"), Value(f"{stamp} {line}\n")))
 
 
-def cancel_run(run: TrainingRun) -> TrainingRun:
-    """A queued run is cancelled at once; a running one stops at its next progress step."""
+def cancel_run(run: TrainingRun, force: bool = False) -> TrainingRun:
+    """A queued run is cancelled at once; a running one stops at its next progress step.
+
+    `force` (for a run whose worker is gone, so no progress step will come): a running run is
+    marked cancelled now, releasing the project. Should its worker still be alive after all, it
+    stops at its next step and records nothing: finishing and saving a version both require the
+    run to be `running`."""
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().get(pk=run.pk)
-        if run.state == RunState.QUEUED:
+        if run.state == RunState.RUNNING and force:
+            run.state = RunState.CANCELLED
+            run.finished_at = timezone.now()
+            run.cancel_requested = True
+            run.eta_seconds = None
+            run.save(update_fields=["state", "finished_at", "cancel_requested", "eta_seconds"])
+            append_log(run.pk, "force-cancelled by an admin (worker gone?)")
+        elif run.state == RunState.QUEUED:
             run.state = RunState.CANCELLED
             run.finished_at = timezone.now()
             run.cancel_requested = True

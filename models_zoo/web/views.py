@@ -115,7 +115,7 @@ def start_run(request: HttpRequest, project_id: int) -> HttpResponse:
     schema = (catalog.get(backend_name) or {}).get("config_schema") or {}
     config = config_from_form(schema, request.POST)
     try:
-        run = start_training_run(project, backend_name, config, request.user)
+        run = start_training_run(project, backend_name, config, request.user, require_queue=True)
     except TrainingRequestError as exc:
         context = _runs_context(request, project, backend_name, values=config, error=exc)
         return render(request, "models_zoo/runs.html", context, status=exc.status)
@@ -159,7 +159,7 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     run, _project = _run_for(request, run_id, Role.ADMIN)
     try:
-        cancel_run(run)
+        cancel_run(run, force=request.POST.get("force") == "1")
     except TrainingRequestError:
         pass  # already finished: the detail page shows its final state
     return _redirect(request, reverse("models-run", args=[run.pk]))

@@ -67,3 +67,52 @@ def test_it_rejects_unknown_formats_and_conll_for_classification(owner_api, fill
 def test_it_hides_the_project_from_outsiders(outsider_api, filled):
     assert outsider_api.get(f"/api/v1/projects/{filled.pk}/export?format=jsonl").status_code == 404
     assert Example.objects.filter(project=filled).count() == 2
+
+
+@pytest.fixture
+def two_annotators(filled, annotator_user):
+    """`filled` plus a second annotator whose later labels would be the primary ones."""
+    from annotator.models import Membership, Role
+    from tests.conftest import api_client_for, make_user
+
+    other = make_user("other-annotator")
+    Membership.objects.create(user=other, project=filled, role=Role.ANNOTATOR)
+    first = Example.objects.get(project=filled, external_id="a1")
+    second = Example.objects.get(project=filled, external_id="a2")
+    Annotation.objects.create(example=first, user=other, labels=["AG"], source="human")
+    Annotation.objects.create(example=second, user=other, labels=["HS"], source="human")
+    return filled, api_client_for(other)
+
+
+def records_of(client, project, fmt="jsonl"):
+    response = client.get(f"/api/v1/projects/{project.pk}/export?format={fmt}")
+    assert response.status_code == 200
+    return body(response)
+
+
+def test_an_annotator_exports_only_their_own_and_imported_annotations(annotator_api, two_annotators):
+    project, _ = two_annotators
+    records = [json.loads(line) for line in records_of(annotator_api, project).splitlines()]
+    # a1: the other annotator's later AG is not the primary label, and not listed.
+    assert records[0]["labels"] == ["TR"]
+    assert {(a["user"], tuple(a["labels"])) for a in records[0]["annotations"]} == {
+        (None, ("HS",)), ("annotator", ("TR",))}
+    # a2: only the other annotator labelled it: unlabelled for this annotator.
+    assert "labels" not in records[1] and records[1]["annotations"] == []
+    text = records_of(annotator_api, project, "csv")
+    assert "other-annotator" not in text and '"AG"' not in text
+
+
+def test_the_other_annotator_sees_theirs_and_not_the_first(two_annotators):
+    project, other_api = two_annotators
+    records = [json.loads(line) for line in records_of(other_api, project).splitlines()]
+    assert records[0]["labels"] == ["AG"] and records[1]["labels"] == ["HS"]
+    assert "annotator" not in {a["user"] for r in records for a in r["annotations"]}
+
+
+def test_admins_and_viewers_export_every_annotation(owner_api, viewer_api, two_annotators):
+    project, _ = two_annotators
+    for client in (owner_api, viewer_api):
+        records = [json.loads(line) for line in records_of(client, project).splitlines()]
+        assert {a["user"] for a in records[0]["annotations"]} == {None, "annotator", "other-annotator"}
+        assert records[1]["labels"] == ["HS"]

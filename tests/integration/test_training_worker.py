@@ -1,10 +1,12 @@
 """Training on a real Celery worker (real Redis, real worker process, real models).
 
-1. Import 60 real CrisisLex T6 tweets, train embedding_head through POST /train, watch the run
+1. Import 60 real CrisisLex T6 tweets (the sample in tests/fixtures), train embedding_head through POST /train, watch the run
    succeed, promote the version, predict over REST.
 2. Kill the worker (SIGKILL) in the middle of a run: after VIGIA_RUN_STALE_SECONDS the run reads
    as failed ("worker lost") and the previously promoted model is still current and serving.
 3. A worker that starts marks runs left running by a dead worker failed (worker_ready).
+4. Kill the worker in the middle of a run and force-cancel it at once: the project trains again
+   without waiting for the stale limit.
 """
 from __future__ import annotations
 
@@ -44,10 +46,10 @@ def wait_for(predicate, timeout: float, what: str, worker) -> None:
     pytest.fail(f"timed out after {timeout}s waiting for {what}: {log}")
 
 
-def crisislex_project(owner, datasets_dir: Path, tmp_path: Path, n_per_class: int = 30):
+def crisislex_project(owner, folder: Path, tmp_path: Path, n_per_class: int = 30):
     """A binary on-topic project holding the first `n_per_class` on- and off-topic tweets."""
     rows = {"on-topic": [], "off-topic": []}
-    with open(datasets_dir / CRISISLEX, newline="", encoding="utf-8") as fh:
+    with open(folder / CRISISLEX, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh, skipinitialspace=True):
             bucket = rows[row["label"]]
             if len(bucket) < n_per_class:
@@ -82,8 +84,8 @@ def worker(worker_env, celery_worker_process):
     return celery_worker_process
 
 
-def test_train_promote_and_predict_through_a_real_worker(worker, owner, owner_api, datasets_dir, tmp_path):
-    project = crisislex_project(owner, datasets_dir, tmp_path)
+def test_train_promote_and_predict_through_a_real_worker(worker, owner, owner_api, sample_datasets, tmp_path):
+    project = crisislex_project(owner, sample_datasets, tmp_path)
     started = owner_api.post(f"/api/v1/projects/{project.pk}/train",
                              {"backend": "embedding_head", "config": {"device": "cpu"}}, format="json")
     assert started.status_code == 202, started.content
@@ -156,9 +158,9 @@ def _kill_worker(proc) -> None:
 
 
 def test_a_killed_worker_leaves_the_run_failed_and_the_current_model_serving(
-    worker, owner, owner_api, datasets_dir, tmp_path
+    worker, owner, owner_api, sample_datasets, tmp_path
 ):
-    project = crisislex_project(owner, datasets_dir, tmp_path)
+    project = crisislex_project(owner, sample_datasets, tmp_path)
     # The model that serves now: trained in this process, promoted.
     first = start_training_run(project, "embedding_head", {"device": "cpu"}, owner, enqueue=False)
     current = promote_version(run_training(first.pk))
@@ -218,3 +220,25 @@ def test_a_starting_worker_reaps_runs_left_by_a_dead_one(run_left_by_a_dead_work
     wait_for(lambda: TrainingRun.objects.get(pk=run_id).state == RunState.FAILED, 20,
              "the worker to reap the run", worker)
     assert "worker lost" in TrainingRun.objects.get(pk=run_id).error
+
+
+def test_an_admin_force_cancels_a_run_whose_worker_was_killed(
+    worker, owner, owner_api, sample_datasets, tmp_path, settings
+):
+    settings.VIGIA_RUN_STALE_SECONDS = 600  # this process would not reap it for ten minutes
+    project = crisislex_project(owner, sample_datasets, tmp_path)
+    long_config = {"epochs": 200, "early_stopping_patience": 200, "batch_size": 2, "hidden_size": 256,
+                   "num_layers": 3, "embedding_dim": 128, "device": "cpu"}
+    started = owner_api.post(f"/api/v1/projects/{project.pk}/train",
+                             {"backend": "attention_bilstm", "config": long_config}, format="json")
+    assert started.status_code == 202, started.content
+    run_id = started.json()["run"]
+    wait_for(lambda: TrainingRun.objects.get(pk=run_id).epoch is not None, 120, "the run to train", worker)
+    _kill_worker(worker)
+
+    plain = owner_api.post(f"/api/v1/runs/{run_id}/cancel", format="json").json()
+    assert plain["state"] == "running"  # nobody is left to act on the request
+    forced = owner_api.post(f"/api/v1/runs/{run_id}/cancel", {"force": True}, format="json")
+    assert forced.status_code == 200 and forced.json()["state"] == "cancelled"
+    again = owner_api.post(f"/api/v1/projects/{project.pk}/train", {"backend": "embedding_head"}, format="json")
+    assert again.status_code == 202, again.content

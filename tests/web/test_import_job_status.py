@@ -45,3 +45,21 @@ def test_a_job_of_another_project_is_404(project, owner):
     other = make_project(owner, "binary", labels=("X",))
     job = job_for(other)
     assert client_for(owner).get(url(project, job)).status_code == 404
+
+
+def test_the_status_row_reports_a_job_whose_worker_died_as_failed(client, owner, project, tmp_path, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotator.models import ImportJob, ImportStatus
+
+    settings.VIGIA_IMPORT_STALE_SECONDS = 60
+    upload = tmp_path / "u.csv"
+    upload.write_text("text\nx\n", encoding="utf-8")
+    job = ImportJob.objects.create(project=project, path=str(upload), format="csv", original_name="u.csv",
+                                   status=ImportStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=5))
+    client.force_login(owner)
+    html = client.get(f"/projects/{project.pk}/imports/{job.pk}/").content.decode()
+    assert "Failed" in html and "worker lost" in html
+    assert not upload.exists()

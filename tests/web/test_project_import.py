@@ -84,3 +84,47 @@ def test_a_large_file_becomes_a_background_job_shown_on_the_page(project, owner,
     assert f"Importing big.csv in the background (job {job.pk})" in html
     assert reverse("import-job", args=[project.pk, job.pk]) in html and "every 1s" in html
     assert not Example.objects.exists()  # the worker imports it, not the request
+
+
+MIXED = b"text,labels\nflood downtown,HS\n,TR\nfire,NOPE\nquake,AG\n"
+
+
+def test_a_refused_file_can_be_imported_skipping_its_bad_rows_without_uploading_it_again(
+    project, owner, client, settings, tmp_path
+):
+    settings.VIGIA_UPLOAD_DIR = tmp_path
+    client.force_login(owner)
+    r = client.post(url(project), {"file": upload(MIXED, "m.csv"), "format": "csv"})
+    html = r.content.decode()
+    assert r.status_code == 400 and "Nothing was imported" in html
+    assert "line 3: column &#x27;text&#x27;: the text is empty" in html
+    assert 'id="import-skip"' in html and "Skip bad rows and import the rest" in html
+    token = client.session["import_retry"].popitem()[0]
+    assert (tmp_path / "retry" / token).is_file()
+    assert not Example.objects.filter(project=project).exists()
+
+    r = client.post(url(project), {"retry": token})
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "Imported 2 examples (0 duplicates skipped, 2 bad rows left out)." in html
+    assert 'id="import-skipped"' in html and "line 4: column &#x27;labels&#x27;: unknown label" in html
+    assert sorted(Example.objects.filter(project=project).values_list("text", flat=True)) == [
+        "flood downtown", "quake"]
+    assert not (tmp_path / "retry" / token).exists()
+    # The kept upload is used once.
+    again = client.post(url(project), {"retry": token}, follow=True)
+    assert "no longer kept" in again.content.decode()
+
+
+def test_skip_can_be_chosen_on_the_first_upload(project, owner, client):
+    client.force_login(owner)
+    r = client.post(url(project), {"file": upload(MIXED, "m.csv"), "format": "csv", "on_error": "skip"})
+    assert r.status_code == 200 and "2 bad rows left out" in r.content.decode()
+    assert Example.objects.filter(project=project).count() == 2
+
+
+def test_a_retry_token_of_another_session_is_refused(project, owner, client):
+    client.force_login(owner)
+    r = client.post(url(project), {"retry": "0123456789abcdef0123456789abcdef"}, follow=True)
+    assert "no longer kept" in r.content.decode()
+    assert not Example.objects.filter(project=project).exists()

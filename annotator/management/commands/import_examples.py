@@ -1,4 +1,4 @@
-"""`manage.py import_examples PROJECT FILE --format F [--mapping JSON]`"""
+"""`manage.py import_examples PROJECT FILE --format F [--mapping JSON] [--on-error stop|skip]`"""
 from __future__ import annotations
 
 import json
@@ -9,13 +9,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotator.importers import FORMATS, ImportFailed, import_file
+from annotator.importers.errors import ON_ERROR_CHOICES
 from annotator.management.commands._project_arg import find_project
 
 
 class Command(BaseCommand):
     help = (
-        "Import examples (and their labels) from a file into a project, all or nothing. "
-        "Prints the counts, or every bad line and exits with status 1."
+        "Import examples (and their labels) from a file into a project, all or nothing by "
+        "default. Prints the counts, or every bad line and exits with status 1. With "
+        "--on-error skip the valid rows are imported and the bad lines listed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,6 +27,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--mapping", default=None,
             help='column mapping as JSON, e.g. \'{"text": "Tweet Text", "labels": "label"}\'',
+        )
+        parser.add_argument(
+            "--on-error", choices=ON_ERROR_CHOICES, default="stop", dest="on_error",
+            help="stop (default): import nothing when a row is bad; skip: import the valid rows",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,14 +52,22 @@ class Command(BaseCommand):
                 sys.stderr.write(f"\r{rows} rows, {processed / 1e6:.1f} MB read")
 
         try:
-            result = import_file(project, path, options["fmt"], mapping=mapping, progress=progress)
+            result = import_file(
+                project, path, options["fmt"], mapping=mapping, progress=progress,
+                on_error=options["on_error"],
+            )
         except ImportFailed as exc:
-            for error in exc.errors:
-                where = f"{path}:{error['line']}: " if error.get("line") else f"{path}: "
-                self.stderr.write(f"{where}{error['message']}")
+            self._write_errors(path, exc.errors)
             more = " (first 100 shown)" if exc.truncated else ""
             raise CommandError(f"nothing imported: {len(exc.errors)} error(s){more}") from None
+        self._write_errors(path, result.errors)
+        skipped = f", skipped {result.skipped} bad record(s)" if result.skipped else ""
         self.stdout.write(
-            f"imported {result.imported}, duplicates {result.duplicates} into project "
+            f"imported {result.imported}, duplicates {result.duplicates}{skipped} into project "
             f"{project.pk} ({project.name})"
         )
+
+    def _write_errors(self, path: Path, errors: list[dict[str, Any]]) -> None:
+        for error in errors:
+            where = f"{path}:{error['line']}: " if error.get("line") else f"{path}: "
+            self.stderr.write(f"{where}{error['message']}")

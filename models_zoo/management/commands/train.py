@@ -36,7 +36,9 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--config is not valid JSON: {exc}") from None
         try:
-            run = start_training_run(project, opts["backend"], config, None, enqueue=not opts["inline"])
+            run = start_training_run(
+                project, opts["backend"], config, None, enqueue=not opts["inline"], require_queue=True
+            )
         except TrainingRequestError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(f"run {run.pk} queued ({run.backend}) for project {project.pk}")

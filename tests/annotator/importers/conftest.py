@@ -1,4 +1,4 @@
-"""Fixtures for importer tests: slices of the real shared datasets and project factories."""
+"""Fixtures for importer tests: slices of the sample datasets (tests/fixtures) and project factories."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,12 +26,12 @@ TRUMP = "trump_tweets/trump_tweets.csv"
 
 
 @pytest.fixture
-def head(datasets_dir: Path, tmp_path: Path) -> Callable[[str, int], Path]:
-    """head(relative_path, n): the first n physical lines of a shared file, in a temp file.
+def head(sample_datasets: Path, tmp_path: Path) -> Callable[[str, int], Path]:
+    """head(relative_path, n): the first n physical lines of a sample file, in a temp file.
     For CoNLL files the cut is moved forward to the next sentence boundary."""
 
     def make(relative: str, n: int) -> Path:
-        source = datasets_dir / relative
+        source = sample_datasets / relative
         out = tmp_path / f"head-{n}-{source.name}"
         with open(source, encoding="utf-8", newline="") as src, open(out, "w", encoding="utf-8", newline="") as dst:
             for i, line in enumerate(src):

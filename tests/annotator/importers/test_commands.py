@@ -26,10 +26,10 @@ def test_import_examples_takes_a_json_mapping(project, tmp_path, capsys):
     assert Example.objects.get(project=project).annotations.get().labels == ["HS", "AG"]
 
 
-def test_import_examples_lists_errors_with_line_numbers_and_fails(project, datasets_dir, capsys):
+def test_import_examples_lists_errors_with_line_numbers_and_fails(project, sample_datasets, capsys):
     with pytest.raises(CommandError, match="nothing imported: 1 error"):
-        call_command("import_examples", str(project.pk), str(datasets_dir / TRUMP), "--format", "csv")
-    assert "trump_tweets.csv:14517:" in capsys.readouterr().err
+        call_command("import_examples", str(project.pk), str(sample_datasets / TRUMP), "--format", "csv")
+    assert "trump_tweets.csv:62:" in capsys.readouterr().err
     assert not Example.objects.filter(project=project).exists()
 
 
@@ -51,3 +51,12 @@ def test_export_examples_writes_to_stdout_or_a_file(project, tmp_path, capsys):
     assert target.read_text().splitlines()[1].startswith(',hi,"[""HS""]"')
     with pytest.raises(CommandError, match="spans project"):
         call_command("export_examples", str(project.pk), "--format", "conll")
+
+
+def test_import_examples_skips_bad_rows_with_on_error_skip(project, tmp_path, capsys):
+    path = write(tmp_path, "m.csv", "text,labels\nflood,HS\n,TR\nquake,AG\n")
+    call_command("import_examples", str(project.pk), str(path), "--format", "csv", "--on-error", "skip")
+    out = capsys.readouterr()
+    assert "imported 2, duplicates 0, skipped 1 bad record(s)" in out.out
+    assert f"{path}:3: column 'text': the text is empty" in out.err
+    assert Example.objects.filter(project=project).count() == 2

@@ -1,4 +1,4 @@
-"""CSV import on real CrisisLex and trump files."""
+"""CSV import on CrisisLex samples and a trump-layout sample (tests/fixtures/datasets)."""
 from __future__ import annotations
 
 import csv
@@ -14,7 +14,7 @@ from tests.conftest import make_project
 pytestmark = pytest.mark.django_db
 
 
-def test_it_imports_crisislex_t6_with_quoted_ids_and_binary_labels(binary_project, head, datasets_dir):
+def test_it_imports_crisislex_t6_with_quoted_ids_and_binary_labels(binary_project, head):
     path = head(T6_BOSTON, 201)
     result = import_file(binary_project, path, "csv")
     with open(path, encoding="utf-8", newline="") as f:
@@ -43,18 +43,18 @@ def test_it_trims_crisislex_t26_headers_and_keeps_other_columns_as_meta(t26_proj
     assert example.annotations.get().labels == ["Related - but not informative"]
 
 
-def test_it_reports_the_broken_trump_row_by_line_number_and_stores_nothing(owner, datasets_dir):
+def test_it_reports_the_broken_trump_row_by_line_number_and_stores_nothing(owner, sample_datasets):
     project = make_project(owner, "binary", ("viral",))
     with pytest.raises(ImportFailed) as caught:
-        import_file(project, datasets_dir / TRUMP, "csv")
-    assert caught.value.errors[0]["line"] == 14517
+        import_file(project, sample_datasets / TRUMP, "csv")
+    assert caught.value.errors[0]["line"] == 62  # the sample ends like the real file (line 14517)
     assert "quote" in caught.value.errors[0]["message"]
     assert len(caught.value.errors) == 1
     assert not Example.objects.filter(project=project).exists()
 
 
-def test_it_maps_trump_dates_and_retweets_into_meta(owner, tmp_path, datasets_dir):
-    with open(datasets_dir / TRUMP, encoding="utf-8", newline="") as f:
+def test_it_maps_trump_dates_and_retweets_into_meta(owner, tmp_path, sample_datasets):
+    with open(sample_datasets / TRUMP, encoding="utf-8", newline="") as f:
         lines = f.readlines()[:40]
     path = write(tmp_path, "trump.csv", "".join(lines))
     project = make_project(owner, "binary", ("viral",))

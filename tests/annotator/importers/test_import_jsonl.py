@@ -43,9 +43,9 @@ def test_it_parses_the_x_api_v1_date_of_idrisi(idrisi_project, tmp_path):
     assert example.annotations.get().spans == [{"start": 9, "end": 16, "label": "City/town"}]
 
 
-def test_it_realigns_a_mention_whose_offsets_miss_its_own_text(idrisi_project, datasets_dir, tmp_path):
+def test_it_realigns_a_mention_whose_offsets_miss_its_own_text(idrisi_project, sample_datasets, tmp_path):
     # hurricane_harvey train line 291: the flag emoji is counted in UTF-16 units (135-139 of 137).
-    line = (datasets_dir / IDRISI_HARVEY).read_text(encoding="utf-8").splitlines()[290] + "\n"
+    line = (sample_datasets / IDRISI_HARVEY).read_text(encoding="utf-8").splitlines()[290] + "\n"
     import_file(idrisi_project, write(tmp_path, "flag.jsonl", line), "jsonl")
     example = Example.objects.get(project=idrisi_project)
     span = example.annotations.get().spans[-1]

@@ -25,11 +25,11 @@ def writer_kind(request, monkeypatch):
 
 def test_it_skips_duplicates_in_the_file_and_already_stored(project, tmp_path, writer_kind):
     first = write(tmp_path, "a.csv", "text,labels\nFlood downtown,HS\nRT @bob: flood  DOWNTOWN http://t.co/x,TR\nfire,AG\n")
-    assert import_file(project, first, "csv").__dict__ == {"imported": 2, "duplicates": 1}
+    assert import_file(project, first, "csv").__dict__ == {"imported": 2, "duplicates": 1, "skipped": 0, "errors": []}
     flood = Example.objects.get(project=project, text="Flood downtown")
     assert flood.annotations.get().labels == ["HS"]  # the first occurrence wins
     second = write(tmp_path, "b.csv", "text,labels\nfire,HS\nsmoke,TR|AG\n")
-    assert import_file(project, second, "csv").__dict__ == {"imported": 1, "duplicates": 1}
+    assert import_file(project, second, "csv").__dict__ == {"imported": 1, "duplicates": 1, "skipped": 0, "errors": []}
     assert Example.objects.get(project=project, text="fire").annotations.get().labels == ["AG"]
     assert Example.objects.get(project=project, text="smoke").annotations.get().labels == ["TR", "AG"]
     assert list(Example.objects.filter(project=project).values_list("text", flat=True)) == [

@@ -1,4 +1,4 @@
-"""TSV import: HatEval (quoting disabled, HS/TR/AG 0/1 columns as a multilabel annotation)."""
+"""TSV import: HatEval layout (quoting disabled, HS/TR/AG 0/1 columns as a multilabel annotation)."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +10,7 @@ from tests.annotator.importers.conftest import HATEVAL_EN, write
 pytestmark = pytest.mark.django_db
 
 
-def test_it_turns_hateval_zero_one_columns_into_label_lists(project, head, datasets_dir):
+def test_it_turns_hateval_zero_one_columns_into_label_lists(project, head):
     path = head(HATEVAL_EN, 301)
     result = import_file(project, path, "tsv")
     assert result.imported + result.duplicates == 300
