@@ -228,3 +228,7 @@ class ImportJob(models.Model):
     @property
     def progress(self) -> float:
         return 0.0 if not self.total_bytes else min(1.0, self.processed_bytes / self.total_bytes)
+
+
+# The embedding store's rows live in their own module (kept small); Django finds them here.
+from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingState  # noqa: E402, F401
