@@ -164,6 +164,9 @@ VIGIA_UPLOAD_DIR = VAR_DIR / "uploads"
 VIGIA_ARTIFACTS_DIR = Path(os.environ.get("VIGIA_ARTIFACTS_DIR", VAR_DIR / "artifacts"))
 # A running training run whose heartbeat is older than this is marked failed (worker died).
 VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "600"))
+# Embedding store: examples per chunk task, and the dtype of the vectors on disk.
+VIGIA_EMBEDDING_CHUNK_SIZE = int(os.environ.get("VIGIA_EMBEDDING_CHUNK_SIZE", "1000"))
+VIGIA_EMBEDDING_DTYPE = os.environ.get("VIGIA_EMBEDDING_DTYPE", "float32")
 
 LOGGING = {
     "version": 1,
