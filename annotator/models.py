@@ -133,6 +133,8 @@ class AnnotationSource(models.TextChoices):
     HUMAN = "human", "Human"
     MODEL = "model", "Model"
     IMPORT = "import", "Import"
+    # Mined as a difficult negative (seed 003) and used as a negative; any human decision wins.
+    MINED = "mined", "Mined negative"
 
 
 class Annotation(models.Model):
@@ -232,3 +234,6 @@ class ImportJob(models.Model):
 
 # The embedding store's rows live in their own module (kept small); Django finds them here.
 from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingState  # noqa: E402, F401
+
+# Mining runs, proposals and negatives experiments (seed 003) live in their own module too.
+from annotator.models_mining import MiningRun, NegativesExperiment, Proposal  # noqa: E402, F401

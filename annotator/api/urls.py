@@ -6,4 +6,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("annotator.api.project_urls")),
     path("", include("annotator.api.io_urls")),
+    path("", include("annotator.api.mining_urls")),
+    path("", include("annotator.api.embedding_urls")),
 ]
