@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from annotator.web import annotate_views, views
 
@@ -26,4 +26,5 @@ urlpatterns = [
         annotate_views.annotate_example,
         name="annotate-example",
     ),
+    path("", include("annotator.web.mining_urls")),
 ]
