@@ -65,31 +65,45 @@ def remove_shard(directory: Path, name: str) -> None:
         path.unlink(missing_ok=True)
 
 
+def _members(ids: np.ndarray, sorted_keep: np.ndarray) -> np.ndarray:
+    """Boolean mask: which of `ids` are in the ascending array `sorted_keep`."""
+    if len(sorted_keep) == 0:
+        return np.zeros(len(ids), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keep, ids), len(sorted_keep) - 1)
+    return sorted_keep[pos] == ids
+
+
 def gather(shards: Iterable[tuple[np.ndarray, np.ndarray]], keep: np.ndarray | None = None,
            dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All shards' rows as (ids int64 ascending, vectors float32), keeping only ids in `keep`
-    (live example ids) when given. An id found in two shards counts once."""
+    (live example ids) when given; only the kept rows of a memory-mapped shard are read. An id
+    found in several shards counts once: the last shard's row (its text was edited and
+    re-embedded; shards are given oldest first)."""
+    live = None if keep is None else np.unique(np.asarray(keep, dtype=np.int64))
     id_parts, vec_parts = [], []
     for ids, vecs in shards:
+        ids = np.asarray(ids)
+        dim = dim or (vecs.shape[1] if vecs.ndim == 2 else None)
+        if len(ids) == 0:
+            continue
+        if live is not None:
+            mask = _members(ids, live)
+            if not mask.all():
+                ids, vecs = ids[mask], vecs[mask]
         if len(ids):
-            id_parts.append(np.asarray(ids))
+            id_parts.append(ids)
             vec_parts.append(vecs)
     if not id_parts:
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim or 0), dtype=np.float32)
     all_ids = np.concatenate(id_parts)
     all_vecs = np.concatenate(vec_parts).astype(np.float32, copy=False)
-    if len(all_ids) > 1 and (all_ids[1:] < all_ids[:-1]).any():
+    if len(all_ids) > 1 and (all_ids[1:] <= all_ids[:-1]).any():
         order = np.argsort(all_ids, kind="stable")
         all_ids, all_vecs = all_ids[order], all_vecs[order]
-    wanted = np.ones(len(all_ids), dtype=bool)
-    if len(all_ids) > 1:
-        wanted[1:] = all_ids[1:] != all_ids[:-1]
-    if keep is not None:
-        live = np.unique(np.asarray(keep, dtype=np.int64))
-        pos = np.minimum(np.searchsorted(live, all_ids), max(len(live) - 1, 0))
-        wanted &= (live[pos] == all_ids) if len(live) else False
-    if not wanted.all():
-        all_ids, all_vecs = all_ids[wanted], all_vecs[wanted]
+        last = np.ones(len(all_ids), dtype=bool)
+        last[:-1] = all_ids[:-1] != all_ids[1:]
+        if not last.all():
+            all_ids, all_vecs = all_ids[last], all_vecs[last]
     return all_ids, all_vecs
 
 

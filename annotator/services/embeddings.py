@@ -81,9 +81,11 @@ def _project_example_ids(project_id: int, among: Sequence[int] | None = None) ->
 
 
 # --- requesting and computing --------------------------------------------------------------
-def request_embedding_set(project: Project, encoder: str | None = None) -> EmbeddingSet:
+def request_embedding_set(project: Project, encoder: str | None = None, *,
+                          enqueue: bool = True) -> EmbeddingSet:
     """Get or create the project's set for `encoder` and enqueue (on commit) chunk tasks for
-    every example not embedded yet, plus chunks that failed or are still queued. Returns at once."""
+    every example not embedded yet, plus chunks that failed or are still queued. Returns at once.
+    `enqueue=False` only records the chunks (the caller runs `embed_inline`)."""
     encoder = check_encoder(encoder)
     chunk_size = max(1, int(settings.VIGIA_EMBEDDING_CHUNK_SIZE))
     with transaction.atomic():
@@ -110,9 +112,43 @@ def request_embedding_set(project: Project, encoder: str | None = None) -> Embed
             embedding_set.error = ""
         _refresh_totals(embedding_set)
         set_id = embedding_set.pk
-        transaction.on_commit(lambda: _send_chunks(set_id, to_send))
+        if enqueue:
+            transaction.on_commit(lambda: _send_chunks(set_id, to_send))
     logger.info("embedding set %s: %d new chunk(s), %d sent", set_id, len(created), len(to_send))
     return embedding_set
+
+
+def refresh_embedding_sets(project: Project) -> list[EmbeddingSet]:
+    """After an import: bring every existing set of the project up to date (new chunks for the
+    new examples). Projects without a set are left alone: nobody asked for vectors."""
+    return [request_embedding_set(project, encoder)
+            for encoder in project.embedding_sets.values_list("encoder", flat=True)]
+
+
+def reembed_examples(project: Project, example_ids: Sequence[int]) -> None:
+    """After a text edit: embed these examples again in every set (a new chunk; its shard is
+    newer, so `load_vectors` serves its rows instead of the old ones once it is ready)."""
+    ids = sorted(int(i) for i in example_ids)
+    if not ids:
+        return
+    for embedding_set in project.embedding_sets.all():
+        with transaction.atomic():
+            locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
+            chunk = EmbeddingChunk.objects.create(embedding_set=locked, example_ids=ids)
+            _refresh_totals(locked)
+            transaction.on_commit(lambda s=locked.pk, c=chunk.pk: _send_chunks(s, [c]))
+
+
+def after_examples_changed(project: Project, edited_ids: Sequence[int] = ()) -> None:
+    """The hook importers and example edits call: never fails the caller's request (the
+    examples are stored; a broken store is visible on the set and fixed by requesting it)."""
+    try:
+        if edited_ids:
+            reembed_examples(project, edited_ids)
+        else:
+            refresh_embedding_sets(project)
+    except Exception:
+        logger.exception("could not update the embedding sets of project %s", project.pk)
 
 
 def _send_chunks(set_id: int, chunk_ids: Sequence[int]) -> None:
@@ -220,26 +256,33 @@ def ready_embedding_set(project: Project, encoder: str | None = None) -> Embeddi
     )
 
 
+def _stored(embedding_set: EmbeddingSet, among: Sequence[int] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(ids ascending, vectors) of the live examples with a stored vector (only `among`)."""
+    directory = set_directory(embedding_set)
+    names = [chunk_name(pk) for pk in embedding_set.chunks.filter(state=EmbeddingState.READY)
+             .order_by("pk").values_list("pk", flat=True)]
+    live = _project_example_ids(embedding_set.project_id, among)
+    present = (shards.read_shard(directory, n) for n in names
+               if shards.shard_paths(directory, n)[0].is_file())
+    return shards.gather(present, keep=live, dim=embedding_set.dim)
+
+
 def load_vectors(embedding_set: EmbeddingSet, example_ids: Sequence[int] | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """(ids int64 (N,), vectors float32 (N, d), unit-length rows) from the set's ready shards
     (memory-mapped). Only examples that still exist. `example_ids=None`: every stored example in
     ascending id order; otherwise exactly those, in that order (MissingVectors for ids that
     have no vector)."""
-    directory = set_directory(embedding_set)
-    names = [chunk_name(pk) for pk in embedding_set.chunks.filter(state=EmbeddingState.READY)
-             .order_by("pk").values_list("pk", flat=True)]
-    live = _project_example_ids(embedding_set.project_id, example_ids)
-    ids, vectors = shards.gather((shards.read_shard(directory, n) for n in names
-                                  if shards.shard_paths(directory, n)[0].is_file()),
-                                 keep=live, dim=embedding_set.dim)
     if example_ids is None:
-        return ids, vectors
+        return _stored(embedding_set)
+    wanted = [int(i) for i in example_ids]
+    ids, vectors = _stored(embedding_set, wanted)
     try:
-        rows = shards.select(ids, vectors, example_ids)
+        rows = shards.select(ids, vectors, wanted)
     except KeyError as exc:
         raise MissingVectors(exc.args[0]) from None
-    return np.asarray(list(example_ids), dtype=np.int64), rows
+    return np.asarray(wanted, dtype=np.int64), rows
 
 
 def encode_texts(project: Project, texts: list[str], encoder: str | None = None) -> np.ndarray:
@@ -259,10 +302,10 @@ def cached_or_encoded(project: Project, encoder: str, example_ids: Sequence[int]
     n = len(example_ids)
     if embedding_set is None or n == 0:
         return encode(list(texts)), 0
-    ids, vectors = load_vectors(embedding_set)
-    pos = np.minimum(np.searchsorted(ids, np.asarray(example_ids, dtype=np.int64)),
-                     max(len(ids) - 1, 0))
-    have = (ids[pos] == np.asarray(example_ids)) if len(ids) else np.zeros(n, dtype=bool)
+    wanted = np.asarray(example_ids, dtype=np.int64)
+    ids, vectors = _stored(embedding_set, [int(i) for i in wanted])
+    pos = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
+    have = (ids[pos] == wanted) if len(ids) else np.zeros(n, dtype=bool)
     if not have.any():
         return encode(list(texts)), 0
     out = np.empty((n, vectors.shape[1]), dtype=np.float32)

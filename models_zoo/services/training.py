@@ -29,6 +29,7 @@ from models_zoo import registry
 from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
 from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
 from models_zoo.services.datasets import DatasetError, build_dataset, check_trainable, gold_examples
+from models_zoo.services.embedding_reuse import fit_with_store
 
 logger = logging.getLogger(__name__)
 
@@ -347,7 +348,8 @@ def _train(run: TrainingRun) -> ModelVersion | None:
     append_log(run.pk, f"data: {counts['train']} train / {counts['validation']} validation examples, seed {seed}")
     labels = list(project.labels.values_list("name", flat=True))
     backend = cls(labels, project.task_type, run.config)
-    report = backend.fit(dataset.train, dataset.validation, progress=_ProgressWriter(run.pk))
+    report = fit_with_store(backend, project, dataset, _ProgressWriter(run.pk),
+                            log=lambda line: append_log(run.pk, line))
     TrainingRun.objects.filter(pk=run.pk).update(progress=1.0, heartbeat_at=timezone.now())
     artifact = _save_artifact(backend, run)
     try:

@@ -34,10 +34,11 @@ def test_a_bad_dtype_or_shape_is_refused(tmp_path):
 
 def test_gather_orders_ids_and_drops_stale_and_duplicate_rows():
     a = (np.array([4, 9]), np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32))
-    b = (np.array([2, 4]), np.array([[0.6, 0.8], [1.0, 0.0]], dtype=np.float32))
+    # 4 again in a later shard (its text was edited and re-embedded): the later row wins.
+    b = (np.array([2, 4]), np.array([[0.6, 0.8], [0.8, 0.6]], dtype=np.float32))
     ids, vecs = S.gather([a, b])
     assert ids.tolist() == [2, 4, 9]
-    np.testing.assert_allclose(vecs, [[0.6, 0.8], [1, 0], [0, 1]])
+    np.testing.assert_allclose(vecs, [[0.6, 0.8], [0.8, 0.6], [0, 1]])
     # 9 was deleted: it is not returned, nor is anything outside the live ids.
     ids, vecs = S.gather([a, b], keep=np.array([2, 4, 100]))
     assert ids.tolist() == [2, 4]

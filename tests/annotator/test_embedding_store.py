@@ -144,3 +144,44 @@ def test_cached_or_encoded_takes_stored_rows_and_encodes_only_the_rest(
     assert from_store == 2 and asked == [[TEXTS[3]]]
     np.testing.assert_allclose(vecs[[0, 2]], stored[[2, 0]])
     np.testing.assert_allclose(vecs[1], E.encode_sentences_for(tiny_encoder, [TEXTS[3]])[0], atol=1e-6)
+
+
+def test_an_import_adds_chunks_to_existing_sets_and_an_edit_reembeds_the_example(
+    project, tiny_encoder, django_capture_on_commit_callbacks
+):
+    import io
+
+    from annotator.importers.service import import_file
+    from annotator.services.example_edits import create_example, update_example
+
+    # Without a set an import starts nothing (nobody asked for vectors).
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        import_file(project, io.BytesIO(b"text\nfirst tweet here\nsecond tweet here\n"), "csv")
+    assert not EmbeddingSet.objects.exists() and callbacks == []
+
+    with django_capture_on_commit_callbacks(execute=False):
+        s = E.request_embedding_set(project, tiny_encoder)
+    E.embed_inline(s)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        import_file(project, io.BytesIO(b"text\nthird tweet here\nfirst tweet here\n"), "csv")
+    assert len(callbacks) == 1
+    newest = s.chunks.order_by("-pk").first()
+    third = Example.objects.get(text="third tweet here")
+    assert newest.example_ids == [third.pk] and newest.state == "queued"
+
+    with django_capture_on_commit_callbacks(execute=False):
+        added = create_example(project, "a fourth one by hand")
+    assert s.chunks.order_by("-pk").first().example_ids == [added.pk]
+    E.embed_inline(s)
+    first = Example.objects.get(text="first tweet here")
+    before = E.load_vectors(s, [first.pk])[1][0].copy()
+    with django_capture_on_commit_callbacks(execute=False):
+        update_example(first, text="an entirely different text about storms")
+    # Until its new chunk is done the old vector serves; then the new one does.
+    np.testing.assert_allclose(E.load_vectors(s, [first.pk])[1][0], before)
+    E.embed_inline(s)
+    after = E.load_vectors(s, [first.pk])[1][0]
+    expected = E.encode_texts(project, ["an entirely different text about storms"], tiny_encoder)[0]
+    np.testing.assert_allclose(after, expected, atol=1e-5)
+    ids, _ = E.load_vectors(s)
+    assert len(ids) == Example.objects.filter(project=project).count() == 4
