@@ -27,4 +27,5 @@ urlpatterns = [
         name="annotate-example",
     ),
     path("", include("annotator.web.mining_urls")),
+    path("", include("annotator.web.embedding_urls")),
 ]
