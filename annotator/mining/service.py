@@ -84,9 +84,13 @@ def parse_params(project: Project, data: Mapping[str, Any]) -> dict[str, Any]:
         raise A.MiningError("dedupe_threshold", f"dedupe_threshold must be a number, not {raw_threshold!r}.") from None
     if not 0 < threshold <= 1:
         raise A.MiningError("dedupe_threshold", "dedupe_threshold must be in (0, 1].")
-    encoder = data.get("encoder") or "default"
-    if not isinstance(encoder, str):
-        raise A.MiningError("encoder", "encoder must be a name.")
+    from annotator.services.embeddings import check_encoder
+    from annotator.services.projects import ProjectRuleError
+
+    try:
+        encoder = check_encoder(data.get("encoder"))
+    except ProjectRuleError as exc:
+        raise A.MiningError("encoder", exc.message) from None
     return {
         "label": label, "band": band, "tails": tails, "mode": mode, "encoder": encoder,
         "n": _int(data, "n", None, lo=1),
