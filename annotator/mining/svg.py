@@ -29,7 +29,7 @@ def histogram_svg(histogram: dict[str, Any], mu: float | None, sigma: float | No
         return left + (value - lo) / span * plot_w
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="histogram" role="img" '
-             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" width="100%" style="max-width: {width}px" '
              f'aria-label="S_an histogram, mu {mu:.3f}, sigma {sigma:.3f}, band {band} shaded">']
     for a, b in band_limits(mu, sigma, band, tails):
         parts.append(f'<rect class="picked" x="{x(a):.1f}" y="{top}" width="{x(b) - x(a):.1f}" '
@@ -72,7 +72,7 @@ def experiment_svg(summary: Sequence[dict[str, Any]], width: int = 720, height: 
         return top + plot_h - max(0.0, min(1.0, value)) * plot_h
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="experiment-plot" role="img" '
-             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" width="100%" style="max-width: {width}px" '
              f'aria-label="F1, precision and recall per negatives setting">']
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         parts.append(f'<line x1="{left}" y1="{y(tick):.1f}" x2="{width - right}" y2="{y(tick):.1f}" stroke="#e5e7eb"/>')
