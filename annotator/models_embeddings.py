@@ -6,7 +6,14 @@ which examples a chunk covers and how far the job is.
 """
 from __future__ import annotations
 
-from django.db import models
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from annotator.models import Project
 
@@ -67,6 +74,14 @@ class EmbeddingChunk(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["embedding_set", "state"], name="embedding_chunk_state")]
+
+
+@receiver(post_delete, sender=EmbeddingSet, dispatch_uid="embedding_set_files")
+def _remove_set_files(sender: Any, instance: EmbeddingSet, **kwargs: Any) -> None:
+    """A deleted set (or its project) takes its shard files along, once the delete commits."""
+    directory = (Path(settings.VIGIA_ARTIFACTS_DIR) / "embeddings" / str(instance.project_id)
+                 / str(instance.pk))
+    transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
 
 
 __all__ = ["EmbeddingChunk", "EmbeddingSet", "EmbeddingState"]

@@ -185,3 +185,14 @@ def test_an_import_adds_chunks_to_existing_sets_and_an_edit_reembeds_the_example
     np.testing.assert_allclose(after, expected, atol=1e-5)
     ids, _ = E.load_vectors(s)
     assert len(ids) == Example.objects.filter(project=project).count() == 4
+
+
+def test_deleting_a_project_removes_its_shard_files(project, tiny_encoder, django_capture_on_commit_callbacks):
+    add_examples(project, TEXTS[:2])
+    s = E.request_embedding_set(project, tiny_encoder, enqueue=False)
+    E.embed_inline(s)
+    directory = E.set_directory(s)
+    assert any(directory.glob("*.npy"))
+    with django_capture_on_commit_callbacks(execute=True):
+        project.delete()
+    assert not directory.exists()
