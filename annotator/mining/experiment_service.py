@@ -36,7 +36,7 @@ def create_experiment(project: Project, user: Any, data: Mapping[str, Any]) -> N
         raise A.MiningError("group_field", "group_field must be a metadata field name.")
     groups = set(
         Example.objects.filter(project=project, **{f"meta__{group_field}__isnull": False})
-        .values_list(f"meta__{group_field}", flat=True).distinct()[:3]
+        .order_by().values_list(f"meta__{group_field}", flat=True).distinct()[:3]
     )
     if len(groups) < 2:
         raise A.MiningError("group_field", f"need at least 2 values of meta field {group_field!r} to hold one out; found {len(groups)}.")
