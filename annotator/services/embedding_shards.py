@@ -75,7 +75,8 @@ def _members(ids: np.ndarray, sorted_keep: np.ndarray) -> np.ndarray:
 
 def gather(shards: Iterable[tuple[np.ndarray, np.ndarray]], keep: np.ndarray | None = None,
            dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """All shards' rows as (ids int64 ascending, vectors float32), keeping only ids in `keep`
+    """All shards' rows as (ids int64 ascending, vectors float32; may be a read-only memory
+    map), keeping only ids in `keep`
     (live example ids) when given; only the kept rows of a memory-mapped shard are read. An id
     found in several shards counts once: the last shard's row (its text was edited and
     re-embedded; shards are given oldest first)."""
@@ -95,6 +96,10 @@ def gather(shards: Iterable[tuple[np.ndarray, np.ndarray]], keep: np.ndarray | N
             vec_parts.append(vecs)
     if not id_parts:
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim or 0), dtype=np.float32)
+    if len(id_parts) == 1 and vec_parts[0].dtype == np.float32:
+        # One (merged) float32 shard, nothing filtered out: hand out the memory map itself,
+        # read-only, instead of copying hundreds of megabytes.
+        return id_parts[0], vec_parts[0]
     all_ids = np.concatenate(id_parts)
     all_vecs = np.concatenate(vec_parts).astype(np.float32, copy=False)
     if len(all_ids) > 1 and (all_ids[1:] <= all_ids[:-1]).any():
@@ -137,3 +142,11 @@ def top_k(vectors: np.ndarray, query: np.ndarray, k: int,
     order = np.lexsort((part, -scores[part]))
     best = part[order]
     return best.astype(np.int64), scores[best]
+
+
+def merge_shards(directory: Path, names: Sequence[str], out_name: str, dtype: str = "float32") -> int:
+    """Write the rows of shards `names` (oldest first; a later row wins, as in `gather`) as one
+    shard `out_name`, so readers map one file instead of concatenating many. Returns rows."""
+    ids, vectors = gather([read_shard(directory, n) for n in names])
+    write_shard(directory, out_name, ids, vectors, dtype=dtype)
+    return len(ids)

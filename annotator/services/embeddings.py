@@ -13,10 +13,12 @@ can stand in for fresh ones in training.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import traceback
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -226,6 +228,12 @@ def embed_chunk(chunk_id: int) -> int:
         if vectors.shape[1]:
             locked.dim = int(vectors.shape[1])
         _refresh_totals(locked)
+        became_ready = locked.state == EmbeddingState.READY
+    if became_ready:
+        try:
+            merge_ready_chunks(locked)
+        except Exception:  # the chunk shards still serve; merging is only faster reads
+            logger.exception("merging the shards of embedding set %s failed", locked.pk)
     return len(rows)
 
 
@@ -256,12 +264,52 @@ def ready_embedding_set(project: Project, encoder: str | None = None) -> Embeddi
     )
 
 
+MERGED_MANIFEST = "merged.json"
+
+
+def _read_merged(directory: Path) -> tuple[str | None, set[int]]:
+    """(merged shard name, chunk ids it holds) from the manifest; (None, {}) when absent."""
+    try:
+        manifest = json.loads((directory / MERGED_MANIFEST).read_text())
+        name, chunks = str(manifest["name"]), {int(c) for c in manifest["chunks"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, set()
+    if not shards.shard_paths(directory, name)[0].is_file():
+        return None, set()
+    return name, chunks
+
+
+def merge_ready_chunks(embedding_set: EmbeddingSet) -> int:
+    """Merge the set's ready chunks into one shard (done when a set becomes ready), so a read
+    maps one file instead of concatenating hundreds. Chunk files stay (idempotency, readers
+    of an older manifest). Returns the rows merged."""
+    directory = set_directory(embedding_set)
+    chunk_ids = list(embedding_set.chunks.filter(state=EmbeddingState.READY).order_by("pk")
+                     .values_list("pk", flat=True))
+    names = [chunk_name(pk) for pk in chunk_ids if shards.shard_paths(directory, chunk_name(pk))[0].is_file()]
+    if len(names) < 2:
+        return 0
+    out = f"merged-{uuid.uuid4().hex[:12]}"
+    rows = shards.merge_shards(directory, names, out, dtype=embedding_set.dtype)
+    previous, _ = _read_merged(directory)
+    tmp = directory / f".{out}.json"
+    tmp.write_text(json.dumps({"name": out, "chunks": chunk_ids}))
+    os.replace(tmp, directory / MERGED_MANIFEST)
+    if previous:
+        # A reader that mapped it keeps its pages (POSIX); one that read the old manifest but
+        # finds the file gone falls back to the chunk shards.
+        shards.remove_shard(directory, previous)
+    return rows
+
+
 def _stored(embedding_set: EmbeddingSet, among: Sequence[int] | None = None
             ) -> tuple[np.ndarray, np.ndarray]:
     """(ids ascending, vectors) of the live examples with a stored vector (only `among`)."""
     directory = set_directory(embedding_set)
-    names = [chunk_name(pk) for pk in embedding_set.chunks.filter(state=EmbeddingState.READY)
-             .order_by("pk").values_list("pk", flat=True)]
+    ready = list(embedding_set.chunks.filter(state=EmbeddingState.READY).order_by("pk")
+                 .values_list("pk", flat=True))
+    merged, in_merged = _read_merged(directory)
+    names = ([merged] if merged else []) + [chunk_name(pk) for pk in ready if pk not in in_merged]
     live = _project_example_ids(embedding_set.project_id, among)
     present = (shards.read_shard(directory, n) for n in names
                if shards.shard_paths(directory, n)[0].is_file())

@@ -196,3 +196,36 @@ def test_deleting_a_project_removes_its_shard_files(project, tiny_encoder, djang
     with django_capture_on_commit_callbacks(execute=True):
         project.delete()
     assert not directory.exists()
+
+
+def test_a_ready_set_is_merged_into_one_mapped_shard_and_new_chunks_are_read_beside_it(
+    project, tiny_encoder
+):
+    examples = add_examples(project, TEXTS[:5])
+    s = E.request_embedding_set(project, tiny_encoder, enqueue=False)
+    assert s.chunks.count() == 2
+    E.embed_inline(s)
+    directory = E.set_directory(s)
+    merged, chunks = E._read_merged(directory)
+    assert merged and chunks == set(s.chunks.values_list("pk", flat=True))
+    ids, vecs = E.load_vectors(s)
+    assert isinstance(vecs, np.memmap) and not vecs.flags.writeable  # mapped, not copied
+    assert ids.tolist() == [e.pk for e in examples]
+    expected = E.encode_texts(project, TEXTS[:5], tiny_encoder)
+    np.testing.assert_allclose(vecs, expected, atol=1e-5)
+
+    # A new example's chunk is read next to the merged shard until the set is merged again.
+    [extra] = add_examples(project, TEXTS[5:])
+    s = E.request_embedding_set(project, tiny_encoder, enqueue=False)
+    newest = s.chunks.order_by("-pk").first()
+    E.embed_chunk(newest.pk)  # makes the set ready again: merged anew, the old merge removed
+    merged2, chunks2 = E._read_merged(directory)
+    assert merged2 != merged and newest.pk in chunks2
+    assert not (directory / f"{merged}.ids.npy").exists()
+    ids, vecs = E.load_vectors(s)
+    assert ids.tolist() == [e.pk for e in examples] + [extra.pk]
+    # Without the manifest (e.g. a reader racing a re-merge), the chunk shards give the same.
+    (directory / E.MERGED_MANIFEST).unlink()
+    ids2, vecs2 = E.load_vectors(s)
+    assert ids2.tolist() == ids.tolist()
+    np.testing.assert_allclose(vecs2, vecs)
