@@ -23,6 +23,7 @@ class Migration(migrations.Migration):
                 ('dtype', models.CharField(default='float32', max_length=8)),
                 ('error', models.TextField(blank=True)),
                 ('ready_at', models.DateTimeField(blank=True, null=True)),
+                ('deletions', models.PositiveBigIntegerField(default=0)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='embedding_sets', to='annotator.project')),

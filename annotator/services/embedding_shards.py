@@ -144,9 +144,11 @@ def top_k(vectors: np.ndarray, query: np.ndarray, k: int,
     return best.astype(np.int64), scores[best]
 
 
-def merge_shards(directory: Path, names: Sequence[str], out_name: str, dtype: str = "float32") -> int:
-    """Write the rows of shards `names` (oldest first; a later row wins, as in `gather`) as one
-    shard `out_name`, so readers map one file instead of concatenating many. Returns rows."""
-    ids, vectors = gather([read_shard(directory, n) for n in names])
+def merge_shards(directory: Path, names: Sequence[str], out_name: str, dtype: str = "float32",
+                 keep: np.ndarray | None = None) -> int:
+    """Write the rows of shards `names` (oldest first; a later row wins, as in `gather`; only
+    ids in `keep` when given) as one shard `out_name`, so readers map one file instead of
+    concatenating many. Returns the rows written."""
+    ids, vectors = gather([read_shard(directory, n) for n in names], keep=keep)
     write_shard(directory, out_name, ids, vectors, dtype=dtype)
     return len(ids)

@@ -267,16 +267,22 @@ def ready_embedding_set(project: Project, encoder: str | None = None) -> Embeddi
 MERGED_MANIFEST = "merged.json"
 
 
-def _read_merged(directory: Path) -> tuple[str | None, set[int]]:
-    """(merged shard name, chunk ids it holds) from the manifest; (None, {}) when absent."""
+def _read_merged(directory: Path) -> tuple[str | None, set[int], int | None]:
+    """(merged shard name, chunk ids it holds, deletions counter it was filtered at) from the
+    manifest; (None, {}, None) when absent."""
     try:
         manifest = json.loads((directory / MERGED_MANIFEST).read_text())
         name, chunks = str(manifest["name"]), {int(c) for c in manifest["chunks"]}
+        deletions = int(manifest["deletions"])
     except (OSError, ValueError, KeyError, TypeError):
-        return None, set()
+        return None, set(), None
     if not shards.shard_paths(directory, name)[0].is_file():
-        return None, set()
-    return name, chunks
+        return None, set(), None
+    return name, chunks, deletions
+
+
+def _deletions(embedding_set: EmbeddingSet) -> int:
+    return EmbeddingSet.objects.filter(pk=embedding_set.pk).values_list("deletions", flat=True).first() or 0
 
 
 def merge_ready_chunks(embedding_set: EmbeddingSet) -> int:
@@ -290,10 +296,13 @@ def merge_ready_chunks(embedding_set: EmbeddingSet) -> int:
     if len(names) < 2:
         return 0
     out = f"merged-{uuid.uuid4().hex[:12]}"
-    rows = shards.merge_shards(directory, names, out, dtype=embedding_set.dtype)
-    previous, _ = _read_merged(directory)
+    # Read the counter before the live ids: a deletion in between shows as a newer count.
+    deletions = _deletions(embedding_set)
+    live = _project_example_ids(embedding_set.project_id)
+    rows = shards.merge_shards(directory, names, out, dtype=embedding_set.dtype, keep=live)
+    previous, _, _ = _read_merged(directory)
     tmp = directory / f".{out}.json"
-    tmp.write_text(json.dumps({"name": out, "chunks": chunk_ids}))
+    tmp.write_text(json.dumps({"name": out, "chunks": chunk_ids, "deletions": deletions}))
     os.replace(tmp, directory / MERGED_MANIFEST)
     if previous:
         # A reader that mapped it keeps its pages (POSIX); one that read the old manifest but
@@ -308,9 +317,12 @@ def _stored(embedding_set: EmbeddingSet, among: Sequence[int] | None = None
     directory = set_directory(embedding_set)
     ready = list(embedding_set.chunks.filter(state=EmbeddingState.READY).order_by("pk")
                  .values_list("pk", flat=True))
-    merged, in_merged = _read_merged(directory)
+    merged, in_merged, merged_at = _read_merged(directory)
     names = ([merged] if merged else []) + [chunk_name(pk) for pk in ready if pk not in in_merged]
-    live = _project_example_ids(embedding_set.project_id, among)
+    if among is None and merged is not None and merged_at == _deletions(embedding_set):
+        live = None  # nothing deleted since the merge filtered out the deleted examples
+    else:
+        live = _project_example_ids(embedding_set.project_id, among)
     present = (shards.read_shard(directory, n) for n in names
                if shards.shard_paths(directory, n)[0].is_file())
     return shards.gather(present, keep=live, dim=embedding_set.dim)

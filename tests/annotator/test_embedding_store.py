@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotator.models import EmbeddingChunk, EmbeddingSet, Example
 from annotator.normalize import content_hash, normalize
@@ -82,6 +84,8 @@ def test_deleted_examples_are_never_returned_and_new_imports_get_new_chunks_only
     E.embed_inline(s)
     gone = examples[1].pk
     examples[1].delete()
+    s.refresh_from_db()
+    assert s.deletions == 1  # counted in the deleting transaction: readers filter again
     ids, _ = E.load_vectors(s)
     assert ids.tolist() == [examples[0].pk, examples[2].pk, examples[3].pk]
     with pytest.raises(E.MissingVectors, match=f"1 example.*: {gone}$"):
@@ -206,10 +210,13 @@ def test_a_ready_set_is_merged_into_one_mapped_shard_and_new_chunks_are_read_bes
     assert s.chunks.count() == 2
     E.embed_inline(s)
     directory = E.set_directory(s)
-    merged, chunks = E._read_merged(directory)
+    merged, chunks, _ = E._read_merged(directory)
     assert merged and chunks == set(s.chunks.values_list("pk", flat=True))
-    ids, vecs = E.load_vectors(s)
+    with CaptureQueriesContext(connection) as queries:
+        ids, vecs = E.load_vectors(s)
     assert isinstance(vecs, np.memmap) and not vecs.flags.writeable  # mapped, not copied
+    # Nothing was deleted since the merge: no query for the live example ids.
+    assert not any("ORDER BY id" in q["sql"] for q in queries.captured_queries)
     assert ids.tolist() == [e.pk for e in examples]
     expected = E.encode_texts(project, TEXTS[:5], tiny_encoder)
     np.testing.assert_allclose(vecs, expected, atol=1e-5)
@@ -219,7 +226,7 @@ def test_a_ready_set_is_merged_into_one_mapped_shard_and_new_chunks_are_read_bes
     s = E.request_embedding_set(project, tiny_encoder, enqueue=False)
     newest = s.chunks.order_by("-pk").first()
     E.embed_chunk(newest.pk)  # makes the set ready again: merged anew, the old merge removed
-    merged2, chunks2 = E._read_merged(directory)
+    merged2, chunks2, _ = E._read_merged(directory)
     assert merged2 != merged and newest.pk in chunks2
     assert not (directory / f"{merged}.ids.npy").exists()
     ids, vecs = E.load_vectors(s)
