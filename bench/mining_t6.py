@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 T6 = ROOT.parent / "shared" / "datasets" / "crisislex" / "CrisisLexT6"
 
 
-def read_t6(on_per_event: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+def read_t6(on_per_event: int, off_per_event: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     from annotator.normalize import content_hash, normalize
 
     rng = np.random.default_rng(seed)
@@ -47,6 +47,8 @@ def read_t6(on_per_event: int, seed: int) -> tuple[list[str], np.ndarray, np.nda
         off = [r for r in rows if r[2].strip() == "off-topic"]
         if len(on) > on_per_event:
             on = [on[i] for i in sorted(rng.choice(len(on), on_per_event, replace=False))]
+        if len(off) > off_per_event:
+            off = [off[i] for i in sorted(rng.choice(len(off), off_per_event, replace=False))]
         for r, is_pos in [(r, True) for r in on] + [(r, False) for r in off]:
             text = normalize(r[1])
             key = content_hash(text)
@@ -61,10 +63,11 @@ def read_t6(on_per_event: int, seed: int) -> tuple[list[str], np.ndarray, np.nda
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--on-per-event", type=int, default=1500)
-    ap.add_argument("--cache", default="/tmp/vigia-t6-minilm.npz")
+    ap.add_argument("--on-per-event", type=int, default=400)
+    ap.add_argument("--off-per-event", type=int, default=1600)
+    ap.add_argument("--cache", default="/tmp/vigia-t6-minilm-400-1600.npz")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--n-train-positives", type=int, default=864)
+    ap.add_argument("--n-train-positives", type=int, default=300)
     ap.add_argument("--encode-only", action="store_true")
     ap.add_argument("--json", help="write the result here")
     args = ap.parse_args()
@@ -75,10 +78,15 @@ def main() -> None:
     else:
         from models_zoo.backends._encoders import encode_sentences
 
-        texts, positive, groups = read_t6(args.on_per_event, seed=0)
+        texts, positive, groups = read_t6(args.on_per_event, args.off_per_event, seed=0)
         t0 = time.perf_counter()
-        vectors = encode_sentences("default", texts, batch_size=128, device="cpu")
-        print(f"encoded {len(texts)} tweets in {time.perf_counter() - t0:.1f} s", flush=True)
+        parts = []
+        for start in range(0, len(texts), 1000):
+            parts.append(encode_sentences("default", texts[start:start + 1000], batch_size=64,
+                                          device="cpu"))
+            print(f"encoded {start + len(parts[-1])}/{len(texts)} in {time.perf_counter() - t0:.0f} s",
+                  flush=True)
+        vectors = np.vstack(parts)
         np.savez(cache, vectors=vectors, positive=positive, groups=groups)
     print(f"{len(vectors)} vectors, {int(positive.sum())} on-topic, groups {sorted(set(groups))}")
     if args.encode_only:

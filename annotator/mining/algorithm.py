@@ -154,7 +154,9 @@ def draw_from_band(
         raise MiningError("n", "n must be at least 1.")
     order = rng.permutation(np.asarray(band_indices, dtype=np.int64))
     positives = unit_rows(positive_vectors) if len(positive_vectors) else None
-    step = batch or max(256, 2 * n)
+    # A little more than n per batch: the near-duplicate check (a batch x positives product)
+    # is the costly part, and most candidates pass it.
+    step = batch or max(64, n + n // 8)
     picked: list[int] = []
     seen = set(positive_keys)
     near = same = examined = 0
