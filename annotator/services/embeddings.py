@@ -331,7 +331,8 @@ def _stored(embedding_set: EmbeddingSet, among: Sequence[int] | None = None
 def load_vectors(embedding_set: EmbeddingSet, example_ids: Sequence[int] | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """(ids int64 (N,), vectors float32 (N, d), unit-length rows) from the set's ready shards
-    (memory-mapped). Only examples that still exist. `example_ids=None`: every stored example in
+    (memory-mapped; the arrays may be the read-only map itself: copy before writing into
+    them). Only examples that still exist. `example_ids=None`: every stored example in
     ascending id order; otherwise exactly those, in that order (MissingVectors for ids that
     have no vector)."""
     if example_ids is None:
