@@ -1,12 +1,13 @@
 """Mining time: 864 difficult negatives over 500k cached vectors (seed 003: 48 s at 1 sigma,
 632 s at 3 sigma on a Xeon), against one bare numpy matrix-vector product over the same vectors.
 
-    nice .venv/bin/python bench/mining.py [--examples 500000] [--dim 384] [--shards 1]
+    nice .venv/bin/python bench/mining.py [--examples 500000] [--dim 384] [--shards 50] [--no-merge]
 
 Creates (once) and migrates its own database, generates the examples in SQL, marks 864 of them
 positive (import annotations), and writes synthetic unit vectors (float32) through the embedding
-store's real shard format into a ready EmbeddingSet (`--shards 1`: one merged shard, handed out
-as a memory map; more: as many chunk shards, concatenated on load). Then, per band 1, 2, 3, it
+store's real shard format into a ready EmbeddingSet: `--shards` chunk shards, then merged into
+one as the embedding job does when a set becomes ready (readers map that file; `--no-merge`
+leaves the chunks, which readers concatenate). Then, per band 1, 2, 3, it
 times the whole mining run of `annotator.mining.service.mine_run` (load, score, fit, band,
 exclusions, draw, store 864 proposals) and, in the same run, the reference: `vectors @ anchor`
 over the same loaded matrix. Prints one figure per line. Goal: the mining run under 1 s.
@@ -52,19 +53,20 @@ def setup_django(db: str, artifacts: str) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def ensure_project(n: int, dim: int, shards: int):
+def ensure_project(n: int, dim: int, shards: int, merge: bool = True):
     """The bench project, its 864 positives and a ready store of n synthetic vectors."""
     from django.db import connection, transaction
     from django.utils import timezone
 
     from annotator.models import EmbeddingChunk, EmbeddingSet, Label, Project
     from annotator.services.embedding_shards import write_shard
-    from annotator.services.embeddings import chunk_name, set_directory
+    from annotator.services.embeddings import chunk_name, merge_ready_chunks, set_directory
 
     project = Project.objects.filter(name=PROJECT_NAME).first()
     store = EmbeddingSet.objects.filter(project=project).first() if project else None
     if (project is not None and store is not None and store.count == n and store.dim == dim
-            and store.chunks.count() == shards and set_directory(store).is_dir()):
+            and store.chunks.count() == shards and set_directory(store).is_dir()
+            and (set_directory(store) / "merged.json").is_file() == merge):
         return project
     if project is not None:
         project.delete()
@@ -107,6 +109,8 @@ def ensure_project(n: int, dim: int, shards: int):
         chunk = EmbeddingChunk.objects.create(embedding_set=store, example_ids=[], state="ready",
                                               count=len(part))
         write_shard(set_directory(store), chunk_name(chunk.pk), ids[part], vectors)
+    if merge:
+        merge_ready_chunks(store)
     print(f"generated {n} examples and vectors in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return project
 
@@ -115,7 +119,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--examples", type=int, default=500_000)
     ap.add_argument("--dim", type=int, default=384)
-    ap.add_argument("--shards", type=int, default=1)
+    ap.add_argument("--shards", type=int, default=50)
+    ap.add_argument("--no-merge", action="store_true")
     ap.add_argument("--db", default="vigia_bench_h8b_mining")
     ap.add_argument("--artifacts", default=str(Path(tempfile.gettempdir()) / "vigia-bench-mining"))
     args = ap.parse_args()
@@ -126,9 +131,10 @@ def main() -> None:
     from annotator.models import MiningRun
     from annotator.services.embeddings import load_vectors, ready_embedding_set
 
-    project = ensure_project(args.examples, args.dim, args.shards)
+    project = ensure_project(args.examples, args.dim, args.shards, merge=not args.no_merge)
     MiningRun.objects.filter(project=project).delete()
-    print(f"examples: {args.examples}, dim {args.dim}, shards {args.shards}, positives {POSITIVES}")
+    print(f"examples: {args.examples}, dim {args.dim}, chunk shards {args.shards}"
+          f"{'' if args.no_merge else ' merged into one'}, positives {POSITIVES}")
     for band in (1, 2, 3):
         try:
             run = create_mining_run(project, None, {"label": "crisis", "band": band, "seed": band},

@@ -9,8 +9,10 @@ P = "projects/<int:project_id>/"
 
 
 def both(route: str, view, name: str) -> list:
+    """`route` (documented) and its slash twin (accepted, left out of the OpenAPI schema)."""
     twin = route[:-1] if route.endswith("/") else route + "/"
-    return [path(route, view, name=name), path(twin, view, name=f"{name}-twin")]
+    return [path(route, view, name=name),
+            path(twin, view.cls.as_view(schema=None), name=f"{name}-twin")]
 
 
 urlpatterns = [
