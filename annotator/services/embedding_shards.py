@@ -29,8 +29,9 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def write_shard(directory: Path, name: str, ids: Sequence[int], vectors: np.ndarray,
-                dtype: str = "float32") -> None:
-    """Write one shard atomically (ids ascending, rows aligned with them)."""
+                dtype: str = "float32", normalise: bool = True) -> None:
+    """Write one shard atomically (ids ascending, rows aligned with them); rows are scaled
+    to unit length unless `normalise=False` (they already are: merging shards)."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
     ids_arr = np.asarray(ids, dtype=np.int64)
@@ -45,7 +46,7 @@ def write_shard(directory: Path, name: str, ids: Sequence[int], vectors: np.ndar
     tmp_ids, tmp_vecs = directory / f".{tag}.ids.npy", directory / f".{tag}.vectors.npy"
     try:
         np.save(tmp_ids, ids_arr)
-        np.save(tmp_vecs, l2_normalise(vecs).astype(dtype))
+        np.save(tmp_vecs, (l2_normalise(vecs) if normalise else vecs).astype(dtype))
         # Vectors first: a reader that finds the ids file also finds its vectors.
         os.replace(tmp_vecs, vec_path)
         os.replace(tmp_ids, ids_path)
@@ -150,5 +151,5 @@ def merge_shards(directory: Path, names: Sequence[str], out_name: str, dtype: st
     ids in `keep` when given) as one shard `out_name`, so readers map one file instead of
     concatenating many. Returns the rows written."""
     ids, vectors = gather([read_shard(directory, n) for n in names], keep=keep)
-    write_shard(directory, out_name, ids, vectors, dtype=dtype)
+    write_shard(directory, out_name, ids, vectors, dtype=dtype, normalise=False)
     return len(ids)
