@@ -122,9 +122,9 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=50)
     ap.add_argument("--no-merge", action="store_true")
     ap.add_argument("--db", default="vigia_bench_h8b_mining")
-    ap.add_argument("--artifacts", default=str(Path(tempfile.gettempdir()) / "vigia-bench-mining"))
+    ap.add_argument("--artifacts", help="default: a folder per database under the temp dir")
     args = ap.parse_args()
-    setup_django(args.db, args.artifacts)
+    setup_django(args.db, args.artifacts or str(Path(tempfile.gettempdir()) / "vigia-bench-mining" / args.db))
 
     from annotator.mining.algorithm import MiningError, anchor_vector
     from annotator.mining.service import create_mining_run, mine_run

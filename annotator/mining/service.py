@@ -72,8 +72,8 @@ def positive_example_ids(project: Project, label: str) -> list[int]:
     for row in rows:
         by_example[row["example_id"]].append(SimpleNamespace(pk=row["id"], **row))
     out = []
-    for example_id, annotations in by_example.items():
-        gold = resolve_gold(annotations, project.task_type, names)  # type: ignore[arg-type]
+    for example_id, rows_of_example in by_example.items():
+        gold = resolve_gold(rows_of_example, project.task_type, names)  # type: ignore[arg-type]
         if gold is not None and (label in gold.labels or any(sp["label"] == label for sp in gold.spans)):
             out.append(example_id)
     return sorted(out)
