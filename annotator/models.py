@@ -148,6 +148,8 @@ class AnnotationSource(models.TextChoices):
     HUMAN = "human", "Human"
     MODEL = "model", "Model"
     IMPORT = "import", "Import"
+    # Mined as a difficult negative (seed 003) and used as a negative; any human decision wins.
+    MINED = "mined", "Mined negative"
 
 
 class Annotation(models.Model):
@@ -290,3 +292,10 @@ class SampleMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sample", "example"], name="sample_member_unique"),
         ]
+
+
+# The embedding store's rows live in their own module (kept small); Django finds them here.
+from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingState  # noqa: E402, F401
+
+# Mining runs, proposals and negatives experiments (seed 003) live in their own module too.
+from annotator.models_mining import MiningRun, NegativesExperiment, Proposal  # noqa: E402, F401

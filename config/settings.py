@@ -211,6 +211,9 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "annotator.api.parsers.SafeFormParser",
     "annotator.api.parsers.SafeMultiPartParser",
 ]
+# Embedding store: examples per chunk task, and the dtype of the vectors on disk.
+VIGIA_EMBEDDING_CHUNK_SIZE = int(os.environ.get("VIGIA_EMBEDDING_CHUNK_SIZE", "1000"))
+VIGIA_EMBEDDING_DTYPE = os.environ.get("VIGIA_EMBEDDING_DTYPE", "float32")
 
 LOGGING = {
     "version": 1,

@@ -7,4 +7,6 @@ urlpatterns = [
     path("", include("annotator.api.project_urls")),
     path("", include("annotator.api.io_urls")),
     path("", include("annotator.api.sample_urls")),
+    path("", include("annotator.api.mining_urls")),
+    path("", include("annotator.api.embedding_urls")),
 ]

@@ -151,6 +151,10 @@ def import_file(
             raise
     if progress is not None:
         progress(counter.count, rows_seen)
+    if imported:
+        from annotator.services.embeddings import after_examples_changed
+
+        after_examples_changed(project)  # embed the new examples where a set exists
     logger.info(
         "import into project %s by %s: %s imported, %s duplicates, %s skipped, %.1f s",
         project.pk, getattr(user, "username", None), imported, duplicates, skipped,

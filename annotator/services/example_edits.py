@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from annotator.importers.values import posted_at_of
 from annotator.models import Example, Project, TaskType
 from annotator.normalize import content_hash, normalize
+from annotator.services.embeddings import after_examples_changed
 
 
 class ExampleInvalid(ValueError):
@@ -66,7 +67,7 @@ def create_example(
         raise DuplicateExample(existing)
     try:
         with transaction.atomic():
-            return Example.objects.create(
+            example = Example.objects.create(
                 project=project,
                 text=text,
                 normalized_text=normalized,
@@ -81,12 +82,15 @@ def create_example(
         if existing is None:
             raise
         raise DuplicateExample(existing) from None
+    after_examples_changed(project)  # embed it where the project has an embedding set
+    return example
 
 
 def update_example(example: Example, **changes: Any) -> Example:
     """Edit text, external id or metadata. A new text is re-normalized and re-hashed; it may
     not collide with another example, nor move under existing span offsets."""
-    if "text" in changes and changes["text"] != example.text:
+    text_changed = "text" in changes and changes["text"] != example.text
+    if text_changed:
         text = _clean_text(changes["text"])
         if example.project.task_type == TaskType.SPANS and example.annotations.exists():
             raise ExampleInvalid(
@@ -113,4 +117,6 @@ def update_example(example: Example, **changes: Any) -> Example:
         if existing is None:
             raise
         raise DuplicateExample(existing) from None
+    if text_changed:
+        after_examples_changed(example.project, [example.pk])  # its stored vectors are stale
     return example

@@ -30,7 +30,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from annotator.models import Annotation, Assignment, AssignmentStatus, Example, Project
-from annotator.services.queue_strategies import get_strategy
+from annotator.services.queue_strategies import STRATEGIES, QueueStrategy, get_strategy
 
 # How many times a claim is retried when a concurrent claim won the same row (or the same user
 # claimed from two tabs at once and the unique constraint refused the second).
@@ -49,8 +49,18 @@ def open_assignment(project: Project, user: AbstractBaseUser) -> Assignment | No
     )
 
 
+def strategy_for(project: Project) -> QueueStrategy:
+    """The project's queue strategy, given the project context it asks for (if any)."""
+    from django.utils.module_loading import import_string
+
+    cls = STRATEGIES.get(project.queue_strategy or "random")
+    provider = getattr(cls, "context_provider", "") if cls is not None else ""
+    context = import_string(provider)(project) if provider else None
+    return get_strategy(project.queue_strategy, context)
+
+
 def _claim(project: Project, user: AbstractBaseUser) -> Example | None:
-    strategy = get_strategy(project.queue_strategy)
+    strategy = strategy_for(project)
     mine = Assignment.objects.filter(example=OuterRef("pk"), user=user)
     # Annotations made without an assignment (REST, imports by this user) also count as "had it".
     labelled = Annotation.objects.filter(example=OuterRef("pk"), user=user)

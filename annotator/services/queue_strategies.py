@@ -10,7 +10,7 @@ by a score column they maintain, or that narrows the candidates with `extra_filt
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 
@@ -22,6 +22,9 @@ class QueueStrategy:
     description: ClassVar[str] = ""
     # Secondary order after the overlap-completion preference, Django `order_by` syntax.
     order: ClassVar[tuple[str, ...]] = ("id",)
+    # Dotted path of `f(project) -> dict` giving the strategy's fields from the project (e.g.
+    # which mining run to serve); the queue service resolves it, the strategy stays pure.
+    context_provider: ClassVar[str] = ""
 
     def order_by(self) -> tuple[str, ...]:
         """Field names to order candidates by, always ending with a unique tiebreak."""
@@ -82,10 +85,30 @@ class SampleStrategy(QueueStrategy):
         return {"sample_members__sample_id": sample_id}
 
 
+@dataclass(frozen=True)
+class ProposalsStrategy(QueueStrategy):
+    """A mining run's pending proposals (seed 003's difficult negatives), highest S_an first,
+    for annotators to confirm; nothing else. The run: the project's run marked to serve the
+    queue, else its latest succeeded propose-mode run (annotator.mining.proposals)."""
+
+    name: ClassVar[str] = "proposals"
+    description: ClassVar[str] = "Mined difficult-negative proposals (latest mining run)"
+    order: ClassVar[tuple[str, ...]] = ("-mining_proposals__s_an", "id")
+    context_provider: ClassVar[str] = "annotator.mining.proposals.queue_context"
+    run_id: int | None = None
+
+    def extra_filter(self) -> Mapping[str, Any]:
+        if self.run_id is None:
+            return {"pk__in": []}
+        # (run, example) is unique, so this join never repeats an example.
+        return {"mining_proposals__run_id": self.run_id, "mining_proposals__status": "pending"}
+
+
 STRATEGIES: dict[str, type[QueueStrategy]] = {
     RandomStrategy.name: RandomStrategy,
     SequentialStrategy.name: SequentialStrategy,
     SampleStrategy.name: SampleStrategy,
+    ProposalsStrategy.name: ProposalsStrategy,
 }
 
 
@@ -97,11 +120,14 @@ def register_strategy(cls: type[QueueStrategy]) -> type[QueueStrategy]:
     return cls
 
 
-def get_strategy(name: str) -> QueueStrategy:
-    """The strategy registered as `name`; the error lists the valid names."""
+def get_strategy(name: str, context: Mapping[str, Any] | None = None) -> QueueStrategy:
+    """The strategy registered as `name`, built with the `context` entries it has fields for;
+    the error lists the valid names."""
     try:
-        return STRATEGIES[name or RandomStrategy.name]()
+        cls = STRATEGIES[name or RandomStrategy.name]
     except KeyError:
         raise ValueError(
             f"unknown queue strategy {name!r}; available: {', '.join(sorted(STRATEGIES))}."
         ) from None
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in (context or {}).items() if k in known})

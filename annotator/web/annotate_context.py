@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from annotator.mining.proposals import mined_for
 from annotator.models import Annotation, Example, Label, Project, TaskType
 from annotator.services import progress
 
@@ -160,5 +161,6 @@ def annotate_context(
         tokens=tokenize(example.text) if project.task_type == TaskType.SPANS else [],
         meta=meta_line(example),
         binary_label=labels[0] if labels else None,
+        mined_for=mined_for(example),
     )
     return ctx

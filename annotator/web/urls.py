@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from annotator.web import annotate_views, index_views, sample_views, views
 
@@ -40,4 +40,6 @@ urlpatterns = [
         name="sample-queue",
     ),
     path("projects/<int:project_id>/index/", index_views.index_page, name="prevalence-index"),
+    path("", include("annotator.web.mining_urls")),
+    path("", include("annotator.web.embedding_urls")),
 ]

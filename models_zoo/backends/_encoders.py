@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 DEFAULT_ENCODER = "default"
 
@@ -68,3 +71,22 @@ def clear_cache() -> None:
 
 def is_directory(name: str) -> bool:
     return name != DEFAULT_ENCODER and Path(os.path.expanduser(name)).is_dir()
+
+
+def encode_sentences(name: str, texts: Sequence[str], batch_size: int = 64,
+                     normalize: bool = True, device: str = "auto") -> np.ndarray:
+    """Embeddings (n, dim) float32 of `texts` with encoder `name`: the one encoding code path
+    shared by `embedding_head` and the embedding store, so cached vectors equal fresh ones."""
+    from models_zoo.backends._torch_utils import pick_device
+
+    encoder = load_sentence_encoder(name, str(pick_device(device)))
+    if len(texts) == 0:
+        return np.zeros((0, encoder.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+    vectors = encoder.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=normalize,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return np.asarray(vectors, dtype=np.float32)

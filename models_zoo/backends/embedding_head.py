@@ -21,7 +21,7 @@ from pydantic import Field
 
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _classify as C
-from models_zoo.backends._encoders import DEFAULT_ENCODER, load_sentence_encoder
+from models_zoo.backends._encoders import DEFAULT_ENCODER, encode_sentences
 from models_zoo.backends._forest import (
     forest_from_sklearn,
     forest_predict,
@@ -95,24 +95,11 @@ class EmbeddingHeadBackend(Backend):
         self._forest: dict[str, np.ndarray] | None = None
 
     # --- encoding ---------------------------------------------------------------------------
-    def _device(self) -> str:
-        from models_zoo.backends._torch_utils import pick_device
-
-        return str(pick_device(self.config.device))
-
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings (n, dim) float32 of `texts`, batched by `embed_batch_size`."""
-        encoder = load_sentence_encoder(self.config.encoder, self._device())
-        if len(texts) == 0:
-            return np.zeros((0, encoder.get_sentence_embedding_dimension() or 0), dtype=np.float32)
-        vectors = encoder.encode(
-            list(texts),
-            batch_size=self.config.embed_batch_size,
-            normalize_embeddings=self.config.normalize_embeddings,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        cfg = self.config
+        return encode_sentences(cfg.encoder, texts, batch_size=cfg.embed_batch_size,
+                                normalize=cfg.normalize_embeddings, device=cfg.device)
 
     @property
     def embed_batch_size(self) -> int:

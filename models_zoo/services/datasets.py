@@ -5,7 +5,9 @@ Gold labels per example (in this order of preference):
 1. human annotations; with several annotators, a majority vote per label (or per span), a tie
    decided by the most recent annotation; single-label projects take the plurality label;
 2. the import annotation, when no human one exists;
-3. model annotations (suggestions) never count as gold.
+3. a mined negative (source "mined", seed 003's difficult negatives used straight away: no
+   label), when neither exists; any human decision overrides it;
+4. model annotations (suggestions) never count as gold.
 """
 from __future__ import annotations
 
@@ -62,7 +64,8 @@ def resolve_gold(annotations: Sequence[Annotation], task_type: str, label_names:
     valid = set(label_names)
     humans = [a for a in annotations if a.source == AnnotationSource.HUMAN]
     imports = [a for a in annotations if a.source == AnnotationSource.IMPORT]
-    chosen = humans or imports
+    mined = [a for a in annotations if a.source == AnnotationSource.MINED]
+    chosen = humans or imports or mined
     if not chosen:
         return None
     chosen = sorted(chosen, key=lambda a: (a.updated_at, a.pk), reverse=True)

@@ -35,6 +35,7 @@ from models_zoo.services.datasets import (
     check_trainable,
     gold_examples,
 )
+from models_zoo.services.embedding_reuse import fit_with_store
 from models_zoo.services.training_defaults import check_targets_name_labels, with_project_defaults
 from models_zoo.splits import describe_split, parse_split
 
@@ -399,7 +400,8 @@ def _train(run: TrainingRun) -> ModelVersion | None:
                        f"({describe_split(dataset.snapshot['split'])}{excluded}), seed {seed}")
     labels = list(project.labels.values_list("name", flat=True))
     backend = cls(labels, project.task_type, run.config)
-    report = backend.fit(dataset.train, dataset.validation, progress=_ProgressWriter(run.pk))
+    report = fit_with_store(backend, project, dataset, _ProgressWriter(run.pk),
+                            log=lambda line: append_log(run.pk, line))
     TrainingRun.objects.filter(pk=run.pk).update(progress=1.0, heartbeat_at=timezone.now())
     artifact = _save_artifact(backend, run)
     try:

@@ -1,0 +1,322 @@
+"""Mining runs as a use case: validate a request, run seed 003's mining over the project's
+embedding store (annotator.mining.algorithm), store proposals or mined negatives, and report.
+
+The REST view, the page, `manage.py mine` and the Celery task all go through these functions.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotator.mining import algorithm as A
+from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
+from annotator.models_mining import MiningMode, MiningRun, MiningState, Proposal, ProposalStatus
+
+logger = logging.getLogger(__name__)
+
+# The task waits for the embedding set this many times (then the run fails, saying so).
+MAX_WAITS = 720
+
+
+def _int(data: Mapping[str, Any], field: str, default: int | None, lo: int | None = None,
+         hi: int | None = None) -> int | None:
+    value = data.get(field)
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool):
+        raise A.MiningError(field, f"{field} must be an integer.")
+    try:
+        number = int(value)
+        if isinstance(value, float) and number != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise A.MiningError(field, f"{field} must be an integer, not {value!r}.") from None
+    if lo is not None and number < lo:
+        raise A.MiningError(field, f"{field} must be at least {lo}.")
+    if hi is not None and number > hi:
+        raise A.MiningError(field, f"{field} must be at most {hi}.")
+    return number
+
+
+def positive_example_ids(project: Project, label: str) -> list[int]:
+    """Examples whose gold labels (or span labels) include `label`, by training's gold rules
+    (models_zoo.services.datasets.resolve_gold). Only examples where some annotation names the
+    label can be positive, so only theirs are read (plain rows, no model instances)."""
+    from models_zoo.services.datasets import resolve_gold
+
+    names = list(project.labels.values_list("name", flat=True))
+    mentioned = Annotation.objects.filter(example__project=project).exclude(
+        source=AnnotationSource.MODEL
+    )
+    if project.task_type == TaskType.SPANS:
+        mentioned = mentioned.filter(spans__contains=[{"label": label}])
+    else:
+        mentioned = mentioned.filter(labels__contains=[label])
+    rows = (
+        Annotation.objects.filter(example_id__in=mentioned.values("example_id"))
+        .exclude(source=AnnotationSource.MODEL)
+        .order_by("example_id", "id")
+        .values("id", "example_id", "source", "labels", "spans", "updated_at")
+    )
+    by_example: dict[int, list[SimpleNamespace]] = defaultdict(list)
+    for row in rows:
+        by_example[row["example_id"]].append(SimpleNamespace(pk=row["id"], **row))
+    out = []
+    for example_id, rows_of_example in by_example.items():
+        gold = resolve_gold(rows_of_example, project.task_type, names)  # type: ignore[arg-type]
+        if gold is not None and (label in gold.labels or any(sp["label"] == label for sp in gold.spans)):
+            out.append(example_id)
+    return sorted(out)
+
+
+def annotated_example_ids(project: Project) -> np.ndarray:
+    """Every example with any annotation (never proposed: someone or something decided it)."""
+    ids = Annotation.objects.filter(example__project=project).values_list("example_id", flat=True)
+    return np.unique(np.fromiter(ids, dtype=np.int64))
+
+
+def parse_params(project: Project, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated mining parameters from a request body; MiningError names the bad field."""
+    label = data.get("label")
+    if not label or not isinstance(label, str):
+        raise A.MiningError("label", "label is required.")
+    names = list(project.labels.values_list("name", flat=True))
+    if label not in names:
+        raise A.MiningError("label", f"unknown label {label!r}; the project's labels: {', '.join(names)}.")
+    band = _int(data, "band", 2)
+    tails = data.get("tails") or "upper"
+    A.check_band(band, tails)
+    mode = data.get("mode") or MiningMode.PROPOSE
+    if mode not in MiningMode.values:
+        raise A.MiningError("mode", f"mode must be one of {', '.join(MiningMode.values)}, not {mode!r}.")
+    if mode == MiningMode.NEGATIVES and project.task_type == TaskType.SINGLELABEL:
+        raise A.MiningError("mode", "a single-label project has no 'none of them': mined negatives need a multilabel, binary or span project.")
+    raw_threshold = data.get("dedupe_threshold")
+    try:
+        threshold = A.DEFAULT_DEDUPE_THRESHOLD if raw_threshold in (None, "") else float(raw_threshold)
+    except (TypeError, ValueError):
+        raise A.MiningError("dedupe_threshold", f"dedupe_threshold must be a number, not {raw_threshold!r}.") from None
+    if not 0 < threshold <= 1:
+        raise A.MiningError("dedupe_threshold", "dedupe_threshold must be in (0, 1].")
+    from annotator.services.embeddings import check_encoder
+    from annotator.services.projects import ProjectRuleError
+
+    try:
+        encoder = check_encoder(data.get("encoder"))
+    except ProjectRuleError as exc:
+        raise A.MiningError("encoder", exc.message) from None
+    return {
+        "label": label, "band": band, "tails": tails, "mode": mode, "encoder": encoder,
+        "n": _int(data, "n", None, lo=1),
+        "p": _int(data, "p", A.DEFAULT_P, lo=2),
+        "seed": _int(data, "seed", 0, lo=0, hi=2**63 - 1),
+        "dedupe_threshold": threshold,
+    }
+
+
+def band_capacity(project: Project, params: Mapping[str, Any], positives: list[int]) -> int | None:
+    """How many unannotated examples fall in the band, when a ready embedding set exists (a
+    quick check before queueing: one matrix-vector product); None when there is no set yet."""
+    from annotator.services.embeddings import load_vectors, ready_embedding_set
+
+    embedding_set = ready_embedding_set(project, params["encoder"])
+    if embedding_set is None:
+        return None
+    ids, vectors = load_vectors(embedding_set)
+    positive_rows = np.flatnonzero(np.isin(ids, positives))
+    pool_rows = np.flatnonzero(~np.isin(ids, annotated_example_ids(project)))
+    if len(positive_rows) == 0 or len(pool_rows) < 2:
+        return None  # the job says what is wrong, with the full picture
+    s_pool = A.anchor_similarities(vectors, A.anchor_vector(vectors[positive_rows]))[pool_rows]
+    mu, sigma = A.fit_normal(s_pool, params["p"], np.random.default_rng(params["seed"]))
+    return int(A.band_mask(s_pool, mu, sigma, params["band"], params["tails"]).sum())
+
+
+def create_mining_run(project: Project, user: Any, data: Mapping[str, Any], *,
+                      enqueue_job: bool = True) -> MiningRun:
+    """Validate, check the band can hold n (when vectors are ready), store the run and enqueue
+    it on commit (unless `enqueue_job` is False: the caller runs it). Raises MiningError
+    (-> 400 naming the field)."""
+    params = parse_params(project, data)
+    positives = positive_example_ids(project, params["label"])
+    if not positives:
+        raise A.MiningError("label", f"label {params['label']!r} has no positives yet: annotate some first.")
+    n = params["n"] or len(positives)
+    holds = band_capacity(project, params, positives)
+    if holds is not None and n > holds:
+        raise A.BandTooSmall(band=params["band"], n=n, holds=holds)
+    with transaction.atomic():
+        run = MiningRun.objects.create(project=project, created_by=user, **{**params, "n": params["n"]})
+        if enqueue_job:
+            transaction.on_commit(lambda: enqueue(run.pk))
+    return run
+
+
+def enqueue(run_id: int, countdown: float | None = None) -> None:
+    from tasks.mining import mine_negatives_task
+
+    try:
+        mine_negatives_task.apply_async(args=[run_id], countdown=countdown)
+    except Exception as exc:  # an unreachable broker: say so on the run instead of "queued"
+        logger.exception("could not enqueue mining run %s", run_id)
+        MiningRun.objects.filter(pk=run_id).update(
+            state=MiningState.FAILED, error=f"could not enqueue the mining task: {exc}"
+        )
+
+
+def _fail(run: MiningRun, message: str) -> str:
+    MiningRun.objects.filter(pk=run.pk).update(
+        state=MiningState.FAILED, error=message, finished_at=timezone.now()
+    )
+    return "failed"
+
+
+def _wait_for_vectors(run: MiningRun) -> str | None:
+    """None when a ready set exists; else request it (first time) and say "wait", or fail."""
+    from annotator.models_embeddings import EmbeddingSet, EmbeddingState
+    from annotator.services.embeddings import ready_embedding_set, request_embedding_set
+
+    if ready_embedding_set(run.project, run.encoder) is not None:
+        return None
+    existing = EmbeddingSet.objects.filter(project=run.project, encoder=run.encoder).first()
+    if existing is not None and existing.state == EmbeddingState.FAILED and run.waits > 0:
+        return _fail(run, f"embedding set {existing.pk} failed: {existing.error or 'no reason given'}")
+    if run.waits >= MAX_WAITS:
+        return _fail(run, f"embedding set not ready after {run.waits} checks")
+    if existing is None or run.waits == 0:
+        request_embedding_set(run.project, run.encoder)
+    MiningRun.objects.filter(pk=run.pk).update(waits=run.waits + 1)
+    return "wait"
+
+
+def run_mining(run_id: int) -> str:
+    """The task body: "succeeded", "failed", "wait" (the embedding set is not ready; retry
+    later) or "skipped" (the run was already done). Idempotent."""
+    run = MiningRun.objects.select_related("project").filter(pk=run_id).first()
+    if run is None or run.state in (MiningState.SUCCEEDED, MiningState.FAILED):
+        return "skipped"
+    try:
+        waiting = _wait_for_vectors(run)
+        if waiting is not None:
+            return waiting
+        MiningRun.objects.filter(pk=run.pk).update(state=MiningState.RUNNING, started_at=timezone.now())
+        mine_run(run)
+    except A.MiningError as exc:
+        return _fail(run, f"{exc.field}: {exc.message}")
+    except Exception as exc:  # every failure lands on the run the admin watches
+        logger.exception("mining run %s failed", run_id)
+        return _fail(run, "".join(traceback.format_exception_only(exc)).strip()[-2000:])
+    return "succeeded"
+
+
+def _normalized_texts(example_ids: list[int]) -> dict[int, str]:
+    """{id: normalized text} in one plain query (the draw asks for a batch at a time)."""
+    if not example_ids:
+        return {}
+    table = Example._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT id, normalized_text FROM {table} WHERE id = ANY(%s)", [example_ids])
+            return dict(cursor.fetchall())
+    return dict(Example.objects.filter(pk__in=example_ids).values_list("pk", "normalized_text"))
+
+
+def mine_run(run: MiningRun) -> MiningRun:
+    """Mine and store, timed end to end (load, score, fit, band, exclusions, draw, store)."""
+    from annotator.services.embeddings import load_vectors, ready_embedding_set
+
+    started = time.perf_counter()
+    project = run.project
+    embedding_set = ready_embedding_set(project, run.encoder)
+    if embedding_set is None:
+        raise A.MiningError("encoder", f"no ready embedding set for encoder {run.encoder!r}.")
+    ids, vectors = load_vectors(embedding_set)
+    positives = positive_example_ids(project, run.label)
+    positive_rows = np.flatnonzero(np.isin(ids, positives))
+    if len(positive_rows) == 0:
+        raise A.MiningError("label", f"label {run.label!r} has no positives with vectors.")
+    pool_rows = np.flatnonzero(~np.isin(ids, annotated_example_ids(project)))
+    n = run.n or len(positives)
+
+    def keys(rows: np.ndarray) -> list[str]:
+        wanted = [int(i) for i in ids[rows]]
+        texts = _normalized_texts(wanted)
+        return [A.text_key(texts.get(i, "")) for i in wanted]
+
+    positive_keys = {A.text_key(t) for t in _normalized_texts(positives).values()}
+    result = A.mine_difficult_negatives(
+        vectors, positive_rows, pool_rows, band=run.band, n=n, rng=np.random.default_rng(run.seed),
+        p=run.p, tails=run.tails, dedupe_threshold=run.dedupe_threshold, keys=keys,
+        positive_keys=positive_keys,
+    )
+    picked_ids = ids[result.picked]
+    status = ProposalStatus.PENDING if run.mode == MiningMode.PROPOSE else ProposalStatus.MINED_NEGATIVE
+    with transaction.atomic():
+        store_proposals(run, picked_ids, result.picked_s_an, result.mu, result.sigma, status)
+        if run.mode == MiningMode.NEGATIVES:
+            Annotation.objects.bulk_create(
+                Annotation(example_id=int(eid), user=None, labels=[], spans=[],
+                           source=AnnotationSource.MINED)
+                for eid in picked_ids
+            )
+        fields = dict(
+            state=MiningState.SUCCEEDED, n=n, mu=result.mu, sigma=result.sigma,
+            histogram=result.histogram, positives=len(positive_rows), pool_size=result.pool_size,
+            band_size=result.band_size, examined=result.draw.examined,
+            excluded_near_duplicates=result.draw.near_duplicates,
+            excluded_same_text=result.draw.same_text, proposed=len(picked_ids),
+            finished_at=timezone.now(), error="",
+        )
+        fields["elapsed_s"] = round(time.perf_counter() - started, 4)
+        MiningRun.objects.filter(pk=run.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
+    return run
+
+
+def store_proposals(run: MiningRun, example_ids: np.ndarray, s_an: np.ndarray, mu: float,
+                    sigma: float, status: str) -> None:
+    """Insert the proposals in one statement: COPY on PostgreSQL (a few ms for thousands of
+    rows, where the ORM's bulk_create spends most of a second building SQL), else bulk_create."""
+    if connection.vendor != "postgresql":
+        Proposal.objects.bulk_create(
+            Proposal(run=run, example_id=int(eid), s_an=float(s), band=run.band, mu=mu,
+                     sigma=sigma, status=status)
+            for eid, s in zip(example_ids, s_an, strict=True)
+        )
+        return
+    buffer = io.StringIO()
+    for eid, s in zip(example_ids, s_an, strict=True):
+        buffer.write(f"{run.pk}\t{int(eid)}\t{float(s)!r}\t{run.band}\t{mu!r}\t{sigma!r}\t{status}\n")
+    table = Proposal._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            f"COPY {table} (run_id, example_id, s_an, band, mu, sigma, status) FROM STDIN"
+        ) as copy:
+            copy.write(buffer.getvalue())
+
+
+def run_payload(run: MiningRun) -> dict[str, Any]:
+    """The REST body of a mining run (GET /mining/{id})."""
+    return {
+        "id": run.pk, "project": run.project_id, "state": run.state, "label": run.label,
+        "band": run.band, "tails": run.tails, "n": run.n, "p": run.p, "seed": run.seed,
+        "dedupe_threshold": run.dedupe_threshold, "mode": run.mode, "encoder": run.encoder,
+        "mu": run.mu, "sigma": run.sigma, "histogram": run.histogram, "proposed": run.proposed,
+        "positives": run.positives, "pool_size": run.pool_size, "band_size": run.band_size,
+        "excluded": {"near_duplicates": run.excluded_near_duplicates,
+                     "same_text": run.excluded_same_text},
+        "elapsed_s": run.elapsed_s, "error": run.error, "serves_queue": run.serves_queue,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }

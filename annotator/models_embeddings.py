@@ -1,0 +1,98 @@
+"""The embedding store's bookkeeping: one EmbeddingSet per (project, encoder), split into chunks.
+
+The vectors themselves live on disk (see annotator/services/embedding_shards.py): each chunk is a
+pair of `.npy` files (example ids, vectors) under the artifacts directory. These rows only say
+which examples a chunk covers and how far the job is.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from annotator.models import Example, Project
+
+
+class EmbeddingState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class EmbeddingSet(models.Model):
+    """Cached sentence embeddings of a project's examples for one encoder."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="embedding_sets")
+    # "default" is the packaged all-MiniLM-L6-v2 (the same name embedding_head's config uses).
+    encoder = models.CharField(max_length=500, default="default")
+    state = models.CharField(
+        max_length=8, choices=EmbeddingState.choices, default=EmbeddingState.QUEUED
+    )
+    # Share of the set's chunks that are ready (0..1).
+    progress = models.FloatField(default=0.0)
+    # Vectors stored (ready chunks), and their dimension once the first chunk is done.
+    count = models.PositiveIntegerField(default=0)
+    dim = models.PositiveIntegerField(null=True, blank=True)
+    dtype = models.CharField(max_length=8, default="float32")
+    error = models.TextField(blank=True)
+    # When every chunk was last ready: a set updating after an import stays usable.
+    ready_at = models.DateTimeField(null=True, blank=True)
+    # Examples of the project deleted so far (bumped in the deleting transaction). A merged
+    # shard records the value it was filtered at: equal values mean no stored vector can be
+    # stale, so readers skip the query for the live example ids.
+    deletions = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "encoder"], name="embedding_set_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"embeddings of {self.project_id} ({self.encoder}, {self.state})"
+
+
+class EmbeddingChunk(models.Model):
+    """Examples embedded by one Celery task; its shard files are named after its id."""
+
+    embedding_set = models.ForeignKey(EmbeddingSet, on_delete=models.CASCADE, related_name="chunks")
+    # The example ids this chunk was asked to embed (ascending); deleted ones are skipped.
+    example_ids = models.JSONField(default=list)
+    state = models.CharField(
+        max_length=8, choices=EmbeddingState.choices, default=EmbeddingState.QUEUED
+    )
+    # Vectors actually written (examples deleted before the chunk ran are not embedded).
+    count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["embedding_set", "state"], name="embedding_chunk_state")]
+
+
+@receiver(post_delete, sender=EmbeddingSet, dispatch_uid="embedding_set_files")
+def _remove_set_files(sender: Any, instance: EmbeddingSet, **kwargs: Any) -> None:
+    """A deleted set (or its project) takes its shard files along, once the delete commits."""
+    directory = (Path(settings.VIGIA_ARTIFACTS_DIR) / "embeddings" / str(instance.project_id)
+                 / str(instance.pk))
+    transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+@receiver(post_delete, sender=Example, dispatch_uid="embedding_set_deletions")
+def _count_deletion(sender: Any, instance: Example, **kwargs: Any) -> None:
+    """Same transaction as the delete: a committed deletion is always counted."""
+    EmbeddingSet.objects.filter(project_id=instance.project_id).update(deletions=F("deletions") + 1)
+
+
+__all__ = ["EmbeddingChunk", "EmbeddingSet", "EmbeddingState"]

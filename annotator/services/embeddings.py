@@ -1,0 +1,381 @@
+"""The embedding store: request, compute (chunk by chunk), load and reuse sentence embeddings.
+
+One EmbeddingSet per (project, encoder). Its examples are split into EmbeddingChunk rows, each
+embedded by its own Celery task (`vigia.embed_chunk`), so several workers share one pool; a chunk
+writes one shard (see embedding_shards) and the set is ready when every chunk is. Requesting a
+set again only adds chunks for examples no chunk covers yet (new imports) and re-sends chunks
+that failed or never ran. Readers never see deleted examples: `load_vectors` keeps only ids that
+still exist in the project.
+
+The text embedded is the one `embedding_head` trains on (`normalized_text`, else `text`), through
+the same encoder function (`models_zoo.backends._encoders.encode_sentences`), so cached vectors
+can stand in for fresh ones in training.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from annotator.models import Example, Project
+from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingState
+from annotator.normalize import normalize
+from annotator.services import embedding_shards as shards
+from annotator.services.projects import ProjectRuleError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENCODER = "default"
+ENCODE_BATCH_SIZE = 64
+
+
+class MissingVectors(LookupError):
+    """Some requested examples have no stored vector (not embedded yet, or deleted)."""
+
+
+def check_encoder(encoder: str | None) -> str:
+    """The encoder name to use; 400-style error naming `encoder` for an unusable one."""
+    if encoder is None or encoder == "":
+        return DEFAULT_ENCODER
+    if not isinstance(encoder, str) or len(encoder) > 500:
+        raise ProjectRuleError("must be a model name or a local directory", field="encoder")
+    if encoder != DEFAULT_ENCODER:
+        expanded = os.path.expanduser(encoder)
+        if expanded.startswith((".", "/", "~")) and not os.path.isdir(expanded):
+            raise ProjectRuleError(f"encoder directory {encoder!r} does not exist", field="encoder")
+    return encoder
+
+
+def set_directory(embedding_set: EmbeddingSet) -> Path:
+    return (Path(settings.VIGIA_ARTIFACTS_DIR) / "embeddings" / str(embedding_set.project_id)
+            / str(embedding_set.pk))
+
+
+def chunk_name(chunk_id: int) -> str:
+    return f"chunk-{chunk_id}"
+
+
+def _project_example_ids(project_id: int, among: Sequence[int] | None = None) -> np.ndarray:
+    """Ids of the project's examples (ascending int64), optionally restricted to `among`.
+    One plain query: this runs on every load, over up to millions of rows."""
+    with connection.cursor() as cursor:
+        table = Example._meta.db_table
+        if among is None:
+            cursor.execute(f"SELECT id FROM {table} WHERE project_id = %s ORDER BY id", [project_id])
+        else:
+            wanted = [int(i) for i in among]
+            if not wanted:
+                return np.zeros(0, dtype=np.int64)
+            rows = Example.objects.filter(project_id=project_id, pk__in=wanted).order_by("pk")
+            return np.fromiter(rows.values_list("pk", flat=True), dtype=np.int64)
+        return np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+
+
+# --- requesting and computing --------------------------------------------------------------
+def request_embedding_set(project: Project, encoder: str | None = None, *,
+                          enqueue: bool = True) -> EmbeddingSet:
+    """Get or create the project's set for `encoder` and enqueue (on commit) chunk tasks for
+    every example not embedded yet, plus chunks that failed or are still queued. Returns at once.
+    `enqueue=False` only records the chunks (the caller runs `embed_inline`)."""
+    encoder = check_encoder(encoder)
+    chunk_size = max(1, int(settings.VIGIA_EMBEDDING_CHUNK_SIZE))
+    with transaction.atomic():
+        embedding_set, _ = EmbeddingSet.objects.get_or_create(
+            project=project, encoder=encoder, defaults={"dtype": settings.VIGIA_EMBEDDING_DTYPE}
+        )
+        embedding_set = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
+        covered: set[int] = set()
+        for ids in embedding_set.chunks.values_list("example_ids", flat=True):
+            covered.update(ids)
+        new_ids = [int(i) for i in _project_example_ids(project.pk) if int(i) not in covered]
+        created = EmbeddingChunk.objects.bulk_create(
+            EmbeddingChunk(embedding_set=embedding_set, example_ids=new_ids[i:i + chunk_size])
+            for i in range(0, len(new_ids), chunk_size)
+        )
+        EmbeddingChunk.objects.filter(
+            embedding_set=embedding_set, state=EmbeddingState.FAILED
+        ).update(state=EmbeddingState.QUEUED, error="")
+        to_send = list(
+            embedding_set.chunks.filter(state=EmbeddingState.QUEUED).values_list("pk", flat=True)
+        )
+        if to_send and embedding_set.state in (EmbeddingState.READY, EmbeddingState.FAILED):
+            embedding_set.state = EmbeddingState.QUEUED
+            embedding_set.error = ""
+        _refresh_totals(embedding_set)
+        set_id = embedding_set.pk
+        if enqueue:
+            transaction.on_commit(lambda: _send_chunks(set_id, to_send))
+    logger.info("embedding set %s: %d new chunk(s), %d sent", set_id, len(created), len(to_send))
+    return embedding_set
+
+
+def refresh_embedding_sets(project: Project) -> list[EmbeddingSet]:
+    """After an import: bring every existing set of the project up to date (new chunks for the
+    new examples). Projects without a set are left alone: nobody asked for vectors."""
+    return [request_embedding_set(project, encoder)
+            for encoder in project.embedding_sets.values_list("encoder", flat=True)]
+
+
+def reembed_examples(project: Project, example_ids: Sequence[int]) -> None:
+    """After a text edit: embed these examples again in every set (a new chunk; its shard is
+    newer, so `load_vectors` serves its rows instead of the old ones once it is ready)."""
+    ids = sorted(int(i) for i in example_ids)
+    if not ids:
+        return
+    for embedding_set in project.embedding_sets.all():
+        with transaction.atomic():
+            locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
+            chunk = EmbeddingChunk.objects.create(embedding_set=locked, example_ids=ids)
+            _refresh_totals(locked)
+            transaction.on_commit(lambda s=locked.pk, c=chunk.pk: _send_chunks(s, [c]))
+
+
+def after_examples_changed(project: Project, edited_ids: Sequence[int] = ()) -> None:
+    """The hook importers and example edits call: never fails the caller's request (the
+    examples are stored; a broken store is visible on the set and fixed by requesting it)."""
+    try:
+        if edited_ids:
+            reembed_examples(project, edited_ids)
+        else:
+            refresh_embedding_sets(project)
+    except Exception:
+        logger.exception("could not update the embedding sets of project %s", project.pk)
+
+
+def _send_chunks(set_id: int, chunk_ids: Sequence[int]) -> None:
+    from tasks.embeddings import embed_chunk_task
+
+    try:
+        for chunk_id in chunk_ids:
+            embed_chunk_task.apply_async(args=[chunk_id])
+    except Exception as exc:  # an unreachable broker: say so on the set instead of "queued"
+        logger.exception("could not enqueue embedding chunks of set %s", set_id)
+        EmbeddingSet.objects.filter(pk=set_id).update(
+            state=EmbeddingState.FAILED, error=f"could not enqueue the embedding tasks: {exc}"
+        )
+
+
+def _refresh_totals(embedding_set: EmbeddingSet) -> None:
+    """Recompute progress/count/state from the chunks and save (caller holds the row lock)."""
+    chunks = embedding_set.chunks
+    total = chunks.count()
+    ready = chunks.filter(state=EmbeddingState.READY)
+    n_ready = ready.count()
+    embedding_set.count = ready.aggregate(n=Sum("count"))["n"] or 0
+    embedding_set.progress = 1.0 if total == 0 else n_ready / total
+    if n_ready == total:
+        embedding_set.state = EmbeddingState.READY
+        embedding_set.ready_at = timezone.now()
+        embedding_set.error = ""
+    elif chunks.filter(state=EmbeddingState.FAILED).exists():
+        embedding_set.state = EmbeddingState.FAILED
+    elif chunks.filter(state__in=[EmbeddingState.RUNNING, EmbeddingState.READY]).exists():
+        embedding_set.state = EmbeddingState.RUNNING
+    embedding_set.save()
+
+
+def embed_chunk(chunk_id: int) -> int:
+    """Embed one chunk and write its shard; idempotent (a ready chunk whose files exist is not
+    embedded again). Returns the number of vectors written. Failures land on the chunk and set."""
+    chunk = EmbeddingChunk.objects.select_related("embedding_set").filter(pk=chunk_id).first()
+    if chunk is None:
+        return 0
+    embedding_set = chunk.embedding_set
+    directory = set_directory(embedding_set)
+    ids_path, _ = shards.shard_paths(directory, chunk_name(chunk.pk))
+    if chunk.state == EmbeddingState.READY and ids_path.is_file():
+        return 0
+    EmbeddingChunk.objects.filter(pk=chunk.pk).update(state=EmbeddingState.RUNNING)
+    EmbeddingSet.objects.filter(pk=embedding_set.pk, state=EmbeddingState.QUEUED).update(
+        state=EmbeddingState.RUNNING
+    )
+    try:
+        rows = list(
+            Example.objects.filter(project_id=embedding_set.project_id, pk__in=chunk.example_ids)
+            .order_by("pk").values_list("pk", "normalized_text", "text")
+        )
+        texts = [normalized or text for _pk, normalized, text in rows]
+        vectors = encode_sentences_for(embedding_set.encoder, texts)
+        shards.write_shard(directory, chunk_name(chunk.pk), [r[0] for r in rows], vectors,
+                           dtype=embedding_set.dtype)
+    except Exception as exc:  # every failure must land on the rows the admin sees
+        logger.exception("embedding chunk %s failed", chunk_id)
+        error = "".join(traceback.format_exception(exc)[-4:])[-2000:]
+        with transaction.atomic():
+            locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
+            EmbeddingChunk.objects.filter(pk=chunk.pk).update(
+                state=EmbeddingState.FAILED, error=error, finished_at=timezone.now()
+            )
+            locked.error = f"chunk {chunk.pk}: {exc}"
+            _refresh_totals(locked)
+        return 0
+    with transaction.atomic():
+        locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
+        EmbeddingChunk.objects.filter(pk=chunk.pk).update(
+            state=EmbeddingState.READY, count=len(rows), error="", finished_at=timezone.now()
+        )
+        if vectors.shape[1]:
+            locked.dim = int(vectors.shape[1])
+        _refresh_totals(locked)
+        became_ready = locked.state == EmbeddingState.READY
+    if became_ready:
+        try:
+            merge_ready_chunks(locked)
+        except Exception:  # the chunk shards still serve; merging is only faster reads
+            logger.exception("merging the shards of embedding set %s failed", locked.pk)
+    return len(rows)
+
+
+def encode_sentences_for(encoder: str, texts: Sequence[str]) -> np.ndarray:
+    """The store's one encoding call (embedding_head's code path, unit-length rows)."""
+    from models_zoo.backends._encoders import encode_sentences
+
+    return encode_sentences(encoder, texts, batch_size=ENCODE_BATCH_SIZE, normalize=True)
+
+
+def embed_inline(embedding_set: EmbeddingSet) -> EmbeddingSet:
+    """Embed every queued chunk of the set in this process (CLI --inline, tests)."""
+    for chunk_id in embedding_set.chunks.exclude(state=EmbeddingState.READY).values_list("pk", flat=True):
+        embed_chunk(chunk_id)
+    embedding_set.refresh_from_db()
+    return embedding_set
+
+
+# --- reading --------------------------------------------------------------------------------
+def ready_embedding_set(project: Project, encoder: str | None = None) -> EmbeddingSet | None:
+    """The project's usable set for `encoder`: every chunk was ready at least once (a set that
+    is adding the vectors of a new import stays usable; those examples join as chunks finish)."""
+    encoder = encoder or DEFAULT_ENCODER
+    return (
+        EmbeddingSet.objects.filter(project=project, encoder=encoder)
+        .filter(Q(state=EmbeddingState.READY) | Q(ready_at__isnull=False))
+        .first()
+    )
+
+
+MERGED_MANIFEST = "merged.json"
+
+
+def _read_merged(directory: Path) -> tuple[str | None, set[int], int | None]:
+    """(merged shard name, chunk ids it holds, deletions counter it was filtered at) from the
+    manifest; (None, {}, None) when absent."""
+    try:
+        manifest = json.loads((directory / MERGED_MANIFEST).read_text())
+        name, chunks = str(manifest["name"]), {int(c) for c in manifest["chunks"]}
+        deletions = int(manifest["deletions"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, set(), None
+    if not shards.shard_paths(directory, name)[0].is_file():
+        return None, set(), None
+    return name, chunks, deletions
+
+
+def _deletions(embedding_set: EmbeddingSet) -> int:
+    return EmbeddingSet.objects.filter(pk=embedding_set.pk).values_list("deletions", flat=True).first() or 0
+
+
+def merge_ready_chunks(embedding_set: EmbeddingSet) -> int:
+    """Merge the set's ready chunks into one shard (done when a set becomes ready), so a read
+    maps one file instead of concatenating hundreds. Chunk files stay (idempotency, readers
+    of an older manifest). Returns the rows merged."""
+    directory = set_directory(embedding_set)
+    chunk_ids = list(embedding_set.chunks.filter(state=EmbeddingState.READY).order_by("pk")
+                     .values_list("pk", flat=True))
+    names = [chunk_name(pk) for pk in chunk_ids if shards.shard_paths(directory, chunk_name(pk))[0].is_file()]
+    if len(names) < 2:
+        return 0
+    out = f"merged-{uuid.uuid4().hex[:12]}"
+    # Read the counter before the live ids: a deletion in between shows as a newer count.
+    deletions = _deletions(embedding_set)
+    live = _project_example_ids(embedding_set.project_id)
+    rows = shards.merge_shards(directory, names, out, dtype=embedding_set.dtype, keep=live)
+    previous, _, _ = _read_merged(directory)
+    tmp = directory / f".{out}.json"
+    tmp.write_text(json.dumps({"name": out, "chunks": chunk_ids, "deletions": deletions}))
+    os.replace(tmp, directory / MERGED_MANIFEST)
+    if previous:
+        # A reader that mapped it keeps its pages (POSIX); one that read the old manifest but
+        # finds the file gone falls back to the chunk shards.
+        shards.remove_shard(directory, previous)
+    return rows
+
+
+def _stored(embedding_set: EmbeddingSet, among: Sequence[int] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(ids ascending, vectors) of the live examples with a stored vector (only `among`)."""
+    directory = set_directory(embedding_set)
+    ready = list(embedding_set.chunks.filter(state=EmbeddingState.READY).order_by("pk")
+                 .values_list("pk", flat=True))
+    merged, in_merged, merged_at = _read_merged(directory)
+    names = ([merged] if merged else []) + [chunk_name(pk) for pk in ready if pk not in in_merged]
+    if among is None and merged is not None and merged_at == _deletions(embedding_set):
+        live = None  # nothing deleted since the merge filtered out the deleted examples
+    else:
+        live = _project_example_ids(embedding_set.project_id, among)
+    present = (shards.read_shard(directory, n) for n in names
+               if shards.shard_paths(directory, n)[0].is_file())
+    return shards.gather(present, keep=live, dim=embedding_set.dim)
+
+
+def load_vectors(embedding_set: EmbeddingSet, example_ids: Sequence[int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(ids int64 (N,), vectors float32 (N, d), unit-length rows) from the set's ready shards
+    (memory-mapped; the arrays may be the read-only map itself: copy before writing into
+    them). Only examples that still exist. `example_ids=None`: every stored example in
+    ascending id order; otherwise exactly those, in that order (MissingVectors for ids that
+    have no vector)."""
+    if example_ids is None:
+        return _stored(embedding_set)
+    wanted = [int(i) for i in example_ids]
+    ids, vectors = _stored(embedding_set, wanted)
+    try:
+        rows = shards.select(ids, vectors, wanted)
+    except KeyError as exc:
+        raise MissingVectors(exc.args[0]) from None
+    return np.asarray(wanted, dtype=np.int64), rows
+
+
+def encode_texts(project: Project, texts: list[str], encoder: str | None = None) -> np.ndarray:
+    """Embed free texts (queries) as the store embeds examples: the project's normalisation,
+    the same encoder function, unit-length float32 rows."""
+    encoder = check_encoder(encoder)
+    clean = [normalize(t, project.normalization) or t for t in texts]
+    return encode_sentences_for(encoder, clean)
+
+
+def cached_or_encoded(project: Project, encoder: str, example_ids: Sequence[int],
+                      texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]
+                      ) -> tuple[np.ndarray, int]:
+    """Vectors for `example_ids` (rows aligned), from the store where it has them and from
+    `encode(texts)` for the rest. Returns (vectors, how many came from the store)."""
+    embedding_set = ready_embedding_set(project, encoder)
+    n = len(example_ids)
+    if embedding_set is None or n == 0:
+        return encode(list(texts)), 0
+    wanted = np.asarray(example_ids, dtype=np.int64)
+    ids, vectors = _stored(embedding_set, [int(i) for i in wanted])
+    pos = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
+    have = (ids[pos] == wanted) if len(ids) else np.zeros(n, dtype=bool)
+    if not have.any():
+        return encode(list(texts)), 0
+    out = np.empty((n, vectors.shape[1]), dtype=np.float32)
+    out[have] = vectors[pos[have]]
+    if not have.all():
+        missing = np.flatnonzero(~have)
+        out[missing] = encode([texts[i] for i in missing])
+    return out, int(have.sum())
+
+
+def delete_set_files(embedding_set: EmbeddingSet) -> None:
+    shutil.rmtree(set_directory(embedding_set), ignore_errors=True)
