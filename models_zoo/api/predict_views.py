@@ -194,18 +194,22 @@ class PredictAllView(APIView):
         operation_id="project_predict_all",
         summary="Predict every example of the project (background job)",
         description=(
-            "Queues the Celery task `vigia.predict_project`, which stores a Prediction for each "
-            "example with the current model version (the suggestions in the annotation UI). "
-            "Resumable: examples the version already predicted are skipped. Project admins only."
+            "Starts a chunked prediction job (one Celery task `vigia.predict_chunk` per chunk, "
+            "shared by every worker) that stores a Prediction for each example with the current "
+            "model version (the suggestions in the annotation UI). Resumable: examples the "
+            "version already predicted are skipped. `job_url` gives the job's chunks and "
+            "progress. Project admins only."
         ),
         request=None,
         responses={
             202: inline_serializer(
                 "PredictAllAccepted",
                 {
-                    "task": serializers.CharField(),
+                    "job": serializers.IntegerField(),
                     "model_version": serializers.IntegerField(),
+                    "chunks": serializers.IntegerField(),
                     "status_url": serializers.CharField(),
+                    "job_url": serializers.CharField(),
                 },
             ),
             403: OpenApiResponse(_detail, description="Not an admin of the project"),
@@ -222,6 +226,7 @@ class PredictAllView(APIView):
         job["status_url"] = request.build_absolute_uri(
             f"/api/v1/projects/{project.pk}/predictions/status?model_version={job['model_version']}"
         )
+        job["job_url"] = request.build_absolute_uri(f"/api/v1/prediction-jobs/{job['job']}")
         return Response(job, status=status.HTTP_202_ACCEPTED)
 
 

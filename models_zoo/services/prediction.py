@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -252,19 +251,19 @@ def _thresholds_of(loaded: LoadedModel, predictions: Sequence[ItemPrediction]) -
 
 
 def start_project_prediction(project: Project) -> dict[str, Any]:
-    """Enqueue `vigia.predict_project` for the current version once the transaction commits.
+    """Predict every example of the project with the current version, in chunks.
 
-    The job is pinned to the version current now: a promotion while it runs does not mix
-    versions, and the new version gets its own job.
+    A `PredictionJob` (models_zoo.services.chunked_prediction) cuts the examples that version
+    has not predicted yet into id ranges, one Celery task `vigia.predict_chunk` each, so every
+    worker shares the work and a done chunk is never redone. The job is pinned to the version
+    current now: a promotion while it runs does not mix versions, and the new version gets its
+    own job. Raises NoCurrentModel when the project has no current version.
     """
-    from tasks.predictions import predict_project_task
+    from models_zoo.services.chunked_prediction import start_prediction_job
 
     ref = current_version_ref(project.pk)
-    task_id = str(uuid.uuid4())
-    transaction.on_commit(
-        lambda: predict_project_task.apply_async(args=[project.pk, ref.id], task_id=task_id)
-    )
-    return {"task": task_id, "model_version": ref.id}
+    job = start_prediction_job(project, ref.id)
+    return {"job": job.pk, "model_version": ref.id, "chunks": job.total_chunks}
 
 
 def _pending_examples(project_id: int, version_id: int, after_id: int, limit: int) -> list[Example]:

@@ -12,8 +12,8 @@ not promote, and the reason is stored on the new version (`promotion_note`) and 
 the admin promotes by hand. Random splits of changed data still differ, so this remains a
 heuristic the admin opts into (Project.auto_promote), off by default.
 
-A promotion also enqueues `vigia.predict_project` for the new version, so the suggestions shown
-to annotators follow the current model.
+A promotion also starts a chunked prediction job (`vigia.predict_chunk` tasks) for the new
+version, so the suggestions shown to annotators follow the current model.
 """
 from __future__ import annotations
 
@@ -49,14 +49,19 @@ def promote_version(version: ModelVersion) -> ModelVersion:
 
 
 def _refresh_suggestions_on_commit(version: ModelVersion) -> None:
-    """The annotation UI pre-fills from the current version's stored predictions: predict the
-    project with the newly promoted version in the background (idempotent, resumable)."""
-    from tasks.predictions import predict_project_task
+    """The annotation UI pre-fills from the current version's stored predictions: once the
+    promotion commits, predict the project with the new version as a chunked job shared by every
+    worker (resumable: a done chunk is never redone)."""
+    from models_zoo.services.chunked_prediction import start_prediction_job
 
     project_id, version_id = version.project_id, version.pk
-    transaction.on_commit(
-        lambda: predict_project_task.apply_async(args=[project_id, version_id])
-    )
+
+    def start() -> None:
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            start_prediction_job(project, version_id)
+
+    transaction.on_commit(start)
 
 
 def current_version(project: Project) -> ModelVersion | None:

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from annotator.models import Example
 from annotator.normalize import content_hash, normalize
-from models_zoo.models import Prediction
+from models_zoo.models import Prediction, PredictionJob
 from models_zoo.services.prediction import predict_project
 from tests.models_zoo.prediction_fixtures import hateval_rows, make_version, prediction_artifacts
 
@@ -55,8 +55,11 @@ def test_admins_start_a_job_for_the_current_version(
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["model_version"] == v1.pk
-    assert len(body["task"]) == 36  # the Celery task id, chosen before enqueueing
+    job = PredictionJob.objects.get(pk=body["job"])
+    assert (job.project_id, job.model_version_id) == (project.pk, v1.pk)
+    assert body["chunks"] == job.total_chunks == job.chunks.count()
     assert body["status_url"].endswith(f"/predictions/status?model_version={v1.pk}")
+    assert body["job_url"].endswith(f"/api/v1/prediction-jobs/{job.pk}")
     # Enqueued only once the request's transaction commits.
     assert len(callbacks) == 1
 

@@ -8,7 +8,7 @@ import pytest
 
 from annotator.models import Example
 from annotator.normalize import content_hash, normalize
-from models_zoo.models import Prediction
+from models_zoo.models import Prediction, PredictionJob
 from tests.models_zoo.prediction_fixtures import hateval_rows, make_version, prediction_artifacts
 
 
@@ -68,15 +68,13 @@ def test_predict_all_stores_predictions_through_a_real_worker(
     assert live["predictions"][0]["scores"] == pytest.approx(sample.scores, abs=1e-5)
     assert live["predictions"][0]["labels"] == sample.labels
     log = celery_worker_process.log_path.read_text()
-    assert "vigia.predict_project" in log
+    assert "vigia.predict_chunk" in log
 
     # A second job for the same version is idempotent: nothing new, nothing duplicated.
     again = owner_api.post(f"/api/v1/projects/{project.pk}/predict-all", format="json")
     assert again.status_code == 202
-    wait_for(
-        lambda: "done: 0 predictions written" in celery_worker_process.log_path.read_text(),
-        120,
-        "the second job",
-        celery_worker_process,
-    )
+    # Its job has no chunk left to predict: it is complete at once.
+    assert again.json()["chunks"] == 0
+    job = PredictionJob.objects.get(pk=again.json()["job"])
+    assert job.state == "succeeded"
     assert Prediction.objects.filter(model_version=version).count() == examples
