@@ -41,6 +41,8 @@ class Project(models.Model):
     allow_overlapping_spans = models.BooleanField(default=False)
     # Order of the annotation queue: "random" now; later issues add active learning.
     queue_strategy = models.CharField(max_length=32, default="random")
+    # The label the "likely_positive" strategy targets (issue 9).
+    queue_label = models.CharField(max_length=100, blank=True, default="")
     # Retrain after every N new human annotations; null means off.
     retrain_every = models.PositiveIntegerField(null=True, blank=True)
     retrain_backend = models.CharField(max_length=64, default="embedding_head", blank=True)
@@ -113,6 +115,9 @@ class Example(models.Model):
     queue_key = models.FloatField(default=new_queue_key)
     # Number of annotators this example is assigned to (queue bookkeeping for overlap k).
     assigned_count = models.PositiveSmallIntegerField(default=0)
+    # Active-learning priority under the project's strategy from the current model version
+    # (annotator.services.queue_scores); -1 = not scored yet (handed out last).
+    al_score = models.FloatField(default=-1.0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -122,6 +127,11 @@ class Example(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "assigned_count", "queue_key"], name="example_queue"),
+            # The active-learning claim walks this one backwards and stops at the first row.
+            models.Index(
+                fields=["project", "assigned_count", "al_score", "queue_key"],
+                name="example_al_queue",
+            ),
             models.Index(fields=["project", "external_id"], name="example_external_id"),
         ]
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("annotator.api.io_urls")),
     path("", include("annotator.api.mining_urls")),
     path("", include("annotator.api.embedding_urls")),
+    path("", include("annotator.api.queue_urls")),
 ]
