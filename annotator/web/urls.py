@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from annotator.web import annotate_views, views
+from annotator.web import annotate_views, queue_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -26,6 +26,7 @@ urlpatterns = [
         annotate_views.annotate_example,
         name="annotate-example",
     ),
+    path("projects/<int:project_id>/queue/", queue_views.queue_settings, name="queue-settings"),
     path("", include("annotator.web.mining_urls")),
     path("", include("annotator.web.embedding_urls")),
 ]
