@@ -247,3 +247,6 @@ from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingS
 
 # Mining runs, proposals and negatives experiments (seed 003) live in their own module too.
 from annotator.models_mining import MiningRun, NegativesExperiment, Proposal  # noqa: E402, F401
+
+# Active-learning simulations (issue 9).
+from annotator.models_simulation import Simulation, SimulationState  # noqa: E402, F401

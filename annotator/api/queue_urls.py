@@ -10,3 +10,10 @@ urlpatterns = [
     *both(P + "queue-strategies", v.queue_strategies, "api-queue-strategies"),
     *both(P + "queue/next", v.queue_next, "api-queue-next"),
 ]
+
+from annotator.api import simulation_views as sv  # noqa: E402
+
+urlpatterns += [
+    *both(P + "simulations", sv.project_simulations, "api-project-simulations"),
+    *both("simulations/<int:simulation_id>", sv.simulation_detail, "api-simulation-detail"),
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from annotator.web import annotate_views, queue_views, views
+from annotator.web import annotate_views, queue_views, simulation_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -27,6 +27,10 @@ urlpatterns = [
         name="annotate-example",
     ),
     path("projects/<int:project_id>/queue/", queue_views.queue_settings, name="queue-settings"),
+    path("projects/<int:project_id>/simulations/", simulation_views.simulations_page,
+         name="simulations"),
+    path("projects/<int:project_id>/simulations/<int:simulation_id>/",
+         simulation_views.simulation_page, name="simulation"),
     path("", include("annotator.web.mining_urls")),
     path("", include("annotator.web.embedding_urls")),
 ]
