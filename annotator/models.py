@@ -117,7 +117,8 @@ class Example(models.Model):
     assigned_count = models.PositiveSmallIntegerField(default=0)
     # Active-learning priority under the project's strategy from the current model version
     # (annotator.services.queue_scores); -1 = not scored yet (handed out last).
-    al_score = models.FloatField(default=-1.0)
+    # db_default too: imports that COPY rows in SQL get the same value.
+    al_score = models.FloatField(default=-1.0, db_default=-1.0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
