@@ -136,3 +136,28 @@ def test_settings_reject_a_queue_label_that_is_not_a_label(binary):
         update_project(project, queue_strategy="likely_positive")
     update_project(project, queue_strategy="likely_positive", queue_label="HS")
     assert project.queue_label == "HS"
+
+
+def test_margin_diverse_lifts_one_example_per_cluster_from_the_stored_vectors(
+    owner, monkeypatch, settings, tmp_path
+):
+    from annotator.services import queue_scores
+    from tests.annotator.mining_store import store_vectors
+
+    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
+    monkeypatch.setattr(queue_scores, "DIVERSE_BATCH", 2)
+    monkeypatch.setattr(queue_scores, "DIVERSE_M", 3)
+    project = make_project(owner, task_type="binary", labels=("HS",), queue_strategy="margin_diverse")
+    # Four equally unsure near-duplicates, two unsure in another direction, sure ones elsewhere.
+    probs = [0.50, 0.51, 0.49, 0.50, 0.52, 0.48, 0.99, 0.01]
+    vectors = [[1, 0], [1, 0.01], [0.99, 0], [1, 0.02], [0, 1], [0.01, 1], [-1, 0], [0, -1]]
+    examples = [make_example(project, f"diverse {i}") for i in range(len(probs))]
+    version_with_scores(project, [(e, [p]) for e, p in zip(examples, probs, strict=True)])
+    store_vectors(project, examples, vectors)
+    rescore_project(project.pk)
+    first, second = queue.next_example(project, owner), None
+    queue.touch(owner, first, status="done")
+    second = queue.next_example(project, owner)
+    groups = {"dup" if examples.index(e) < 4 else "other" for e in (first, second)}
+    assert groups == {"dup", "other"}
+    assert why_picked(project, first)["reason"] == "model unsure (diverse pick)"
