@@ -90,8 +90,11 @@ def compute_priorities(project: Project, seed: int = 0) -> tuple[np.ndarray, np.
 
 
 def rescore_project(project_id: int, seed: int = 0) -> int:
-    """Recompute and store every example's `al_score`; returns how many got a score."""
-    project = Project.objects.get(pk=project_id)
+    """Recompute and store every example's `al_score`; returns how many got a score (0 when
+    the project is gone: a late job is harmless)."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return 0
     ids, values = compute_priorities(project, seed)
     table = Example._meta.db_table
     with transaction.atomic(), connection.cursor() as cur:
