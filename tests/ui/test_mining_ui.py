@@ -66,3 +66,23 @@ def test_an_annotator_confirms_one_proposal_and_flips_another(
     shot(admin, "mining-run-after")
     admin.goto(f"{live_server.url}/projects/{project.pk}/mining/")
     shot(admin, "mining-page")
+
+
+def test_the_experiment_page_shows_the_table_and_the_plot(login, live_server, project, owner, shot):
+    from annotator.mining.experiment import run_negatives_experiment
+    from annotator.models import NegativesExperiment
+    from tests.annotator.test_negatives_experiment import synthetic
+
+    v, pos, groups = synthetic(n_pos=20, n_neg=220)
+    result = run_negatives_experiment(v, pos, groups, seeds=[0, 1], n_train_positives=20, p=100)
+    experiment = NegativesExperiment.objects.create(
+        project=project, label="HS", seeds=[0, 1], n_train_positives=20, state="succeeded",
+        result=result, elapsed_s=1.5,
+    )
+    admin = login(owner)
+    admin.goto(f"{live_server.url}/projects/{project.pk}/mining/experiments/{experiment.pk}/")
+    admin.wait_for_selector("svg.experiment-plot")
+    rows = admin.locator("#experiment-table tbody tr")
+    assert rows.count() == 4
+    assert admin.locator('#experiment-table tr[data-setting="2sigma"] td').first.inner_text() == "2σ"
+    shot(admin, "experiment")
