@@ -41,6 +41,8 @@ class Project(models.Model):
     allow_overlapping_spans = models.BooleanField(default=False)
     # Order of the annotation queue: "random" now; later issues add active learning.
     queue_strategy = models.CharField(max_length=32, default="random")
+    # The label the "likely_positive" strategy targets (issue 9).
+    queue_label = models.CharField(max_length=100, blank=True, default="")
     # Retrain after every N new human annotations; null means off.
     retrain_every = models.PositiveIntegerField(null=True, blank=True)
     retrain_backend = models.CharField(max_length=64, default="embedding_head", blank=True)
@@ -127,6 +129,10 @@ class Example(models.Model):
     # When the tweet was posted: meta["created_at"] parsed at import (X API `created_at`, CSV
     # date columns); indexed with the project so the daily prevalence index is one grouped query.
     posted_at = models.DateTimeField(null=True, blank=True)
+    # Active-learning priority under the project's strategy from the current model version
+    # (annotator.services.queue_scores); -1 = not scored yet (handed out last).
+    # db_default too: imports that COPY rows in SQL get the same value.
+    al_score = models.FloatField(default=-1.0, db_default=-1.0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -136,6 +142,11 @@ class Example(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "assigned_count", "queue_key"], name="example_queue"),
+            # The active-learning claim walks this one backwards and stops at the first row.
+            models.Index(
+                fields=["project", "assigned_count", "al_score", "queue_key"],
+                name="example_al_queue",
+            ),
             models.Index(fields=["project", "external_id"], name="example_external_id"),
             models.Index(fields=["project", "posted_at"], name="example_posted_at"),
         ]
@@ -299,3 +310,6 @@ from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingS
 
 # Mining runs, proposals and negatives experiments (seed 003) live in their own module too.
 from annotator.models_mining import MiningRun, NegativesExperiment, Proposal  # noqa: E402, F401
+
+# Active-learning simulations (issue 9).
+from annotator.models_simulation import Simulation, SimulationState  # noqa: E402, F401

@@ -8,6 +8,11 @@ claiming a fresh example for 4 annotators in turn (each claim is then marked don
 annotate page would). Reference in the same run: a bare `SELECT` of one example by primary key
 through the ORM. Prints p50/p95 and the ratio to the reference, one figure per line.
 Goal: p95 under 50 ms.
+
+`--strategy margin` (or any active-learning strategy): first stores a current model version
+with one Prediction per example (random scores, generated in SQL), times
+`annotator.services.queue_scores.rescore_project` (what a promotion's predict job runs at the
+end) and then the claims, which order by the stored score.
 """
 from __future__ import annotations
 
@@ -136,11 +141,48 @@ def report(name: str, times: list[float], ref: list[float]) -> None:
     print(f"{name}_p95_vs_pk_select {p95 / r95:.1f}x")
 
 
+def prepare_active_learning(project, strategy: str) -> None:
+    """A current version with a stored prediction per example, then the rescore, timed."""
+    from django.db import connection
+
+    from annotator.services.queue_scores import rescore_project
+    from models_zoo.models import ModelVersion
+
+    project.queue_strategy = strategy
+    project.queue_label = "HS"
+    project.save(update_fields=["queue_strategy", "queue_label"])
+    version = ModelVersion.objects.filter(project=project, backend="bench").first()
+    if version is None:
+        version = ModelVersion.objects.create(project=project, backend="bench", artifact_dir="-",
+                                              labels=["HS", "TR", "AG"], is_current=True)
+        t0 = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute(
+                """
+                INSERT INTO models_zoo_prediction (example_id, model_version_id, scores, labels,
+                    spans, created_at)
+                SELECT id, %s, jsonb_build_object('HS', random(), 'TR', random(), 'AG', random()),
+                       '[]'::jsonb, '[]'::jsonb, now()
+                FROM annotator_example WHERE project_id = %s
+                """,
+                [version.pk, project.pk],
+            )
+        print(f"generated predictions in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    t0 = time.perf_counter()
+    scored = rescore_project(project.pk)
+    elapsed = time.perf_counter() - t0
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE annotator_example")
+    print(f"rescore_{strategy}_examples {scored}")
+    print(f"rescore_{strategy}_s {elapsed:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1_000_000)
     parser.add_argument("--iterations", type=int, default=400)
     parser.add_argument("--db", default="vigia_bench_d")
+    parser.add_argument("--strategy", default="random")
     args = parser.parse_args()
     setup_django(args.db)
 
@@ -149,6 +191,8 @@ def main() -> None:
 
     project, users = ensure_project(args.examples)
     reset_queue(project)
+    if args.strategy != "random":
+        prepare_active_learning(project, args.strategy)
     ref = reference_select_ms(project, args.iterations)
     claims, resumes = [], []
     for i in range(args.iterations):

@@ -143,6 +143,7 @@ class ProjectCreateSerializer(serializers.Serializer):
     overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
     allow_overlapping_spans = serializers.BooleanField(required=False)
     queue_strategy = serializers.CharField(max_length=32, required=False)
+    queue_label = serializers.CharField(max_length=100, required=False, allow_blank=True)
     queue_sample = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
         help_text='The sample served by queue strategy "sample".',
@@ -183,6 +184,7 @@ class ProjectUpdateSerializer(serializers.Serializer):
     overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
     allow_overlapping_spans = serializers.BooleanField(required=False)
     queue_strategy = serializers.CharField(max_length=32, required=False)
+    queue_label = serializers.CharField(max_length=100, required=False, allow_blank=True)
     queue_sample = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
         help_text='The sample served by queue strategy "sample".',

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("annotator.api.sample_urls")),
     path("", include("annotator.api.mining_urls")),
     path("", include("annotator.api.embedding_urls")),
+    path("", include("annotator.api.queue_urls")),
 ]

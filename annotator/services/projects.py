@@ -144,6 +144,7 @@ PROJECT_FIELDS = (
     "allow_overlapping_spans",
     "queue_strategy",
     "queue_sample",
+    "queue_label",
     "retrain_every",
     "retrain_backend",
     "auto_promote",
@@ -191,6 +192,20 @@ def _with_queue_sample(project: Project | None, changes: dict[str, Any]) -> dict
     return changes
 
 
+def check_queue_label(fields: Mapping[str, Any], label_names: list[str]) -> None:
+    """`likely_positive` needs a `queue_label`, and a queue label must be one of the labels."""
+    label = fields.get("queue_label") or ""
+    if label and label not in label_names:
+        raise ProjectRuleError(
+            f"unknown queue_label {label!r}; labels: {', '.join(label_names)}.", "queue_label"
+        )
+    if fields.get("queue_strategy") == "likely_positive" and not label:
+        raise ProjectRuleError(
+            "the likely_positive strategy needs a queue_label (the label to find positives of).",
+            "queue_label",
+        )
+
+
 @transaction.atomic
 def create_project(
     *, creator: AbstractBaseUser, name: str, task_type: str, labels: Any, **fields: Any
@@ -212,6 +227,7 @@ def create_project(
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(fields, [spec.name for spec in specs])
+    check_queue_label(fields, [s.name for s in specs])
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
     Label.objects.bulk_create(
         Label(project=project, name=s.name, shortcut=s.shortcut, color=s.color, order=i)
@@ -229,6 +245,14 @@ def update_project(project: Project, **changes: Any) -> Project:
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
+    check_queue_label(
+        {"queue_strategy": project.queue_strategy, "queue_label": project.queue_label, **changes},
+        list(project.labels.values_list("name", flat=True)),
+    )
+    rescore = any(
+        key in changes and changes[key] != getattr(project, key)
+        for key in ("queue_strategy", "queue_label")
+    )
     new_type = changes.get("task_type", project.task_type)
     if new_type != project.task_type:
         if new_type not in TaskType.values:
@@ -243,6 +267,10 @@ def update_project(project: Project, **changes: Any) -> Project:
     for key, value in changes.items():
         setattr(project, key, value)
     project.save()
+    if rescore:
+        from annotator.services.queue_scores import request_rescore
+
+        request_rescore(project)
     return project
 
 

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from annotator.mining.proposals import mined_for
 from annotator.models import Annotation, Example, Label, Project, TaskType
 from annotator.services import progress
+from annotator.services.queue_scores import why_picked
 
 HISTORY_SIZE = 10
 # Words (with inner apostrophes), @mentions and #hashtags stay whole; any other non-space
@@ -162,5 +163,11 @@ def annotate_context(
         meta=meta_line(example),
         binary_label=labels[0] if labels else None,
         mined_for=mined_for(example),
+        # Why the queue picked it (issue 9); random order needs no explanation.
+        why=(
+            why_picked(project, example)
+            if (project.queue_strategy or "random") != "random" and not editing
+            else None
+        ),
     )
     return ctx

@@ -4,7 +4,14 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from annotator.web import annotate_views, index_views, sample_views, views
+from annotator.web import (
+    annotate_views,
+    index_views,
+    queue_views,
+    sample_views,
+    simulation_views,
+    views,
+)
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -40,6 +47,11 @@ urlpatterns = [
         name="sample-queue",
     ),
     path("projects/<int:project_id>/index/", index_views.index_page, name="prevalence-index"),
+    path("projects/<int:project_id>/queue/", queue_views.queue_settings, name="queue-settings"),
+    path("projects/<int:project_id>/simulations/", simulation_views.simulations_page,
+         name="simulations"),
+    path("projects/<int:project_id>/simulations/<int:simulation_id>/",
+         simulation_views.simulation_page, name="simulation"),
     path("", include("annotator.web.mining_urls")),
     path("", include("annotator.web.embedding_urls")),
 ]

@@ -106,6 +106,13 @@ def start_prediction_job(
         for i, (a, b, n) in enumerate(ranges)
     )
     _enqueue(job, list(job.chunks.values_list("id", flat=True)))
+    if not ranges and version.is_current:
+        # Nothing left to predict (e.g. an older version promoted again): the queue's scores
+        # still have to follow the current version (issue 9), in the background.
+        from annotator.services.queue_scores import AL_STRATEGIES, request_rescore
+
+        if project.queue_strategy in AL_STRATEGIES:
+            request_rescore(project)
     return job
 
 
@@ -179,10 +186,16 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
         PredictionJob.objects.filter(pk=job.pk).update(
             done_chunks=F("done_chunks") + 1, predicted=F("predicted") + len(rows)
         )
-        PredictionJob.objects.filter(
+        finished = PredictionJob.objects.filter(
             pk=job.pk, done_chunks=F("total_chunks"), state=PredictionJobState.RUNNING
         ).update(state=PredictionJobState.SUCCEEDED, finished_at=timezone.now())
     logger.info("prediction job %s chunk %s: %s predictions", job.pk, chunk.index, len(rows))
+    if finished:
+        # The last chunk: the active-learning queue orders by the current version's
+        # predictions, so rescore it now that they are all stored (issue 9).
+        from annotator.services.queue_scores import rescore_if_current
+
+        rescore_if_current(job.project_id, job.model_version_id)
     return len(rows)
 
 

@@ -411,6 +411,11 @@ def _train(run: TrainingRun) -> ModelVersion | None:
         raise
     if version is None:
         shutil.rmtree(artifact, ignore_errors=True)
+    else:
+        # The stopping hint compares consecutive versions on a fixed stop set (issue 9).
+        from models_zoo.services.learning_curve import record_stop_set
+
+        record_stop_set(version, backend)
     return version
 
 

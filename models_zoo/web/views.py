@@ -19,6 +19,7 @@ from annotator.permissions import RANK, get_project_for, visible_projects
 from models_zoo import registry
 from models_zoo.models import ModelVersion, TrainingRun
 from models_zoo.services.catalog import backend_catalog
+from models_zoo.services.learning_curve import learning_context
 from models_zoo.services.policy import update_policy
 from models_zoo.services.training import (
     TrainingRequestError,
@@ -30,6 +31,7 @@ from models_zoo.services.training_defaults import with_project_defaults
 from models_zoo.services.versions import comparison_rows, promote_version, split_warning
 from models_zoo.thresholds import OBJECTIVES
 from models_zoo.web.config_form import config_from_form, fields_from_schema
+from models_zoo.web.learning_svg import learning_curve_svg
 from models_zoo.web.version_page import (
     training_defaults_form_values,
     training_defaults_from_form,
@@ -169,12 +171,16 @@ def _versions_context(project: Project, policy_errors: dict[str, str] | None = N
                       values: dict[str, str] | None = None) -> dict[str, Any]:
     labels = list(project.labels.values_list("name", flat=True))
     versions = list(ModelVersion.objects.filter(project=project).order_by("-id"))
+    learning = learning_context(project, versions, labels)
     return {
         "project": project, "is_admin": _is_admin(project), "labels": labels,
         "rows": comparison_rows(versions, labels),
         "split_warning": split_warning(versions),
         "defaults": values or training_defaults_form_values(project),
         "objectives": OBJECTIVES,
+        # Issue 9: learning curve (server SVG) and the stopping hint.
+        "learning": learning,
+        "learning_svg": learning_curve_svg(learning["curve"], labels),
         "backends": [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]],
         "policy_errors": policy_errors or {},
     }

@@ -1,0 +1,1 @@
+"""Active learning: pure scoring strategies (`scoring`) and the queue's stored scores."""

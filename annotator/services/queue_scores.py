@@ -1,0 +1,166 @@
+"""Stored active-learning priorities: `Example.al_score` from the current model's predictions.
+
+`rescore_project` reads the current version's stored Prediction rows (the promotion's
+`vigia.predict_project` job writes them and then calls it), computes the priority of every
+example under the project's queue strategy with the pure functions of
+`annotator.active_learning.scoring`, and writes them in one transaction, so the claim stays one
+indexed `ORDER BY al_score DESC` (annotator.active_learning.queue_strategies). Examples without
+a prediction (imported since) keep -1 and come last. `why_picked` is what the annotate page and
+`POST /queue/next` say about an example.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+
+from annotator.active_learning import scoring
+from annotator.active_learning.queue_strategies import AL_STRATEGIES
+from annotator.models import Example, Project
+
+logger = logging.getLogger(__name__)
+
+UNSCORED = -1.0
+# margin_diverse: the diverse batch spans this many picks, chosen among m x batch candidates.
+DIVERSE_BATCH = 20
+DIVERSE_M = 5
+_WRITE_CHUNK = 20_000
+
+
+def _current_predictions(project: Project) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    from models_zoo.models import ModelVersion, Prediction
+
+    version = ModelVersion.objects.filter(project=project, is_current=True).first()
+    if version is None:
+        return None
+    labels = [str(x) for x in version.labels]
+    ids: list[int] = []
+    rows: list[list[float]] = []
+    query = Prediction.objects.filter(model_version=version).values_list("example_id", "scores")
+    for example_id, scores in query.iterator(chunk_size=10_000):
+        ids.append(example_id)
+        rows.append([float(scores.get(name, 0.0)) for name in labels])
+    probs = np.asarray(rows, dtype=np.float64).reshape(len(ids), len(labels))
+    return labels, np.asarray(ids, dtype=np.int64), probs
+
+
+def _diverse_lift(project: Project, ids: np.ndarray, base: np.ndarray, seed: int) -> np.ndarray:
+    """margin_diverse: +1 for the diverse batch, on the stored vectors of the candidates only
+    (never the whole project's vectors)."""
+    from annotator.services.embeddings import MissingVectors, load_vectors, ready_embedding_set
+
+    out = base.copy()
+    embedding_set = ready_embedding_set(project)
+    if embedding_set is None or len(ids) == 0:
+        logger.info("margin_diverse for project %s: no embedding set, plain margin", project.pk)
+        return out
+    top = np.argsort(-base, kind="stable")[: DIVERSE_M * DIVERSE_BATCH]
+    try:
+        _, vectors = load_vectors(embedding_set, ids[top].tolist())
+    except MissingVectors:
+        logger.info("margin_diverse for project %s: vectors missing, plain margin", project.pk)
+        return out
+    rng = np.random.default_rng(seed)
+    chosen = scoring.diverse_batch(base[top], np.asarray(vectors), DIVERSE_BATCH, DIVERSE_M, rng)
+    out[top[chosen]] += 1.0
+    return out
+
+
+def compute_priorities(project: Project, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(example ids, priorities) under the project's strategy; empty when nothing applies."""
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    name = project.queue_strategy
+    if name not in AL_STRATEGIES:
+        return empty
+    current = _current_predictions(project)
+    if current is None:
+        return empty
+    labels, ids, probs = current
+    if len(ids) == 0:
+        return empty
+    if name == "likely_positive":
+        if project.queue_label not in labels:
+            return empty
+        return ids, scoring.likely_positive(probs, labels.index(project.queue_label))
+    if name == "margin_diverse":
+        return ids, _diverse_lift(project, ids, scoring.margin(probs, project.task_type), seed)
+    return ids, scoring.priorities(name, probs, project.task_type)
+
+
+def rescore_project(project_id: int, seed: int = 0) -> int:
+    """Recompute and store every example's `al_score`; returns how many got a score (0 when
+    the project is gone: a late job is harmless)."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return 0
+    ids, values = compute_priorities(project, seed)
+    table = Example._meta.db_table
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {table} SET al_score = %s WHERE project_id = %s AND al_score <> %s",
+            [UNSCORED, project_id, UNSCORED],
+        )
+        for start in range(0, len(ids), _WRITE_CHUNK):
+            chunk_ids = ids[start:start + _WRITE_CHUNK].tolist()
+            chunk_values = values[start:start + _WRITE_CHUNK].astype(float).tolist()
+            if connection.vendor == "postgresql":
+                cur.execute(
+                    f"UPDATE {table} AS e SET al_score = v.s "
+                    "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, s) "
+                    "WHERE e.id = v.id AND e.project_id = %s",
+                    [chunk_ids, chunk_values, project_id],
+                )
+            else:  # SQLite (a dev database): row by row is fine at its sizes.
+                cur.executemany(
+                    f"UPDATE {table} SET al_score = %s WHERE id = %s AND project_id = %s",
+                    [(s, i, project_id) for i, s in zip(chunk_ids, chunk_values, strict=True)],
+                )
+    return len(ids)
+
+
+def request_rescore(project: Project) -> None:
+    """Rescore in the background once the transaction commits (strategy or label changed)."""
+    from tasks.queue_scores import rescore_queue_task
+
+    project_id = project.pk
+    transaction.on_commit(lambda: rescore_queue_task.delay(project_id))
+
+
+def why_picked(project: Project, example: Example) -> dict[str, Any]:
+    """{"reason", "score", "text"}: why the queue handed `example` out under the project's
+    strategy ("model unsure: 0.48", "likely positive for HS: 0.91", "mined proposal: 0.83")."""
+    name = project.queue_strategy or "random"
+    reason, score = "random order", None
+    if name == "sequential":
+        reason = "import order"
+    elif name == "proposals":
+        s_an = example.mining_proposals.order_by("-run_id").values_list("s_an", flat=True).first()
+        reason, score = "mined proposal", s_an
+    elif name in AL_STRATEGIES:
+        value = Example.objects.filter(pk=example.pk).values_list("al_score", flat=True).first()
+        if value is None or value < 0:
+            reason = "not scored yet (no current model prediction)"
+        elif name == "likely_positive":
+            reason, score = f"likely positive for {project.queue_label}", value
+        elif name == "margin_diverse" and value > 1.0:
+            reason, score = "model unsure (diverse pick)", value - 1.0
+        else:
+            reason, score = "model unsure", value
+    score = None if score is None else round(float(score), 4)
+    text = reason if score is None else f"{reason}: {score:.2f}"
+    return {"reason": reason, "score": score, "text": text}
+
+
+def rescore_if_current(project_id: int, version_id: int) -> int:
+    """After `version_id` predicted the project: rescore when it is (still) the current model
+    and the project's queue is an active-learning one; returns how many got a score."""
+    from models_zoo.models import ModelVersion
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or project.queue_strategy not in AL_STRATEGIES:
+        return 0
+    if not ModelVersion.objects.filter(pk=version_id, project_id=project_id, is_current=True).exists():
+        return 0
+    return rescore_project(project_id)
