@@ -1,7 +1,7 @@
 """Stored active-learning priorities: `Example.al_score` from the current model's predictions.
 
 `rescore_project` reads the current version's stored Prediction rows (the promotion's
-`vigia.predict_project` job writes them and then calls it), computes the priority of every
+chunked prediction job writes them and its last chunk calls it), computes the priority of every
 example under the project's queue strategy with the pure functions of
 `annotator.active_learning.scoring`, and writes them in one transaction, so the claim stays one
 indexed `ORDER BY al_score DESC` (annotator.active_learning.queue_strategies). Examples without
