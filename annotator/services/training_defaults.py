@@ -23,16 +23,22 @@ def check_training_defaults(fields: Mapping[str, Any], labels: Sequence[str] | N
             "(empty: the backend's default).", "threshold_objective",
         )
     targets = fields.get("threshold_targets")
-    if targets is not None:
+    if "threshold_targets" in fields:
         if not isinstance(targets, Mapping):
-            raise ProjectRuleError('threshold_targets must be an object {label: target}.', "threshold_targets")
+            raise ProjectRuleError(
+                "threshold_targets must be an object {label: target} ({} for none).",
+                "threshold_targets",
+            )
         problems = check_targets(targets, labels if labels is not None else list(targets))
         if problems:
             raise ProjectRuleError("; ".join(problems) + ".", "threshold_targets")
     split = fields.get("validation_split")
-    if split is not None:
+    if "validation_split" in fields:
         if not isinstance(split, Mapping):
-            raise ProjectRuleError("validation_split must be an object.", "validation_split")
+            raise ProjectRuleError(
+                "validation_split must be an object ({} for the default random split).",
+                "validation_split",
+            )
         try:
             parse_split(dict(split))
         except ValidationError as exc:

@@ -134,3 +134,11 @@ def test_bad_training_defaults_are_a_400_naming_the_field(project, url, owner_ap
     assert message in str(response.json()[field])
     project.refresh_from_db()
     assert project.threshold_objective == "" and project.validation_split == {}
+
+
+@pytest.mark.parametrize("field", ["validation_split", "threshold_targets"])
+def test_a_null_training_default_is_a_400_naming_the_field(owner_api, project, field):
+    response = owner_api.patch(f"/api/v1/projects/{project.pk}/", {field: None}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
