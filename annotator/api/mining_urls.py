@@ -17,9 +17,9 @@ def both(route: str, view, name: str) -> list:
 
 urlpatterns = [
     *both(P + "mining", v.project_mining, "api-project-mining"),
-    *both("mining/<int:run_id>", v.mining_detail, "api-mining-detail"),
-    *both("mining/<int:run_id>/proposals", v.mining_proposals, "api-mining-proposals"),
-    *both("mining/<int:run_id>/serve", v.mining_serve, "api-mining-serve"),
+    *both("mining/<int:mining_run_id>", v.mining_detail, "api-mining-detail"),
+    *both("mining/<int:mining_run_id>/proposals", v.mining_proposals, "api-mining-proposals"),
+    *both("mining/<int:mining_run_id>/serve", v.mining_serve, "api-mining-serve"),
     *both(P + "negatives-experiments", v.project_experiments, "api-negatives-experiments"),
     *both("negatives-experiments/<int:experiment_id>", v.experiment_detail, "api-negatives-experiment"),
 ]

@@ -51,8 +51,8 @@ def project_mining(request: Request, project_id: int) -> Response:
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="A mining run (admins)")
 @api_view(["GET"])
-def mining_detail(request: Request, run_id: int) -> Response:
-    run = _run_for(request, run_id)
+def mining_detail(request: Request, mining_run_id: int) -> Response:
+    run = _run_for(request, mining_run_id)
     body = run_payload(run)
     body["bands"] = band_figures(MiningRun.objects.filter(pk=run.pk))
     return Response(body)
@@ -60,8 +60,8 @@ def mining_detail(request: Request, run_id: int) -> Response:
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="A mining run's proposals, paginated (admins)")
 @api_view(["GET"])
-def mining_proposals(request: Request, run_id: int) -> Response:
-    run = _run_for(request, run_id)
+def mining_proposals(request: Request, mining_run_id: int) -> Response:
+    run = _run_for(request, mining_run_id)
     proposals = run.proposals.select_related("example").order_by("-s_an", "id")
     status = request.query_params.get("status")
     if status:
@@ -78,8 +78,8 @@ def mining_proposals(request: Request, run_id: int) -> Response:
 @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT},
                summary="Serve this run's proposals in the annotate queue (admins)")
 @api_view(["POST"])
-def mining_serve(request: Request, run_id: int) -> Response:
-    run = _run_for(request, run_id)
+def mining_serve(request: Request, mining_run_id: int) -> Response:
+    run = _run_for(request, mining_run_id)
     if run.mode != "propose" or run.state != "succeeded":
         raise ValidationError({"mining_run": ["only a succeeded propose-mode run can serve the queue"]})
     serve_in_queue(run)

@@ -129,7 +129,22 @@ class ProjectSerializer(serializers.ModelSerializer):
         return project_counts([project.pk])[project.pk]
 
 
-class ProjectCreateSerializer(serializers.Serializer):
+class _ObjectSettings:
+    """threshold_targets / validation_split must be JSON objects: a form field's "null" parses
+    to None past JSONField's allow_null check and would reach a NOT NULL column (a 500)."""
+
+    def validate_threshold_targets(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object {label: target}.")
+        return value
+
+    def validate_validation_split(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object, e.g. {\"kind\": \"random\"}.")
+        return value
+
+
+class ProjectCreateSerializer(_ObjectSettings, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     task_type = serializers.ChoiceField(choices=TaskType.choices)
     labels = serializers.ListField(
@@ -169,7 +184,7 @@ class ProjectCreateSerializer(serializers.Serializer):
     )
 
 
-class ProjectUpdateSerializer(serializers.Serializer):
+class ProjectUpdateSerializer(_ObjectSettings, serializers.Serializer):
     """Settings an admin may change; labels have their own endpoint."""
 
     name = serializers.CharField(max_length=200, required=False)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from annotator.mining import algorithm as A
 from annotator.mining.experiment import run_negatives_experiment
-from annotator.mining.service import MAX_WAITS, _int, positive_example_ids
+from annotator.mining.service import MAX_INT, MAX_WAITS, _int, positive_example_ids
 from annotator.models import Example, Project
 from annotator.models_mining import MiningState, NegativesExperiment
 
@@ -50,12 +50,12 @@ def create_experiment(project: Project, user: Any, data: Mapping[str, Any]) -> N
             raw_seeds = [s for s in raw_seeds.replace(",", " ").split() if s]
         if not isinstance(raw_seeds, list) or not raw_seeds or len(raw_seeds) > 20:
             raise A.MiningError("seeds", "seeds must be a list of 1 to 20 integers.")
-        seeds = [_int({"seeds": s}, "seeds", 0, lo=0) for s in raw_seeds]
+        seeds = [_int({"seeds": s}, "seeds", 0, lo=0, hi=2**63 - 1) for s in raw_seeds]
     experiment = NegativesExperiment(
         project=project, created_by=user, label=label, group_field=group_field, seeds=seeds,
-        n_train_positives=_int(data, "n_train_positives", 864, lo=1),
+        n_train_positives=_int(data, "n_train_positives", 864, lo=1, hi=MAX_INT),
         test_ratio=_int(data, "test_ratio", 10, lo=1, hi=100),
-        p=_int(data, "p", A.DEFAULT_P, lo=2),
+        p=_int(data, "p", A.DEFAULT_P, lo=2, hi=MAX_INT),
         encoder=data.get("encoder") or "default",
     )
     with transaction.atomic():

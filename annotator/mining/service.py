@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 # The task waits for the embedding set this many times (then the run fails, saying so).
 MAX_WAITS = 720
+MAX_INT = 2**31 - 1  # PositiveIntegerField columns (n, p, n_train_positives)
 
 
 def _int(data: Mapping[str, Any], field: str, default: int | None, lo: int | None = None,
@@ -117,8 +118,8 @@ def parse_params(project: Project, data: Mapping[str, Any]) -> dict[str, Any]:
         raise A.MiningError("encoder", exc.message) from None
     return {
         "label": label, "band": band, "tails": tails, "mode": mode, "encoder": encoder,
-        "n": _int(data, "n", None, lo=1),
-        "p": _int(data, "p", A.DEFAULT_P, lo=2),
+        "n": _int(data, "n", None, lo=1, hi=MAX_INT),
+        "p": _int(data, "p", A.DEFAULT_P, lo=2, hi=MAX_INT),
         "seed": _int(data, "seed", 0, lo=0, hi=2**63 - 1),
         "dedupe_threshold": threshold,
     }

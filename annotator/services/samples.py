@@ -66,6 +66,14 @@ def _number(spec: Mapping[str, Any], key: str, kind: type = float) -> Any:
     return number
 
 
+def _bounded(spec: Mapping[str, Any], key: str, lo: int, hi: int) -> int | None:
+    """A whole number in [lo, hi] or None; past hi it would overflow its column (2**63 -> 400)."""
+    number = _number(spec, key, int)
+    if number is not None and not lo <= number <= hi:
+        raise DesignError(f"{key} must be between {lo} and {hi}", key)
+    return number
+
+
 def parse_design(spec: Any) -> dict[str, Any]:
     """The validated design: DesignError names the first wrong field."""
     if not isinstance(spec, Mapping):
@@ -90,7 +98,7 @@ def parse_design(spec: Any) -> dict[str, Any]:
             raise DesignError("boundaries must be a list of numbers", "boundaries")
         out["boundaries"] = [float(x) for x in b]
     if spec.get("quantiles") is not None:
-        out["quantiles"] = _number(spec, "quantiles", int)
+        out["quantiles"] = _bounded(spec, "quantiles", 1, 1000)
     if spec.get("classes") is not None:
         c = spec["classes"]
         if not isinstance(c, list) or not c or not all(isinstance(x, (str, int)) for x in c):
@@ -107,7 +115,7 @@ def parse_design(spec: Any) -> dict[str, Any]:
     out["allocation"] = allocation
     if spec.get("size") is not None and spec.get("target_cv") is not None:
         raise DesignError("give size or target_cv, not both", "target_cv")
-    out["size"] = _number(spec, "size", int)
+    out["size"] = _bounded(spec, "size", 1, 2**31 - 1)
     out["target_cv"] = (
         None if out["size"] is not None else (_number(spec, "target_cv") or DEFAULT_TARGET_CV)
     )
@@ -121,7 +129,7 @@ def parse_design(spec: Any) -> dict[str, Any]:
             ) from None
     else:
         out["expected_p"] = _number({"expected_p": expected}, "expected_p")
-    out["seed"] = _number(spec, "seed", int) if spec.get("seed") is not None else 0
+    out["seed"] = _bounded(spec, "seed", 0, 2**63 - 1) if spec.get("seed") is not None else 0
     return out
 
 

@@ -24,14 +24,18 @@ class _NoModel(APIException):
     default_code = "conflict"
 
 
-def _int(params: Any, key: str, default: int | None = None) -> int | None:
+def _int(params: Any, key: str, default: int | None = None, lo: int = 1, hi: int = 2**63 - 1) -> int | None:
+    """A whole number in [lo, hi] (ids: 1..2**63-1, so 2**63 is a 400, not an overflow)."""
     raw = params.get(key)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
         raise ValidationError({key: [f"{key} must be a whole number, got {raw!r}"]}) from None
+    if not lo <= number <= hi:
+        raise ValidationError({key: [f"{key} must be between {lo} and {hi}"]})
+    return number
 
 
 def _float(params: Any, key: str, default: float) -> float:
@@ -55,7 +59,7 @@ def index_for_request(request: Any, project: Any) -> dict[str, Any]:
             project,
             label,
             version_id=_int(params, "version"),
-            window=_int(params, "window", 7) or 0,
+            window=_int(params, "window", 7, lo=0, hi=3650) or 0,
             compare=_int(params, "compare"),
             peak_method=params.get("peaks") or "ratio",
             peak_k=_float(params, "k", 1.5),

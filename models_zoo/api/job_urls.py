@@ -11,14 +11,14 @@ urlpatterns = [
         job_views.ProjectPredictionJobs,
         "api-project-prediction-jobs",
     ),
-    *both("prediction-jobs/<int:job_id>", job_views.PredictionJobDetail, "api-prediction-job"),
+    *both("prediction-jobs/<int:prediction_job_id>", job_views.PredictionJobDetail, "api-prediction-job"),
     *both(
-        "prediction-jobs/<int:job_id>/cancel",
+        "prediction-jobs/<int:prediction_job_id>/cancel",
         job_views.PredictionJobCancel,
         "api-prediction-job-cancel",
     ),
     *both(
-        "prediction-jobs/<int:job_id>/resume",
+        "prediction-jobs/<int:prediction_job_id>/resume",
         job_views.PredictionJobResume,
         "api-prediction-job-resume",
     ),

@@ -85,8 +85,8 @@ class PredictionJobDetail(APIView):
         summary="Progress of a chunked prediction job",
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request: Request, job_id: int) -> Response:
-        return Response(service.job_body(_job_for(request, job_id)))
+    def get(self, request: Request, prediction_job_id: int) -> Response:
+        return Response(service.job_body(_job_for(request, prediction_job_id)))
 
 
 class PredictionJobCancel(APIView):
@@ -98,8 +98,8 @@ class PredictionJobCancel(APIView):
         request=None,
         responses=OpenApiTypes.OBJECT,
     )
-    def post(self, request: Request, job_id: int) -> Response:
-        job = _job_for(request, job_id, Role.ADMIN)
+    def post(self, request: Request, prediction_job_id: int) -> Response:
+        job = _job_for(request, prediction_job_id, Role.ADMIN)
         return Response(service.job_body(service.cancel_prediction_job(job)))
 
 
@@ -112,8 +112,8 @@ class PredictionJobResume(APIView):
         request=None,
         responses=OpenApiTypes.OBJECT,
     )
-    def post(self, request: Request, job_id: int) -> Response:
-        job = _job_for(request, job_id, Role.ADMIN)
+    def post(self, request: Request, prediction_job_id: int) -> Response:
+        job = _job_for(request, prediction_job_id, Role.ADMIN)
         try:
             job = service.resume_prediction_job(job)
         except service.PredictionJobError as exc:

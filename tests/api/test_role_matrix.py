@@ -98,6 +98,31 @@ MIN_ROLE: dict[tuple[str, str], str] = {
     ("api-project-predict", "post"): "viewer",
     ("api-project-predict-all", "post"): "admin",
     ("api-project-predictions-status", "get"): "viewer",
+    # Issue 10: samples, the prevalence index, chunked prediction jobs.
+    ("api-project-samples", "get"): "viewer",
+    ("api-project-samples", "post"): "admin",
+    ("api-sample-detail", "get"): "viewer",
+    ("api-sample-members", "get"): "viewer",
+    ("api-project-index", "get"): "viewer",
+    ("api-project-prediction-jobs", "get"): "viewer",
+    ("api-project-prediction-jobs", "post"): "admin",
+    ("api-prediction-job", "get"): "viewer",
+    ("api-prediction-job-cancel", "post"): "admin",
+    ("api-prediction-job-resume", "post"): "admin",
+    # Issue 8: the embedding store, similarity search, mining and negatives experiments are
+    # for project admins only (they queue encoder work and read every example's text).
+    ("api-embeddings", "get"): "admin",
+    ("api-embeddings", "post"): "admin",
+    ("api-example-similar", "get"): "admin",
+    ("api-semantic-search", "post"): "admin",
+    ("api-project-mining", "get"): "admin",
+    ("api-project-mining", "post"): "admin",
+    ("api-mining-detail", "get"): "admin",
+    ("api-mining-proposals", "get"): "admin",
+    ("api-mining-serve", "post"): "admin",
+    ("api-negatives-experiments", "get"): "admin",
+    ("api-negatives-experiments", "post"): "admin",
+    ("api-negatives-experiment", "get"): "admin",
 }
 RANK = {"viewer": 1, "annotator": 2, "admin": 3}
 PERSONAS = ("owner", "annotator", "viewer", "outsider", "anonymous")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-from annotator.models import Annotation, ImportJob, Membership, Role
-from models_zoo.models import ModelVersion, TrainingRun
+from annotator.models import Annotation, ImportJob, Membership, Role, Sample, SampleMember
+from annotator.models_mining import MiningRun, NegativesExperiment, Proposal
+from models_zoo.models import ModelVersion, PredictionJob, TrainingRun
 from tests.api.factories import make_example
 from tests.conftest import make_project
 
@@ -32,6 +33,20 @@ def build_world(owner, annotator, viewer) -> dict[str, int]:
         project=project, run=run, backend="embedding_head", artifact_dir="/nonexistent",
         labels=["HS", "TR", "AG"],
     )
+    # Samples, chunked prediction, mining and negatives experiments (issues 8 and 10).
+    sample = Sample.objects.create(
+        project=project, field="event", population=2, size=1, created_by=owner,
+        strata=[{"name": "all", "population": 2, "size": 1}],
+    )
+    SampleMember.objects.create(sample=sample, example=example, stratum=0, weight=2.0)
+    prediction_job = PredictionJob.objects.create(
+        project=project, model_version=version, chunk_size=100, total_chunks=1, examples=2,
+    )
+    mining_run = MiningRun.objects.create(
+        project=project, created_by=owner, label="HS", state="succeeded", mode="propose",
+    )
+    Proposal.objects.create(run=mining_run, example=example, s_an=0.5, band=2, mu=0.1, sigma=0.2)
+    experiment = NegativesExperiment.objects.create(project=project, created_by=owner, label="HS")
     return {
         "project_id": project.pk,
         "example_id": example.pk,
@@ -40,4 +55,8 @@ def build_world(owner, annotator, viewer) -> dict[str, int]:
         "job_id": job.pk,
         "run_id": run.pk,
         "version_id": version.pk,
+        "sample_id": sample.pk,
+        "prediction_job_id": prediction_job.pk,
+        "mining_run_id": mining_run.pk,
+        "experiment_id": experiment.pk,
     }
