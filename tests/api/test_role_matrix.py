@@ -123,6 +123,13 @@ MIN_ROLE: dict[tuple[str, str], str] = {
     ("api-negatives-experiments", "get"): "admin",
     ("api-negatives-experiments", "post"): "admin",
     ("api-negatives-experiment", "get"): "admin",
+    # Active learning (issue 9): members read the strategies, annotators take the next example,
+    # admins run and read simulations.
+    ("api-queue-strategies", "get"): "viewer",
+    ("api-queue-next", "post"): "annotator",
+    ("api-project-simulations", "get"): "admin",
+    ("api-project-simulations", "post"): "admin",
+    ("api-simulation-detail", "get"): "admin",
 }
 RANK = {"viewer": 1, "annotator": 2, "admin": 3}
 PERSONAS = ("owner", "annotator", "viewer", "outsider", "anonymous")

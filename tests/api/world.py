@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 
 from annotator.models import Annotation, ImportJob, Membership, Role, Sample, SampleMember
 from annotator.models_mining import MiningRun, NegativesExperiment, Proposal
+from annotator.models_simulation import Simulation
 from models_zoo.models import ModelVersion, PredictionJob, TrainingRun
 from tests.api.factories import make_example
 from tests.conftest import make_project
@@ -47,6 +48,8 @@ def build_world(owner, annotator, viewer) -> dict[str, int]:
     )
     Proposal.objects.create(run=mining_run, example=example, s_an=0.5, band=2, mu=0.1, sigma=0.2)
     experiment = NegativesExperiment.objects.create(project=project, created_by=owner, label="HS")
+    # Active-learning simulations (issue 9).
+    simulation = Simulation.objects.create(project=project, created_by=owner, state="succeeded")
     return {
         "project_id": project.pk,
         "example_id": example.pk,
@@ -59,4 +62,5 @@ def build_world(owner, annotator, viewer) -> dict[str, int]:
         "prediction_job_id": prediction_job.pk,
         "mining_run_id": mining_run.pk,
         "experiment_id": experiment.pk,
+        "simulation_id": simulation.pk,
     }
