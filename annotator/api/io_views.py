@@ -4,12 +4,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     inline_serializer,
@@ -21,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.parsers import SafeFormParser, SafeMultiPartParser
-from annotator.exporters import CONTENT_TYPES, EXPORT_FORMATS, ExportError, iter_export
 from annotator.importers import FORMATS, ImportFailed, import_file
 from annotator.importers.errors import ON_ERROR_CHOICES, EnqueueFailed
 from annotator.importers.jobs import reap_stale_imports, should_import_async, start_import_job
@@ -193,37 +189,3 @@ class _IgnoreFormatOverride(DefaultContentNegotiation):
         renderer = renderers[0]
         return renderer, renderer.media_type
 
-
-class ExportView(APIView):
-    """GET /api/v1/projects/{id}/export?format=jsonl|csv|conll: any member may export."""
-
-    content_negotiation_class = _IgnoreFormatOverride
-
-    @extend_schema(
-        operation_id="project_export",
-        summary="Download the project's examples and annotations",
-        parameters=[
-            OpenApiParameter(
-                "format", str, OpenApiParameter.QUERY, enum=list(EXPORT_FORMATS),
-                description="jsonl (default), csv, or conll (spans projects)",
-            )
-        ],
-        responses={
-            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
-            (200, "text/csv"): OpenApiTypes.BINARY,
-            (200, "text/plain"): OpenApiTypes.BINARY,
-            400: ErrorList,
-            404: OpenApiResponse(description="No such project (or not a member)"),
-        },
-    )
-    def get(self, request: Request, project_id: int) -> Any:
-        project = get_project_for(request.user, project_id, Role.VIEWER)
-        fmt = request.query_params.get("format", "jsonl")
-        try:
-            chunks = iter_export(project, fmt)
-        except ExportError as exc:
-            return _field_error("format", str(exc))
-        response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
-        filename = f"project-{project.pk}.{fmt}"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
