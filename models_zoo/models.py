@@ -101,6 +101,9 @@ class Prediction(models.Model):
     scores = models.JSONField(default=dict)
     labels = models.JSONField(default=list)
     spans = models.JSONField(default=list)
+    # The span tagger's mean per-word confidence (marginal of the decoded tag); null for
+    # classifiers. The active-learning queue ranks span examples by it (issue 9).
+    confidence = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,6 +14,9 @@ Uncertainty priorities are in [0, 1] (1 = most unsure):
   minus the MEAN per-label margin |2p_l - 1| (`margin_min`: one minus the MINIMUM).
 - entropy: Shannon entropy over the classes divided by log(L) (binary: of (p, 1 - p));
   multilabel: the MAXIMUM per-label binary entropy (bits, so in [0, 1]).
+- spans (task type "spans"): every uncertainty strategy ranks by `span_uncertainty`, one minus
+  the span tagger's mean per-word confidence (the marginal of each word's decoded BIO tag), so
+  the tweets whose tagging the model is least sure of come first.
 - likely_positive: p(label) itself, "positives first" for a rare label (cold start).
 - margin_diverse: margin, plus 1 for one representative per k-means cluster of the top
   m x batch margin candidates (see `diverse_batch`).
@@ -158,6 +161,14 @@ def margin_diverse(probs: np.ndarray, task_type: str, vectors: np.ndarray | None
     out = base.copy()
     out[diverse_batch(base, vectors, batch, m, rng)] += 1.0
     return out
+
+
+def span_uncertainty(confidence: np.ndarray) -> np.ndarray:
+    """Spans: 1 - mean per-word confidence of the tagger (lowest confidence first)."""
+    c = np.asarray(confidence, dtype=np.float64)
+    if c.ndim != 1:
+        raise ValueError(f"confidence must be (n,), got shape {c.shape}")
+    return 1.0 - np.clip(c, 0.0, 1.0)
 
 
 UNCERTAINTY: dict[str, Callable[[np.ndarray, str], np.ndarray]] = {

@@ -46,6 +46,23 @@ def _current_predictions(project: Project) -> tuple[list[str], np.ndarray, np.nd
     return labels, np.asarray(ids, dtype=np.int64), probs
 
 
+def _span_priorities(project: Project) -> tuple[np.ndarray, np.ndarray]:
+    """Spans: (ids, 1 - mean per-word confidence) from the current version's stored
+    predictions; rows without a confidence (written before it was stored) stay unscored."""
+    from models_zoo.models import ModelVersion, Prediction
+
+    version = ModelVersion.objects.filter(project=project, is_current=True).first()
+    if version is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    rows = list(
+        Prediction.objects.filter(model_version=version, confidence__isnull=False)
+        .values_list("example_id", "confidence")
+        .iterator(chunk_size=10_000)
+    )
+    ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    return ids, scoring.span_uncertainty(np.asarray([r[1] for r in rows], dtype=np.float64))
+
+
 def _diverse_lift(project: Project, ids: np.ndarray, base: np.ndarray, seed: int) -> np.ndarray:
     """margin_diverse: +1 for the diverse batch, on the stored vectors of the candidates only
     (never the whole project's vectors)."""
@@ -74,6 +91,8 @@ def compute_priorities(project: Project, seed: int = 0) -> tuple[np.ndarray, np.
     name = project.queue_strategy
     if name not in AL_STRATEGIES:
         return empty
+    if project.task_type == "spans" and name in scoring.UNCERTAINTY:
+        return _span_priorities(project)
     current = _current_predictions(project)
     if current is None:
         return empty

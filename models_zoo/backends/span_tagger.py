@@ -280,10 +280,14 @@ class SpanTaggerBackend(Backend):
                 p = float(marginals[w, 1 + 2 * j] + marginals[w, 2 + 2 * j])
                 type_scores[name] = max(type_scores[name], p)
         spans = bio_to_spans(item.text, words, tags, confidence)
+        modelled = [confidence[word_i] for word_i in kept]
         return ItemPrediction(
             scores=type_scores,
             labels=sorted({s["label"] for s in spans}, key=self.labels.index),
             spans=spans,
+            # Mean marginal of the decoded tag over the words the model saw: the queue's
+            # "least confident" for spans (issue 9); 1.0 when no word was modelled.
+            extras={"confidence": float(np.mean(modelled)) if modelled else 1.0},
         )
 
     # -- artifacts --------------------------------------------------------------------------

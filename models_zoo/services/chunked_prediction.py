@@ -166,6 +166,7 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
                 scores={k: float(v) for k, v in p.scores.items()},
                 labels=list(p.labels),
                 spans=list(p.spans),
+                confidence=p.extras.get("confidence"),
             )
             for e, p in zip(batch, predictions, strict=True)
         )
@@ -177,7 +178,7 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
             rows,
             update_conflicts=True,
             unique_fields=["example", "model_version"],
-            update_fields=["scores", "labels", "spans"],
+            update_fields=["scores", "labels", "spans", "confidence"],
             batch_size=2000,
         )
         PredictionChunk.objects.filter(pk=chunk.pk).update(

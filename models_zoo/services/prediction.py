@@ -308,6 +308,7 @@ def predict_project(
                 scores={k: float(v) for k, v in p.scores.items()},
                 labels=list(p.labels),
                 spans=list(p.spans),
+                confidence=p.extras.get("confidence"),
             )
             for example, p in zip(batch, predictions, strict=True)
         ]
@@ -316,7 +317,7 @@ def predict_project(
                 rows,
                 update_conflicts=True,
                 unique_fields=["example", "model_version"],
-                update_fields=["scores", "labels", "spans"],
+                update_fields=["scores", "labels", "spans", "confidence"],
             )
         written += len(rows)
         if progress is not None:

@@ -161,3 +161,26 @@ def test_margin_diverse_lifts_one_example_per_cluster_from_the_stored_vectors(
     groups = {"dup" if examples.index(e) < 4 else "other" for e in (first, second)}
     assert groups == {"dup", "other"}
     assert why_picked(project, first)["reason"] == "model unsure (diverse pick)"
+
+
+def test_a_spans_project_hands_out_the_least_confidently_tagged_tweet_first(owner):
+    project = make_project(owner, task_type="spans", labels=("LOC",), queue_strategy="least_confidence")
+    confidences = [0.95, 0.41, 0.70, None]  # None: a row stored before confidences were
+    examples = [make_example(project, f"tweet in place {i}") for i in range(len(confidences))]
+    version = ModelVersion.objects.create(
+        project=project, backend="span_tagger", artifact_dir="/nonexistent", labels=["LOC"],
+        is_current=True,
+    )
+    Prediction.objects.bulk_create(
+        Prediction(example=e, model_version=version, scores={"LOC": 0.5}, confidence=c)
+        for e, c in zip(examples, confidences, strict=True)
+    )
+
+    assert rescore_project(project.pk) == 3
+    stored = dict(Example.objects.filter(project=project).values_list("id", "al_score"))
+    assert stored[examples[1].pk] == pytest.approx(0.59)
+    assert stored[examples[3].pk] == -1.0  # unscored: handed out last
+    first = queue.next_example(project, owner)
+    assert first.pk == examples[1].pk
+    queue.touch(owner, first, status="done")
+    assert queue.next_example(project, owner).pk == examples[2].pk

@@ -117,3 +117,11 @@ def test_priorities_dispatch_and_errors() -> None:
         S.priorities("likely_positive", MULTI, "multilabel")
     with pytest.raises(ValueError, match="not an active-learning"):
         S.priorities("random", MULTI, "multilabel")
+
+
+def test_spans_rank_by_the_lowest_mean_word_confidence():
+    from annotator.active_learning.scoring import span_uncertainty
+
+    priorities = span_uncertainty(np.array([0.9, 0.4, 0.75, 1.0]))
+    assert priorities == pytest.approx([0.1, 0.6, 0.25, 0.0])
+    assert int(np.argmax(priorities)) == 1

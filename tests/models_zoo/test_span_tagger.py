@@ -53,6 +53,9 @@ def test_it_learns_entities_and_returns_character_spans(tmp_path: Path) -> None:
     assert item.text[span["start"]:span["end"]] == "Quito" and 0 < span["score"] <= 1
     assert prediction.labels == ["LOC"]
     assert prediction.scores["LOC"] > prediction.scores["PER"]
+    # The mean per-word confidence the active-learning queue ranks span examples by: the
+    # decoded tag's marginal averaged over the 7 words, each one at least the span's own.
+    assert 0 < prediction.extras["confidence"] <= 1
 
 
 def test_texts_without_words_get_no_spans(tmp_path: Path, encoder_dir: Path) -> None:
@@ -60,6 +63,7 @@ def test_texts_without_words_get_no_spans(tmp_path: Path, encoder_dir: Path) -> 
     backend.fit(make_items(8, 1), make_items(4, 2))
     empty, blank = backend.predict([Item(text=""), Item(text=" \n ")])
     assert empty.spans == [] and blank.spans == []
+    assert empty.extras["confidence"] == 1.0  # no word to be unsure about
     assert empty.scores == {"LOC": 0.0, "PER": 0.0}
 
 

@@ -100,3 +100,30 @@ def test_job_endpoints(tiny_project, owner_api, owner, annotator_user):
     resumed = owner_api.post(f"/api/v1/prediction-jobs/{job.pk}/resume")
     assert resumed.status_code == 202 and resumed.json()["chunks"]["pending"] == 2
     assert len(owner_api.get(url).json()) == 1
+
+
+def test_a_span_tagger_job_stores_each_tweets_mean_word_confidence(owner, tmp_path):
+    """The confidence the active-learning queue ranks span examples by (issue 9) is stored with
+    the prediction; classifier rows leave it empty."""
+    from tests.models_zoo.tiny_span_tagger import make_case
+
+    backend, train, validation, _ = make_case(tmp_path)
+    backend.fit(train, validation)
+    backend.save(tmp_path / "spans-artifact")
+    project = make_project(owner, task_type="spans", labels=("LOC", "PER"))
+    version = make_version(project, tmp_path / "spans-artifact", current=True)
+    add_texts(project, 5)
+    job = service.start_prediction_job(project, chunk_size=10)
+    for cid in job.chunks.values_list("id", flat=True):
+        service.predict_chunk(cid)
+
+    stored = list(Prediction.objects.filter(model_version=version).values_list("confidence", flat=True))
+    assert len(stored) == 5 and all(c is not None and 0 < c <= 1 for c in stored)
+
+
+def test_classifier_predictions_store_no_confidence(tiny_project):
+    version = make_version(tiny_project, tiny_artifact(), current=True)
+    add_texts(tiny_project, 3)
+    job = service.start_prediction_job(tiny_project, chunk_size=10)
+    service.predict_chunk(job.chunks.get().id)
+    assert set(Prediction.objects.filter(model_version=version).values_list("confidence", flat=True)) == {None}
