@@ -18,8 +18,9 @@ def artifacts(settings, tmp_path):
     settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
 
 
-def test_a_simulation_on_real_tweets_beats_its_starting_point(project, owner):
-    rows = hateval_rows(400)
+def test_a_simulation_on_real_tweets_beats_its_starting_point(project, owner, datasets_dir):
+    # Real tweets: the full HatEval set (the repository's own sample is synthetic).
+    rows = hateval_rows(400, path=datasets_dir / "hateval2019" / "train_en.tsv")
     examples = []
     for text, labels in rows:
         e = add_example(project, text)

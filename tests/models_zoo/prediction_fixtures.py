@@ -27,10 +27,11 @@ LABELS = ("HS", "TR", "AG")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def hateval_rows(n: int, offset: int = 0) -> list[tuple[str, list[str]]]:
-    """`n` HatEval-layout rows as (text, labels); quoting disabled (quotes inside text)."""
+def hateval_rows(n: int, offset: int = 0, path: Path | None = None) -> list[tuple[str, list[str]]]:
+    """`n` HatEval-layout rows as (text, labels) from `path` (default: the repository's synthetic
+    sample); quoting disabled (quotes inside text)."""
     rows: list[tuple[str, list[str]]] = []
-    with HATEVAL_TRAIN.open(encoding="utf-8", newline="") as fh:
+    with (path or HATEVAL_TRAIN).open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         for i, row in enumerate(reader):
             if i < offset:
