@@ -43,7 +43,10 @@ def test_a_warm_store_trains_without_encoding_and_gives_the_cold_model(
     assert "embeddings: 24 of 24 from the embedding store, 0 encoded" in warm_run.log
     assert warm.metrics["f1_macro"] == pytest.approx(cold.metrics["f1_macro"], abs=1e-6)
     a, b = load_backend(cold.artifact_dir), load_backend(warm.artifact_dir)
-    np.testing.assert_allclose(a._coef, b._coef, atol=1e-4)
+    # The store encodes in other batches (other padding lengths, other BLAS blocking) than the cold
+    # run, so vectors agree to float32 noise, not bit for bit; the fitted weights follow within 1e-3
+    # (CI's 2-core host measured a 1.5e-4 spread where this machine measured none).
+    np.testing.assert_allclose(a._coef, b._coef, atol=1e-3)
 
     # An example added since (not in the store yet) is encoded; the rest come from the store.
     for i, labels in enumerate((["HS"], [], ["TR", "AG"], [])):
