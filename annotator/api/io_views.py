@@ -1,7 +1,6 @@
 """REST edges of import and export: parse the request, call the importer/exporter services."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -18,11 +17,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.api.parsers import SafeFormParser, SafeMultiPartParser
-from annotator.importers import FORMATS, ImportFailed, import_file
+from annotator.importers import FORMATS, ImportFailed
 from annotator.importers.errors import ON_ERROR_CHOICES, EnqueueFailed
-from annotator.importers.jobs import reap_stale_imports, should_import_async, start_import_job
+from annotator.importers.jobs import reap_stale_imports
 from annotator.models import ImportJob, Role
 from annotator.permissions import get_project_for
+from annotator.services.imports import parse_mapping_text, start_import
 
 ErrorList = inline_serializer(
     "ImportErrors",
@@ -122,48 +122,23 @@ class ImportView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             return _field_error("file", "no file uploaded (send it as the multipart field 'file')")
-        fmt = (request.data.get("format") or "").strip()
-        if not fmt:
-            return _field_error("format", f"required; one of {', '.join(FORMATS)}")
-        if fmt not in FORMATS:
-            return _field_error("format", f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
-        mapping: dict[str, Any] | None = None
-        raw_mapping = request.data.get("mapping")
-        if raw_mapping:
-            try:
-                mapping = json.loads(raw_mapping)
-            except json.JSONDecodeError as exc:
-                return _field_error("mapping", f"not valid JSON ({exc.msg})")
-            if not isinstance(mapping, dict):
-                return _field_error("mapping", "must be a JSON object")
-        on_error = (request.data.get("on_error") or "stop").strip()
-        if on_error not in ON_ERROR_CHOICES:
-            return _field_error("on_error", f"must be one of {', '.join(ON_ERROR_CHOICES)}, not {on_error!r}")
-        if should_import_async(upload):
-            from annotator.importers.mapping import ColumnMapping
-
-            try:
-                ColumnMapping.parse(mapping)  # reject a bad mapping now, not in the worker
-            except ImportFailed as exc:
-                return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-            try:
-                job = start_import_job(
-                    project, upload, fmt, mapping=mapping, user=request.user, on_error=on_error
-                )
-            except EnqueueFailed as exc:
-                return Response(
-                    {"errors": [{"line": None, "message": str(exc)}]},
-                    status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                )
-            url = request.build_absolute_uri(reverse("api-import-job-detail", args=[job.pk]))
-            return Response({"job": job.pk, "status_url": url}, status=status.HTTP_202_ACCEPTED)
         try:
-            result = import_file(
-                project, upload, fmt, mapping=mapping, user=request.user, on_error=on_error
+            outcome = start_import(
+                project, upload, request.data.get("format") or "",
+                mapping=parse_mapping_text(request.data.get("mapping")), user=request.user,
+                on_error=request.data.get("on_error") or "stop",
             )
         except ImportFailed as exc:
             return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+        except EnqueueFailed as exc:
+            return Response(
+                {"errors": [{"line": None, "message": str(exc)}]},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        if outcome.job is not None:
+            url = request.build_absolute_uri(reverse("api-import-job-detail", args=[outcome.job.pk]))
+            return Response({"job": outcome.job.pk, "status_url": url}, status=status.HTTP_202_ACCEPTED)
+        return Response(outcome.result.as_dict(), status=status.HTTP_201_CREATED)
 
 
 class ImportJobView(APIView):

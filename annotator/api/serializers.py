@@ -144,53 +144,10 @@ class _ObjectSettings:
         return value
 
 
-class ProjectCreateSerializer(_ObjectSettings, serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    task_type = serializers.ChoiceField(choices=TaskType.choices)
-    labels = serializers.ListField(
-        child=LabelSpecField(),
-        help_text='Names ["HS", ...] or objects [{"name", "shortcut", "color"}]; '
-        "binary projects take exactly one.",
-    )
-    description = serializers.CharField(required=False, allow_blank=True)
-    guidelines = serializers.CharField(required=False, allow_blank=True)
-    normalization = serializers.ChoiceField(choices=Normalization.choices, required=False)
-    overlap = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    allow_overlapping_spans = serializers.BooleanField(required=False)
-    queue_strategy = serializers.CharField(max_length=32, required=False)
-    queue_label = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    queue_sample = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
-        help_text='The sample served by queue strategy "sample".',
-    )
-    retrain_every = serializers.IntegerField(
-        required=False, allow_null=True, **model_bounds(Project, "retrain_every", min_value=1)
-    )
-    retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    auto_promote = serializers.BooleanField(required=False)
-    threshold_objective = serializers.CharField(
-        max_length=32, required=False, allow_blank=True,
-        help_text="What each label's threshold optimises on validation: f1_positive, f1_macro, "
-        "target_recall, target_precision or none (0.5); empty: the backend's default. A run's "
-        "config overrides it.",
-    )
-    threshold_targets = serializers.JSONField(
-        required=False, help_text='target_recall / target_precision: {label: target in (0, 1]}; a label without one: 0.9.'
-    )
-    validation_split = serializers.JSONField(
-        required=False,
-        help_text='{"kind": "random", "fraction": 0.2} (default), {"kind": "group", "field": "event", '
-        '"values": [...]} or {"kind": "date", "before": "YYYY-MM-DD", "field": "created_at"}.',
-    )
+class ProjectSettingsSerializer(_ObjectSettings, serializers.Serializer):
+    """The settings both create and update take; the project service validates their rules
+    (annotator.services.projects / project_settings), so page and REST refuse the same things."""
 
-
-class ProjectUpdateSerializer(_ObjectSettings, serializers.Serializer):
-    """Settings an admin may change; labels have their own endpoint."""
-
-    name = serializers.CharField(max_length=200, required=False)
-    task_type = serializers.ChoiceField(
-        choices=TaskType.choices, required=False, help_text="Only while nothing is annotated."
-    )
     description = serializers.CharField(required=False, allow_blank=True)
     guidelines = serializers.CharField(required=False, allow_blank=True)
     normalization = serializers.ChoiceField(
@@ -204,10 +161,15 @@ class ProjectUpdateSerializer(_ObjectSettings, serializers.Serializer):
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
         help_text='The sample served by queue strategy "sample".',
     )
+    # No min_value here: the service owns the rule (>= 1, 0 or null = off) and its message.
     retrain_every = serializers.IntegerField(
-        required=False, allow_null=True, **model_bounds(Project, "retrain_every", min_value=1)
+        required=False, allow_null=True, max_value=model_bounds(Project, "retrain_every")["max_value"],
+        help_text="Retrain after every N new human annotations; null or 0: off.",
     )
-    retrain_backend = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    retrain_backend = serializers.CharField(
+        max_length=64, required=False, allow_blank=True,
+        help_text="A backend that trains this project's task type.",
+    )
     auto_promote = serializers.BooleanField(required=False)
     threshold_objective = serializers.CharField(
         max_length=32, required=False, allow_blank=True,
@@ -222,6 +184,25 @@ class ProjectUpdateSerializer(_ObjectSettings, serializers.Serializer):
         required=False,
         help_text='{"kind": "random", "fraction": 0.2} (default), {"kind": "group", "field": "event", '
         '"values": [...]} or {"kind": "date", "before": "YYYY-MM-DD", "field": "created_at"}.',
+    )
+
+
+class ProjectCreateSerializer(ProjectSettingsSerializer):
+    name = serializers.CharField(max_length=200)
+    task_type = serializers.ChoiceField(choices=TaskType.choices)
+    labels = serializers.ListField(
+        child=LabelSpecField(),
+        help_text='Names ["HS", ...] or objects [{"name", "shortcut", "color"}]; '
+        "binary projects take exactly one.",
+    )
+
+
+class ProjectUpdateSerializer(ProjectSettingsSerializer):
+    """Settings an admin may change; labels have their own endpoint."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    task_type = serializers.ChoiceField(
+        choices=TaskType.choices, required=False, help_text="Only while nothing is annotated."
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

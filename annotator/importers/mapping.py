@@ -192,10 +192,12 @@ class RowBuilder:
                 'e.g. {"text": "<column>"}',
             )
         cols = ResolvedColumns(text=text)
-        cols.id = take(m.id, _ID_NAMES, "id")
-        cols.meta_json = take(None, ("meta",), "meta")
+        # Columns named in the mapping are claimed before any auto-detection, so a column
+        # mapped to metadata is never also detected as the id (or as a label column).
         for key, column in m.meta.items():
             cols.meta[key] = take(column, (), f"meta.{key}") or column
+        cols.id = take(m.id, _ID_NAMES, "id")
+        cols.meta_json = take(None, ("meta",), "meta")
         for key, aliases in META_ALIASES.items():
             if key not in cols.meta:
                 found = take(None, (_key(key), *aliases), key)

@@ -154,8 +154,10 @@ PROJECT_FIELDS = (
 )
 
 
-def check_settings(fields: Mapping[str, Any]) -> None:
-    """Settings that name a plugin must name one that exists (the error lists the valid ones)."""
+def check_settings(fields: Mapping[str, Any], task_type: str | None = None) -> dict[str, Any]:
+    """Settings that name a plugin must name one that exists (the error lists the valid ones);
+    with `task_type`, the retrain policy is checked too (`project_settings`). Returns the fields
+    normalised (retrain_every 0 -> None)."""
     strategy = fields.get("queue_strategy")
     if strategy is not None:
         from annotator.services.queue_strategies import get_strategy
@@ -175,6 +177,11 @@ def check_settings(fields: Mapping[str, Any]) -> None:
             raise ProjectRuleError(
                 f"unknown backend {backend!r}; valid: {', '.join(available())}.", "retrain_backend"
             )
+    if task_type is None:
+        return dict(fields)
+    from annotator.services.project_settings import check_retrain_settings
+
+    return check_retrain_settings(fields, task_type)
 
 
 def _with_queue_sample(project: Project | None, changes: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +225,10 @@ def create_project(
     unknown = set(fields) - set(PROJECT_FIELDS)
     if unknown:
         raise ProjectRuleError(f"unknown project fields: {', '.join(sorted(unknown))}.")
-    check_settings(fields)
+    if not isinstance(name, str) or not name.strip():
+        raise ProjectRuleError("name must not be empty.", "name")
+    name = name.strip()
+    fields = check_settings(fields, task_type)
     fields = _with_queue_sample(None, fields) if fields.get("queue_sample") is not None else {
         k: v for k, v in fields.items() if k != "queue_sample"
     }
@@ -240,7 +250,11 @@ def create_project(
 @transaction.atomic
 def update_project(project: Project, **changes: Any) -> Project:
     """Change project settings. The task type may change only while nothing is annotated."""
-    check_settings(changes)
+    if "name" in changes:
+        if not isinstance(changes["name"], str) or not changes["name"].strip():
+            raise ProjectRuleError("name must not be empty.", "name")
+        changes["name"] = changes["name"].strip()
+    changes = check_settings(changes, changes.get("task_type", project.task_type))
     changes = _with_queue_sample(project, changes)
     from annotator.services.training_defaults import check_training_defaults
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -40,6 +41,9 @@ from models_zoo.services.versions import promote_version
 
 def _error(exc: TrainingRequestError) -> Response:
     body: dict[str, Any] = {"detail": exc.message}
+    if exc.run_id is not None:
+        body["run"] = exc.run_id
+        body["run_url"] = reverse("api-run-detail", args=[exc.run_id])
     if exc.errors:
         body["errors"] = exc.errors
     return Response(body, status=exc.status)

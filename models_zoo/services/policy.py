@@ -54,20 +54,17 @@ def on_annotation_saved(annotation: Annotation, created: bool) -> None:
     transaction.on_commit(lambda: maybe_retrain(project_id))
 
 
-def update_policy(project: Project, *, retrain_every: int | None, retrain_backend: str,
+def update_policy(project: Project, *, retrain_every: Any, retrain_backend: str,
                   auto_promote: bool, **training_defaults: Any) -> Project:
-    """Store the retrain policy and auto-promote settings (validated by the caller's form), and
-    the training defaults given (threshold_objective, threshold_targets, validation_split;
-    checked by the project service)."""
+    """Store the retrain policy, auto-promote and the training defaults given
+    (threshold_objective, threshold_targets, validation_split) through the project service,
+    which validates all of them (ProjectRuleError naming the field), as it does for REST."""
     from annotator.services.projects import update_project
 
-    project.retrain_every = retrain_every or None
-    project.retrain_backend = retrain_backend
-    project.auto_promote = auto_promote
-    if training_defaults:
-        return update_project(project, **training_defaults)
-    project.save(update_fields=["retrain_every", "retrain_backend", "auto_promote", "updated_at"])
-    return project
+    return update_project(
+        project, retrain_every=retrain_every, retrain_backend=retrain_backend,
+        auto_promote=auto_promote, **training_defaults,
+    )
 
 
 def policy_dict(project: Project) -> dict[str, Any]:

@@ -51,11 +51,14 @@ PROGRESS_INTERVAL = 1.0
 class TrainingRequestError(Exception):
     """A run cannot be started or changed; `status` is the HTTP status the REST layer answers."""
 
-    def __init__(self, message: str, status: int = 400, errors: list[dict[str, Any]] | None = None):
+    def __init__(self, message: str, status: int = 400, errors: list[dict[str, Any]] | None = None,
+                 run_id: int | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.errors = errors or []
+        # The run this error is about (the active one of a 409), for a link to it.
+        self.run_id = run_id
 
 
 def backend_class(name: str) -> type[Backend]:
@@ -130,8 +133,8 @@ def _raise_if_active(project: Project) -> None:
     active = TrainingRun.objects.filter(project=project, state__in=ACTIVE_RUN_STATES).first()
     if active is not None:
         raise TrainingRequestError(
-            f"project {project.pk} already has an active training run (run {active.pk}, "
-            f"{active.state}); wait for it to finish or cancel it", status=409,
+            f"project {project.name!r} already has an active training run (run {active.pk}, "
+            f"{active.state}); wait for it to finish or cancel it", status=409, run_id=active.pk,
         )
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotator.models import Project, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
+from annotator.services.projects import ProjectRuleError
 from models_zoo import registry
 from models_zoo.models import ModelVersion, TrainingRun
 from models_zoo.services.catalog import backend_catalog
@@ -221,25 +222,20 @@ def promote(request: HttpRequest, version_id: int) -> HttpResponse:
 def policy_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     """Retrain policy (every N human annotations; empty or 0 = off) and auto-promote."""
     project = get_project_for(request.user, project_id, Role.ADMIN)
-    errors: dict[str, str] = {}
-    raw_every = request.POST.get("retrain_every", "").strip()
-    every: int | None = None
-    if raw_every:
+    # The rules live in the project service (annotator.services.project_settings), the same
+    # ones PATCH /api/v1/projects/{id} applies.
+    defaults, errors = training_defaults_from_form(project, request.POST)
+    if not errors:
         try:
-            every = int(raw_every)
-            if every < 0:
-                raise ValueError
-        except ValueError:
-            errors["retrain_every"] = f"retrain_every must be a whole number >= 0, got {raw_every!r}"
-    backend = request.POST.get("retrain_backend", project.retrain_backend).strip()
-    valid = [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]]
-    if backend not in valid:
-        errors["retrain_backend"] = f"unknown backend {backend!r} for this project; valid: {', '.join(valid)}"
-    defaults, default_errors = training_defaults_from_form(project, request.POST)
-    errors.update(default_errors)
+            update_policy(
+                project, retrain_every=request.POST.get("retrain_every", ""),
+                retrain_backend=request.POST.get("retrain_backend", project.retrain_backend).strip(),
+                auto_promote=request.POST.get("auto_promote") in {"on", "true", "1"}, **defaults,
+            )
+        except ProjectRuleError as exc:
+            errors[exc.field] = exc.message
     if errors:
+        project.refresh_from_db()
         values = {k: request.POST.get(k, "") for k in ("threshold_objective", "threshold_targets", "validation_split")}
         return render(request, "models_zoo/versions.html", _versions_context(project, errors, values), status=400)
-    update_policy(project, retrain_every=every, retrain_backend=backend,
-                  auto_promote=request.POST.get("auto_promote") in {"on", "true", "1"}, **defaults)
     return _redirect(request, reverse("models-versions", args=[project.pk]))

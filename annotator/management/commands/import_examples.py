@@ -1,16 +1,16 @@
 """`manage.py import_examples PROJECT FILE --format F [--mapping JSON] [--on-error stop|skip]`"""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotator.importers import FORMATS, ImportFailed, import_file
+from annotator.importers import FORMATS, ImportFailed
 from annotator.importers.errors import ON_ERROR_CHOICES
 from annotator.management.commands._project_arg import find_project
+from annotator.services.imports import parse_mapping_text, start_import
 
 
 class Command(BaseCommand):
@@ -38,24 +38,21 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
-        mapping = None
-        if options["mapping"]:
-            try:
-                mapping = json.loads(options["mapping"])
-            except json.JSONDecodeError as exc:
-                raise CommandError(f"--mapping is not valid JSON: {exc.msg}") from None
-            if not isinstance(mapping, dict):
-                raise CommandError("--mapping must be a JSON object")
+        try:
+            mapping = parse_mapping_text(options["mapping"])
+        except ImportFailed as exc:
+            raise CommandError(f"--{exc.errors[0]['message']}") from None
 
         def progress(processed: int, rows: int) -> None:
             if sys.stderr.isatty():
                 sys.stderr.write(f"\r{rows} rows, {processed / 1e6:.1f} MB read")
 
         try:
-            result = import_file(
+            # Inline (background=False): this command is the worker and prints progress.
+            result = start_import(
                 project, path, options["fmt"], mapping=mapping, progress=progress,
-                on_error=options["on_error"],
-            )
+                on_error=options["on_error"], background=False,
+            ).result
         except ImportFailed as exc:
             self._write_errors(path, exc.errors)
             more = " (first 100 shown)" if exc.truncated else ""

@@ -1,0 +1,66 @@
+"""Retrain policy and auto-promote settings of a project: one check for every edge.
+
+The project service (`create_project`, `update_project`) calls `check_retrain_settings`, and the
+REST API, the project settings pages and the models page's policy form all go through it, so a
+bad `retrain_every` or a backend that cannot train this task type is refused with the same
+message everywhere (it used to be checked in one view and not at all over REST).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from annotator.services.projects import ProjectRuleError
+
+
+def backends_for_task(task_type: str) -> list[str]:
+    """Names of the registered backends that train `task_type` (importable here)."""
+    from models_zoo.services.catalog import backends_for
+
+    return [b["name"] for b in backends_for(task_type)]
+
+
+def parse_retrain_every(raw: Any) -> int | None:
+    """A form's or a JSON body's `retrain_every`: empty / None / 0 mean off (None)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, bool):
+        raise ProjectRuleError(
+            f"retrain_every must be a whole number >= 1, or empty for off; got {raw!r}.",
+            "retrain_every",
+        )
+    try:
+        every = int(str(raw).strip()) if isinstance(raw, str) else int(raw)
+        if isinstance(raw, float) and raw != every:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ProjectRuleError(
+            f"retrain_every must be a whole number >= 1, or empty for off; got {raw!r}.",
+            "retrain_every",
+        ) from None
+    if every < 0:
+        raise ProjectRuleError(
+            f"retrain_every must be a whole number >= 1, or empty for off; got {every}.",
+            "retrain_every",
+        )
+    return every or None
+
+
+def check_retrain_settings(fields: Mapping[str, Any], task_type: str) -> dict[str, Any]:
+    """Validate `retrain_every`, `retrain_backend` and `auto_promote` where given; returns the
+    fields with retrain_every normalised (0 -> None). The backend must train `task_type`."""
+    out = dict(fields)
+    if "retrain_every" in fields:
+        out["retrain_every"] = parse_retrain_every(fields["retrain_every"])
+    backend = fields.get("retrain_backend")
+    if backend:
+        valid = backends_for_task(task_type)
+        if backend not in valid:
+            raise ProjectRuleError(
+                f"backend {backend!r} cannot train a {task_type} project; valid: "
+                f"{', '.join(valid) or '(none installed)'}.",
+                "retrain_backend",
+            )
+    if "auto_promote" in fields and not isinstance(fields["auto_promote"], bool):
+        raise ProjectRuleError("auto_promote must be true or false.", "auto_promote")
+    return out
