@@ -122,6 +122,11 @@ class ProjectDetail(generics.RetrieveUpdateDestroyAPIView):
             raise api_error(exc) from None
         return Response(s.ProjectSerializer(self.get_object()).data)
 
+    def perform_destroy(self, instance: Project) -> None:
+        from annotator.services.project_setup import delete_project
+
+        delete_project(instance)
+
 
 # --- labels ----------------------------------------------------------------------------------
 

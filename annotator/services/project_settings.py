@@ -46,14 +46,33 @@ def parse_retrain_every(raw: Any) -> int | None:
     return every or None
 
 
-def check_retrain_settings(fields: Mapping[str, Any], task_type: str) -> dict[str, Any]:
-    """Validate `retrain_every`, `retrain_backend` and `auto_promote` where given; returns the
-    fields with retrain_every normalised (0 -> None). The backend must train `task_type`."""
+def check_retrain_settings(fields: Mapping[str, Any], task_type: str,
+                           current_backend: str | None = None) -> dict[str, Any]:
+    """Validate the plain settings given (overlap, normalization, flags) and the retrain policy
+    (`retrain_every`, `retrain_backend`, `auto_promote`); returns the fields with retrain_every
+    normalised (0 -> None). The backend must train `task_type` (not re-checked when it is the
+    project's `current_backend` of an unchanged task type: that check imports the backends)."""
+    from annotator.models import Normalization
+
     out = dict(fields)
+    if "overlap" in fields:
+        overlap = fields["overlap"]
+        if isinstance(overlap, bool) or not isinstance(overlap, int) or not 1 <= overlap <= 100:
+            raise ProjectRuleError(
+                f"overlap must be a whole number from 1 to 100, got {overlap!r}.", "overlap"
+            )
+    if "normalization" in fields and fields["normalization"] not in Normalization.values:
+        raise ProjectRuleError(
+            f"unknown normalization {fields['normalization']!r}; valid: "
+            f"{', '.join(Normalization.values)}.", "normalization",
+        )
+    for flag in ("allow_overlapping_spans",):
+        if flag in fields and not isinstance(fields[flag], bool):
+            raise ProjectRuleError(f"{flag} must be true or false.", flag)
     if "retrain_every" in fields:
         out["retrain_every"] = parse_retrain_every(fields["retrain_every"])
     backend = fields.get("retrain_backend")
-    if backend:
+    if backend and backend != current_backend:
         valid = backends_for_task(task_type)
         if backend not in valid:
             raise ProjectRuleError(

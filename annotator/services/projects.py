@@ -154,7 +154,9 @@ PROJECT_FIELDS = (
 )
 
 
-def check_settings(fields: Mapping[str, Any], task_type: str | None = None) -> dict[str, Any]:
+def check_settings(
+    fields: Mapping[str, Any], task_type: str | None = None, current_backend: str | None = None
+) -> dict[str, Any]:
     """Settings that name a plugin must name one that exists (the error lists the valid ones);
     with `task_type`, the retrain policy is checked too (`project_settings`). Returns the fields
     normalised (retrain_every 0 -> None)."""
@@ -181,7 +183,7 @@ def check_settings(fields: Mapping[str, Any], task_type: str | None = None) -> d
         return dict(fields)
     from annotator.services.project_settings import check_retrain_settings
 
-    return check_retrain_settings(fields, task_type)
+    return check_retrain_settings(fields, task_type, current_backend)
 
 
 def _with_queue_sample(project: Project | None, changes: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +256,10 @@ def update_project(project: Project, **changes: Any) -> Project:
         if not isinstance(changes["name"], str) or not changes["name"].strip():
             raise ProjectRuleError("name must not be empty.", "name")
         changes["name"] = changes["name"].strip()
-    changes = check_settings(changes, changes.get("task_type", project.task_type))
+    new_type = changes.get("task_type", project.task_type)
+    changes = check_settings(
+        changes, new_type, project.retrain_backend if new_type == project.task_type else None
+    )
     changes = _with_queue_sample(project, changes)
     from annotator.services.training_defaults import check_training_defaults
 

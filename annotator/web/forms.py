@@ -44,18 +44,13 @@ class ImportForm(forms.Form):
         return self.cleaned_data.get("on_error") or "stop"
 
     def clean_mapping(self) -> dict[str, str] | None:
-        raw = (self.cleaned_data.get("mapping") or "").strip()
-        if not raw:
-            return None
+        from annotator.importers import ImportFailed
+        from annotator.services.imports import parse_mapping_text
+
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"mapping is not valid JSON: {exc.msg} (column {exc.colno}).") from None
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise forms.ValidationError('mapping must be a JSON object of strings, e.g. {"text": "tweet"}.')
-        return value
+            return parse_mapping_text(self.cleaned_data.get("mapping"))
+        except ImportFailed as exc:
+            raise forms.ValidationError(str(exc.errors[0]["message"])) from None
 
 
 ACTIONS = {"submit", "accept", "reject", "skip"}

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from annotator.web import (
     annotate_views,
+    import_preview_views,
     index_views,
+    project_setup_views,
     queue_views,
     sample_views,
     simulation_views,
@@ -54,4 +58,12 @@ urlpatterns = [
          simulation_views.simulation_page, name="simulation"),
     path("", include("annotator.web.mining_urls")),
     path("", include("annotator.web.embedding_urls")),
+    # Project setup in the browser (issue 13).
+    path("projects/new/", project_setup_views.project_new, name="project-new"),
+    path("projects/<int:project_id>/settings/", project_setup_views.project_edit, name="project-edit"),
+    path("projects/<int:project_id>/members/", project_setup_views.project_members, name="project-members"),
+    path("projects/<int:project_id>/delete/", project_setup_views.project_delete, name="project-delete"),
+    path("projects/<int:project_id>/import/preview/", import_preview_views.import_preview,
+         name="project-import-preview"),
+    path("favicon.ico", RedirectView.as_view(url=static("annotator/favicon.svg"), permanent=True)),
 ]

@@ -77,10 +77,9 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     all-or-nothing import fails, the upload is kept for an hour (`import_retry` in the session)
     so the page can offer "skip bad rows and import the rest" without uploading it again.
     """
-    # The importer belongs to another area; imported here so this module loads without it.
-    from annotator.importers import ImportFailed, import_file
+    from annotator.importers import ImportFailed
     from annotator.importers.errors import EnqueueFailed
-    from annotator.importers.jobs import should_import_async, start_import_job
+    from annotator.services.imports import start_import
 
     project = get_project_for(request.user, project_id, Role.ADMIN)
     if request.POST.get("retry"):
@@ -92,27 +91,23 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
         upload = form.cleaned_data["file"]
         fmt, mapping = form.cleaned_data["format"], form.cleaned_data["mapping"]
         on_error = form.cleaned_data["on_error"]
-        if should_import_async(upload):
-            try:
-                job = start_import_job(
-                    project, upload, fmt, mapping=mapping, user=request.user, on_error=on_error
-                )
-            except EnqueueFailed as exc:
-                errors = [{"line": None, "message": str(exc)}]
-            else:
-                messages.info(request, f"Importing {upload.name} in the background (job {job.pk}).")
-                return redirect("project-detail", project_id=project.pk)
+        try:
+            outcome = start_import(
+                project, upload, fmt, mapping=mapping, user=request.user, on_error=on_error
+            )
+        except EnqueueFailed as exc:
+            errors = [{"line": None, "message": str(exc)}]
+        except ImportFailed as exc:
+            errors = list(exc.errors)
+            if on_error == "stop" and any(e.get("line") for e in errors):
+                retry_token = _keep_for_retry(request, upload, fmt, mapping)
         else:
-            try:
-                result = import_file(
-                    project, upload, fmt, mapping=mapping, user=request.user, on_error=on_error
+            if outcome.job is not None:
+                messages.info(
+                    request, f"Importing {upload.name} in the background (job {outcome.job.pk})."
                 )
-            except ImportFailed as exc:
-                errors = list(exc.errors)
-                if on_error == "stop" and any(e.get("line") for e in errors):
-                    retry_token = _keep_for_retry(request, upload, fmt, mapping)
-            else:
-                return _imported(request, project, result)
+                return redirect("project-detail", project_id=project.pk)
+            return _imported(request, project, outcome.result)
     ctx = _detail_context(request, project, form)
     ctx["import_errors"] = errors
     ctx["retry_token"] = retry_token
@@ -147,7 +142,8 @@ def _keep_for_retry(request: HttpRequest, upload: Any, fmt: str, mapping: dict |
 
 
 def _retry_skipping(request: HttpRequest, project: Any) -> HttpResponse:
-    from annotator.importers import ImportFailed, import_file
+    from annotator.importers import ImportFailed
+    from annotator.services.imports import start_import
 
     token = request.POST.get("retry", "")
     kept = request.session.get("import_retry", {})
@@ -158,10 +154,10 @@ def _retry_skipping(request: HttpRequest, project: Any) -> HttpResponse:
         messages.error(request, "That upload is no longer kept; choose the file again.")
         return redirect("project-detail", project_id=project.pk)
     try:
-        result = import_file(
+        result = start_import(
             project, path, entry["format"], mapping=entry["mapping"], user=request.user,
-            on_error="skip",
-        )
+            on_error="skip", background=False,
+        ).result
     except ImportFailed as exc:
         ctx = _detail_context(request, project)
         ctx["import_errors"] = list(exc.errors)

@@ -101,12 +101,17 @@ def test_queue_strategy_and_retrain_backend_must_exist(project, url, owner_api):
     assert bad.status_code == 400 and "random" in bad.json()["queue_strategy"][0]
     bad = owner_api.patch(url, {"retrain_backend": "nope"}, format="json")
     assert bad.status_code == 400 and "embedding_head" in bad.json()["retrain_backend"][0]
+    # A backend that exists but cannot train this (multilabel) project is refused too (issue 13:
+    # the page checked this, REST did not).
+    bad = owner_api.patch(url, {"retrain_backend": "span_tagger"}, format="json")
+    assert bad.status_code == 400
+    assert "cannot train a multilabel project" in bad.json()["retrain_backend"][0]
     ok = owner_api.patch(
-        url, {"queue_strategy": "sequential", "retrain_backend": "span_tagger"}, format="json"
+        url, {"queue_strategy": "sequential", "retrain_backend": "transformer_classifier"}, format="json"
     )
     assert ok.status_code == 200
     project.refresh_from_db()
-    assert (project.queue_strategy, project.retrain_backend) == ("sequential", "span_tagger")
+    assert (project.queue_strategy, project.retrain_backend) == ("sequential", "transformer_classifier")
 
 
 def test_admins_set_the_threshold_objective_and_validation_split(project, url, owner_api):

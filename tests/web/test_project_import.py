@@ -54,7 +54,7 @@ def test_a_bad_file_shows_the_same_errors_as_the_importer_and_stores_nothing(pro
 def test_a_bad_mapping_is_refused_with_a_clear_error(project, owner, client):
     client.force_login(owner)
     r = client.post(url(project), {"file": upload(GOOD, "t.csv"), "format": "csv", "mapping": "{oops"})
-    assert r.status_code == 400 and "mapping is not valid JSON" in r.content.decode()
+    assert r.status_code == 400 and "mapping: not valid JSON" in r.content.decode()
     assert not Example.objects.exists()
 
 
