@@ -49,12 +49,12 @@ def role_choices(project: Any, fmt: str) -> list[tuple[str, str]]:
     """(value, label) of every role a column of this project's file can take."""
     choices = [(TEXT, "text"), (ID, "external id")]
     if project.task_type in CLASSIFICATION:
-        choices.append((LABELS, "labels (names in one column)"))
-        choices += [(f"label:{n}", f"label {n} (0/1 column)") for n in project.labels.values_list("name", flat=True)]
+        choices.append((LABELS, "labels (names)"))
+        choices += [(f"label:{n}", f"{n} (0/1)") for n in project.labels.values_list("name", flat=True)]
     elif project.task_type == "spans" and fmt != "conll":
         choices.append((SPANS, "spans (JSON)"))
     choices += [(f"meta:{key}", f"meta: {key}") for key in META_ALIASES]
-    choices += [(OWN_META, "meta under its own name"), (IGNORE, "ignore")]
+    choices += [(OWN_META, "meta (own name)"), (IGNORE, "ignore")]
     return choices
 
 
@@ -137,6 +137,18 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _detect_without_text(project: Any, mapping: ColumnMapping, fmt: str, columns: list[str]) -> ResolvedColumns | None:
+    """The other columns' roles when no text column was found (or the mapping's is missing),
+    so the dropdowns still show what was detected."""
+    placeholder = "\x00(no text column)"
+    builder = RowBuilder(project, mapping.model_copy(update={"text": placeholder}), fmt)
+    try:
+        builder.resolve(columns, 1, strict=False)
+    except RowError:
+        return None
+    return builder.columns
+
+
 def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] | None = None,
                    n: int = PREVIEW_ROWS) -> Preview:
     """Parse the first `n` records of `source` with `mapping` (None: detected) the way
@@ -145,6 +157,7 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
 
     parsed = ColumnMapping.parse(mapping)
     builder = RowBuilder(project, parsed, fmt)
+    detected: ResolvedColumns | None = None
     columns: list[str] = []
     rows: list[PreviewRow] = []
     errors: list[dict[str, object]] = []
@@ -167,6 +180,7 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
                     builder.resolve(columns, 1 if strict else item.line, strict=strict)
                 except RowError as exc:
                     errors.append(exc.as_dict())
+                    detected = _detect_without_text(project, parsed, fmt, columns)
             if errors:
                 rows.append(PreviewRow(item.line, cells))
                 continue
@@ -183,7 +197,7 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
         columns, rows = [], [PreviewRow(r.line, [], text=r.text, spans=r.spans, error=r.error) for r in rows]
     return Preview(
         columns=columns,
-        roles=roles_from_columns(columns, builder.columns, parsed),
+        roles=roles_from_columns(columns, builder.columns or detected, parsed),
         choices=role_choices(project, fmt),
         rows=rows,
         errors=errors,

@@ -62,7 +62,7 @@ def _forget(request: HttpRequest, token: str) -> None:
 
 def _render(request: HttpRequest, project: Project, token: str, entry: dict[str, Any],
             mapping: dict[str, Any] | None, errors: list[dict[str, Any]], status: int = 200,
-            roles: dict[str, str] | None = None) -> HttpResponse:
+            roles: dict[str, str] | None = None, attempted: bool = False) -> HttpResponse:
     path = _folder() / token
     try:
         preview = preview_import(project, path, entry["format"], mapping)
@@ -80,7 +80,7 @@ def _render(request: HttpRequest, project: Project, token: str, entry: dict[str,
     context = {
         "project": project, "token": token, "entry": entry, "preview": preview,
         "columns": columns, "errors": errors, "on_error_choices": ON_ERROR_CHOICES,
-        "bad_rows": sum(1 for r in preview.rows if r.error),
+        "bad_rows": sum(1 for r in preview.rows if r.error), "attempted": attempted,
     }
     return render(request, "annotator/import_preview.html", context, status=status)
 
@@ -120,10 +120,10 @@ def import_preview(request: HttpRequest, project_id: int) -> HttpResponse:
             on_error=on_error, name=entry["name"],
         )
     except ImportFailed as exc:
-        return _render(request, project, token, entry, mapping, list(exc.errors), 400, roles)
+        return _render(request, project, token, entry, mapping, list(exc.errors), 400, roles, True)
     except EnqueueFailed as exc:
         return _render(request, project, token, entry, mapping,
-                       [{"line": None, "message": str(exc)}], 503, roles)
+                       [{"line": None, "message": str(exc)}], 503, roles, True)
     _forget(request, token)
     if outcome.job is not None:
         messages.info(request, f"Importing {entry['name']} in the background (job {outcome.job.pk}).")
