@@ -20,6 +20,15 @@ def backends_for_task(task_type: str) -> list[str]:
     return [b["name"] for b in backends_for(task_type)]
 
 
+def default_backend(task_type: str) -> str:
+    """The retrain backend a new project gets when none is chosen: embedding_head where it
+    trains the task type, else the first backend that does (span_tagger for spans)."""
+    valid = backends_for_task(task_type)
+    if "embedding_head" in valid or not valid:
+        return "embedding_head"
+    return valid[0]
+
+
 def parse_retrain_every(raw: Any) -> int | None:
     """A form's or a JSON body's `retrain_every`: empty / None / 0 mean off (None)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):

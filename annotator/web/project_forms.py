@@ -91,7 +91,7 @@ def settings_values(project: Project | None, post: QueryDict | None = None) -> d
         "name": "", "task_type": TaskType.MULTILABEL, "description": "", "guidelines": "",
         "normalization": Normalization.STRIP, "overlap": 1, "allow_overlapping_spans": False,
         "queue_strategy": "random", "queue_label": "", "retrain_every": "",
-        "retrain_backend": "embedding_head", "auto_promote": False,
+        "retrain_backend": "", "auto_promote": False,
     }
     if project is not None:
         defaults.update({k: getattr(project, k) for k in defaults})

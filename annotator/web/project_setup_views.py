@@ -41,6 +41,10 @@ def project_new(request: HttpRequest) -> HttpResponse:
         label_rows = forms.parse_label_rows(post)
         try:
             fields = forms.parse_settings(post)
+            if not fields.get("retrain_backend"):  # "the default for the task type"
+                from annotator.services.project_settings import default_backend
+
+                fields["retrain_backend"] = default_backend(post.get("task_type", ""))
             project = project_service.create_project(
                 creator=request.user, name=post.get("name", ""),
                 task_type=post.get("task_type", ""), labels=forms.label_specs(label_rows), **fields,

@@ -45,6 +45,12 @@ def test_a_signed_in_user_creates_a_project_and_becomes_its_admin(owner):
     assert Membership.objects.get(project=project).role == Role.ADMIN
 
 
+def test_a_span_project_gets_a_backend_that_trains_spans_by_default(owner):
+    form = new_project_form(task_type="spans", retrain_backend="", retrain_every="")
+    assert client_for(owner).post(reverse("project-new"), form).status_code == 302
+    assert Project.objects.get(name="Floods 2026").retrain_backend == "span_tagger"
+
+
 def test_a_refused_project_shows_the_error_at_the_top_and_keeps_the_input(owner):
     response = client_for(owner).post(reverse("project-new"), new_project_form(**{"label-1-shortcut": "f"}))
     page = html.unescape(response.content.decode())
