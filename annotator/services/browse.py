@@ -380,3 +380,22 @@ def browse_page(project: Project, f: BrowseFilter) -> BrowsePage:
         rows=rows, page=f.page, page_size=f.page_size, has_next=has_next,
         count=min(count, COUNT_CAP), count_capped=count > COUNT_CAP, version=version,
     )
+
+
+def example_predictions(example: Example) -> list[dict[str, Any]]:
+    """Every model version's prediction of `example`, newest version first: [{version,
+    is_current, labels, spans, scores: [(label, score, threshold, above)]}]."""
+    from models_zoo.models import Prediction
+
+    out = []
+    for p in (Prediction.objects.filter(example=example).select_related("model_version")
+              .order_by("-model_version_id")):
+        thresholds = p.model_version.thresholds or {}
+        scores = []
+        for label, score in (p.scores or {}).items():
+            t = thresholds.get(label) if isinstance(thresholds, dict) else None
+            scores.append({"label": label, "score": score, "threshold": t,
+                           "above": t is not None and isinstance(score, int | float) and score >= t})
+        out.append({"version": p.model_version, "is_current": p.model_version.is_current,
+                    "labels": p.labels, "spans": p.spans, "scores": scores})
+    return out
