@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -25,12 +24,13 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
+    Func,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -126,7 +126,7 @@ def _when(params: Mapping[str, Any], name: str, end_of_day: bool = False) -> dat
         if end_of_day:  # "before 2024-03-02" includes that whole day
             moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
     if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=dt_timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -234,8 +234,20 @@ def _same_annotation(a: str, b: str) -> str:
     return f"({_same_set(a, b, 'labels')} AND {_same_set(a, b, 'spans')})"
 
 
-def _flag(sql: str, params: list[Any]) -> RawSQL:
-    return RawSQL(sql, params, output_field=BooleanField())
+class _TextMatches(Func):
+    """to_tsvector('simple', text) @@ websearch_to_tsquery('simple', q): the expression of
+    the GIN index example_text_fts, written against the query's own alias of the column (so
+    it stays right inside subqueries)."""
+
+    arg_joiner = ") @@ websearch_to_tsquery('simple', "
+    template = "(to_tsvector('simple', %(expressions)s))"
+    output_field = BooleanField()
+
+
+def _exists_for_example(sql: str) -> Func:
+    """A boolean EXISTS (...) whose `{example}` is the query's own example id column."""
+    return Func(F("pk"), template=sql.replace("{example}", "%(expressions)s"),
+                output_field=BooleanField())
 
 
 def _meta_q(key: str, value: str) -> Q:
@@ -263,14 +275,11 @@ def filtered_examples(project: Project, f: BrowseFilter) -> QuerySet[Example]:
     from models_zoo.models import Prediction
 
     qs = Example.objects.filter(project=project)
-    table = Example._meta.db_table
     ann = Annotation._meta.db_table
     pred = Prediction._meta.db_table
     if f.q:
         if connection.vendor == "postgresql":
-            qs = qs.filter(_flag(
-                f"to_tsvector('simple', {table}.text) @@ websearch_to_tsquery('simple', %s)", [f.q]
-            ))
+            qs = qs.filter(_TextMatches(F("text"), Value(f.q)))
         else:
             qs = qs.filter(Q(text__icontains=f.q) | Q(normalized_text__icontains=f.q))
     notes = Annotation.objects.filter(example=OuterRef("pk"))
@@ -294,10 +303,10 @@ def filtered_examples(project: Project, f: BrowseFilter) -> QuerySet[Example]:
     if f.created_before:
         qs = qs.filter(created_at__lte=f.created_before)
     if f.annotators_disagree:
-        qs = qs.filter(_flag(
+        qs = qs.filter(_exists_for_example(
             f"EXISTS (SELECT 1 FROM {ann} a JOIN {ann} b ON b.example_id = a.example_id "
-            f"AND b.id > a.id WHERE a.example_id = {table}.id AND a.source = 'human' "
-            f"AND b.source = 'human' AND NOT {_same_annotation('a', 'b')})", []
+            f"AND b.id > a.id WHERE a.example_id = {{example}} AND a.source = 'human' "
+            f"AND b.source = 'human' AND NOT {_same_annotation('a', 'b')})"
         ))
     version = None
     if f.model_disagrees or f.uses_score():
@@ -305,10 +314,10 @@ def filtered_examples(project: Project, f: BrowseFilter) -> QuerySet[Example]:
     if f.model_disagrees:
         if version is None:
             raise BrowseFilterInvalid("model_disagrees", "the project has no current model version.")
-        qs = qs.filter(_flag(
+        qs = qs.filter(_exists_for_example(
             f"EXISTS (SELECT 1 FROM {pred} p JOIN {ann} a ON a.example_id = p.example_id "
-            f"WHERE p.example_id = {table}.id AND p.model_version_id = %s "
-            f"AND a.source = 'human' AND NOT {_same_annotation('a', 'p')})", [version.pk]
+            f"WHERE p.example_id = {{example}} AND p.model_version_id = {int(version.pk)} "
+            f"AND a.source = 'human' AND NOT {_same_annotation('a', 'p')})"
         ))
     if f.uses_score():
         label = _score_label(project, f, version)

@@ -1,7 +1,7 @@
 """The data browser's filter service on hand-made data (each filter picks known examples)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -28,11 +28,11 @@ def world(project, annotator_user):
     bob = make_user("bob")
     e = [
         ex(project, 0, "The quick brown fox jumps", lang="en", retweets=3,
-           posted_at=datetime(2024, 1, 5, tzinfo=timezone.utc)),
+           posted_at=datetime(2024, 1, 5, tzinfo=UTC)),
         ex(project, 1, "Foxes are lovely animals", lang="en", retweets=10,
-           posted_at=datetime(2024, 2, 5, tzinfo=timezone.utc)),
+           posted_at=datetime(2024, 2, 5, tzinfo=UTC)),
         ex(project, 2, "Hola amigos del zorro", lang="es",
-           posted_at=datetime(2024, 3, 5, tzinfo=timezone.utc)),
+           posted_at=datetime(2024, 3, 5, tzinfo=UTC)),
         ex(project, 3, "Nothing to see here", lang="es"),
     ]
     Annotation.objects.create(example=e[0], user=annotator_user, labels=["HS"])
@@ -149,3 +149,17 @@ def test_page_has_next_and_capped_count(project, world):
     last = browse.browse_page(project, parse_filter({"page_size": "3", "page": "2"}))
     assert [r.pk for r in last.rows] == [world[3].pk] and not last.has_next
     assert last.rows[0].browse_annotations[0].source == "model"
+
+
+def test_filters_stay_right_inside_subqueries(project, world):
+    """The capped count and "all matching" selections run the filter as a subquery: the raw
+    SQL parts must refer to that subquery's own rows, not the outer query's."""
+    from annotator.services.browse_bulk import Selection, selected
+
+    page = browse.browse_page(project, parse_filter({"q": "fox or zorro", "page_size": "1"}))
+    assert page.has_next and page.count == 2
+    for params, expected in [({"q": "zorro"}, [world[2].pk]),
+                             ({"annotators_disagree": "yes"}, [world[0].pk]),
+                             ({"model_disagrees": "yes"}, [world[0].pk])]:
+        chosen = selected(project, Selection(filter=parse_filter(params)))
+        assert sorted(Example.objects.filter(pk__in=chosen).values_list("pk", flat=True)) == expected
