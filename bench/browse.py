@@ -87,6 +87,7 @@ def ensure_project(rows: int):
     with connection.cursor() as cur:
         cur.execute("DROP INDEX IF EXISTS example_text_fts")
         cur.execute("DROP INDEX IF EXISTS example_meta_gin")
+        cur.execute("DROP INDEX IF EXISTS example_posted_desc")
         cur.execute(
             f"""
             INSERT INTO annotator_example (project_id, text, normalized_text, meta, external_id,
@@ -125,6 +126,8 @@ def ensure_project(rows: int):
         cur.execute("CREATE INDEX example_text_fts ON annotator_example "
                     "USING gin (to_tsvector('simple', text))")
         cur.execute("CREATE INDEX example_meta_gin ON annotator_example USING gin (meta jsonb_path_ops)")
+        cur.execute("CREATE INDEX example_posted_desc ON annotator_example "
+                    "(project_id, posted_at DESC NULLS LAST, id DESC)")
         print(f"GIN indexes built in {time.perf_counter() - t1:.1f} s", file=sys.stderr)
         cur.execute("ANALYZE annotator_example")
         cur.execute("ANALYZE annotator_annotation")
