@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("annotator.api.mining_urls")),
     path("", include("annotator.api.embedding_urls")),
     path("", include("annotator.api.queue_urls")),
+    path("", include("annotator.api.browse_urls")),
 ]

@@ -63,14 +63,16 @@ def visible_to(project: Project, user: Any | None) -> Q:
 
 
 def iter_examples(
-    project: Project, visible: Q | None = None
+    project: Project, visible: Q | None = None, only: Q | None = None
 ) -> Iterator[tuple[Example, list[Annotation]]]:
     """Examples in id order with their (visible) annotations, fetched in keyset-paginated
-    batches so memory stays flat on large projects."""
+    batches so memory stays flat on large projects. `only` restricts the examples (the data
+    browser's selection)."""
     last_id = 0
     while True:
         chunk = list(
             Example.objects.filter(project=project, pk__gt=last_id)
+            .filter(only or Q())
             .order_by("pk")
             .only("pk", "text", "meta", "external_id")[:_BATCH]
         )
@@ -126,17 +128,17 @@ def example_record(project: Project, example: Example, annotations: list[Annotat
     return record
 
 
-def _iter_jsonl(project: Project, visible: Q) -> Iterator[str]:
-    for example, notes in iter_examples(project, visible):
+def _iter_jsonl(project: Project, visible: Q, only: Q | None = None) -> Iterator[str]:
+    for example, notes in iter_examples(project, visible, only):
         yield _dumps(example_record(project, example, notes)) + "\n"
 
 
-def _iter_csv(project: Project, visible: Q) -> Iterator[str]:
+def _iter_csv(project: Project, visible: Q, only: Q | None = None) -> Iterator[str]:
     key = "spans" if project.task_type == "spans" else "labels"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "text", key, "meta", "annotations"])
-    for n, (example, notes) in enumerate(iter_examples(project, visible), start=1):
+    for n, (example, notes) in enumerate(iter_examples(project, visible, only), start=1):
         record = example_record(project, example, notes)
         # An empty cell means unlabelled; "[]" means labelled with nothing (a negative).
         value = _dumps(record[key]) if key in record else ""
@@ -166,8 +168,8 @@ def _bio_lines(text: str, spans: list[dict[str, Any]]) -> Iterator[str]:
         yield f"{match.group()}\t{tag}\n"
 
 
-def _iter_conll(project: Project, visible: Q) -> Iterator[str]:
-    for example, notes in iter_examples(project, visible):
+def _iter_conll(project: Project, visible: Q, only: Q | None = None) -> Iterator[str]:
+    for example, notes in iter_examples(project, visible, only):
         chosen = primary_annotation(notes)
         lines: list[str] = []
         if example.external_id:
@@ -177,9 +179,12 @@ def _iter_conll(project: Project, visible: Q) -> Iterator[str]:
         yield "".join(lines)
 
 
-def iter_export(project: Project, fmt: str, *, for_user: Any | None = None) -> Iterator[str]:
+def iter_export(
+    project: Project, fmt: str, *, for_user: Any | None = None, only: Q | None = None
+) -> Iterator[str]:
     """The export as text chunks (for StreamingHttpResponse), showing what `for_user` may see
-    (None: everything). Raises ExportError up front."""
+    (None: everything); `only` restricts the examples (a Q over Example). Raises ExportError
+    up front."""
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; valid formats: {', '.join(EXPORT_FORMATS)}")
     if fmt == "conll":
@@ -187,8 +192,10 @@ def iter_export(project: Project, fmt: str, *, for_user: Any | None = None) -> I
             raise ExportError("conll export needs a spans project (BIO tags come from spans)")
     visible = visible_to(project, for_user)
     if fmt == "conll":
-        return _iter_conll(project, visible)
-    return _iter_jsonl(project, visible) if fmt == "jsonl" else _iter_csv(project, visible)
+        return _iter_conll(project, visible, only)
+    if fmt == "jsonl":
+        return _iter_jsonl(project, visible, only)
+    return _iter_csv(project, visible, only)
 
 
 def export_project(

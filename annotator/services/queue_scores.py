@@ -116,9 +116,12 @@ def rescore_project(project_id: int, seed: int = 0) -> int:
         return 0
     ids, values = compute_priorities(project, seed)
     table = Example._meta.db_table
+    # Examples an admin sent to the front of the queue (queue_key >= 1, data browser's
+    # annotator.services.browse_bulk.send_to_front) keep their raised priority.
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
-            f"UPDATE {table} SET al_score = %s WHERE project_id = %s AND al_score <> %s",
+            f"UPDATE {table} SET al_score = %s WHERE project_id = %s AND al_score <> %s"
+            " AND queue_key < 1",
             [UNSCORED, project_id, UNSCORED],
         )
         for start in range(0, len(ids), _WRITE_CHUNK):
@@ -128,12 +131,13 @@ def rescore_project(project_id: int, seed: int = 0) -> int:
                 cur.execute(
                     f"UPDATE {table} AS e SET al_score = v.s "
                     "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, s) "
-                    "WHERE e.id = v.id AND e.project_id = %s",
+                    "WHERE e.id = v.id AND e.project_id = %s AND e.queue_key < 1",
                     [chunk_ids, chunk_values, project_id],
                 )
             else:  # SQLite (a dev database): row by row is fine at its sizes.
                 cur.executemany(
-                    f"UPDATE {table} SET al_score = %s WHERE id = %s AND project_id = %s",
+                    f"UPDATE {table} SET al_score = %s WHERE id = %s AND project_id = %s"
+                    " AND queue_key < 1",
                     [(s, i, project_id) for i, s in zip(chunk_ids, chunk_values, strict=True)],
                 )
     return len(ids)

@@ -84,6 +84,8 @@ MIN_ROLE: dict[tuple[str, str], str] = {
     ("api-example-annotations", "get"): "viewer",
     ("api-example-annotations", "post"): "annotator",
     ("api-example-annotations", "delete"): "annotator",
+    ("api-browse", "get"): "admin",
+    ("api-examples-bulk", "post"): "admin",
     ("api-project-import", "post"): "admin",
     ("api-project-export", "get"): "viewer",
     ("api-import-job-detail", "get"): "admin",
