@@ -93,11 +93,15 @@ def validation_plots(y_true: np.ndarray, scores: np.ndarray, y_pred: np.ndarray,
                      labels: Sequence[str], task_type: str) -> dict[str, Any]:
     """Everything the version page plots, for `metrics["plots"]`: per-label PR and ROC curves
     and the confusion (a matrix for single-label, gold-vs-predicted co-occurrence otherwise)."""
+    from models_zoo.thresholds import objective_curve
+
     curves = {}
     for j, name in enumerate(labels):
         curves[name] = {"pr": pr_points(y_true[:, j], scores[:, j]),
                         "roc": roc_points(y_true[:, j], scores[:, j]),
-                        "positives": int(np.asarray(y_true[:, j]).sum())}
+                        "positives": int(np.asarray(y_true[:, j]).sum()),
+                        # positive-class F1 at each grid threshold, whatever the objective
+                        "f1_curve": [[t, v] for t, v in objective_curve(y_true[:, j], scores[:, j], "f1_positive")]}
     if task_type == "singlelabel":
         confusion = {"kind": "matrix",
                      "matrix": confusion_matrix(y_true.argmax(axis=1), y_pred.argmax(axis=1), len(labels))}

@@ -35,7 +35,7 @@ from models_zoo.services.training import (
     reap_stale_runs,
     start_training_run,
 )
-from models_zoo.services.versions import promote_version
+from models_zoo.services.promotion import PromotionNeedsConfirmation, promote_reviewed
 
 
 def _error(exc: TrainingRequestError) -> Response:
@@ -159,15 +159,30 @@ def model_detail(request: Request, version_id: int) -> Response:
     return Response(ModelVersionDetailSerializer(version).data)
 
 
+class PromoteSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(required=False, default=False,
+                                       help_text="Promote even when the review has warnings")
+
+
 @extend_schema(
-    request=None,
-    responses={200: ModelVersionSerializer, 404: OpenApiResponse(description="not a member")},
-    summary="Make a model version current, atomically (project admins)",
+    request=PromoteSerializer,
+    responses={200: ModelVersionSerializer, 404: OpenApiResponse(description="not a member"),
+               409: OpenApiResponse(description="the review has warnings: {detail, warnings, changes, rule}; "
+                                                "send confirm=true to promote anyway")},
+    summary="Make a model version current, atomically (project admins); warnings need confirm=true",
 )
 @api_view(["POST"])
 def model_promote(request: Request, version_id: int) -> Response:
     version = _version_for(request, version_id, Role.ADMIN)
-    version = promote_version(version)
+    data = request.data if hasattr(request.data, "get") else {}
+    body = PromoteSerializer(data={"confirm": data.get("confirm", request.query_params.get("confirm", False))})
+    body.is_valid(raise_exception=True)
+    try:
+        version = promote_reviewed(version, confirm=body.validated_data["confirm"])
+    except PromotionNeedsConfirmation as exc:
+        review = exc.review.as_dict()
+        return Response({"detail": "promotion needs confirmation: " + "; ".join(review["warnings"])
+                         + ". Send confirm=true to promote anyway.", **review}, status=409)
     return Response(ModelVersionSerializer(version).data)
 
 

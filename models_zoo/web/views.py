@@ -28,7 +28,7 @@ from models_zoo.services.training import (
     start_training_run,
 )
 from models_zoo.services.training_defaults import with_project_defaults
-from models_zoo.services.versions import comparison_rows, promote_version, split_warning
+from models_zoo.services.versions import comparison_rows, split_warning
 from models_zoo.thresholds import OBJECTIVES
 from models_zoo.web.config_form import config_from_form, fields_from_schema
 from models_zoo.web.learning_svg import learning_curve_svg
@@ -203,17 +203,6 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         raise Http404("No such model version.")
     project = get_project_for(request.user, version.project_id, Role.VIEWER)
     return render(request, "models_zoo/version_detail.html", version_context(version, project, _is_admin(project)))
-
-
-@login_required
-@require_POST
-def promote(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = ModelVersion.objects.filter(pk=version_id).first()
-    if version is None:
-        raise Http404("No such model version.")
-    project = get_project_for(request.user, version.project_id, Role.ADMIN)
-    promote_version(version)
-    return _redirect(request, reverse("models-versions", args=[project.pk]))
 
 
 @login_required
