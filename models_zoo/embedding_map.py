@@ -46,5 +46,5 @@ def project_map(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
     import umap
 
     model = umap.UMAP(n_components=2, n_neighbors=min(N_NEIGHBORS, n - 1), random_state=seed,
-                      init="random" if n < 20 else "spectral", min_dist=0.1)
+                      init="random" if n < 20 else "spectral", min_dist=0.1, n_jobs=1)
     return _unit_square(model.fit_transform(reduced))

@@ -30,6 +30,14 @@ class MapUnavailable(LookupError):
     pass
 
 
+def map_set(project: Project) -> EmbeddingSet | None:
+    """The ready set the map is drawn from: the default encoder's, else any ready one."""
+    es = ready_embedding_set(project)
+    if es is not None:
+        return es
+    return EmbeddingSet.objects.filter(project=project, ready_at__isnull=False).order_by("pk").first()
+
+
 def fingerprint(es: EmbeddingSet) -> dict[str, Any]:
     return {"set": es.pk, "count": es.count, "deletions": es.deletions,
             "ready_at": es.ready_at.isoformat() if es.ready_at else None}
@@ -60,7 +68,7 @@ def is_pending(es: EmbeddingSet) -> bool:
 
 def request_map(project: Project) -> str:
     """Start the map job unless a fresh map exists or one is computing: 'ready' | 'pending'."""
-    es = ready_embedding_set(project)
+    es = map_set(project)
     if es is None:
         raise MapUnavailable("the project has no ready embedding set: compute embeddings first")
     if cached_map(es) is not None:
@@ -84,7 +92,7 @@ def compute_map(project_id: int, seed: int = 0) -> int:
     """The job: lay the stored vectors out (models_zoo.embedding_map.project_map) and cache
     them; returns the number of points."""
     project = Project.objects.get(pk=project_id)
-    es = ready_embedding_set(project)
+    es = map_set(project)
     if es is None:
         raise MapUnavailable("the project has no ready embedding set")
     path, pending = _paths(es)
@@ -131,7 +139,7 @@ def _predicted_labels(project: Project) -> dict[int, str]:
 
 def map_points(project: Project, colour_by: str = "gold") -> dict[str, Any]:
     """The page's points: {"state", "points": [{id, x, y, text, group, colour}], "legend"}."""
-    es = ready_embedding_set(project)
+    es = map_set(project)
     if es is None:
         return {"state": "no-embeddings", "points": [], "legend": []}
     data = cached_map(es)
