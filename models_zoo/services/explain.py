@@ -1,7 +1,7 @@
 """The attention view of an `attention_bilstm` version (seed 004,
 ../shared/seeds/004_66f580f1de4f5b2c.txt: the AT-BiLSTM's additive attention shows which words
 the classifier weighed): the version predicts the texts and each word gets a shade by its
-attention weight relative to the text's largest weight."""
+attention weight against the even share 1/n (`shade_tokens`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,6 +13,7 @@ from models_zoo.serving import get_model_cache, version_ref
 from models_zoo.services.prediction import item_for_example
 
 SHADES = 10
+FULL_RATIO = 3.0
 
 
 class NotExplainable(ValueError):
@@ -20,13 +21,16 @@ class NotExplainable(ValueError):
 
 
 def shade_tokens(attention: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """[{"token", "weight", "shade" 0..SHADES-1}]: shade = weight / max weight, in tenths."""
-    peak = max((float(a["weight"]) for a in attention), default=0.0)
+    """[{"token", "weight", "ratio", "shade" 0..SHADES-1}]. `ratio` is the weight against the
+    uniform weight 1/n: a word at or below uniform is unshaded (0); the shade grows linearly to
+    the darkest at FULL_RATIO times uniform, so a model that attends evenly shows no highlight."""
+    n = len(attention)
     out = []
     for a in attention:
         w = float(a["weight"])
-        shade = min(SHADES - 1, int(w / peak * SHADES)) if peak > 0 else 0
-        out.append({"token": a["token"], "weight": w, "shade": shade})
+        ratio = w * n if n else 0.0
+        shade = 0 if ratio <= 1.0 else min(SHADES - 1, int(round((ratio - 1.0) / (FULL_RATIO - 1.0) * (SHADES - 1))))
+        out.append({"token": a["token"], "weight": w, "ratio": round(ratio, 3), "shade": shade})
     return out
 
 

@@ -60,8 +60,19 @@ def test_the_version_page_draws_pr_roc_confusion_and_loss(project, viewer):
     loss = _section(page, 'id="loss-plot"', "</svg>")
     assert 'data-series="training loss"' in loss and 'data-series="validation loss"' in loss
     assert loss.count('class="pt"') == 6
-    # objective "none" is not F1: the F1-against-threshold figures are drawn too
-    assert 'id="curve-hs-f1"' in page
+    # objective "none" calibrates nothing: its curves already are F1, no second set
+    assert 'id="curve-hs-f1"' not in page
+
+
+def test_f1_against_the_threshold_is_drawn_for_other_objectives(project, viewer):
+    thresholds, metrics = C.calibrate_and_measure(Y, S, ["HS", "TR"], "multilabel", "target_recall", {"HS": 0.9})
+    version = ModelVersion.objects.create(project=project, backend="embedding_head", artifact_dir="/x",
+                                          labels=["HS", "TR"], thresholds=thresholds, metrics=metrics)
+    page = client_for(viewer).get(f"/models/versions/{version.pk}/").content.decode()
+    figure = _section(page, 'id="curve-hs-f1"', "</figure>")
+    # HS recall 1 needs threshold <= 0.4 (the .4 positive): highest such grid point 0.40
+    assert thresholds["HS"] == 0.4 and 'data-threshold="0.4"' in figure
+    assert "F1 of the positive class" in figure and figure.count("<circle") >= 19
 
 
 def test_a_version_without_stored_curves_says_so(project, viewer):
@@ -122,7 +133,8 @@ def test_the_attention_view_shades_words_by_weight(project, viewer, settings, tm
     row = _section(page, f'data-example="{examples[0].pk}"', "</section>")
     weights = [float(w) for w in re.findall(r'data-weight="([0-9.]+)"', row)]
     assert len(weights) == 5 and abs(sum(weights) - 1.0) < 0.01  # softmax over the five words
-    assert "att-9" in row  # the strongest word gets the darkest shade
+    shades = [int(x) for x in re.findall(r'class="tok att-(\d)"', row)]
+    assert len(shades) == 5 and shades[weights.index(max(weights))] == max(shades)
     assert "(threshold " in row
     assert client.get(f"/models/versions/{version.pk}/explain/?example=x").status_code == 400
     other = _version(project)
@@ -153,3 +165,18 @@ def test_the_map_page_requests_the_job_then_draws_the_cached_points(project, own
     assert f'href="/projects/{project.pk}/examples/{examples[0].pk}/"' in svg
     assert "[HS] flood in town</title>" in svg and "picnic &lt;b&gt;day&lt;/b&gt;" in svg
     assert svg.count('fill="#2563eb"') == 1  # one gold HS example, the others grey
+
+
+def test_shades_follow_the_weight_against_an_even_share():
+    from models_zoo.services.explain import shade_tokens
+
+    even = shade_tokens([{"token": t, "weight": 0.25} for t in "abcd"])
+    assert [t["shade"] for t in even] == [0, 0, 0, 0]  # attending evenly highlights nothing
+    # four words: ratios 0.4, 0.2, 1.2, 2.2 -> shades 0, 0, round(0.1 * 9) = 1, round(0.6 * 9) = 5
+    skew = shade_tokens([{"token": "a", "weight": 0.1}, {"token": "b", "weight": 0.05},
+                         {"token": "c", "weight": 0.3}, {"token": "d", "weight": 0.55}])
+    assert [t["shade"] for t in skew] == [0, 0, 1, 5]
+    # all the weight on one of three words: three times an even share, the darkest shade
+    one = shade_tokens([{"token": "x", "weight": 1.0}, {"token": "y", "weight": 0.0}, {"token": "z", "weight": 0.0}])
+    assert [t["shade"] for t in one] == [9, 0, 0]
+    assert shade_tokens([]) == []

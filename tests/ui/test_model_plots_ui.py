@@ -1,0 +1,107 @@
+"""Issue 13 in a real Chromium: the styled runs pages, the version plots, promotion with the
+confirmation (a worse version warns), versions side by side, the attention view, the map."""
+from __future__ import annotations
+
+import pytest
+
+from annotator.models import Annotation
+from models_zoo.models import ModelVersion, TrainingRun
+from models_zoo.services.versions import promote_version
+from tests.web.test_model_plots import _version
+
+pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
+
+HISTORY = [{"epoch": 1, "train_loss": 0.9, "val_loss": 0.8}, {"epoch": 2, "train_loss": 0.5, "val_loss": 0.6},
+           {"epoch": 3, "train_loss": 0.35, "val_loss": 0.62}]
+
+
+def test_plots_promotion_with_confirmation_and_compare(login, live_server, project, owner, shot):
+    run = TrainingRun.objects.create(project=project, backend="transformer_classifier", state="succeeded",
+                                     progress=1.0, epoch=3, loss=0.35, created_by=owner,
+                                     log="2026-12-01 10:00:00 queued\n2026-12-01 10:00:01 started\n")
+    current = promote_version(_version(project, history=HISTORY, n_val=120))
+    current.run = run
+    current.save()
+    worse = _version(project, f1_shift=-0.25, history=HISTORY[:2])
+    page = login(owner)
+    page.goto(f"{live_server.url}/models/projects/{project.pk}/runs/")
+    assert page.locator("#runs tbody tr").count() == 1
+    shot(page, "runs")
+    page.goto(f"{live_server.url}/models/runs/{run.pk}/")
+    assert page.locator("#run-log").is_visible()
+    shot(page, "run-detail")
+
+    page.goto(f"{live_server.url}/models/projects/{project.pk}/versions/")
+    shot(page, "versions")
+    page.click(f"#version-{worse.pk} a[href='/models/versions/{worse.pk}/']")
+    page.wait_for_selector("#pr-plot")
+    for plot in ("#pr-plot", "#roc-plot", "#loss-plot"):
+        assert page.locator(plot).is_visible()
+        assert page.locator(f"{plot} circle.pt").count() > 0, plot
+    assert page.locator("#confusion-table td.cell").count() == 8
+    box = page.locator("#roc-plot").bounding_box()
+    assert box["width"] > 250 and box["height"] > 150
+    shot(page, "version-plots")
+
+    page.click("#promote-link")
+    page.wait_for_selector("#promote-warnings")
+    assert f"worse than the current version #{current.pk}" in page.inner_text("#promote-warnings")
+    assert "fewer than 30 examples" in page.inner_text("#promote-rule")
+    shot(page, "promote-confirm")
+    page.click("#promote-confirm")
+    page.wait_for_url(f"**/models/projects/{project.pk}/versions/")
+    assert ModelVersion.objects.get(is_current=True) == worse
+    assert page.locator(f"#version-{worse.pk}.current").count() == 1
+
+    page.click("#compare-link")
+    page.wait_for_selector("#compare-table")
+    assert page.locator("#compare-table tbody tr").count() == 2
+    assert page.locator("#compare-roc-plot polyline.series").count() == 4
+    shot(page, "compare")
+    assert page.dialogs == []
+
+
+def test_the_attention_view_and_the_embedding_map(login, live_server, project, owner, shot, settings, tmp_path):
+    from annotator.services import embeddings as E
+    from models_zoo.serving import get_model_cache
+    from models_zoo.services.embedding_map import compute_map
+    from tests.models_zoo.tiny_attention_bilstm import make_case
+    from tests.models_zoo.tiny_hf import tiny_bert_dir
+    from tests.web.helpers import add_examples
+
+    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
+    texts = ["flood water rising downtown", "cats sleeping on a sofa", "earthquake shook the city",
+             "the river burst its banks after the storm", "a lovely sunny picnic in the park",
+             "storm damage on the coast", "my cat likes the sun"]
+    examples = add_examples(project, texts)
+    for e in examples[:3]:
+        Annotation.objects.create(example=e, user=owner, labels=["HS"] if "cat" not in e.text else ["TR"],
+                                  source="human")
+    backend, train, val, _ = make_case(tmp_path, epochs=2)
+    backend.fit(train, val)
+    backend.save(tmp_path / "artifact")
+    version = ModelVersion.objects.create(project=project, backend="attention_bilstm",
+                                          artifact_dir=str(tmp_path / "artifact"), labels=list(backend.labels),
+                                          thresholds=backend.thresholds, metrics=backend.metrics)
+    get_model_cache().clear()
+    page = login(owner)
+    page.goto(f"{live_server.url}/models/versions/{version.pk}/")
+    page.click("#explain-link")
+    page.wait_for_selector(".explain-row")
+    assert page.locator(".explain-row").count() == len(texts)
+    assert page.locator(".explain-row .tok").count() > 20
+    shot(page, "explain")
+
+    tiny = E.request_embedding_set(project, str(tiny_bert_dir()), enqueue=False)
+    E.embed_inline(tiny)
+    page.goto(f"{live_server.url}/models/projects/{project.pk}/map/")
+    page.click("#map-compute")
+    page.wait_for_selector("#map-pending")
+    compute_map(project.pk)  # what the worker runs (PCA then UMAP; 7 points)
+    page.goto(f"{live_server.url}/models/projects/{project.pk}/map/")
+    points = page.locator("#embedding-map circle.map-point")
+    assert points.count() == len(texts)
+    shot(page, "map")
+    page.locator(f"#embedding-map a[data-example='{examples[1].pk}'] circle").click()
+    page.wait_for_url(f"**/projects/{project.pk}/examples/{examples[1].pk}/")
+    assert page.dialogs == []
