@@ -32,6 +32,7 @@ from models_zoo.services.versions import comparison_rows, split_warning
 from models_zoo.thresholds import OBJECTIVES
 from models_zoo.web.config_form import config_from_form, fields_from_schema
 from models_zoo.web.learning_svg import learning_curve_svg
+from models_zoo.web.version_plots import loss_plot
 from models_zoo.web.version_page import (
     training_defaults_form_values,
     training_defaults_from_form,
@@ -144,7 +145,10 @@ def _run_context(run: TrainingRun, project: Project) -> dict[str, Any]:
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run, project = _run_for(request, run_id, Role.VIEWER)
-    return render(request, "models_zoo/run_detail.html", _run_context(run, project))
+    context = _run_context(run, project)
+    # Issue 13: the run's per-epoch loss, from its version's recorded history.
+    context["loss"] = loss_plot([context["version"]]) if context["version"] else {"svg": None}
+    return render(request, "models_zoo/run_detail.html", context)
 
 
 @login_required

@@ -2,6 +2,7 @@
 confirmation (a worse version warns), versions side by side, the attention view, the map."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from annotator.models import Annotation
@@ -22,13 +23,15 @@ def test_plots_promotion_with_confirmation_and_compare(login, live_server, proje
     current = promote_version(_version(project, history=HISTORY, n_val=120))
     current.run = run
     current.save()
-    worse = _version(project, f1_shift=-0.25, history=HISTORY[:2])
+    worse = _version(project, history=HISTORY[:2],
+                     scores=np.array([[0.3, 0.6], [0.2, 0.4], [0.7, 0.8], [0.6, 0.3]]))
     page = login(owner)
     page.goto(f"{live_server.url}/models/projects/{project.pk}/runs/")
     assert page.locator("#runs tbody tr").count() == 1
     shot(page, "runs")
     page.goto(f"{live_server.url}/models/runs/{run.pk}/")
     assert page.locator("#run-log").is_visible()
+    assert page.locator("#run-loss svg circle.pt").count() == 6
     shot(page, "run-detail")
 
     page.goto(f"{live_server.url}/models/projects/{project.pk}/versions/")

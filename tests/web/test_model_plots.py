@@ -24,9 +24,10 @@ def client_for(user) -> Client:
     return client
 
 
-def _version(project, f1_shift=0.0, history=None, n_val=4) -> ModelVersion:
+def _version(project, f1_shift=0.0, history=None, n_val=4, scores=None) -> ModelVersion:
     # threshold 0.5 on both labels: predicted [[1,1],[0,1],[1,0],[0,0]]
-    thresholds, metrics = C.calibrate_and_measure(Y, S, ["HS", "TR"], "multilabel", "none")
+    thresholds, metrics = C.calibrate_and_measure(Y, S if scores is None else scores, ["HS", "TR"],
+                                                  "multilabel", "none")
     metrics["f1_macro"] += f1_shift
     if history:
         metrics["history"] = history
