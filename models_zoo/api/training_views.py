@@ -29,13 +29,13 @@ from models_zoo.api.serializers import (
 )
 from models_zoo.models import ModelVersion, TrainingRun
 from models_zoo.services.catalog import backend_catalog
+from models_zoo.services.promotion import PromotionNeedsConfirmation, promote_reviewed
 from models_zoo.services.training import (
     TrainingRequestError,
     cancel_run,
     reap_stale_runs,
     start_training_run,
 )
-from models_zoo.services.promotion import PromotionNeedsConfirmation, promote_reviewed
 
 
 def _error(exc: TrainingRequestError) -> Response:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from annotator.models import Example, Project
 from annotator.models_embeddings import EmbeddingSet
 from annotator.services.embeddings import load_vectors, ready_embedding_set, set_directory
-from models_zoo.embedding_map import project_map
+from models_zoo.embedding_map import MIN_UMAP, project_map
 
 MAP_FILE = "map.json"
 PENDING_FILE = "map.pending"
@@ -103,6 +103,7 @@ def compute_map(project_id: int, seed: int = 0) -> int:
             ids, vectors = ids[keep], vectors[keep]
         xy = project_map(vectors, seed=seed)
         data = {"fingerprint": fingerprint(es), "seed": seed, "ids": [int(i) for i in ids],
+                "method": "PCA 50 + UMAP" if len(ids) >= MIN_UMAP else "PCA (too few points for UMAP)",
                 "xy": [[round(float(a), 4), round(float(b), 4)] for a, b in xy]}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
@@ -157,4 +158,4 @@ def map_points(project: Project, colour_by: str = "gold") -> dict[str, Any]:
         points.append({"id": example_id, "x": x, "y": y, "text": texts[example_id][:300], "group": group,
                        "colour": colours.get(group, NONE_COLOUR)})
     legend = [{"name": n, "color": colours[n]} for n in names] + [{"name": "no label / not predicted", "color": NONE_COLOUR}]
-    return {"state": "ready", "points": points, "legend": legend}
+    return {"state": "ready", "points": points, "legend": legend, "method": data.get("method", "")}

@@ -9,8 +9,8 @@ from typing import Any
 
 from annotator.models import Example, Project
 from models_zoo.models import ModelVersion
-from models_zoo.serving import get_model_cache, version_ref
 from models_zoo.services.prediction import item_for_example
+from models_zoo.serving import get_model_cache, version_ref
 
 SHADES = 10
 FULL_RATIO = 3.0

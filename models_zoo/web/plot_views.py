@@ -13,7 +13,11 @@ from annotator.models import Example, Role
 from annotator.permissions import get_project_for
 from models_zoo.models import ModelVersion
 from models_zoo.services.explain import explain_examples
-from models_zoo.services.promotion import PromotionNeedsConfirmation, promote_reviewed, review_promotion
+from models_zoo.services.promotion import (
+    PromotionNeedsConfirmation,
+    promote_reviewed,
+    review_promotion,
+)
 from models_zoo.services.versions import comparison_rows, split_warning
 from models_zoo.web.version_plots import loss_plot, pr_roc_plots
 

@@ -32,12 +32,12 @@ from models_zoo.services.versions import comparison_rows, split_warning
 from models_zoo.thresholds import OBJECTIVES
 from models_zoo.web.config_form import config_from_form, fields_from_schema
 from models_zoo.web.learning_svg import learning_curve_svg
-from models_zoo.web.version_plots import loss_plot
 from models_zoo.web.version_page import (
     training_defaults_form_values,
     training_defaults_from_form,
     version_context,
 )
+from models_zoo.web.version_plots import loss_plot
 
 HTMX_STOP_POLLING = 286
 

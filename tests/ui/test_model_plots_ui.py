@@ -64,23 +64,16 @@ def test_plots_promotion_with_confirmation_and_compare(login, live_server, proje
     assert page.dialogs == []
 
 
-def test_the_attention_view_and_the_embedding_map(login, live_server, project, owner, shot, settings, tmp_path):
-    from annotator.services import embeddings as E
+@pytest.mark.slow  # trains the tiny AT-BiLSTM for 8 epochs so attention is uneven (~15 s here);
+# the fast check of the same page: tests/web/test_model_plots.py
+def test_the_attention_view(login, live_server, project, owner, shot, tmp_path):
     from models_zoo.serving import get_model_cache
-    from models_zoo.services.embedding_map import compute_map
     from tests.models_zoo.tiny_attention_bilstm import make_case
-    from tests.models_zoo.tiny_hf import tiny_bert_dir
     from tests.web.helpers import add_examples
 
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-    texts = ["flood water rising downtown", "cats sleeping on a sofa", "earthquake shook the city",
-             "the river burst its banks after the storm", "a lovely sunny picnic in the park",
-             "storm damage on the coast", "my cat likes the sun"]
-    examples = add_examples(project, texts)
-    for e in examples[:3]:
-        Annotation.objects.create(example=e, user=owner, labels=["HS"] if "cat" not in e.text else ["TR"],
-                                  source="human")
-    backend, train, val, _ = make_case(tmp_path, epochs=2)
+    texts = ["flood water rising downtown", "cats sleeping on a sofa", "the river burst its banks after the storm"]
+    add_examples(project, texts)
+    backend, train, val, _ = make_case(tmp_path)
     backend.fit(train, val)
     backend.save(tmp_path / "artifact")
     version = ModelVersion.objects.create(project=project, backend="attention_bilstm",
@@ -92,18 +85,36 @@ def test_the_attention_view_and_the_embedding_map(login, live_server, project, o
     page.click("#explain-link")
     page.wait_for_selector(".explain-row")
     assert page.locator(".explain-row").count() == len(texts)
-    assert page.locator(".explain-row .tok").count() > 20
+    assert page.locator(".explain-row .tok").count() == sum(len(t.split()) for t in texts)
+    assert "threshold" in page.inner_text(".explain-row >> nth=0")
     shot(page, "explain")
+    assert page.dialogs == []
 
+
+def test_the_embedding_map(login, live_server, project, owner, shot, settings, tmp_path):
+    from annotator.services import embeddings as E
+    from models_zoo.services.embedding_map import compute_map
+    from tests.models_zoo.tiny_hf import tiny_bert_dir
+    from tests.web.helpers import add_examples
+
+    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
+    # Four points keep this walk fast (the PCA layout); real UMAP: tests/models_zoo/test_embedding_map.py
+    examples = add_examples(project, ["flood water rising downtown", "cats sleeping on a sofa",
+                                      "earthquake shook the city", "my cat likes the sun"])
+    for e, label in zip(examples[:3], ["HS", "TR", "HS"], strict=True):
+        Annotation.objects.create(example=e, user=owner, labels=[label], source="human")
     tiny = E.request_embedding_set(project, str(tiny_bert_dir()), enqueue=False)
     E.embed_inline(tiny)
-    page.goto(f"{live_server.url}/models/projects/{project.pk}/map/")
+    page = login(owner)
+    page.goto(f"{live_server.url}/models/projects/{project.pk}/versions/")
+    page.click("#map-link")
     page.click("#map-compute")
     page.wait_for_selector("#map-pending")
-    compute_map(project.pk)  # what the worker runs (PCA then UMAP; 7 points)
+    compute_map(project.pk)  # what the worker runs (tests/integration/test_embedding_map_worker.py)
     page.goto(f"{live_server.url}/models/projects/{project.pk}/map/")
     points = page.locator("#embedding-map circle.map-point")
-    assert points.count() == len(texts)
+    assert points.count() == 4
+    assert "cats sleeping on a sofa" in page.locator(f"#embedding-map a[data-example='{examples[1].pk}'] title").text_content()
     shot(page, "map")
     page.locator(f"#embedding-map a[data-example='{examples[1].pk}'] circle").click()
     page.wait_for_url(f"**/projects/{project.pk}/examples/{examples[1].pk}/")
