@@ -123,19 +123,25 @@ def _gold_labels(project: Project) -> dict[int, str]:
     return out
 
 
-def _predicted_labels(project: Project) -> dict[int, str]:
+def _predicted_labels(project: Project) -> tuple[dict[int, str], dict[int, str]]:
+    """(example id -> predicted label group, example id -> "label score (threshold t)" text)
+    from the current version's stored predictions."""
     from models_zoo.models import Prediction
     from models_zoo.services.versions import current_version
 
     version = current_version(project)
     if version is None:
-        return {}
-    out = {}
-    for example_id, labels, spans in Prediction.objects.filter(model_version=version).values_list(
-            "example_id", "labels", "spans"):
+        return {}, {}
+    thresholds = version.thresholds or {}
+    groups, scores = {}, {}
+    for example_id, labels, spans, score in Prediction.objects.filter(model_version=version).values_list(
+            "example_id", "labels", "spans", "scores"):
         names = sorted({s.get("label") for s in spans or []}) if spans else labels
-        out[example_id] = "+".join(names) if names else "(no label)"
-    return out
+        groups[example_id] = "+".join(names) if names else "(no label)"
+        scores[example_id] = ", ".join(
+            f"{name} {float(v):.2f}" + (f" (threshold {float(thresholds[name]):.2f})" if name in thresholds else "")
+            for name, v in (score or {}).items() if isinstance(v, (int, float)))
+    return groups, scores
 
 
 def map_points(project: Project, colour_by: str = "gold") -> dict[str, Any]:
@@ -146,7 +152,11 @@ def map_points(project: Project, colour_by: str = "gold") -> dict[str, Any]:
     data = cached_map(es)
     if data is None:
         return {"state": "pending" if is_pending(es) else "missing", "points": [], "legend": []}
-    groups = _predicted_labels(project) if colour_by == "prediction" else _gold_labels(project)
+    scores: dict[int, str] = {}
+    if colour_by == "prediction":
+        groups, scores = _predicted_labels(project)
+    else:
+        groups = _gold_labels(project)
     texts = dict(Example.objects.filter(pk__in=data["ids"]).values_list("pk", "text"))
     names = sorted({g for g in groups.values() if g != "(no label)"})
     colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
@@ -156,6 +166,6 @@ def map_points(project: Project, colour_by: str = "gold") -> dict[str, Any]:
             continue
         group = groups.get(example_id, "(none)")
         points.append({"id": example_id, "x": x, "y": y, "text": texts[example_id][:300], "group": group,
-                       "colour": colours.get(group, NONE_COLOUR)})
+                       "scores": scores.get(example_id, ""), "colour": colours.get(group, NONE_COLOUR)})
     legend = [{"name": n, "color": colours[n]} for n in names] + [{"name": "no label / not predicted", "color": NONE_COLOUR}]
     return {"state": "ready", "points": points, "legend": legend, "method": data.get("method", "")}

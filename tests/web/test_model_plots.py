@@ -181,3 +181,24 @@ def test_shades_follow_the_weight_against_an_even_share():
     one = shade_tokens([{"token": "x", "weight": 1.0}, {"token": "y", "weight": 0.0}, {"token": "z", "weight": 0.0}])
     assert [t["shade"] for t in one] == [9, 0, 0]
     assert shade_tokens([]) == []
+
+
+def test_the_map_coloured_by_prediction_shows_scores_with_thresholds(project, owner, settings, tmp_path):
+    from annotator.services import embeddings as E
+    from models_zoo.models import Prediction
+    from models_zoo.services.embedding_map import compute_map
+    from tests.models_zoo.tiny_hf import tiny_bert_dir
+    from tests.web.helpers import add_examples
+
+    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
+    examples = add_examples(project, ["flood in town", "cats on a sofa", "storm warning"])
+    version = promote_version(_version(project))
+    Prediction.objects.create(example=examples[0], model_version=version, scores={"HS": 0.7, "TR": 0.1},
+                              labels=["HS"])
+    tiny = E.request_embedding_set(project, str(tiny_bert_dir()), enqueue=False)
+    E.embed_inline(tiny)
+    compute_map(project.pk)
+    page = client_for(owner).get(f"/models/projects/{project.pk}/map/?colour=prediction").content.decode()
+    svg = _section(page, 'id="embedding-map"', "</svg>")
+    assert "[HS: HS 0.70 (threshold 0.50), TR 0.10 (threshold 0.50)] flood in town</title>" in svg
+    assert "layout: PCA (too few points for UMAP)" in page
