@@ -70,17 +70,26 @@ def test_a_span_model_with_f1_zero_is_flagged(owner):
     assert any("PER (2)" in w for w in warnings)
 
 
-def test_rest_promotion_answers_409_with_the_warnings_until_confirmed(owner_api, project):
-    promote_version(_version(project, 0.6))
+def test_rest_promotion_reports_warnings_and_refuses_them_with_confirm_false(owner_api, project):
+    current = promote_version(_version(project, 0.6))
     worse = _version(project, 0.3)
-    response = owner_api.post(f"/api/v1/models/{worse.pk}/promote")
+    response = owner_api.post(f"/api/v1/models/{worse.pk}/promote", {"confirm": False}, format="json")
     assert response.status_code == 409
     body = response.json()
-    assert "confirm=true" in body["detail"] and body["current"] != worse.pk
+    assert "confirm=true" in body["detail"] and body["current"] == current.pk
     assert any("worse" in w for w in body["warnings"]) and "30 examples" in body["rule"]
     worse.refresh_from_db()
     assert not worse.is_current
-    response = owner_api.post(f"/api/v1/models/{worse.pk}/promote", {"confirm": True}, format="json")
+    # without confirm (existing callers) or with confirm=true it promotes and lists the warnings
+    response = owner_api.post(f"/api/v1/models/{worse.pk}/promote")
     assert response.status_code == 200 and response.json()["is_current"] is True
+    assert any("worse" in w for w in response.json()["warnings"])
     bad = owner_api.post(f"/api/v1/models/{worse.pk}/promote", {"confirm": "maybe"}, format="json")
     assert bad.status_code == 400 and "confirm" in bad.json()
+
+
+def test_rest_promotion_without_warnings_passes_confirm_false(owner_api, project):
+    promote_version(_version(project, 0.5))
+    better = _version(project, 0.7)
+    response = owner_api.post(f"/api/v1/models/{better.pk}/promote", {"confirm": False}, format="json")
+    assert response.status_code == 200 and response.json()["warnings"] == []
