@@ -163,6 +163,14 @@ def model_detail(request: Request, version_id: int) -> Response:
     return Response(ModelVersionDetailSerializer(version).data)
 
 
+class PromotedVersionSerializer(ModelVersionSerializer):
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                     help_text="the promotion review's warnings (empty: none)")
+
+    class Meta(ModelVersionSerializer.Meta):
+        fields = [*ModelVersionSerializer.Meta.fields, "warnings"]
+
+
 class PromoteSerializer(serializers.Serializer):
     confirm = serializers.BooleanField(
         required=False, default=True,
@@ -172,7 +180,7 @@ class PromoteSerializer(serializers.Serializer):
 
 @extend_schema(
     request=PromoteSerializer,
-    responses={200: ModelVersionSerializer, 404: OpenApiResponse(description="not a member"),
+    responses={200: PromotedVersionSerializer, 404: OpenApiResponse(description="not a member"),
                409: OpenApiResponse(description="confirm=false and the review has warnings: "
                                                 "{detail, warnings, changes, label_changes, rule}")},
     summary="Make a model version current, atomically (project admins); the answer lists the "
