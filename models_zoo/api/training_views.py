@@ -30,13 +30,17 @@ from models_zoo.api.serializers import (
 )
 from models_zoo.models import ModelVersion, TrainingRun
 from models_zoo.services.catalog import backend_catalog
+from models_zoo.services.promotion import (
+    PromotionNeedsConfirmation,
+    promote_reviewed,
+    review_promotion,
+)
 from models_zoo.services.training import (
     TrainingRequestError,
     cancel_run,
     reap_stale_runs,
     start_training_run,
 )
-from models_zoo.services.versions import promote_version
 
 
 def _error(exc: TrainingRequestError) -> Response:
@@ -163,16 +167,43 @@ def model_detail(request: Request, version_id: int) -> Response:
     return Response(ModelVersionDetailSerializer(version).data)
 
 
+class PromotedVersionSerializer(ModelVersionSerializer):
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                     help_text="the promotion review's warnings (empty: none)")
+
+    class Meta(ModelVersionSerializer.Meta):
+        fields = [*ModelVersionSerializer.Meta.fields, "warnings"]
+
+
+class PromoteSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        required=False, default=True,
+        help_text="true (the default, as before): promote and report the review's warnings; "
+                  "false: refuse with 409 and the review when it has warnings")
+
+
 @extend_schema(
-    request=None,
-    responses={200: ModelVersionSerializer, 404: OpenApiResponse(description="not a member")},
-    summary="Make a model version current, atomically (project admins)",
+    request=PromoteSerializer,
+    responses={200: PromotedVersionSerializer, 404: OpenApiResponse(description="not a member"),
+               409: OpenApiResponse(description="confirm=false and the review has warnings: "
+                                                "{detail, warnings, changes, label_changes, rule}")},
+    summary="Make a model version current, atomically (project admins); the answer lists the "
+            "promotion review's warnings (worse, too small a validation split, another split)",
 )
 @api_view(["POST"])
 def model_promote(request: Request, version_id: int) -> Response:
     version = _version_for(request, version_id, Role.ADMIN)
-    version = promote_version(version)
-    return Response(ModelVersionSerializer(version).data)
+    data = request.data if hasattr(request.data, "get") else {}
+    body = PromoteSerializer(data={"confirm": data.get("confirm", request.query_params.get("confirm", True))})
+    body.is_valid(raise_exception=True)
+    review = review_promotion(version)
+    try:
+        version = promote_reviewed(version, confirm=body.validated_data["confirm"])
+    except PromotionNeedsConfirmation as exc:
+        review_data = exc.review.as_dict()
+        return Response({"detail": "not promoted: " + "; ".join(review_data["warnings"])
+                         + ". Send confirm=true to promote anyway.", **review_data}, status=409)
+    return Response({**ModelVersionSerializer(version).data, "warnings": review.warnings})
 
 
 @extend_schema(responses={200: BackendInfoSerializer(many=True)}, summary="Backends with their config JSON schema")

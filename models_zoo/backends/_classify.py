@@ -85,6 +85,10 @@ def calibrate_and_measure(y_true: np.ndarray, scores: np.ndarray, labels: Sequen
     y_pred = decide(scores, labels, task_type, thresholds)
     metrics = measure(y_true, scores, y_pred, labels)
     metrics["threshold_calibration"] = report
+    # Issue 13: PR/ROC curves and the confusion between labels, for the version page.
+    from models_zoo.curve_points import validation_plots
+
+    metrics["plots"] = validation_plots(y_true, scores, y_pred, labels, task_type)
     return thresholds, metrics
 
 

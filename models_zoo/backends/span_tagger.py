@@ -178,6 +178,7 @@ class SpanTaggerBackend(Backend):
         history = []
         for epoch in range(1, c.epochs + 1):
             self.net.train()
+            running, batches = 0.0, 0
             if c.freeze_encoder:
                 self.net.encoder.eval()  # a frozen encoder should not apply dropout either
             for index in tu.shuffled_batches(len(train), c.batch_size, generator):
@@ -193,12 +194,14 @@ class SpanTaggerBackend(Backend):
                 scaler.update()
                 scheduler.step()
                 step += 1
+                running, batches = running + float(loss.detach()), batches + 1
                 if progress is not None:
                     # May raise TrainingCancelled: nothing has been saved yet.
                     progress(ProgressEvent(step, total, epoch, float(loss.detach()),
                                            f"epoch {epoch}/{c.epochs}"))
             metrics = self._evaluate(validation, gold_val)
-            history.append({"epoch": epoch, "f1_micro": metrics["f1_micro"]})
+            history.append({"epoch": epoch, "f1_micro": metrics["f1_micro"],
+                            "train_loss": running / max(1, batches)})
             if metrics["f1_micro"] > best_f1:
                 best_f1, best_epoch, stale = metrics["f1_micro"], epoch, 0
                 best_state = tu.copy_state_to_cpu(self.net)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from models_zoo.web import views
+from models_zoo.web import plot_views, views
 
 urlpatterns = [
     path("", views.project_picker, name="models-projects"),
@@ -16,5 +16,9 @@ urlpatterns = [
     path("runs/<int:run_id>/progress", views.run_progress, name="models-run-progress"),
     path("runs/<int:run_id>/cancel", views.run_cancel, name="models-run-cancel"),
     path("versions/<int:version_id>/", views.version_detail, name="models-version"),
-    path("versions/<int:version_id>/promote", views.promote, name="models-promote"),
+    path("versions/<int:version_id>/promote", plot_views.promote, name="models-promote"),
+    # Issue 13: versions side by side, the attention view, the embedding map.
+    path("projects/<int:project_id>/compare/", plot_views.compare, name="models-compare"),
+    path("versions/<int:version_id>/explain/", plot_views.explain, name="models-explain"),
+    path("projects/<int:project_id>/map/", plot_views.embedding_map, name="models-map"),
 ]

@@ -11,6 +11,7 @@ from annotator.services.training_defaults import check_training_defaults
 from models_zoo.models import ModelVersion
 from models_zoo.splits import describe_split, split_record_of
 from models_zoo.web.curves import curve_figure
+from models_zoo.web.version_plots import version_plots
 
 
 def version_context(version: ModelVersion, project: Project, is_admin: bool) -> dict[str, Any]:
@@ -34,6 +35,8 @@ def version_context(version: ModelVersion, project: Project, is_admin: bool) -> 
         "objective": objective, "split": split, "split_text": describe_split(split), "counts": counts,
         "rows": rows, "metrics": metrics,
         "figures": [curve_figure(label, picks[label], objective) for label in version.labels or [] if label in picks],
+        "plots": version_plots(version),
+        "is_attention": version.backend == "attention_bilstm",
     }
 
 

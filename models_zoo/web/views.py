@@ -29,7 +29,7 @@ from models_zoo.services.training import (
     start_training_run,
 )
 from models_zoo.services.training_defaults import with_project_defaults
-from models_zoo.services.versions import comparison_rows, promote_version, split_warning
+from models_zoo.services.versions import comparison_rows, split_warning
 from models_zoo.thresholds import OBJECTIVES
 from models_zoo.web.config_form import config_from_form, fields_from_schema
 from models_zoo.web.learning_svg import learning_curve_svg
@@ -38,6 +38,7 @@ from models_zoo.web.version_page import (
     training_defaults_from_form,
     version_context,
 )
+from models_zoo.web.version_plots import loss_plot
 
 HTMX_STOP_POLLING = 286
 
@@ -145,7 +146,10 @@ def _run_context(run: TrainingRun, project: Project) -> dict[str, Any]:
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run, project = _run_for(request, run_id, Role.VIEWER)
-    return render(request, "models_zoo/run_detail.html", _run_context(run, project))
+    context = _run_context(run, project)
+    # Issue 13: the run's per-epoch loss, from its version's recorded history.
+    context["loss"] = loss_plot([context["version"]]) if context["version"] else {"svg": None}
+    return render(request, "models_zoo/run_detail.html", context)
 
 
 @login_required
@@ -204,17 +208,6 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         raise Http404("No such model version.")
     project = get_project_for(request.user, version.project_id, Role.VIEWER)
     return render(request, "models_zoo/version_detail.html", version_context(version, project, _is_admin(project)))
-
-
-@login_required
-@require_POST
-def promote(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = ModelVersion.objects.filter(pk=version_id).first()
-    if version is None:
-        raise Http404("No such model version.")
-    project = get_project_for(request.user, version.project_id, Role.ADMIN)
-    promote_version(version)
-    return _redirect(request, reverse("models-versions", args=[project.pk]))
 
 
 @login_required

@@ -45,6 +45,12 @@ def test_it_learns_entities_and_returns_character_spans(tmp_path: Path) -> None:
     # One event per optimiser step, numbered 1..n, against a fixed total.
     assert [e.step for e in events] == list(range(1, len(events) + 1))
     assert events[-1].total_steps >= len(events) and events[0].loss is not None
+    # Each epoch records its mean training loss (the version page's loss curve, issue 13):
+    # the mean of that epoch's step losses.
+    history = report.metrics["history"]
+    assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
+    first_epoch = [e.loss for e in events if e.epoch == 1]
+    assert abs(history[0]["train_loss"] - sum(first_epoch) / len(first_epoch)) < 1e-6
 
     item = Item(text="flooding in Quito tonight , stay safe")
     [prediction] = backend.predict([item])

@@ -138,7 +138,7 @@ def test_the_promote_button_makes_a_version_current(project, owner):
     new = _version(project)
     client = client_for(owner)
     assert f"/models/versions/{new.pk}/promote" in client.get(f"/models/projects/{project.pk}/versions/").content.decode()
-    response = client.post(f"/models/versions/{new.pk}/promote", **HTMX)
+    response = client.post(f"/models/versions/{new.pk}/promote", {"confirm": "1"}, **HTMX)
     assert response.status_code == 204 and response["HX-Redirect"] == f"/models/projects/{project.pk}/versions/"
     assert ModelVersion.objects.get(is_current=True) == new
     old.refresh_from_db()
