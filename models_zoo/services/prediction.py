@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -208,6 +209,8 @@ class PredictionResult:
     backend: str
     thresholds: dict[str, float]
     predictions: list[dict[str, Any]]
+    # Seconds in the model's forward (not in as_dict; the REST view reports it as Server-Timing).
+    model_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -226,7 +229,9 @@ def predict_items(
     """Predict with the project's current version (loaded once per process, see serving)."""
     loaded = (cache or get_model_cache()).current(project.pk)
     items = [Item(text=model_text(project, text), image=image) for text, image in inputs]
+    started = time.perf_counter()
     predictions = loaded.predict(items)
+    model_seconds = time.perf_counter() - started
     if len(predictions) != len(items):
         raise RuntimeError(
             f"backend {loaded.backend.name!r} returned {len(predictions)} predictions for "
@@ -237,6 +242,7 @@ def predict_items(
         backend=loaded.backend.name,
         thresholds=_thresholds_of(loaded, predictions),
         predictions=[prediction_payload(p) for p in predictions],
+        model_seconds=model_seconds,
     )
 
 
