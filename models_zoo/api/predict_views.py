@@ -165,7 +165,8 @@ class PredictView(APIView):
         ],
     )
     def post(self, request: Request, project_id: int) -> Response:
-        project = get_project_for(request.user, project_id, Role.VIEWER)
+        project = get_project_for(request.user, project_id, Role.VIEWER,
+                                  annotations=service.current_version_annotations())
         too_big = _body_too_big(request)
         if too_big is not None:
             return too_big
