@@ -14,7 +14,8 @@ Run (PostgreSQL on 127.0.0.1; the bench creates and drops its own database):
    - `POST /api/v1/projects/{id}/predict` with one HatEval EN dev tweet (token auth);
    - `GET /healthz`: gunicorn + the middleware stack, no auth, no DB: the framework floor;
    - in this process, the bare model call on the same tweet: `backend.predict([item])` of the
-     same artifact (normalisation + encoder + head, no Django, no HTTP): the model floor.
+     same artifact on a persistent inference thread as the server runs it (normalisation +
+     encoder + head, no Django, no HTTP): the model floor.
 4. reads the server's `Server-Timing` (model, serialize, db, app; config/server_timing.py).
 
 Prints `name value [unit]` lines: p50/p95 of the client's total, the server's split
@@ -178,9 +179,21 @@ def main() -> None:
         from models_zoo.artifacts import load_backend
         from models_zoo.backends.base import Item
 
-        bare = load_backend(artifact)
+        from models_zoo.serving import inference_executor
+
+        bare_backend = load_backend(artifact)
+        executor = inference_executor()
+
+        def bare_predict(text: str):
+            # As the server runs it: on the persistent inference thread (models_zoo.serving).
+            items = [Item(text=normalize(text) or text)]
+            return executor.submit(bare_backend.predict, items).result()
+
         for text in texts[:10]:
-            bare.predict([Item(text=normalize(text) or text)])
+            bare_predict(text)
+        import torch
+
+        figure("torch_threads_bench_process", executor.submit(torch.get_num_threads).result())
 
         totals, healths, bares = [], [], []
         parts: dict[str, list[float]] = {"model": [], "serialize": [], "db": [], "app": []}
@@ -195,7 +208,7 @@ def main() -> None:
             transport.append(elapsed - timing["app"])
             healths.append(client.health())
             started = time.perf_counter()
-            bare.predict([Item(text=normalize(text) or text)])
+            bare_predict(text)
             bares.append(time.perf_counter() - started)
 
         def ms(values: list[float], q: float) -> float:
