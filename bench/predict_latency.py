@@ -178,7 +178,6 @@ def main() -> None:
         from annotator.normalize import normalize
         from models_zoo.artifacts import load_backend
         from models_zoo.backends.base import Item
-
         from models_zoo.serving import inference_executor
 
         bare_backend = load_backend(artifact)
