@@ -5,9 +5,11 @@ Used by REST views (DRF), browser views and services alike.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from annotator.models import Membership, Project, Role
@@ -34,18 +36,32 @@ def visible_projects(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project
 
 
 def get_project_for(
-    user: AbstractBaseUser | AnonymousUser, project_id: int | str, min_role: str = Role.VIEWER
+    user: AbstractBaseUser | AnonymousUser,
+    project_id: int | str,
+    min_role: str = Role.VIEWER,
+    annotations: dict[str, Any] | None = None,
 ) -> Project:
     """The project if `user` holds at least `min_role` in it.
 
     Raises Http404 for outsiders (and unknown ids) and PermissionDenied (403) for members whose
-    role is too low, e.g. a viewer trying to annotate.
+    role is too low, e.g. a viewer trying to annotate. One query: the member's role comes with
+    the project (a subquery), as do any extra `annotations` the caller asks for (the predict
+    API fetches the current model version this way, see models_zoo.services.prediction).
     """
+    extra: dict[str, Any] = dict(annotations or {})
+    member = user.is_authenticated and not user.is_superuser
+    if member:
+        extra["_member_role"] = Subquery(
+            Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+        )
     try:
-        project = Project.objects.get(pk=int(project_id))
+        project = Project.objects.annotate(**extra).get(pk=int(project_id))
     except (Project.DoesNotExist, ValueError, TypeError):
         raise Http404("No such project.") from None
-    role = role_of(user, project)
+    if member:
+        role = project._member_role  # type: ignore[attr-defined]
+    else:
+        role = role_of(user, project)  # superuser: admin; anonymous: none (no query either way)
     if role is None:
         raise Http404("No such project.")
     if RANK[Role(role)] < RANK[Role(min_role)]:

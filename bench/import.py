@@ -57,7 +57,10 @@ def _pool() -> list[tuple[str, str, str, str]]:
         reader = csv.reader(f)
         next(reader)
         rows.extend((r[4], r[0], r[1], r[3]) for r in reader if len(r) == 5)
-    return rows
+    # A few tweet ids occur in two CrisisLex files with different text; the importer (rightly)
+    # refuses one id for two texts in a file, so keep each id's first row.
+    seen: set[str] = set()
+    return [r for r in rows if not (r[0] in seen or seen.add(r[0]))]
 
 
 def write_source(n: int, path: Path) -> None:

@@ -167,7 +167,8 @@ class Client:
         if response.status != 200:
             raise RuntimeError(f"predict answered {response.status}: {payload[:500]!r}")
         timing = response.getheader("Server-Timing", "model;dur=nan")
-        model_seconds = float(timing.split("dur=", 1)[1]) / 1000
+        # First entry is `model;dur=<ms>`; serialize, db and app follow (config/server_timing.py).
+        model_seconds = float(timing.split("dur=", 1)[1].split(",")[0].split(";")[0]) / 1000
         return elapsed, model_seconds, json.loads(payload)
 
 

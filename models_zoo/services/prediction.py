@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from annotator.models import Example, Project, TaskType
 from annotator.normalize import normalize
@@ -25,6 +27,7 @@ from models_zoo.serving import (
     LoadedModel,
     ModelCache,
     NoCurrentModel,
+    VersionRef,
     current_version_ref,
     get_model_cache,
     version_ref,
@@ -208,6 +211,8 @@ class PredictionResult:
     backend: str
     thresholds: dict[str, float]
     predictions: list[dict[str, Any]]
+    # Seconds in the model's forward (not in as_dict; the REST view reports it as Server-Timing).
+    model_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -218,15 +223,48 @@ class PredictionResult:
         }
 
 
+_CURRENT = ("id", "artifact_dir", "backend")
+
+
+def current_version_annotations() -> dict[str, Any]:
+    """Annotations that bring the project's current version along with the project row (pass
+    them to `get_project_for`), so a prediction request needs no query of its own for it."""
+    current = ModelVersion.objects.filter(project=OuterRef("pk"), is_current=True)
+    return {f"_current_{name}": Subquery(current.values(name)[:1]) for name in _CURRENT}
+
+
+def annotated_version_ref(project: Project) -> VersionRef | None:
+    """The current version from `current_version_annotations`; None when the project has none
+    and when the project was loaded without them (then `predict_items` queries)."""
+    if not hasattr(project, "_current_id"):
+        return None
+    if project._current_id is None:  # type: ignore[attr-defined]
+        raise NoCurrentModel(project.pk)
+    return VersionRef(
+        id=project._current_id,  # type: ignore[attr-defined]
+        project_id=project.pk,
+        artifact_dir=project._current_artifact_dir,  # type: ignore[attr-defined]
+        backend_name=project._current_backend,  # type: ignore[attr-defined]
+    )
+
+
 def predict_items(
     project: Project,
     inputs: Sequence[tuple[str, bytes | None]],
     cache: ModelCache | None = None,
 ) -> PredictionResult:
-    """Predict with the project's current version (loaded once per process, see serving)."""
-    loaded = (cache or get_model_cache()).current(project.pk)
+    """Predict with the project's current version (loaded once per process, see serving).
+
+    The version comes from the project's `current_version_annotations` when it was loaded with
+    them, else from one query; either way it is read in this request, so a promotion is served
+    from the next request on."""
+    cache = cache or get_model_cache()
+    ref = annotated_version_ref(project)
+    loaded = cache.get(ref) if ref is not None else cache.current(project.pk)
     items = [Item(text=model_text(project, text), image=image) for text, image in inputs]
+    started = time.perf_counter()
     predictions = loaded.predict(items)
+    model_seconds = time.perf_counter() - started
     if len(predictions) != len(items):
         raise RuntimeError(
             f"backend {loaded.backend.name!r} returned {len(predictions)} predictions for "
@@ -237,6 +275,7 @@ def predict_items(
         backend=loaded.backend.name,
         thresholds=_thresholds_of(loaded, predictions),
         predictions=[prediction_payload(p) for p in predictions],
+        model_seconds=model_seconds,
     )
 
 
