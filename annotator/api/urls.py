@@ -11,3 +11,4 @@ urlpatterns = [
     path("", include("annotator.api.embedding_urls")),
     path("", include("annotator.api.queue_urls")),
 ]
+urlpatterns.append(path("", include("annotator.api.agreement_urls")))

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 
 from annotator.mining.proposals import mined_for
-from annotator.models import Annotation, Example, Label, Project, TaskType
+from annotator.models import Annotation, AnnotationSource, Example, Label, Project, TaskType
 from annotator.services import progress
 from annotator.services.queue_scores import why_picked
 
@@ -78,6 +78,7 @@ def history(project: Project, user: AbstractBaseUser, colors: dict[str, str]) ->
     """
     rows = (
         Annotation.objects.filter(user=user, example__project=project)
+        .exclude(source=AnnotationSource.ADJUDICATED)
         .select_related("example")
         .order_by("-updated_at", "-id")[:HISTORY_SIZE]
     )
@@ -130,7 +131,9 @@ def annotate_context(
     mine = (
         None
         if getattr(example, "freshly_claimed", False)
-        else Annotation.objects.filter(example=example, user=user).first()
+        else Annotation.objects.filter(example=example, user=user)
+        .exclude(source=AnnotationSource.ADJUDICATED)
+        .first()
     )
     suggestion = None if mine or posted_labels is not None else current_suggestion(example)
     if posted_labels is not None or posted_spans is not None:
