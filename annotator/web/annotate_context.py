@@ -30,6 +30,7 @@ class LabelChoice:
     checked: bool
     suggested: bool
     score: float | None
+    threshold: float | None = None  # the version's decision threshold for this label
 
 
 def tokenize(text: str) -> list[dict[str, Any]]:
@@ -85,6 +86,7 @@ def history(project: Project, user: AbstractBaseUser, colors: dict[str, str]) ->
     return [
         {
             "annotation": a,
+            "accepted": bool(a.labels),
             "example": a.example,
             "labels": [(name, colors.get(name, "#9ca3af")) for name in a.labels],
             "spans": [
@@ -145,6 +147,9 @@ def annotate_context(
     else:
         chosen, spans = set(), []
     scores = (suggestion.scores or {}) if suggestion is not None else {}
+    thresholds = (
+        (suggestion.model_version.thresholds or {}) if suggestion is not None else {}
+    )
     ctx.update(
         choices=[
             LabelChoice(
@@ -155,6 +160,7 @@ def annotate_context(
                 checked=lb.name in chosen,
                 suggested=suggestion is not None and lb.name in (suggestion.labels or []),
                 score=scores.get(lb.name),
+                threshold=thresholds.get(lb.name) if isinstance(thresholds, dict) else None,
             )
             for i, lb in enumerate(labels)
         ],

@@ -54,4 +54,5 @@ urlpatterns = [
          simulation_views.simulation_page, name="simulation"),
     path("", include("annotator.web.mining_urls")),
     path("", include("annotator.web.embedding_urls")),
+    path("", include("annotator.web.agreement_urls")),
 ]
