@@ -229,19 +229,22 @@ def label_distribution(project: Project) -> list[tuple[str, str, int]]:
                 SELECT l, COUNT(*) FROM (
                     SELECT jsonb_array_elements_text(a.labels) AS l
                     FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id
-                    WHERE e.project_id = %s
+                    WHERE e.project_id = %s AND a.source <> 'adjudicated'
                     UNION ALL
                     SELECT s->>'label' AS l
                     FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id,
                          jsonb_array_elements(a.spans) AS s
-                    WHERE e.project_id = %s
+                    WHERE e.project_id = %s AND a.source <> 'adjudicated'
                 ) t GROUP BY l
                 """,
                 [project.pk, project.pk],
             )
             counts.update({name: n for name, n in cur.fetchall()})
     else:
-        for labels, spans in Annotation.objects.filter(example__project=project).values_list(
+        # An adjudication restates votes already counted: left out, like in the SQL above.
+        for labels, spans in Annotation.objects.filter(example__project=project).exclude(
+            source=AnnotationSource.ADJUDICATED
+        ).values_list(
             "labels", "spans"
         ):
             counts.update(labels or [])
@@ -251,7 +254,7 @@ def label_distribution(project: Project) -> list[tuple[str, str, int]]:
         # Binary: [] is a decision too (reject); show it beside the accepts.
         rejected = (
             Annotation.objects.filter(example__project=project, labels=[])
-            .exclude(source=AnnotationSource.MODEL)
+            .exclude(source__in=[AnnotationSource.MODEL, AnnotationSource.ADJUDICATED])
             .count()
         )
         rows.append((f"not {rows[0][0]} (rejected)", "#9ca3af", rejected))
