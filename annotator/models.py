@@ -161,6 +161,9 @@ class AnnotationSource(models.TextChoices):
     IMPORT = "import", "Import"
     # Mined as a difficult negative (seed 003) and used as a negative; any human decision wins.
     MINED = "mined", "Mined negative"
+    # An admin's final decision on an example annotators disagree on; wins over the majority
+    # vote in training (models_zoo.services.datasets). One per example; `user` = the adjudicator.
+    ADJUDICATED = "adjudicated", "Adjudicated"
 
 
 class Annotation(models.Model):
@@ -179,7 +182,7 @@ class Annotation(models.Model):
     # [{"start": int, "end": int, "label": str}] character offsets into Example.text.
     spans = models.JSONField(default=list, blank=True)
     source = models.CharField(
-        max_length=8, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
+        max_length=12, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -187,7 +190,17 @@ class Annotation(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["example", "user"], name="annotation_one_per_user"),
+            # An adjudicator's final decision sits beside their own vote, if they voted.
+            models.UniqueConstraint(
+                fields=["example", "user"],
+                condition=~models.Q(source="adjudicated"),
+                name="annotation_one_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["example"],
+                condition=models.Q(source="adjudicated"),
+                name="annotation_one_adjudicated",
+            ),
             models.UniqueConstraint(
                 fields=["example"],
                 condition=models.Q(user__isnull=True),

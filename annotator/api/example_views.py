@@ -222,7 +222,7 @@ class ExampleAnnotations(APIView):
 
     def delete(self, request: Request, project_id: int, example_id: int) -> Response:
         example = self.get_example()
-        if not example.annotations.filter(user=request.user).exists():
+        if not example.annotations.filter(user=request.user).exclude(source="adjudicated").exists():
             return Response(
                 {"detail": "You have no annotation on this example."},
                 status=status.HTTP_404_NOT_FOUND,

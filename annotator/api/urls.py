@@ -12,3 +12,4 @@ urlpatterns = [
     path("", include("annotator.api.queue_urls")),
     path("", include("annotator.api.browse_urls")),
 ]
+urlpatterns.append(path("", include("annotator.api.agreement_urls")))

@@ -190,7 +190,10 @@ def save_annotation_result(
     project = example.project
     clean_labels, clean_spans = validate_annotation(project, example, labels, spans)
     with transaction.atomic():
-        annotation, created = Annotation.objects.update_or_create(
+        # An adjudication by this user is not their vote: never updated from here.
+        annotation, created = Annotation.objects.exclude(
+            source=AnnotationSource.ADJUDICATED
+        ).update_or_create(
             example=example,
             user=user,
             defaults={"labels": clean_labels, "spans": clean_spans, "source": source},
@@ -231,7 +234,28 @@ def delete_annotation(*, user: AbstractBaseUser, example: Example) -> None:
     """Undo: remove `user`'s annotation of `example` and hand the example back to them
     (their Assignment, if any, returns to "assigned"). A no-op when there is nothing to undo."""
     with transaction.atomic():
-        Annotation.objects.filter(example=example, user=user).delete()
+        Annotation.objects.filter(example=example, user=user).exclude(
+            source=AnnotationSource.ADJUDICATED
+        ).delete()
         Assignment.objects.filter(example=example, user=user).update(
             status=AssignmentStatus.ASSIGNED
         )
+
+
+def undo_last_decision(project: Project, user: AbstractBaseUser) -> Any:
+    """Undo `user`'s latest decision in `project` (an annotation or a skip) and bring that
+    example back to the front of their queue; returns the `queue.LastDecision` undone, or None
+    when there is nothing to undo. The annotate page's Undo and `POST .../undo` call this."""
+    from annotator.services import progress, queue  # noqa: PLC0415 (keeps this module light)
+
+    last = queue.last_decision(project, user)
+    if last is None:
+        return None
+    with transaction.atomic():
+        # Newest open assignment is what the queue resumes: that is the undone example.
+        queue.touch(user, last.example, AssignmentStatus.ASSIGNED)
+        if not last.skipped:
+            delete_annotation(user=user, example=last.example)
+    if not last.skipped:
+        progress.record_decision(project, last.example, user, was_done=True, now_done=False)
+    return last

@@ -16,7 +16,15 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 
-from annotator.models import Annotation, Assignment, AssignmentStatus, Example, Project
+from annotator.models import (
+    Annotation,
+    AnnotationSource,
+    Assignment,
+    AssignmentStatus,
+    Example,
+    Project,
+    TaskType,
+)
 
 PROJECT_COUNTS_TTL = 10  # seconds
 USER_COUNT_TTL = 60  # seconds
@@ -36,6 +44,10 @@ class ProjectCounts:
     annotated: int  # examples with at least one annotation (any source)
     complete: int  # examples labelled by `overlap` annotators (done assignments)
     annotators: list[AnnotatorProgress] = field(default_factory=list)
+    # Honest split of `annotated`: examples a person labelled, and examples whose only labels
+    # came from an import (or mining) and that no person has looked at yet.
+    by_people: int = 0
+    imported: int = 0
 
     @property
     def percent(self) -> int:
@@ -79,6 +91,27 @@ def project_counts(projects: Iterable[Project]) -> dict[int, ProjectCounts]:
         .annotate(n=Count("id"))
         .values_list("project_id", "n")
     )
+    human = Annotation.objects.filter(
+        example=OuterRef("pk"), source__in=[AnnotationSource.HUMAN, AnnotationSource.ADJUDICATED]
+    )
+    machine = Annotation.objects.filter(
+        example=OuterRef("pk"), source__in=[AnnotationSource.IMPORT, AnnotationSource.MINED]
+    )
+    by_people = dict(
+        Example.objects.filter(project_id__in=ids)
+        .filter(Exists(human))
+        .values("project_id")
+        .annotate(n=Count("id"))
+        .values_list("project_id", "n")
+    )
+    imported = dict(
+        Example.objects.filter(project_id__in=ids)
+        .filter(Exists(machine))
+        .exclude(Exists(human))
+        .values("project_id")
+        .annotate(n=Count("id"))
+        .values_list("project_id", "n")
+    )
     done_per_example = (
         Assignment.objects.filter(example__project_id__in=ids, status=AssignmentStatus.DONE)
         .values("example_id", "example__project_id", "example__project__overlap")
@@ -95,6 +128,8 @@ def project_counts(projects: Iterable[Project]) -> dict[int, ProjectCounts]:
             annotated=annotated.get(p.pk, 0),
             complete=complete[p.pk],
             annotators=people.get(p.pk, []),
+            by_people=by_people.get(p.pk, 0),
+            imported=imported.get(p.pk, 0),
         )
         for p in projects
     }
@@ -194,21 +229,33 @@ def label_distribution(project: Project) -> list[tuple[str, str, int]]:
                 SELECT l, COUNT(*) FROM (
                     SELECT jsonb_array_elements_text(a.labels) AS l
                     FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id
-                    WHERE e.project_id = %s
+                    WHERE e.project_id = %s AND a.source <> 'adjudicated'
                     UNION ALL
                     SELECT s->>'label' AS l
                     FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id,
                          jsonb_array_elements(a.spans) AS s
-                    WHERE e.project_id = %s
+                    WHERE e.project_id = %s AND a.source <> 'adjudicated'
                 ) t GROUP BY l
                 """,
                 [project.pk, project.pk],
             )
             counts.update({name: n for name, n in cur.fetchall()})
     else:
-        for labels, spans in Annotation.objects.filter(example__project=project).values_list(
+        # An adjudication restates votes already counted: left out, like in the SQL above.
+        for labels, spans in Annotation.objects.filter(example__project=project).exclude(
+            source=AnnotationSource.ADJUDICATED
+        ).values_list(
             "labels", "spans"
         ):
             counts.update(labels or [])
             counts.update(s.get("label") for s in spans or [] if isinstance(s, dict))
-    return [(label.name, label.color, counts.get(label.name, 0)) for label in project.labels.all()]
+    rows = [(label.name, label.color, counts.get(label.name, 0)) for label in project.labels.all()]
+    if project.task_type == TaskType.BINARY and rows:
+        # Binary: [] is a decision too (reject); show it beside the accepts.
+        rejected = (
+            Annotation.objects.filter(example__project=project, labels=[])
+            .exclude(source__in=[AnnotationSource.MODEL, AnnotationSource.ADJUDICATED])
+            .count()
+        )
+        rows.append((f"not {rows[0][0]} (rejected)", "#9ca3af", rejected))
+    return rows

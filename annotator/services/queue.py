@@ -29,7 +29,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from annotator.models import Annotation, Assignment, AssignmentStatus, Example, Project
+from annotator.models import (
+    Annotation,
+    AnnotationSource,
+    Assignment,
+    AssignmentStatus,
+    Example,
+    Project,
+)
 from annotator.services.queue_strategies import STRATEGIES, QueueStrategy, get_strategy
 
 # How many times a claim is retried when a concurrent claim won the same row (or the same user
@@ -178,6 +185,7 @@ def last_decision(project: Project, user: AbstractBaseUser) -> LastDecision | No
     """
     annotation = (
         Annotation.objects.filter(user=user, example__project=project)
+        .exclude(source=AnnotationSource.ADJUDICATED)
         .select_related("example")
         .order_by("-updated_at", "-id")
         .first()

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 
 from annotator.mining.proposals import mined_for
-from annotator.models import Annotation, Example, Label, Project, TaskType
+from annotator.models import Annotation, AnnotationSource, Example, Label, Project, TaskType
 from annotator.services import progress
 from annotator.services.queue_scores import why_picked
 
@@ -30,6 +30,7 @@ class LabelChoice:
     checked: bool
     suggested: bool
     score: float | None
+    threshold: float | None = None  # the version's decision threshold for this label
 
 
 def tokenize(text: str) -> list[dict[str, Any]]:
@@ -78,12 +79,14 @@ def history(project: Project, user: AbstractBaseUser, colors: dict[str, str]) ->
     """
     rows = (
         Annotation.objects.filter(user=user, example__project=project)
+        .exclude(source=AnnotationSource.ADJUDICATED)
         .select_related("example")
         .order_by("-updated_at", "-id")[:HISTORY_SIZE]
     )
     return [
         {
             "annotation": a,
+            "accepted": bool(a.labels),
             "example": a.example,
             "labels": [(name, colors.get(name, "#9ca3af")) for name in a.labels],
             "spans": [
@@ -130,7 +133,9 @@ def annotate_context(
     mine = (
         None
         if getattr(example, "freshly_claimed", False)
-        else Annotation.objects.filter(example=example, user=user).first()
+        else Annotation.objects.filter(example=example, user=user)
+        .exclude(source=AnnotationSource.ADJUDICATED)
+        .first()
     )
     suggestion = None if mine or posted_labels is not None else current_suggestion(example)
     if posted_labels is not None or posted_spans is not None:
@@ -142,6 +147,9 @@ def annotate_context(
     else:
         chosen, spans = set(), []
     scores = (suggestion.scores or {}) if suggestion is not None else {}
+    thresholds = (
+        (suggestion.model_version.thresholds or {}) if suggestion is not None else {}
+    )
     ctx.update(
         choices=[
             LabelChoice(
@@ -152,6 +160,7 @@ def annotate_context(
                 checked=lb.name in chosen,
                 suggested=suggestion is not None and lb.name in (suggestion.labels or []),
                 score=scores.get(lb.name),
+                threshold=thresholds.get(lb.name) if isinstance(thresholds, dict) else None,
             )
             for i, lb in enumerate(labels)
         ],

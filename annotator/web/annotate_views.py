@@ -6,7 +6,6 @@ requests get the full page, and successful POSTs redirect (post/redirect/get).
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +15,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotator.models import Annotation, Assignment, AssignmentStatus, Example, Project, Role
 from annotator.permissions import get_project_for
 from annotator.services import progress, queue
-from annotator.services.annotations import AnnotationInvalid, delete_annotation, save_annotation
+from annotator.services.annotations import (
+    AnnotationInvalid,
+    save_annotation,
+    undo_last_decision,
+)
 from annotator.web.annotate_context import annotate_context
 from annotator.web.forms import parse_decision
 
@@ -110,17 +113,7 @@ def annotate_example(request: HttpRequest, project_id: int, example_id: int) -> 
 def undo(request: HttpRequest, project_id: int) -> HttpResponse:
     """Undo the latest decision (annotation or skip) and bring that example back."""
     project = get_project_for(request.user, project_id, Role.ANNOTATOR)
-    last = queue.last_decision(project, request.user)
-    if last is not None:
-        with transaction.atomic():
-            # Newest open assignment is what the queue resumes: that is the undone example.
-            queue.touch(request.user, last.example, AssignmentStatus.ASSIGNED)
-            if not last.skipped:
-                delete_annotation(user=request.user, example=last.example)
-        if not last.skipped:
-            progress.record_decision(
-                project, last.example, request.user, was_done=True, now_done=False
-            )
+    undo_last_decision(project, request.user)
     if not request.htmx:
         return redirect("annotate", project_id=project.pk)
     example = queue.next_example(project, request.user)

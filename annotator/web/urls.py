@@ -67,4 +67,5 @@ urlpatterns = [
          name="project-import-preview"),
     path("favicon.ico", RedirectView.as_view(url=static("annotator/favicon.svg"), permanent=True)),
     path("", include("annotator.web.browse_urls")),
+    path("", include("annotator.web.agreement_urls")),
 ]

@@ -2,6 +2,8 @@
 data snapshot stored on the resulting ModelVersion so a version can be reproduced.
 
 Gold labels per example (in this order of preference):
+0. an adjudicated annotation (an admin's final decision on a disagreement,
+   annotator.services.adjudication): it alone is the gold, whatever the votes say;
 1. human annotations; with several annotators, a majority vote per label (or per span), a tie
    decided by the most recent annotation; single-label projects take the plurality label;
 2. the import annotation, when no human one exists;
@@ -62,6 +64,18 @@ def _majority(units_per_annotation: Sequence[set[Any]], newest_first: Sequence[s
 def resolve_gold(annotations: Sequence[Annotation], task_type: str, label_names: Iterable[str]) -> GoldExample | None:
     """The gold label set of one example from its annotations (see the module docstring)."""
     valid = set(label_names)
+    adjudicated = [a for a in annotations if a.source == AnnotationSource.ADJUDICATED]
+    if adjudicated:
+        final = adjudicated[0]
+        ids = sorted(a.pk for a in annotations if a.source != AnnotationSource.MODEL)
+        if task_type == TaskType.SPANS:
+            spans = sorted(_span_key(s) for s in (final.spans or []) if s.get("label") in valid)
+            return GoldExample(
+                final.example_id, [], [{"start": s, "end": e, "label": lab} for s, e, lab in spans], ids
+            )
+        return GoldExample(
+            final.example_id, sorted(lab for lab in (final.labels or []) if lab in valid), [], ids
+        )
     humans = [a for a in annotations if a.source == AnnotationSource.HUMAN]
     imports = [a for a in annotations if a.source == AnnotationSource.IMPORT]
     mined = [a for a in annotations if a.source == AnnotationSource.MINED]

@@ -132,6 +132,10 @@ MIN_ROLE: dict[tuple[str, str], str] = {
     ("api-project-simulations", "get"): "admin",
     ("api-project-simulations", "post"): "admin",
     ("api-simulation-detail", "get"): "admin",
+    # Issue 13: agreement figures and adjudication are for admins; undo for annotators.
+    ("api-project-agreement", "get"): "admin",
+    ("api-example-adjudicate", "post"): "admin",
+    ("api-project-undo", "post"): "annotator",
 }
 RANK = {"viewer": 1, "annotator": 2, "admin": 3}
 PERSONAS = ("owner", "annotator", "viewer", "outsider", "anonymous")

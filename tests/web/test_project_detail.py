@@ -23,7 +23,9 @@ def test_it_shows_counts_distribution_and_guidelines(project, owner, annotator_u
     Annotation.objects.create(example=two, user=None, labels=["HS"], source="import")
     html = client_for(owner).get(url(project)).content.decode()
     assert '<dd id="count-total">3</dd>' in html
-    assert '<dd id="count-annotated">2</dd>' in html
+    # Imported labels are not passed off as people's work.
+    assert '<dd id="count-annotated">1</dd>' in html
+    assert '<dd id="count-imported">1</dd>' in html
     assert "HS</td><td class=\"num\">2</td>" in html
     assert "AG</td><td class=\"num\">1</td>" in html
     assert "TR</td><td class=\"num\">0</td>" in html
@@ -77,3 +79,14 @@ def test_per_annotator_counts_show_on_the_page(project, owner, annotator_user):
     c.get(reverse("annotate", args=[project.pk]))
     html = client_for(owner).get(url(project)).content.decode()
     assert "<td>annotator</td><td>0</td><td>0</td><td>1</td>" in html
+
+
+def test_binary_label_distribution_shows_rejects_beside_accepts(owner, annotator_user):
+    p = make_project(owner, "binary", labels=("HS",))
+    one, two, three = add_examples(p, ["x one", "y two", "z three"])
+    Annotation.objects.create(example=one, user=owner, labels=["HS"])
+    Annotation.objects.create(example=two, user=owner, labels=[])
+    Annotation.objects.create(example=three, user=owner, labels=[])
+    html = client_for(owner).get(url(p)).content.decode()
+    assert "HS</td><td class=\"num\">1</td>" in html
+    assert "not HS (rejected)</td><td class=\"num\">2</td>" in html

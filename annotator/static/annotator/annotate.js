@@ -154,7 +154,12 @@
   });
   document.addEventListener("click", function (e) {
     var b = e.target.closest ? e.target.closest("#label-choices button[data-label-index]") : null;
-    if (b && workspace() && workspace().dataset.task === "spans") addSpan(+b.dataset.labelIndex);
+    if (b && workspace() && workspace().dataset.task === "spans") {
+      addSpan(+b.dataset.labelIndex);
+      // A mouse click leaves focus on the label button, and Enter would re-fire it ("Select
+      // words first") instead of submitting: give the focus back to the page.
+      if (e.detail > 0) b.blur();
+    }
   });
 
   function moveCursor(delta, extend) {
@@ -178,7 +183,10 @@
     var t = e.target, tag = t && t.tagName;
     if (tag === "TEXTAREA" || tag === "SELECT" || (t && t.isContentEditable)) return;
     if (tag === "INPUT" && !/^(checkbox|radio|hidden)$/.test(t.type)) return;
-    // A focused button or link keeps its native Enter/Space.
+    // Enter on a span label button (focused by Tab or a click) submits like Enter anywhere;
+    // other focused buttons and links keep their native Enter/Space.
+    var labelButton = tag === "BUTTON" && t.closest && t.closest("#label-choices");
+    if (labelButton && e.key === "Enter") { clickAction("submit"); e.preventDefault(); return; }
     if ((tag === "BUTTON" || tag === "A" || tag === "SUMMARY") && (e.key === "Enter" || e.key === " ")) return;
     var ws = workspace();
     if (!ws) return;
