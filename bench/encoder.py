@@ -96,7 +96,11 @@ def main() -> None:
 
     import torch
 
-    from models_zoo.backends._encoders import DEFAULT_BATCH_SIZE, encode_sentences, engine_fallback_reason
+    from models_zoo.backends._encoders import (
+        DEFAULT_BATCH_SIZE,
+        encode_sentences,
+        engine_fallback_reason,
+    )
 
     ours = args.batch_size or DEFAULT_BATCH_SIZE
     figure("torch_threads", torch.get_num_threads())

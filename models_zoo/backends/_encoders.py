@@ -174,7 +174,7 @@ def encode_sentences(name: str, texts: Sequence[str], batch_size: int = DEFAULT_
 
 
 # Texts between two progress reports of `encode_sentences` (bucketing works within a block).
-PROGRESS_BLOCK = 2048
+PROGRESS_BLOCK = 1024
 
 
 def _encode_block(name: str, texts: list[str], batch_size: int, normalize: bool, device: str,

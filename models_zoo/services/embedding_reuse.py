@@ -21,8 +21,9 @@ def fit_with_store(backend: Backend, project: Any, dataset: Any, progress: Progr
     items = [*dataset.train, *dataset.validation]
     ids = [*dataset.snapshot["train_example_ids"], *dataset.snapshot["validation_example_ids"]]
     vectors, cached = cached_or_encoded(project, backend.config.encoder, ids,
-                                        [item.text for item in items], backend.encode)
+                                        [item.text for item in items],
+                                        lambda texts: backend.encode(texts, progress))
     log(f"embeddings: {cached} of {len(ids)} from the embedding store, {len(ids) - cached} encoded")
     n = len(dataset.train)
     return backend.fit_embeddings(vectors[:n], dataset.train, vectors[n:], dataset.validation,
-                                  progress=progress)
+                                  progress=progress, encoded=cached < len(ids))
