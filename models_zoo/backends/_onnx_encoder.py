@@ -55,17 +55,20 @@ class ExportError(RuntimeError):
 
 
 def cache_root() -> Path:
-    """`$VIGIA_ARTIFACTS_DIR/encoders` (Django settings when configured, else the environment)."""
+    """Where exports are cached: `VIGIA_ENCODER_CACHE_DIR` (environment, then Django settings),
+    by default `$VIGIA_ARTIFACTS_DIR/encoders`."""
+    if os.environ.get("VIGIA_ENCODER_CACHE_DIR"):
+        return Path(os.environ["VIGIA_ENCODER_CACHE_DIR"]).expanduser()
     base: str | Path | None = None
     try:
         from django.conf import settings
 
         if settings.configured:
-            base = settings.VIGIA_ARTIFACTS_DIR
+            return Path(getattr(settings, "VIGIA_ENCODER_CACHE_DIR", None)
+                        or Path(settings.VIGIA_ARTIFACTS_DIR) / "encoders")
     except Exception:  # Django absent or unconfigured: a plain library use
         base = None
-    if base is None:
-        base = os.environ.get("VIGIA_ARTIFACTS_DIR") or Path.home() / ".cache" / "vigia" / "artifacts"
+    base = os.environ.get("VIGIA_ARTIFACTS_DIR") or Path.home() / ".cache" / "vigia" / "artifacts"
     return Path(base) / "encoders"
 
 
