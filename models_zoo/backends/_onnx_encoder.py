@@ -232,6 +232,8 @@ class OnnxSentenceEncoder:
         self.tokenizer.enable_truncation(int(self.meta["max_seq_length"]))
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Like torch, honour OMP_NUM_THREADS (workers pinned to one core each scale out).
+        threads = threads or _env_threads()
         if threads:
             options.intra_op_num_threads = threads
         model = quantize_int8(self.directory) if int8 else self.directory / ONNX_FILE
@@ -303,3 +305,11 @@ def clear_sessions() -> None:
 def _dimension(model: Any) -> int:
     getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     return int(getter() or 0)
+
+
+def _env_threads() -> int | None:
+    try:
+        value = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
