@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from models_zoo.models import RunState, TrainingRun
 from models_zoo.services.training import append_log
