@@ -216,6 +216,10 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
 # Embedding store: examples per chunk task, and the dtype of the vectors on disk.
 VIGIA_EMBEDDING_CHUNK_SIZE = int(os.environ.get("VIGIA_EMBEDDING_CHUNK_SIZE", "1000"))
 VIGIA_EMBEDDING_DTYPE = os.environ.get("VIGIA_EMBEDDING_DTYPE", "float32")
+# Sentence encoders: "onnx" (cached ONNX Runtime export, the measured default), "torch", or
+# "onnx-int8" (quantised; changes the vectors). Exports live under VIGIA_ENCODER_CACHE_DIR.
+VIGIA_ENCODER_ENGINE = os.environ.get("VIGIA_ENCODER_ENGINE", "onnx")
+VIGIA_ENCODER_CACHE_DIR = Path(os.environ.get("VIGIA_ENCODER_CACHE_DIR", VIGIA_ARTIFACTS_DIR / "encoders"))
 
 LOGGING = {
     "version": 1,

@@ -2,9 +2,12 @@
 with token auth, and a real Celery worker process for integration tests."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +24,11 @@ SHARED = ROOT.parent / "shared"
 # Small, licensed slices of the shared sets with the same layout (tests/fixtures/README.md):
 # what the default suite reads, so it passes on a machine that has only the repository.
 SAMPLE_DATASETS = ROOT / "tests" / "fixtures" / "datasets"
+# Encoder ONNX exports: one cache per test session (tests point VIGIA_ARTIFACTS_DIR at their own
+# tmp dirs; re-exporting the same checkpoint in every test would only cost time).
+if "VIGIA_ENCODER_CACHE_DIR" not in os.environ:
+    os.environ["VIGIA_ENCODER_CACHE_DIR"] = tempfile.mkdtemp(prefix="vigia-test-encoders-")
+    atexit.register(shutil.rmtree, os.environ["VIGIA_ENCODER_CACHE_DIR"], True)
 
 
 def full_datasets_path() -> Path:

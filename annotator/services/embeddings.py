@@ -37,7 +37,6 @@ from annotator.services.projects import ProjectRuleError
 logger = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "default"
-ENCODE_BATCH_SIZE = 64
 
 
 class MissingVectors(LookupError):
@@ -239,9 +238,9 @@ def embed_chunk(chunk_id: int) -> int:
 
 def encode_sentences_for(encoder: str, texts: Sequence[str]) -> np.ndarray:
     """The store's one encoding call (embedding_head's code path, unit-length rows)."""
-    from models_zoo.backends._encoders import encode_sentences
+    from models_zoo.backends._encoders import DEFAULT_BATCH_SIZE, encode_sentences
 
-    return encode_sentences(encoder, texts, batch_size=ENCODE_BATCH_SIZE, normalize=True)
+    return encode_sentences(encoder, texts, batch_size=DEFAULT_BATCH_SIZE, normalize=True)
 
 
 def embed_inline(embedding_set: EmbeddingSet) -> EmbeddingSet:

@@ -29,10 +29,10 @@ from models_zoo.backends._bilstm_net import (
     read_word_vectors,
     tokenize,
 )
+from models_zoo.backends._buckets import map_bucketed
 from models_zoo.backends._torch_utils import (
     WEIGHTS_FILE,
     autocast,
-    batched,
     load_state_dict,
     pick_device,
     save_state_dict,
@@ -136,13 +136,17 @@ class AttentionBiLSTMBackend(Backend):
     def _score(self, token_lists: Sequence[list[str]]) -> tuple[np.ndarray, list[np.ndarray]]:
         assert self.network is not None
         self.network.eval()
-        scores, attention = [np.zeros((0, len(self.labels)))], []
+        def run(chunk: list[list[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+            probs, weights = self._forward(chunk)
+            return [(probs[r], weights[r, : max(1, len(tokens))]) for r, tokens in enumerate(chunk)]
+
+        token_lists = list(token_lists)
         with torch.inference_mode():
-            for chunk in batched(list(token_lists), self.config.eval_batch_size):
-                probs, weights = self._forward(chunk)
-                scores.append(probs)
-                attention.extend(weights[r, : max(1, len(tokens))] for r, tokens in enumerate(chunk))
-        return np.concatenate(scores), attention
+            # Length-sorted batches (less padding), results restored to input order.
+            rows = map_bucketed(token_lists, [len(t) for t in token_lists], self.config.eval_batch_size, run)
+        if not rows:
+            return np.zeros((0, len(self.labels))), []
+        return np.stack([r[0] for r in rows]), [r[1] for r in rows]
 
     # --- training -----------------------------------------------------------------------
     def fit(self, train: Sequence[Item], validation: Sequence[Item],

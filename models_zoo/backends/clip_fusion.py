@@ -24,6 +24,7 @@ from pydantic import Field
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _classify as cls_rules
 from models_zoo.backends import _torch_utils as tu
+from models_zoo.backends._buckets import length_buckets, text_length
 from models_zoo.backends._encoders import offline_env, resolve_model_path
 from models_zoo.backends._fusion_net import ClipFusionNet
 from models_zoo.backends._training import run_epochs
@@ -114,8 +115,10 @@ class ClipFusionBackend(Backend):
         self.net = ClipFusionNet(clip, len(self.labels), c.fusion_dim, c.dropout).to(self.device)
 
     # -- preprocess / forward ----------------------------------------------------------------
-    def _inputs(self, items: Sequence[Item], where: str, offset: int = 0) -> dict[str, Any]:
-        """Tokenised texts and pixel values for the items that have each modality."""
+    def _inputs(self, items: Sequence[Item], where: str, offset: int = 0,
+                positions: Sequence[int] | None = None) -> dict[str, Any]:
+        """Tokenised texts and pixel values for the items that have each modality; errors name
+        item `offset + i`, or `positions[i]` (a length-sorted batch)."""
         text_rows = [i for i, item in enumerate(items) if has_text(item)]
         image_rows = [i for i, item in enumerate(items) if item.image]
         out: dict[str, Any] = {
@@ -130,7 +133,9 @@ class ClipFusionBackend(Backend):
             ))
             out["text"] = {k: v for k, v in out["text"].items() if k in ("input_ids", "attention_mask")}
         if image_rows:
-            images = [decode_image(items[i].image, f"{where} item {offset + i}") for i in image_rows]
+            images = [decode_image(items[i].image,
+                                   f"{where} item {positions[i] if positions is not None else offset + i}")
+                      for i in image_rows]
             out["pixels"] = self.image_processor(images=images, return_tensors="pt")["pixel_values"]
         return out
 
@@ -185,16 +190,16 @@ class ClipFusionBackend(Backend):
     def _scores(self, items: Sequence[Item], where: str) -> np.ndarray:
         assert self.net is not None
         self.net.eval()
-        chunks = []
+        logits = np.zeros((len(items), len(self.labels)))
         with torch.inference_mode():
-            for start in range(0, len(items), self.config.predict_batch_size):
-                chunk = items[start : start + self.config.predict_batch_size]
+            # Length-sorted batches (texts padded less), rows restored to input order.
+            for rows in length_buckets([text_length(item.text or "") for item in items],
+                                       self.config.predict_batch_size):
+                chunk = [items[int(i)] for i in rows]
                 with tu.autocast(self.device):
-                    logits = self._logits(self._inputs(chunk, where, start))
-                chunks.append(logits.float().cpu().numpy())
-        if not chunks:
-            return np.zeros((0, len(self.labels)))
-        return cls_rules.sigmoid(np.concatenate(chunks).astype(np.float64))
+                    block = self._logits(self._inputs(chunk, where, positions=[int(i) for i in rows]))
+                logits[rows] = block.float().cpu().numpy()
+        return cls_rules.sigmoid(logits.astype(np.float64))
 
     # -- training ---------------------------------------------------------------------------
     def fit(self, train: Sequence[Item], validation: Sequence[Item],

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _classify as C
-from models_zoo.backends._encoders import DEFAULT_ENCODER, encode_sentences
+from models_zoo.backends._encoders import DEFAULT_BATCH_SIZE, DEFAULT_ENCODER, encode_sentences
 from models_zoo.backends._forest import (
     forest_from_sklearn,
     forest_predict,
@@ -41,6 +41,11 @@ from models_zoo.backends.base import (
 )
 
 HEAD_FILE = "head.safetensors"
+# Progress of a run in PROGRESS_SCALE steps: encoding takes the first ENCODE_SHARE when texts
+# are encoded (it dominates a cold run), the head FIT_SHARE of the rest, calibration the remainder.
+PROGRESS_SCALE = 1000
+ENCODE_SHARE = 0.9
+FIT_SHARE = 0.8
 
 
 class EmbeddingHeadConfig(ClassifierConfig):
@@ -72,7 +77,8 @@ class EmbeddingHeadConfig(ClassifierConfig):
     n_estimators: int = Field(300, ge=1, le=5000, description="Trees in the random forest.")
     max_depth: int | None = Field(None, ge=1, description="Depth limit of each tree (None: grow fully).")
     min_samples_leaf: int = Field(1, ge=1, description="Minimum items per leaf of each tree.")
-    embed_batch_size: int = Field(64, ge=1, description="Texts per encoder forward pass.")
+    embed_batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, description="Texts per encoder forward "
+                                  "pass (length-sorted batches; default measured by bench/encoder.py).")
     normalize_embeddings: bool = Field(True, description="L2-normalise embeddings before the head.")
     device: str = Field("auto", description='"auto" (CUDA when present), "cpu" or "cuda".')
 
@@ -95,11 +101,19 @@ class EmbeddingHeadBackend(Backend):
         self._forest: dict[str, np.ndarray] | None = None
 
     # --- encoding ---------------------------------------------------------------------------
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings (n, dim) float32 of `texts`, batched by `embed_batch_size`."""
+    def encode(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray:
+        """Embeddings (n, dim) float32 of `texts`, batched by `embed_batch_size`; `progress`
+        gets "encoding n of N texts" events (the first ENCODE_SHARE of a run)."""
         cfg = self.config
+        report = None
+        if progress is not None:
+            def report(done: int, total: int) -> None:
+                step = round(PROGRESS_SCALE * ENCODE_SHARE * done / max(total, 1))
+                progress(ProgressEvent(step=step, total_steps=PROGRESS_SCALE,
+                                       message=f"encoding {done} of {total} texts"))
         return encode_sentences(cfg.encoder, texts, batch_size=cfg.embed_batch_size,
-                                normalize=cfg.normalize_embeddings, device=cfg.device)
+                                normalize=cfg.normalize_embeddings, device=cfg.device,
+                                progress=report)
 
     @property
     def embed_batch_size(self) -> int:
@@ -111,35 +125,43 @@ class EmbeddingHeadBackend(Backend):
         C.check_splits(train, validation)
         C.gold_matrix(train, self.labels, self.task_type, "train")  # fail before encoding
         C.gold_matrix(validation, self.labels, self.task_type, "validation")
-        if progress is not None:
-            progress(ProgressEvent(step=0, total_steps=3, epoch=0, message="encoding texts"))
-        x_train = self.encode([item.text for item in train])
-        x_val = self.encode([item.text for item in validation])
-        return self.fit_embeddings(x_train, train, x_val, validation, progress)
+        vectors = self.encode([item.text for item in [*train, *validation]], progress)
+        n = len(train)
+        return self.fit_embeddings(vectors[:n], train, vectors[n:], validation, progress,
+                                   encoded=True)
 
     def fit_embeddings(self, x_train: np.ndarray, train: Sequence[Item], x_val: np.ndarray,
-                       validation: Sequence[Item], progress: ProgressCallback | None = None) -> FitReport:
+                       validation: Sequence[Item], progress: ProgressCallback | None = None,
+                       encoded: bool = False) -> FitReport:
         """Fit the head on precomputed embeddings (rows aligned with the items, whose gold
-        labels are used; e.g. a cached EmbeddingSet), calibrate and measure on validation."""
+        labels are used; e.g. a cached EmbeddingSet), calibrate and measure on validation.
+
+        Progress phases (out of PROGRESS_SCALE steps, so the run's ETA follows them): encoding
+        (`encoded=True`: the caller encoded, the first ENCODE_SHARE), fitting the head, then
+        calibrating the thresholds, which reports the validation log loss."""
         C.check_splits(train, validation)
         if len(x_train) != len(train) or len(x_val) != len(validation):
             raise BackendError("embeddings and items differ in length")
         y_train = C.gold_matrix(train, self.labels, self.task_type, "train")
         y_val = C.gold_matrix(validation, self.labels, self.task_type, "validation")
+        start = ENCODE_SHARE if encoded else 0.0
+        fit_end = start + (1 - start) * FIT_SHARE
 
-        def report(step: int, message: str) -> None:
+        def report(fraction: float, message: str, loss: float | None = None) -> None:
             if progress is not None:
-                progress(ProgressEvent(step=step, total_steps=3, epoch=0, message=message))
+                progress(ProgressEvent(step=round(PROGRESS_SCALE * fraction), total_steps=PROGRESS_SCALE,
+                                       loss=loss, message=message))
 
-        report(1, f"fitting {self.config.head}")
+        report(start, f"fitting the {self.config.head.replace('_', ' ')} head on {len(train)} examples")
         if self.config.head == "logistic_regression":
             self._fit_logistic(np.asarray(x_train), y_train)
         else:
             self._fit_forest(np.asarray(x_train), y_train)
-        report(2, "calibrating thresholds")
+        report(fit_end, f"calibrating thresholds on {len(validation)} validation examples")
         scores = self._scores(np.asarray(x_val))
         self.thresholds, self.metrics = C.calibrate_for(self.config, y_val, scores, self.labels, self.task_type)
-        report(3, "done")
+        loss = C.validation_log_loss(y_val, scores, self.task_type)
+        report(1.0, f"done: validation log loss {loss:.4f}", loss=loss)
         return FitReport(metrics=self.metrics, thresholds=self.thresholds)
 
     def _class_weight(self) -> str | None:

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _torch_utils as tu
+from models_zoo.backends._buckets import map_bucketed, text_length
 from models_zoo.backends._encoders import DEFAULT_ENCODER, offline_env, resolve_model_path
 from models_zoo.backends._span_net import SpanTaggerNet, encode_words
 from models_zoo.backends._spans import (
@@ -257,18 +258,21 @@ class SpanTaggerBackend(Backend):
     def _predict(self, inputs: Sequence[Item]) -> list[ItemPrediction]:
         assert self.net is not None
         self.net.eval()
-        out: list[ItemPrediction] = []
+        def run(chunk: list[Item]) -> list[ItemPrediction]:
+            words, batch = self._batch(chunk)
+            batch = batch.to(self.device)
+            with tu.autocast(self.device):
+                emissions = self.net.emissions(batch)
+            paths = self.net.decode(emissions, batch.word_mask)
+            marginals = self.net.marginals(emissions, batch.word_mask).cpu().numpy()
+            return [self._postprocess(item, words[b], batch.modelled[b], paths[b], marginals[b])
+                    for b, item in enumerate(chunk)]
+
+        items = list(inputs)
         with torch.inference_mode():
-            for chunk in tu.batched(list(inputs), self.config.predict_batch_size):
-                words, batch = self._batch(chunk)
-                batch = batch.to(self.device)
-                with tu.autocast(self.device):
-                    emissions = self.net.emissions(batch)
-                paths = self.net.decode(emissions, batch.word_mask)
-                marginals = self.net.marginals(emissions, batch.word_mask).cpu().numpy()
-                for b, item in enumerate(chunk):
-                    out.append(self._postprocess(item, words[b], batch.modelled[b], paths[b], marginals[b]))
-        return out
+            # Length-sorted batches (less padding), predictions restored to input order.
+            return map_bucketed(items, [text_length(item.text) for item in items],
+                                self.config.predict_batch_size, run)
 
     def _postprocess(self, item: Item, words: list[Word], kept: list[int], path: list[int],
                      marginals: np.ndarray) -> ItemPrediction:

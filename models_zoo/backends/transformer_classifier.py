@@ -19,10 +19,10 @@ from pydantic import Field
 
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _classify as C
+from models_zoo.backends._buckets import rows_bucketed, text_length
 from models_zoo.backends._encoders import DEFAULT_ENCODER, offline_env, resolve_model_path
 from models_zoo.backends._torch_utils import (
     autocast,
-    batched,
     pick_device,
     seed_everything,
     shuffled_batches,
@@ -122,11 +122,12 @@ class TransformerClassifierBackend(Backend):
 
     def _score_texts(self, texts: Sequence[str]) -> np.ndarray:
         self.model.eval()
-        parts = [np.zeros((0, self.num_outputs))]
+        texts = list(texts)
         with torch.inference_mode():
-            for chunk in batched(list(texts), self.config.eval_batch_size):
-                parts.append(self._probabilities(self._logits(chunk)))
-        return np.concatenate(parts, axis=0)
+            # Length-sorted batches (less padding), rows restored to input order.
+            return rows_bucketed(texts, [text_length(t) for t in texts], self.config.eval_batch_size,
+                                 lambda chunk: self._probabilities(self._logits(chunk)),
+                                 self.num_outputs)
 
     def fit(self, train: Sequence[Item], validation: Sequence[Item],
             progress: ProgressCallback | None = None) -> FitReport:

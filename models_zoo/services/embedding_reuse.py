@@ -1,11 +1,12 @@
 """Training on the embedding store: `embedding_head` reuses the vectors the project's store
-already holds for its encoder, so a retrain on a warm store does not re-encode."""
+already holds for its encoder, so a retrain on a warm store does not re-encode (nor does the
+stop-set prediction that follows it)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from models_zoo.backends.base import Backend, FitReport, ProgressCallback
+from models_zoo.backends.base import Backend, FitReport, Item, ItemPrediction, ProgressCallback
 
 
 def fit_with_store(backend: Backend, project: Any, dataset: Any, progress: ProgressCallback,
@@ -21,8 +22,25 @@ def fit_with_store(backend: Backend, project: Any, dataset: Any, progress: Progr
     items = [*dataset.train, *dataset.validation]
     ids = [*dataset.snapshot["train_example_ids"], *dataset.snapshot["validation_example_ids"]]
     vectors, cached = cached_or_encoded(project, backend.config.encoder, ids,
-                                        [item.text for item in items], backend.encode)
+                                        [item.text for item in items],
+                                        lambda texts: backend.encode(texts, progress))
     log(f"embeddings: {cached} of {len(ids)} from the embedding store, {len(ids) - cached} encoded")
     n = len(dataset.train)
     return backend.fit_embeddings(vectors[:n], dataset.train, vectors[n:], dataset.validation,
-                                  progress=progress)
+                                  progress=progress, encoded=cached < len(ids))
+
+
+def predict_with_store(backend: Backend, project: Any, example_ids: Sequence[int],
+                       items: Sequence[Item]) -> list[ItemPrediction]:
+    """`backend.predict(items)`; embedding_head takes the project's stored vectors for these
+    examples (encoding only those the store lacks), so predicting right after a warm retrain
+    (the stop set) does not re-encode either. Rows align with `items`."""
+    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
+
+    if not isinstance(backend, EmbeddingHeadBackend) or not backend.config.normalize_embeddings:
+        return backend.predict(items)
+    from annotator.services.embeddings import cached_or_encoded
+
+    vectors, _cached = cached_or_encoded(project, backend.config.encoder, list(example_ids),
+                                         [item.text for item in items], backend.encode)
+    return backend.predict_embeddings(vectors)

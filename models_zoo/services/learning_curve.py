@@ -33,6 +33,7 @@ def stop_set_ids(project_id: int, size: int = STOP_SET_SIZE) -> list[int]:
 def record_stop_set(version: ModelVersion, backend: Any) -> int:
     """Predict the stop set with the freshly trained `backend` into Prediction rows of
     `version`; returns how many were written. Never fails the run (logged instead)."""
+    from models_zoo.services.embedding_reuse import predict_with_store
     from models_zoo.services.prediction import item_for_example
 
     try:
@@ -43,7 +44,9 @@ def record_stop_set(version: ModelVersion, backend: Any) -> int:
         examples = list(Example.objects.filter(pk__in=[i for i in ids if i not in done]).order_by("id"))
         if not examples:
             return 0
-        predictions = backend.predict([item_for_example(e, project) for e in examples])
+        # Stored vectors where the project has them: a warm retrain stays free of encoding.
+        predictions = predict_with_store(backend, project, [e.pk for e in examples],
+                                         [item_for_example(e, project) for e in examples])
         Prediction.objects.bulk_create(
             [Prediction(example_id=e.pk, model_version=version,
                         scores={k: float(v) for k, v in p.scores.items()},

@@ -29,7 +29,7 @@ def test_embedding_head_trains_end_to_end_and_its_artifact_predicts(project, own
     assert version is not None and version.backend == "embedding_head"
     assert 0.0 <= version.metrics["f1_macro"] <= 1.0
     assert version.data_snapshot["counts"]["validation"] == 4
-    assert "fitting logistic_regression" in run.log
+    assert "fitting the logistic regression head on 20 examples" in run.log
     backend = load_backend(Path(version.artifact_dir))
     [prediction] = backend.predict([Item(text="you are a pathetic liar")])
     assert set(prediction.scores) == {"HS", "TR", "AG"}
