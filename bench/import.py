@@ -175,11 +175,27 @@ def child_import(source: Path) -> dict[str, float]:
             "base_rss_mb": base_rss, "peak_rss_mb": peak}
 
 
+def prepare_database() -> None:
+    """Create the bench database when it is missing and migrate it (a fresh machine has neither)."""
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(os.environ["DATABASE_URL"])
+    name = cfg["NAME"]
+    admin = f"postgres://{cfg['USER'] or 'postgres'}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True, cwd=ROOT)
+
+
 def run_child(kind: str, source: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--source", str(source)],
-        check=True, capture_output=True, text=True,
+        capture_output=True, text=True,
     )
+    if out.returncode:
+        sys.exit(f"bench/import.py: the {kind} run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -197,6 +213,7 @@ def main() -> None:
     if not os.environ["DATABASE_URL"].startswith("postgres"):
         sys.exit("bench/import.py measures PostgreSQL: set DATABASE_URL=postgres://...")
     sizes = args.rows or [100_000, 1_000_000]
+    prepare_database()
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             source = Path(tmp) / f"tweets-{n}.csv"
