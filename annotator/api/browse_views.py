@@ -49,7 +49,8 @@ def _filter(params: Any) -> browse.BrowseFilter:
 @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["examples"],
                summary="Browse examples: full-text q, label, annotator, source, annotated, "
                "score_label/score_min/score_max, model_disagrees, annotators_disagree, meta=k=v, "
-               "posted_/created_after/before, sort, page, page_size (admins)")
+               "posted_/created_after/before, sort, page, page_size, after (the previous "
+               "page's next_after: keyset pages for id sorts) (admins)")
 @api_view(["GET"])
 def browse_examples(request: Request, project_id: int) -> Response:
     project = get_project_for(request.user, project_id, Role.ADMIN)
@@ -60,6 +61,7 @@ def browse_examples(request: Request, project_id: int) -> Response:
         raise ValidationError({exc.field: [exc.message]}) from None
     return Response({
         "page": page.page, "page_size": page.page_size, "has_next": page.has_next,
+        "next_after": page.next_after,
         "count": page.count, "count_capped": page.count_capped,
         "results": [_row(x, page.version) for x in page.rows],
     })

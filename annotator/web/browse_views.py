@@ -27,6 +27,7 @@ def _context(project, params: QueryDict) -> dict:
         error = exc
     query = params.copy()
     query.pop("page", None)
+    query.pop("after", None)
     base = query.urlencode()
     rows = []
     if page is not None:
@@ -43,7 +44,8 @@ def _context(project, params: QueryDict) -> dict:
         "sources": AnnotationSource.values, "sorts": browse.SORTS,
         "version": version, "export_formats": EXPORT_FORMATS,
         "prev_url": f"?{base}&page={page.page - 1}" if page and page.has_previous else "",
-        "next_url": f"?{base}&page={page.page + 1}" if page and page.has_next else "",
+        "next_url": (f"?{base}&page={page.page + 1}"
+                     + (f"&after={page.next_after}" if page.next_after else "")) if page and page.has_next else "",
     }
 
 

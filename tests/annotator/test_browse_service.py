@@ -163,3 +163,27 @@ def test_filters_stay_right_inside_subqueries(project, world):
                              ({"model_disagrees": "yes"}, [world[0].pk])]:
         chosen = selected(project, Selection(filter=parse_filter(params)))
         assert sorted(Example.objects.filter(pk__in=chosen).values_list("pk", flat=True)) == expected
+
+
+@pytest.mark.parametrize("sort", ["id", "-id"])
+def test_keyset_pages_give_the_offset_pages(project, world, sort):
+    """Following next_after (what the page's Next link does) lists the same rows as OFFSET pages."""
+    by_offset, by_keyset, after = [], [], None
+    for page_no in (1, 2, 3):
+        by_offset.append([r.pk for r in browse.browse_page(
+            project, parse_filter({"page_size": "2", "sort": sort, "page": str(page_no)})).rows])
+        params = {"page_size": "2", "sort": sort, "page": str(page_no)}
+        if after:
+            params["after"] = str(after)
+        page = browse.browse_page(project, parse_filter(params))
+        by_keyset.append([r.pk for r in page.rows])
+        after = page.next_after
+    assert by_keyset == by_offset
+    assert [pk for rows in by_keyset for pk in rows] == sorted(
+        (x.pk for x in world), reverse=sort == "-id")
+    assert after is None  # the last page has no next
+
+
+def test_keyset_is_only_for_id_sorts(project, world):
+    page = browse.browse_page(project, parse_filter({"page_size": "2", "sort": "posted_at"}))
+    assert page.has_next and page.next_after is None

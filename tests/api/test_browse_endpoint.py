@@ -36,6 +36,17 @@ def test_it_filters_like_the_page(owner_api, project, rows):
     assert body["has_next"] is False and body["count"] == 1
 
 
+def test_next_after_walks_the_pages(owner_api, project, rows):
+    first = owner_api.get(url(project, "browse"), {"page_size": 2}).json()
+    assert [r["id"] for r in first["results"]] == [rows[0].pk, rows[1].pk]
+    assert first["has_next"] and first["next_after"] == rows[1].pk
+    second = owner_api.get(url(project, "browse"),
+                           {"page_size": 2, "page": 2, "after": first["next_after"]}).json()
+    assert [r["id"] for r in second["results"]] == [rows[2].pk]
+    assert second["next_after"] is None and not second["has_next"]
+    assert owner_api.get(url(project, "browse"), {"after": "x"}).status_code == 400
+
+
 def test_bad_filter_values_are_a_400_naming_the_field(owner_api, project, rows):
     response = owner_api.get(url(project, "browse"), {"score_min": "high"})
     assert response.status_code == 400

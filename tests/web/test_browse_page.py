@@ -32,3 +32,13 @@ def test_bad_filter_is_named_at_the_top(client, project, owner):
 def test_annotators_cannot_open_it(client, project, annotator_user):
     client.force_login(annotator_user)
     assert client.get(f"/projects/{project.pk}/data/").status_code == 403
+
+
+def test_next_link_carries_the_keyset_cursor(client, project, owner):
+    made = [Example.objects.create(project=project, text=f"tweet {i}", content_hash=f"k{i}") for i in range(3)]
+    client.force_login(owner)
+    first = client.get(f"/projects/{project.pk}/data/", {"page_size": "2", "q": "tweet"})
+    assert first.context["next_url"].endswith(f"&page=2&after={made[1].pk}")
+    second = client.get(f"/projects/{project.pk}/data/{first.context['next_url']}")
+    assert [r["example"].pk for r in second.context["rows"]] == [made[2].pk]
+    assert "after=" not in second.context["prev_url"] and second.context["next_url"] == ""
