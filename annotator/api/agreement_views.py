@@ -90,15 +90,9 @@ class ExampleAdjudicate(APIView):
         project = project_for_view(request, self)
         example = get_object_or_404(Example, project=project, pk=example_id)
         example.project = project
-        data = s.AnnotationInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        decision = s.AnnotationInputSerializer.decision(request.data)
         try:
-            annotation = adjudicate(
-                user=request.user,
-                example=example,
-                labels=data.validated_data.get("labels"),
-                spans=[dict(span) for span in data.validated_data.get("spans", [])],
-            )
+            annotation = adjudicate(user=request.user, example=example, **decision)
         except AnnotationInvalid as exc:
             raise api_error(exc) from None
         return Response(s.AnnotationSerializer(annotation).data)

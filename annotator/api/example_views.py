@@ -204,15 +204,9 @@ class ExampleAnnotations(APIView):
 
     def post(self, request: Request, project_id: int, example_id: int) -> Response:
         example = self.get_example()
-        data = s.AnnotationInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        decision = s.AnnotationInputSerializer.decision(request.data)
         try:
-            result = save_annotation_result(
-                user=request.user,
-                example=example,
-                labels=data.validated_data.get("labels"),
-                spans=[dict(span) for span in data.validated_data.get("spans", [])],
-            )
+            result = save_annotation_result(user=request.user, example=example, **decision)
         except AnnotationInvalid as exc:
             raise api_error(exc) from None
         return Response(

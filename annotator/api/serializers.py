@@ -299,6 +299,14 @@ class AnnotationInputSerializer(serializers.Serializer):
     )
     spans = SpanSerializer(many=True, required=False, help_text="Spans task.")
 
+    @classmethod
+    def decision(cls, data: Any) -> dict[str, Any]:
+        """The validated request body as the annotation services' `labels=` / `spans=` keywords."""
+        parsed = cls(data=data)
+        parsed.is_valid(raise_exception=True)
+        return {"labels": parsed.validated_data.get("labels"),
+                "spans": [dict(span) for span in parsed.validated_data.get("spans", [])]}
+
 
 # --- examples --------------------------------------------------------------------------------
 
