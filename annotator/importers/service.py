@@ -86,8 +86,9 @@ def import_file(
     Rows become Examples (raw text kept, normalized text and content hash computed); labels or
     spans in the file become one user-less Annotation with source "import" per example. Rows
     whose content hash is already in the project, or earlier in the file, are skipped and
-    counted as duplicates. Memory stays flat: one record at a time is parsed and rows stream to
-    the database.
+    counted as duplicates. Memory stays flat on PostgreSQL: one record at a time is parsed, rows
+    stream to the database, and external ids are checked there (the SQLite writer keeps a dict of
+    them).
 
     on_error="stop" (the default): any bad row raises ImportFailed listing up to 100 errors with
     their line numbers, and nothing is stored (one transaction). on_error="skip": bad records are
@@ -104,9 +105,6 @@ def import_file(
     skipped = 0
     truncated = False
     rows_seen = 0
-    # external id -> (line, content hash) of its first row: a second, different text under
-    # the same id is an error naming both lines (the same text is an ordinary duplicate).
-    ids: dict[str, int] = {}
     last_report = time.monotonic()
     started = last_report
     with open_source(source) as (stream, counter), transaction.atomic():
@@ -121,7 +119,7 @@ def import_file(
                         if builder.columns is None and reader.columns:
                             builder.resolve(reader.columns, 1, strict=True)
                         row = builder.build(item)
-                        _check_id(ids, row.external_id, row.line, row.content_hash)
+                        writer.check(row)
                     except RowError as exc:
                         problem = exc
                         if builder.columns is None:
@@ -136,13 +134,25 @@ def import_file(
                     elif not skip:
                         truncated = True
                         break
-                elif skip or not errors:
+                elif skip or not errors or writer.stages_every_row:
                     writer.add(row)
                 if progress is not None and rows_seen % _PROGRESS_EVERY_ROWS == 0:
                     now = time.monotonic()
                     if now - last_report >= 0.5:
                         progress(counter.count, rows_seen)
                         last_report = now
+            # A second, different text under an external id used earlier in the file is an
+            # error naming both lines (the same text again is an ordinary duplicate).
+            conflicts, id_errors = writer.id_conflicts(remove=skip, limit=MAX_ERRORS)
+            if conflicts:
+                skipped += conflicts
+                truncated = truncated or conflicts > len(id_errors)
+                merged = sorted(errors + [e.as_dict() for e in id_errors], key=_line_of)
+                if skip:
+                    errors = merged[:MAX_ERRORS]
+                else:
+                    truncated = truncated or len(merged) > MAX_ERRORS
+                    errors = merged
             if errors and not skip:
                 raise ImportFailed(errors, truncated)
             imported, duplicates = writer.finish()
@@ -163,19 +173,6 @@ def import_file(
     return ImportResult(imported=imported, duplicates=duplicates, skipped=skipped, errors=errors)
 
 
-def _check_id(ids: dict[str, int], external_id: str, line: int, digest: str) -> None:
-    if not external_id:
-        return
-    # One int per id, (line << 256) | the 256-bit content hash: about 60 bytes instead of a
-    # (line, 64-char hex string) tuple's 200, and the comparison stays exact.
-    value = int(digest, 16)
-    first = ids.setdefault(external_id, (line << 256) | value)
-    if first & _HASH_MASK != value:
-        raise RowError(
-            line,
-            f"external id {external_id!r} is already used on line {first >> 256} by a different "
-            "text (ids must be unique within a file)",
-        )
-
-
-_HASH_MASK = (1 << 256) - 1
+def _line_of(error: dict[str, object]) -> int:
+    line = error.get("line")
+    return line if isinstance(line, int) else 0

@@ -1,5 +1,8 @@
 """All-or-nothing bulk writers. Both run inside the caller's transaction and skip rows whose
-content hash is already in the project (or earlier in the same file), counting them.
+content hash is already in the project (or earlier in the same file), counting them. Both also
+refuse a second, different text under an external id already used earlier in the file
+(`id_conflicts`): the batch writer keeps a dict of the ids it has seen, the COPY writer finds
+them in SQL on its staging table once every row is there, so its memory stays flat at any size.
 
 - PostgreSQL: rows stream through `COPY` into a temporary staging table, then one
   `INSERT ... SELECT ... ON CONFLICT DO NOTHING` moves them into `annotator_example` (first
@@ -16,6 +19,7 @@ from typing import Any, Protocol
 import psycopg
 from django.db import connection
 
+from annotator.importers.errors import RowError
 from annotator.importers.mapping import PreparedRow
 from annotator.importers.values import posted_at_of
 from annotator.models import Annotation, AnnotationSource, Example, Project
@@ -25,7 +29,19 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Writer(Protocol):
+    # True: add() every valid row, even once the import has failed, so that id_conflicts()
+    # sees the whole file (the COPY writer checks ids only at the end).
+    stages_every_row: bool
+
+    def check(self, row: PreparedRow) -> None:
+        """Raise RowError for a problem the writer finds as the row arrives."""
+        ...
     def add(self, row: PreparedRow) -> None: ...
+    def id_conflicts(self, *, remove: bool, limit: int) -> tuple[int, list[RowError]]:
+        """Rows whose external id was first used (earlier in the file) by a different text:
+        how many, and the first `limit` of them as errors in line order. `remove`: leave them
+        out of what finish() stores."""
+        ...
     def abort(self, exc: BaseException) -> None: ...
     def finish(self) -> tuple[int, int]:
         """Store the staged rows; returns (imported, duplicates)."""
@@ -36,8 +52,18 @@ class Writer(Protocol):
 IMPORT_LOCK_NAMESPACE = 7316
 
 
+def id_conflict_error(line: int, external_id: str, first_line: int) -> RowError:
+    return RowError(
+        line,
+        f"external id {external_id!r} is already used on line {first_line} by a different "
+        "text (ids must be unique within a file)",
+    )
+
+
 class PostgresCopyWriter:
     """COPY into a temp table, then set-based dedupe and insert."""
+
+    stages_every_row = True
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -47,12 +73,12 @@ class PostgresCopyWriter:
         self._cursor = connection.cursor()
         raw = self._cursor.cursor
         create = (
-            f"CREATE TEMP TABLE {self.table} (seq bigint, text text, normalized_text text, "
+            f"CREATE TEMP TABLE {self.table} (seq bigint, line bigint, text text, normalized_text text, "
             "meta jsonb, external_id text, content_hash text, labels jsonb, spans jsonb, "
             "annotated boolean, posted_at timestamptz)"
         )
         copy = (
-            f"COPY {self.table} (seq, text, normalized_text, meta, external_id, content_hash, "
+            f"COPY {self.table} (seq, line, text, normalized_text, meta, external_id, content_hash, "
             "labels, spans, annotated, posted_at) FROM STDIN"
         )
         # FREEZE: the table is created in this subtransaction, so rows are written frozen and
@@ -79,6 +105,7 @@ class PostgresCopyWriter:
         self._copy.write_row(
             (
                 self.rows,
+                row.line,
                 row.text,
                 row.normalized_text,
                 _dumps(row.meta),
@@ -92,16 +119,68 @@ class PostgresCopyWriter:
             )
         )
 
+    def check(self, row: PreparedRow) -> None:
+        return None  # ids are checked in SQL once the file is staged (id_conflicts)
+
+    def id_conflicts(self, *, remove: bool, limit: int) -> tuple[int, list[RowError]]:
+        """One hash aggregate over the staged ids finds those with more than one text (none, in
+        a well-formed file); only their rows are then compared with each id's first row."""
+        self._end_copy()
+        raw = self._cursor.cursor
+        raw.execute(
+            f"CREATE TEMP TABLE {self.table}_ids AS SELECT external_id FROM {self.table} "
+            "WHERE external_id <> '' GROUP BY external_id "
+            "HAVING min(content_hash) <> max(content_hash)"
+        )
+        if not raw.rowcount:
+            raw.execute(f"DROP TABLE {self.table}_ids")
+            return 0, []
+        # The first row of each such id (in file order), and every later row with another text.
+        raw.execute(
+            f"CREATE TEMP TABLE {self.table}_bad AS "
+            "WITH firsts AS (SELECT DISTINCT ON (s.external_id) s.external_id, s.line, "
+            f"s.content_hash FROM {self.table} s JOIN {self.table}_ids USING (external_id) "
+            "ORDER BY s.external_id, s.seq) "
+            "SELECT s.seq, s.line, s.external_id, f.line AS first_line "
+            f"FROM {self.table} s JOIN firsts f USING (external_id) "
+            "WHERE s.content_hash <> f.content_hash"
+        )
+        count = raw.rowcount
+        raw.execute(
+            f"SELECT line, external_id, first_line FROM {self.table}_bad ORDER BY seq LIMIT %s",
+            (limit,),
+        )
+        errors = [id_conflict_error(*found) for found in raw.fetchall()]
+        if remove:
+            # Deleting leaves the other rows where they are, so the insert still reads them in
+            # file order.
+            raw.execute(f"DELETE FROM {self.table} WHERE seq IN (SELECT seq FROM {self.table}_bad)")
+            self.rows -= raw.rowcount
+            self.annotated = self.annotated and self._annotated_left()
+        raw.execute(f"DROP TABLE {self.table}_bad, {self.table}_ids")
+        return count, errors
+
+    def _annotated_left(self) -> int:
+        raw = self._cursor.cursor
+        raw.execute(f"SELECT count(*) FROM {self.table} WHERE annotated")
+        return int(raw.fetchone()[0])
+
+    def _end_copy(self) -> None:
+        if self._copy_cm is not None:
+            cm, self._copy_cm = self._copy_cm, None
+            cm.__exit__(None, None, None)
+
     def abort(self, exc: BaseException) -> None:
         # Ends the COPY with an error; the caller's transaction rolls everything back.
         try:
-            self._copy_cm.__exit__(type(exc), exc, exc.__traceback__)
+            if self._copy_cm is not None:
+                self._copy_cm.__exit__(type(exc), exc, exc.__traceback__)
         except Exception:
             logger.debug("ending an aborted COPY raised", exc_info=True)
         self._cursor.close()
 
     def finish(self) -> tuple[int, int]:
-        self._copy_cm.__exit__(None, None, None)
+        self._end_copy()
         raw = self._cursor.cursor
         pid = self.project.pk
         # Two imports into one project with overlapping texts would insert the same unique keys
@@ -149,12 +228,26 @@ class OrmBatchWriter:
     """bulk_create in batches; dedupe against the project and the file via one query a batch."""
 
     batch_size = 1000
+    stages_every_row = False
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self.batch: list[PreparedRow] = []
         self.imported = 0
         self.duplicates = 0
+        # external id -> (line << 256) | its first row's 256-bit content hash: one int per id.
+        self.ids: dict[str, int] = {}
+
+    def check(self, row: PreparedRow) -> None:
+        if not row.external_id:
+            return
+        value = int(row.content_hash, 16)
+        first = self.ids.setdefault(row.external_id, (row.line << 256) | value)
+        if first & _HASH_MASK != value:
+            raise id_conflict_error(row.line, row.external_id, first >> 256)
+
+    def id_conflicts(self, *, remove: bool, limit: int) -> tuple[int, list[RowError]]:
+        return 0, []  # check() already refused them as they came
 
     def add(self, row: PreparedRow) -> None:
         self.batch.append(row)
@@ -213,6 +306,9 @@ class OrmBatchWriter:
                 )
         Annotation.objects.bulk_create(annotations)
         self.imported += len(fresh)
+
+
+_HASH_MASK = (1 << 256) - 1
 
 
 def writer_for(project: Project) -> Any:

@@ -158,3 +158,56 @@ def test_it_falls_back_to_a_plain_copy_when_postgres_refuses_freeze(project, tmp
         cursor.execute("CLOSE held_open")
     assert result.imported == 2
     assert Example.objects.get(project=project, text="beta").annotations.get().labels == ["TR"]
+
+
+ID_CONFLICT = "external id {!r} is already used on line {} by a different text (ids must be unique within a file)"
+
+
+def test_an_id_reused_for_another_text_is_refused_in_line_order_with_other_errors(project, tmp_path, writer_kind):
+    # Line 3 is a bad label, lines 5 and 7 reuse id 7 (first on line 2) for other texts, line 6
+    # reuses id 8 for its own text (an ordinary duplicate), line 8 is another bad label.
+    body = ("id,text,labels\n7,first text,HS\n8,second,TR\n9,third,XX\n7,other text,HS\n"
+            "8,second,TR\n7,a third text,AG\n10,fourth,YY\n")
+    with pytest.raises(ImportFailed) as caught:
+        import_file(project, write(tmp_path, "ids.csv", body), "csv")
+    assert [(e["line"], e["message"]) for e in caught.value.errors] == [
+        (4, "column 'labels': unknown label 'XX'; valid labels: HS, TR, AG"),
+        (5, ID_CONFLICT.format("7", 2)),
+        (7, ID_CONFLICT.format("7", 2)),
+        (8, "column 'labels': unknown label 'YY'; valid labels: HS, TR, AG"),
+    ]
+    assert not caught.value.truncated
+    assert not Example.objects.filter(project=project).exists()
+
+
+def test_skip_leaves_out_the_reused_ids_and_keeps_the_first_rows_and_their_labels(project, tmp_path, writer_kind):
+    body = ("id,text,labels\n7,first text,HS\n7,other text,AG\n8,other text,TR\n"
+            "7,first text,AG\n9,,HS\n")
+    result = import_file(project, write(tmp_path, "ids.csv", body), "csv", on_error="skip")
+    # Line 3 is refused; "other text" under its own id 8 (line 4) is then a new example; line 5
+    # repeats line 2 (a duplicate); line 6 has no text.
+    assert (result.imported, result.duplicates, result.skipped) == (2, 1, 2)
+    assert [e["line"] for e in result.errors] == [3, 6]
+    assert result.errors[0]["message"] == ID_CONFLICT.format("7", 2)
+    stored = {e.external_id: (e.text, e.annotations.get().labels) for e in Example.objects.filter(project=project)}
+    assert stored == {"7": ("first text", ["HS"]), "8": ("other text", ["TR"])}
+
+
+def test_more_id_conflicts_than_the_error_list_holds(project, tmp_path, writer_kind):
+    body = "id,text\n" + "x,the first\n" + "".join(f"x,text {i}\n" for i in range(120))
+    with pytest.raises(ImportFailed) as caught:
+        import_file(project, write(tmp_path, "many.csv", body), "csv")
+    assert len(caught.value.errors) == 100 and caught.value.truncated
+    assert [e["line"] for e in caught.value.errors] == list(range(3, 103))
+    result = import_file(project, write(tmp_path, "many.csv", body), "csv", on_error="skip")
+    assert (result.imported, result.skipped, len(result.errors)) == (1, 120, 100)
+    assert list(Example.objects.filter(project=project).values_list("text", flat=True)) == ["the first"]
+
+
+def test_an_id_reused_past_the_first_batches_names_its_first_line(project, tmp_path, writer_kind):
+    # The batch writer has flushed three batches by then; the COPY writer finds it in SQL.
+    body = "id,text\n" + "".join(f"{i},text {i}\n" for i in range(3000)) + "5,changed\n"
+    with pytest.raises(ImportFailed) as caught:
+        import_file(project, write(tmp_path, "ids.csv", body), "csv")
+    assert caught.value.errors == [{"line": 3002, "message": ID_CONFLICT.format("5", 7)}]
+    assert not Example.objects.filter(project=project).exists()
