@@ -33,6 +33,7 @@ from models_zoo.models import (
     PredictionJob,
     PredictionJobState,
 )
+from models_zoo.services.embedding_reuse import predict_in_batches
 from models_zoo.services.prediction import item_for_example
 from models_zoo.serving import ModelCache, get_model_cache, version_ref
 
@@ -154,22 +155,21 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
         .exclude(predictions__model_version_id=job.model_version_id)
         .order_by("id")
     )
-    rows: list[Prediction] = []
-    # Model calls in batches the encoder handles well; one transaction for the whole chunk.
-    for start in range(0, len(examples), 256):
-        batch = examples[start : start + 256]
-        predictions = loaded.backend.predict([item_for_example(e, project) for e in batch])
-        rows.extend(
-            Prediction(
-                example_id=e.id,
-                model_version_id=job.model_version_id,
-                scores={k: float(v) for k, v in p.scores.items()},
-                labels=list(p.labels),
-                spans=list(p.spans),
-                confidence=p.extras.get("confidence"),
-            )
-            for e, p in zip(batch, predictions, strict=True)
+    # Model calls in batches the encoder handles well (embedding_head: the stored vectors of
+    # the whole chunk); one transaction for the whole chunk.
+    predictions = predict_in_batches(loaded.backend, project, [e.id for e in examples],
+                                     [item_for_example(e, project) for e in examples])
+    rows = [
+        Prediction(
+            example_id=e.id,
+            model_version_id=job.model_version_id,
+            scores={k: float(v) for k, v in p.scores.items()},
+            labels=list(p.labels),
+            spans=list(p.spans),
+            confidence=p.extras.get("confidence"),
         )
+        for e, p in zip(examples, predictions, strict=True)
+    ]
     with transaction.atomic():
         locked = PredictionChunk.objects.select_for_update().get(pk=chunk.pk)
         if locked.state == ChunkState.DONE:  # a concurrent redelivery finished it first

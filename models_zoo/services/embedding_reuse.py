@@ -1,6 +1,6 @@
-"""Training on the embedding store: `embedding_head` reuses the vectors the project's store
-already holds for its encoder, so a retrain on a warm store does not re-encode (nor does the
-stop-set prediction that follows it)."""
+"""Training and predicting on the embedding store: `embedding_head` reuses the vectors the
+project's store already holds for its encoder, so a retrain on a warm store does not re-encode,
+nor does the stop-set prediction that follows it, nor a whole-project prediction job."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -44,3 +44,18 @@ def predict_with_store(backend: Backend, project: Any, example_ids: Sequence[int
     vectors, _cached = cached_or_encoded(project, backend.config.encoder, list(example_ids),
                                          [item.text for item in items], backend.encode)
     return backend.predict_embeddings(vectors)
+
+
+def predict_in_batches(backend: Backend, project: Any, example_ids: Sequence[int],
+                       items: Sequence[Item], batch_size: int = 256) -> list[ItemPrediction]:
+    """Predictions for `items` (the examples `example_ids`), rows aligned. embedding_head reads
+    the store for all of them at once (one lookup, encoding only what it lacks); other backends
+    are called `batch_size` items at a time, which their encoders batch well."""
+    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
+
+    if isinstance(backend, EmbeddingHeadBackend) and backend.config.normalize_embeddings:
+        return predict_with_store(backend, project, example_ids, items)
+    out: list[ItemPrediction] = []
+    for start in range(0, len(items), batch_size):
+        out.extend(backend.predict(items[start : start + batch_size]))
+    return out

@@ -23,6 +23,7 @@ from annotator.models import Example, Project, TaskType
 from annotator.normalize import normalize
 from models_zoo.backends.base import Item, ItemPrediction
 from models_zoo.models import ModelVersion, Prediction
+from models_zoo.services.embedding_reuse import predict_in_batches
 from models_zoo.serving import (
     LoadedModel,
     ModelCache,
@@ -339,7 +340,8 @@ def predict_project(
         if not batch:
             break
         last_id = batch[-1].id
-        predictions = loaded.backend.predict([item_for_example(e, project) for e in batch])
+        predictions = predict_in_batches(loaded.backend, project, [e.id for e in batch],
+                                         [item_for_example(e, project) for e in batch], batch_size)
         rows = [
             Prediction(
                 example_id=example.id,

@@ -97,3 +97,37 @@ def test_phase_events_follow_the_run_fraction(tiny_encoder) -> None:
     items = synthetic_items(42, "multilabel", DEFAULT_LABELS, seed=1)
     backend.fit_embeddings(x[:30], items[:30], x[30:], items[30:], progress=warm.append)
     assert warm[0].fraction == 0.0 and warm[1].fraction == pytest.approx(H.FIT_SHARE)
+
+
+def test_predict_all_reads_the_warm_store_and_gives_the_encoded_predictions(
+    project, owner, artifacts_dir, tiny_encoder, encoded, django_capture_on_commit_callbacks
+):
+    from models_zoo.services import chunked_prediction
+    from models_zoo.services.prediction import predict_project
+
+    annotate(project, owner, n=24)
+    for i in range(6):
+        add_example(project, f"unlabelled example number {i} about the flood")
+    version = train(project, owner, tiny_encoder).model_version
+    cold = {p.example_id: p.scores for p in Prediction.objects.filter(model_version=version)}
+    with django_capture_on_commit_callbacks(execute=False):
+        s = E.request_embedding_set(project, tiny_encoder)
+    E.embed_inline(s)
+    added = add_example(project, "an example imported after the store was built")
+    Prediction.objects.filter(model_version=version).delete()
+    encoded.clear()
+    with django_capture_on_commit_callbacks(execute=False):
+        job = chunked_prediction.start_prediction_job(project, version.pk, chunk_size=8)
+    for chunk_id in job.chunks.order_by("index").values_list("id", flat=True):
+        chunked_prediction.predict_chunk(chunk_id)
+    assert encoded == [1], "only the example the store lacks is encoded"
+    warm = {p.example_id: p.scores for p in Prediction.objects.filter(model_version=version)}
+    assert set(warm) == set(project.examples.values_list("id", flat=True))
+    assert added.id in warm and len(cold) >= 24
+    for example_id, scores in cold.items():
+        assert warm[example_id] == pytest.approx(scores, abs=1e-4)
+    Prediction.objects.filter(model_version=version).delete()
+    encoded.clear()
+    assert predict_project(project.pk, version.pk, batch_size=10) == len(warm)
+    assert encoded == [1]
+    assert {p.example_id: p.scores for p in Prediction.objects.filter(model_version=version)} == warm
