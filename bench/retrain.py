@@ -10,7 +10,9 @@ Data: HatEval EN train + dev (real tweets, 10,000 with labels HS/TR/AG) from ../
 else the repository's sample repeated with a suffix to reach `--train-n`. Figures, each against
 the others of the same run: `retrain_cold_s` (every text encoded), `embedding_job_s` (filling
 the store inline), `retrain_warm_s` (best of two warm runs; goal < 5 s on 2 cores),
-`retrain_cold_vs_warm`, and the warm run's phases (data snapshot, store read, head fit,
+`retrain_cold_vs_warm`, predict-all of every example with the cold run's version before and after
+the store is filled (`predict_all_cold_s`, `predict_all_warm_s`, `predict_all_cold_vs_warm`:
+embedding_head reads stored vectors instead of encoding), and the warm run's phases (data snapshot, store read, head fit,
 calibration, artifact + version) from the run's progress events and a cProfile (`--profile`
 prints the 25 costliest calls).
 """
@@ -78,6 +80,8 @@ def main() -> None:
 
         from annotator.services.embeddings import embed_inline, request_embedding_set
         from models_zoo.backends._encoders import configured_engine, encode_sentences
+        from models_zoo.models import ModelVersion, Prediction
+        from models_zoo.services.prediction import predict_project
         from models_zoo.services.training import run_training, start_training_run
 
         figure("torch_threads", torch.get_num_threads())
@@ -103,9 +107,17 @@ def main() -> None:
                 raise RuntimeError(f"training failed: {run.error}")
             return elapsed, run.log
 
+        def predict_all(version_id: int) -> tuple[float, int]:
+            Prediction.objects.filter(model_version_id=version_id).delete()
+            return timed(lambda: predict_project(project.pk, version_id))
+
         cold_s, cold_log = train()
         print("cold_run_log:\n" + cold_log, flush=True)
+        cold_version = ModelVersion.objects.get(run__project=project)
+        predict_cold_s, predicted = predict_all(cold_version.pk)
         embed_s, _ = timed(lambda: embed_inline(request_embedding_set(project, enqueue=False)))
+        predict_warm_s, predicted_warm = predict_all(cold_version.pk)
+        assert predicted == predicted_warm == project.examples.count()
         warm = [train(), train(profile=args.profile)]
         warm_s = min(w[0] for w in warm)
         print("warm_run_log:\n" + warm[-1][1], flush=True)
@@ -113,6 +125,10 @@ def main() -> None:
         figure("embedding_job_s", embed_s, "s")
         figure("retrain_warm_s", warm_s, "s")
         figure("retrain_cold_vs_warm", cold_s / warm_s)
+        figure("predict_all_examples", predicted)
+        figure("predict_all_cold_s", predict_cold_s, "s")
+        figure("predict_all_warm_s", predict_warm_s, "s")
+        figure("predict_all_cold_vs_warm", predict_cold_s / predict_warm_s)
     finally:
         from django.db import connections
 
