@@ -168,3 +168,19 @@ def test_onnx_vectors_equal_torch_on_packaged_minilm(cache: Path) -> None:
     ref = E.encode_sentences("default", texts, engine="torch")
     assert fast.shape == ref.shape == (len(texts), 384)
     assert cosines(fast, ref).min() >= 0.9999
+
+
+def test_the_checkpoint_is_rehashed_at_most_every_ttl(cache: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    model_dir = build_tiny_bert(tmp_path / "bert-ttl")
+    clock = [1000.0]
+    monkeypatch.setattr(O.time, "monotonic", lambda: clock[0])
+    first = O.checkpoint_digest(model_dir)
+    build_tiny_bert(model_dir, seed=1)  # replaced in place
+    clock[0] += O.STAMP_TTL_S - 1
+    assert O.checkpoint_digest(model_dir) == first, "within the TTL the walk is not redone"
+    clock[0] += 2
+    changed = O.checkpoint_digest(model_dir)
+    assert changed != first
+    clock[0] += O.STAMP_TTL_S + 1
+    assert O.checkpoint_digest(model_dir) == changed
