@@ -58,8 +58,16 @@ def get_project_for(
         project = Project.objects.annotate(**extra).get(pk=int(project_id))
     except (Project.DoesNotExist, ValueError, TypeError):
         raise Http404("No such project.") from None
-    if member:
-        role = project._member_role  # type: ignore[attr-defined]
+    return require_role(user, project, project._member_role if member else None, min_role)  # type: ignore[attr-defined]
+
+
+def require_role(
+    user: AbstractBaseUser | AnonymousUser, project: Project, member_role: str | None, min_role: str
+) -> Project:
+    """The rest of `get_project_for` once the project row (and, for a plain member, their role
+    in it) is loaded: 404 for outsiders, 403 below `min_role`; sets `project.current_role`."""
+    if user.is_authenticated and not user.is_superuser:
+        role = member_role
     else:
         role = role_of(user, project)  # superuser: admin; anonymous: none (no query either way)
     if role is None:

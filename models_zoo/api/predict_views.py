@@ -165,8 +165,7 @@ class PredictView(APIView):
         ],
     )
     def post(self, request: Request, project_id: int) -> Response:
-        project = get_project_for(request.user, project_id, Role.VIEWER,
-                                  annotations=service.current_version_annotations())
+        project = service.project_for_prediction(request.user, project_id)
         too_big = _body_too_big(request)
         if too_big is not None:
             return too_big

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 
-from annotator.models import Example, Project, TaskType
+from annotator.models import Example, Project, Role, TaskType
 from annotator.normalize import normalize
 from models_zoo.backends.base import Item, ItemPrediction
 from models_zoo.models import ModelVersion, Prediction
@@ -224,19 +223,52 @@ class PredictionResult:
         }
 
 
-_CURRENT = ("id", "artifact_dir", "backend")
+_PROJECT_FOR_PREDICTION: str | None = None
 
 
-def current_version_annotations() -> dict[str, Any]:
-    """Annotations that bring the project's current version along with the project row (pass
-    them to `get_project_for`), so a prediction request needs no query of its own for it."""
-    current = ModelVersion.objects.filter(project=OuterRef("pk"), is_current=True)
-    return {f"_current_{name}": Subquery(current.values(name)[:1]) for name in _CURRENT}
+def _project_for_prediction_sql() -> str:
+    global _PROJECT_FOR_PREDICTION
+    if _PROJECT_FOR_PREDICTION is None:
+        from annotator.models import Membership
+
+        # At most one row each: (user, project) and the current version per project are unique.
+        _PROJECT_FOR_PREDICTION = (
+            "SELECT p.*, m.role AS _member_role, v.id AS _current_id, "
+            "v.artifact_dir AS _current_artifact_dir, v.backend AS _current_backend "
+            f"FROM {Project._meta.db_table} p "
+            f"LEFT JOIN {Membership._meta.db_table} m ON m.project_id = p.id AND m.user_id = %s "
+            f"LEFT JOIN {ModelVersion._meta.db_table} v ON v.project_id = p.id AND v.is_current = %s "
+            "WHERE p.id = %s"
+        )
+    return _PROJECT_FOR_PREDICTION
+
+
+def project_for_prediction(user: Any, project_id: int | str) -> Project:
+    """`get_project_for(user, project_id, VIEWER)` plus the project's current version, in one
+    fixed SQL statement, so a prediction request needs no query of its own for the version.
+    (Built with the ORM as subquery annotations, compiling that query cost 5-6 ms of a one-item
+    prediction on 2 cores; this takes 1 ms with its database round trip.) Same answers as
+    get_project_for: 404 for outsiders and unknown ids, the caller's role on `current_role`;
+    the version is read by `annotated_version_ref`."""
+    from django.http import Http404
+
+    from annotator.permissions import require_role
+
+    try:
+        pk = int(project_id)
+    except (TypeError, ValueError):
+        raise Http404("No such project.") from None
+    user_id = user.pk if user.is_authenticated else None
+    rows = list(Project.objects.raw(_project_for_prediction_sql(), [user_id, True, pk]))
+    if not rows:
+        raise Http404("No such project.")
+    project = rows[0]
+    return require_role(user, project, project._member_role, Role.VIEWER)  # type: ignore[attr-defined]
 
 
 def annotated_version_ref(project: Project) -> VersionRef | None:
-    """The current version from `current_version_annotations`; None when the project has none
-    and when the project was loaded without them (then `predict_items` queries)."""
+    """The current version loaded by `project_for_prediction`; None when the project was loaded
+    another way (then `predict_items` queries). Raises NoCurrentModel when it has none."""
     if not hasattr(project, "_current_id"):
         return None
     if project._current_id is None:  # type: ignore[attr-defined]
@@ -256,8 +288,8 @@ def predict_items(
 ) -> PredictionResult:
     """Predict with the project's current version (loaded once per process, see serving).
 
-    The version comes from the project's `current_version_annotations` when it was loaded with
-    them, else from one query; either way it is read in this request, so a promotion is served
+    The version comes with the project when `project_for_prediction` loaded it, else from one
+    query; either way it is read in this request, so a promotion is served
     from the next request on."""
     cache = cache or get_model_cache()
     ref = annotated_version_ref(project)

@@ -88,6 +88,25 @@ def test_it_hides_the_project_from_outsiders(outsider_api, project, v1):
     assert response.status_code == 404
 
 
+def test_a_superuser_who_is_not_a_member_may_predict_and_unknown_ids_are_404(
+    outsider, outsider_api, project, v1
+):
+    outsider.is_superuser = True
+    outsider.save(update_fields=["is_superuser"])
+    response = outsider_api.post(url(project.pk), {"texts": TWEETS[:1]}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["model_version"] == v1.pk
+    assert outsider_api.post(url(project.pk + 1000), {"texts": TWEETS}, format="json").status_code == 404
+
+
+def test_the_project_and_its_version_come_in_one_query(owner_api, project, v1,
+                                                        django_assert_num_queries):
+    owner_api.post(url(project.pk), {"texts": TWEETS[:1]}, format="json")  # loads the model
+    with django_assert_num_queries(2):  # the token, then project + role + current version
+        response = owner_api.post(url(project.pk), {"texts": TWEETS[:1]}, format="json")
+    assert response.status_code == 200
+
+
 def test_it_requires_authentication(project, v1):
     response = APIClient().post(url(project.pk), {"texts": TWEETS}, format="json")
 
