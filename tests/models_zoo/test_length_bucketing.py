@@ -64,4 +64,10 @@ def test_shuffled_batch_predicts_as_one_at_a_time(name: str, tmp_path: Path) -> 
         np.testing.assert_allclose([a.scores[k] for k in a.scores], [b.scores[k] for k in a.scores],
                                    rtol=1e-4, atol=1e-5, err_msg=f"item {i}: {items[i].text!r}")
         assert a.labels == b.labels, f"item {i}"
-        assert a.spans == b.spans, f"item {i}"
+        # Same spans; their scores agree to float noise (batch composition changes BLAS
+        # blocking, about 2e-6 here).
+        assert [{k: v for k, v in sp.items() if k != "score"} for sp in a.spans] == [
+            {k: v for k, v in sp.items() if k != "score"} for sp in b.spans], f"item {i}"
+        np.testing.assert_allclose([sp.get("score", 0.0) for sp in a.spans],
+                                   [sp.get("score", 0.0) for sp in b.spans],
+                                   rtol=1e-4, atol=1e-5, err_msg=f"item {i}")

@@ -130,4 +130,7 @@ def test_predict_all_reads_the_warm_store_and_gives_the_encoded_predictions(
     encoded.clear()
     assert predict_project(project.pk, version.pk, batch_size=10) == len(warm)
     assert encoded == [1]
-    assert {p.example_id: p.scores for p in Prediction.objects.filter(model_version=version)} == warm
+    again = {p.example_id: p.scores for p in Prediction.objects.filter(model_version=version)}
+    assert again.keys() == warm.keys()
+    for example_id, scores in warm.items():  # other batches: equal to float noise
+        assert again[example_id] == pytest.approx(scores, abs=1e-5)
