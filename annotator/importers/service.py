@@ -147,12 +147,10 @@ def import_file(
             if conflicts:
                 skipped += conflicts
                 truncated = truncated or conflicts > len(id_errors)
-                merged = sorted(errors + [e.as_dict() for e in id_errors], key=_line_of)
+                # ImportFailed and the result both list the first MAX_ERRORS by line.
+                errors = sorted(errors + [e.as_dict() for e in id_errors], key=_line_of)
                 if skip:
-                    errors = merged[:MAX_ERRORS]
-                else:
-                    truncated = truncated or len(merged) > MAX_ERRORS
-                    errors = merged
+                    errors = errors[:MAX_ERRORS]
             if errors and not skip:
                 raise ImportFailed(errors, truncated)
             imported, duplicates = writer.finish()

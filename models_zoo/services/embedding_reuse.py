@@ -9,13 +9,19 @@ from typing import Any
 from models_zoo.backends.base import Backend, FitReport, Item, ItemPrediction, ProgressCallback
 
 
+def uses_store(backend: Backend) -> bool:
+    """Whether `backend` can take the store's vectors: embedding_head with unit-length
+    embeddings (the store keeps L2-normalised vectors)."""
+    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
+
+    return isinstance(backend, EmbeddingHeadBackend) and backend.config.normalize_embeddings
+
+
 def fit_with_store(backend: Backend, project: Any, dataset: Any, progress: ProgressCallback,
                    log: Callable[[str], None]) -> FitReport:
     """Fit `backend` on `dataset`; embedding_head takes stored vectors and encodes only the
     examples the store lacks (the same encoder function and text, see the store's service)."""
-    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
-
-    if not isinstance(backend, EmbeddingHeadBackend) or not backend.config.normalize_embeddings:
+    if not uses_store(backend):
         return backend.fit(dataset.train, dataset.validation, progress=progress)
     from annotator.services.embeddings import cached_or_encoded
 
@@ -35,9 +41,7 @@ def predict_with_store(backend: Backend, project: Any, example_ids: Sequence[int
     """`backend.predict(items)`; embedding_head takes the project's stored vectors for these
     examples (encoding only those the store lacks), so predicting right after a warm retrain
     (the stop set) does not re-encode either. Rows align with `items`."""
-    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
-
-    if not isinstance(backend, EmbeddingHeadBackend) or not backend.config.normalize_embeddings:
+    if not uses_store(backend):
         return backend.predict(items)
     from annotator.services.embeddings import cached_or_encoded
 
@@ -51,9 +55,7 @@ def predict_in_batches(backend: Backend, project: Any, example_ids: Sequence[int
     """Predictions for `items` (the examples `example_ids`), rows aligned. embedding_head reads
     the store for all of them at once (one lookup, encoding only what it lacks); other backends
     are called `batch_size` items at a time, which their encoders batch well."""
-    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
-
-    if isinstance(backend, EmbeddingHeadBackend) and backend.config.normalize_embeddings:
+    if uses_store(backend):
         return predict_with_store(backend, project, example_ids, items)
     out: list[ItemPrediction] = []
     for start in range(0, len(items), batch_size):
