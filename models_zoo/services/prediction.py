@@ -224,6 +224,7 @@ class PredictionResult:
 
 
 _PROJECT_FOR_PREDICTION: str | None = None
+_MAX_ID = 2**63 - 1  # bigint
 
 
 def _project_for_prediction_sql() -> str:
@@ -258,6 +259,8 @@ def project_for_prediction(user: Any, project_id: int | str) -> Project:
         pk = int(project_id)
     except (TypeError, ValueError):
         raise Http404("No such project.") from None
+    if not 0 < pk <= _MAX_ID:  # the URL takes any digits; SQLite overflows past 64 bits
+        raise Http404("No such project.")
     user_id = user.pk if user.is_authenticated else None
     rows = list(Project.objects.raw(_project_for_prediction_sql(), [user_id, True, pk]))
     if not rows:

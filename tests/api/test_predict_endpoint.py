@@ -99,6 +99,15 @@ def test_a_superuser_who_is_not_a_member_may_predict_and_unknown_ids_are_404(
     assert outsider_api.post(url(project.pk + 1000), {"texts": TWEETS}, format="json").status_code == 404
 
 
+@pytest.mark.parametrize("project_id", ["0", str(2**63), "9" * 25])
+def test_ids_outside_the_id_range_are_404_without_a_query(owner_api, project, v1, project_id,
+                                                          django_assert_num_queries):
+    with django_assert_num_queries(1):  # the token only
+        response = owner_api.post(f"/api/v1/projects/{project_id}/predict", {"texts": TWEETS},
+                                  format="json")
+    assert response.status_code == 404
+
+
 def test_the_project_and_its_version_come_in_one_query(owner_api, project, v1,
                                                         django_assert_num_queries):
     owner_api.post(url(project.pk), {"texts": TWEETS[:1]}, format="json")  # loads the model
