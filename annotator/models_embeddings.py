@@ -12,11 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from annotator.models import Example, Project
+from annotator.models import Project
 
 
 class EmbeddingState(models.TextChoices):
@@ -44,7 +43,8 @@ class EmbeddingSet(models.Model):
     error = models.TextField(blank=True)
     # When every chunk was last ready: a set updating after an import stays usable.
     ready_at = models.DateTimeField(null=True, blank=True)
-    # Examples of the project deleted so far (bumped in the deleting transaction). A merged
+    # Examples of the project deleted so far, bumped in the deleting statement by a database
+    # trigger (migration 0009: one grouped UPDATE per DELETE, whatever deletes them). A merged
     # shard records the value it was filtered at: equal values mean no stored vector can be
     # stale, so readers skip the query for the live example ids.
     deletions = models.PositiveBigIntegerField(default=0)
@@ -87,12 +87,6 @@ def _remove_set_files(sender: Any, instance: EmbeddingSet, **kwargs: Any) -> Non
     directory = (Path(settings.VIGIA_ARTIFACTS_DIR) / "embeddings" / str(instance.project_id)
                  / str(instance.pk))
     transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
-
-
-@receiver(post_delete, sender=Example, dispatch_uid="embedding_set_deletions")
-def _count_deletion(sender: Any, instance: Example, **kwargs: Any) -> None:
-    """Same transaction as the delete: a committed deletion is always counted."""
-    EmbeddingSet.objects.filter(project_id=instance.project_id).update(deletions=F("deletions") + 1)
 
 
 __all__ = ["EmbeddingChunk", "EmbeddingSet", "EmbeddingState"]
