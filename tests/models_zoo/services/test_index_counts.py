@@ -6,7 +6,6 @@ is what the aggregate gained."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
 import pytest
 from django.db import transaction
@@ -22,6 +21,7 @@ from models_zoo.services.prediction_rows import write_predictions
 from models_zoo.services.prevalence import daily_counts
 from tests.conftest import make_project
 from tests.models_zoo.chunk_fixtures import tiny_artifact
+from tests.models_zoo.daily_counts import direct, direct_top, stored
 from tests.models_zoo.prediction_fixtures import make_version
 
 pytestmark = pytest.mark.django_db
@@ -48,50 +48,6 @@ def add_examples(project, n: int, start: int = 0) -> list[Example]:
         )
         for i in range(start, start + n)
     )
-
-
-def direct(version_id: int) -> tuple[dict[dt.date, int], dict[tuple[str, dt.date], int]]:
-    """Per UTC day: predictions of dated examples, and per (label, day) those labelled it;
-    counted in Python from the rows (independent of the triggers' SQL)."""
-    n: Counter = Counter()
-    positive: Counter = Counter()
-    for posted_at, labels in Prediction.objects.filter(model_version_id=version_id).values_list(
-        "example__posted_at", "labels"
-    ):
-        if posted_at is None:
-            continue
-        day = posted_at.astimezone(dt.UTC).date()
-        n[day] += 1
-        for label in set(labels):
-            positive[(label, day)] += 1
-    return dict(n), dict(positive)
-
-
-def direct_top(version_id: int) -> dict[tuple[str, dt.date], list[list]]:
-    """Per (label, day): the 3 best [score, example id] among the predictions labelled it."""
-    found: dict[tuple[str, dt.date], list[list]] = {}
-    for eid, posted_at, labels, scores in Prediction.objects.filter(
-        model_version_id=version_id, example__posted_at__isnull=False
-    ).values_list("example_id", "example__posted_at", "labels", "scores"):
-        for label in set(labels):
-            found.setdefault((label, posted_at.astimezone(dt.UTC).date()), []).append(
-                [scores.get(label), eid]
-            )
-    return {
-        key: sorted(rows, key=lambda r: (r[0] is None, -(r[0] or 0), r[1]))[:3]
-        for key, rows in found.items()
-    }
-
-
-def stored(version_id: int) -> tuple[dict[dt.date, int], dict[tuple[str, dt.date], int]]:
-    n = dict(PredictionDay.objects.filter(model_version_id=version_id).values_list("day", "n"))
-    positive = {
-        (label, day): count
-        for label, day, count in PredictionDayLabel.objects.filter(
-            model_version_id=version_id
-        ).values_list("label", "day", "positive")
-    }
-    return n, positive
 
 
 def assert_aggregate_matches(*versions: ModelVersion) -> None:
