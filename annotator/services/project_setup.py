@@ -89,29 +89,35 @@ def _delete_examples(project: Project) -> None:
     """Delete the project's examples and the rows hanging off them set-based: one DELETE per
     table, by project (issue 21). The ORM's cascade would list every example id in Python and
     send a post_delete signal per annotation: minutes for 500k examples. Per-row receivers of
-    these rows do not run; what they keep in step (mined proposals) goes with the project.
-    A relation onto Example that is not a plain cascade (or whose rows have dependents of
-    their own) is left to the ORM."""
+    these rows do not run; what they keep in step (mined proposals) goes with the project. If
+    a relation onto Example is ever more than a plain cascade (SET_NULL, PROTECT, rows with
+    dependents of their own), the ORM's cascade does it all, as before."""
+    relations = [
+        r for r in Example._meta.get_fields(include_hidden=True)
+        if r.auto_created and not r.concrete and r.is_relation
+    ]
+    if not all(_plain_cascade(r) for r in relations):
+        Example.objects.filter(project=project).delete()
+        return
     examples = "SELECT id FROM annotator_example WHERE project_id = %s"
     with connection.cursor() as cur:
-        for relation in Example._meta.get_fields(include_hidden=True):
-            if not (relation.auto_created and not relation.concrete and relation.is_relation):
-                continue
-            child = relation.related_model
-            column = relation.field.column
-            plain = relation.on_delete is models.CASCADE and not any(
-                r.auto_created and not r.concrete and r.is_relation
-                for r in child._meta.get_fields(include_hidden=True)
-            )
-            if plain:
-                cur.execute(
-                    f"DELETE FROM {child._meta.db_table} WHERE {column} IN ({examples})",
-                    [project.pk],
-                )
-            else:
-                child._base_manager.filter(**{f"{relation.field.name}__project": project}).delete()
+        for relation in relations:
+            table, column = relation.related_model._meta.db_table, relation.field.column
+            cur.execute(f"DELETE FROM {table} WHERE {column} IN ({examples})", [project.pk])
         # Counted for the embedding store by the statement trigger (annotator migration 0009).
         cur.execute("DELETE FROM annotator_example WHERE project_id = %s", [project.pk])
+
+
+def _plain_cascade(relation: Any) -> bool:
+    """A foreign key onto Example with on_delete=CASCADE whose rows nothing else points at."""
+    return (
+        (relation.one_to_many or relation.one_to_one)
+        and relation.on_delete is models.CASCADE
+        and not any(
+            r.auto_created and not r.concrete and r.is_relation
+            for r in relation.related_model._meta.get_fields(include_hidden=True)
+        )
+    )
 
 
 def label_rows(project: Project | None, blank: int) -> list[dict[str, Any]]:

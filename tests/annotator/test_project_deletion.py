@@ -80,7 +80,11 @@ def test_deleting_a_project_removes_what_hangs_off_its_examples_and_nothing_else
     before = rows_of(kept)
     assert all(before.values())
     version_ids = list(ModelVersion.objects.filter(project=doomed).values_list("id", flat=True))
-    delete_project(doomed, confirm_name=doomed.name)
+    with CaptureQueriesContext(connection) as ctx:
+        delete_project(doomed, confirm_name=doomed.name)
+    # Set-based: the examples are never listed (the ORM's cascade sends `example_id IN (...)`).
+    listed = [q["sql"] for q in ctx.captured_queries if "example_id\" IN (" in q["sql"]]
+    assert not listed and "DELETE FROM annotator_example WHERE project_id" in str(ctx.captured_queries)
     assert rows_of(kept) == before
     assert not Example.objects.filter(project_id=doomed.pk).exists()
     assert not Prediction.objects.filter(model_version_id__in=version_ids).exists()
