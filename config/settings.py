@@ -220,6 +220,10 @@ VIGIA_ARTIFACTS_DIR = Path(os.environ.get("VIGIA_ARTIFACTS_DIR", VAR_DIR / "arti
 VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "60"))
 # The same for background imports (the job fails and its upload is removed).
 VIGIA_IMPORT_STALE_SECONDS = int(os.environ.get("VIGIA_IMPORT_STALE_SECONDS", "60"))
+# Worker health (annotator/services/workers.py): a worker not seen for this long is gone, and
+# a page whose job no worker has taken for VIGIA_WORKER_WAIT_SECONDS says so.
+VIGIA_WORKER_STALE_SECONDS = int(os.environ.get("VIGIA_WORKER_STALE_SECONDS", "15"))
+VIGIA_WORKER_WAIT_SECONDS = int(os.environ.get("VIGIA_WORKER_WAIT_SECONDS", "10"))
 # JSON and form bodies of the REST API refuse NUL and lone surrogates with a 400 naming the
 # field (annotator.text_safety), instead of a database error.
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [

@@ -201,7 +201,7 @@ def stop(pgdata: Path) -> bool:
         [str(server.bin_path / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
         check=False, capture_output=True, user=server.system_user,
     )
-    logger.info("embedded PostgreSQL on %s stopped", pgdata)
+    # Not logged: this runs at interpreter exit, when the log streams may already be closed.
     return True
 
 
