@@ -26,11 +26,11 @@ lock:
 	mv constraints.txt.new constraints.txt
 
 # The demo: debug stays off (no traceback pages); VIGIA_DEMO lets it keep a generated secret
-# key under var/ instead of requiring VIGIA_SECRET_KEY.
+# key under var/ instead of requiring VIGIA_SECRET_KEY. `serve --demo` migrates, creates the
+# demo (its first model trains in the background), starts the web server and a worker, and
+# prints one screen; the processes' logs go to var/log/.
 run: install
-	VIGIA_DEMO=true PORT=$(PORT) $(PY) manage.py migrate --noinput
-	VIGIA_DEMO=true $(PY) manage.py bootstrap_demo
-	VIGIA_DEMO=true PORT=$(PORT) $(PY) manage.py serve
+	@VIGIA_DEMO=true PORT=$(PORT) $(PY) manage.py serve --demo
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \

