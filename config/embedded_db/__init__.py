@@ -25,7 +25,7 @@ import atexit
 import json
 import logging
 import os
-import subprocess
+import signal
 import threading
 import time
 import warnings
@@ -136,6 +136,13 @@ def ensure_running(pgdata: Path) -> Endpoint:
             if endpoint is None:
                 started = time.monotonic()
                 pg = _pgserver()
+                # The library serialises starts with one lock file per user in a runtime dir
+                # shared by every checkout and test run on the machine; a start that hangs
+                # there would block them all. Ours is per VIGIA_VAR_DIR (held right now).
+                import fasteners
+
+                pg.PostgresServer._lock = fasteners.InterProcessLock(
+                    str(pgdata.parent / "pgserver-start.lock"))
                 # cleanup_mode=None: the library never stops the server; `release` does.
                 server = pg.get_server(pgdata, cleanup_mode=None)
                 info = server.get_postmaster_info()
@@ -188,20 +195,25 @@ def release(pgdata: Path) -> bool:
         return stop(pgdata)
 
 
-def stop(pgdata: Path) -> bool:
-    """Stop the server on `pgdata` now (`pg_ctl stop -m fast`: open sessions are closed).
-    True when one was running."""
-    pgdata = Path(pgdata).resolve()
+def stop(pgdata: Path, timeout: float = 60) -> bool:
+    """Stop the server on `pgdata` now: a fast shutdown (SIGINT to the postmaster, what
+    `pg_ctl stop -m fast` sends: open sessions end, the data is checkpointed). True when one
+    was running. Signalled directly rather than through pg_ctl, which (as root) runs as the
+    server's own user and needs to reach pgdata through every directory above it."""
+    import psutil
+
     endpoint = running(pgdata)
     if endpoint is None:
         return False
-    pg = _pgserver()
-    server = pg.get_server(pgdata, cleanup_mode=None, start=False)
-    subprocess.run(
-        [str(server.bin_path / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
-        check=False, capture_output=True, user=server.system_user,
-    )
-    # Not logged: this runs at interpreter exit, when the log streams may already be closed.
+    try:
+        postmaster = psutil.Process(endpoint.pid)
+        postmaster.send_signal(signal.SIGINT)
+        postmaster.wait(timeout=timeout)
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.TimeoutExpired:
+        postmaster.send_signal(signal.SIGQUIT)  # immediate shutdown; recovery on next start
+        postmaster.wait(timeout=10)
     return True
 
 
