@@ -12,13 +12,16 @@ install: $(VENV)/.installed
 
 # constraints.txt pins every package to the version the suite last passed with, so two
 # installs a month apart get the same libraries.
+# Quiet: pip says nothing unless something fails (-qq; its errors still show).
+PIP := $(PY) -m pip install -qq --disable-pip-version-check
 $(VENV)/.installed: pyproject.toml constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	# Pinned CPU torch first: an unpinned torch would pull gigabytes of CUDA packages.
-	$(PY) -m pip install --quiet torch==2.13.0 -c constraints.txt
-	$(PY) -m pip install --quiet -e '.[dev]' -c constraints.txt
-	touch $@
+	@echo "Installing Vigia and its dependencies into $(VENV) (the first time takes a few minutes)..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) --upgrade pip
+	@# Pinned CPU torch first: an unpinned torch would pull gigabytes of CUDA packages.
+	@$(PIP) torch==2.13.0 -c constraints.txt
+	@$(PIP) -e '.[dev]' -c constraints.txt
+	@touch $@
 
 # Rewrite constraints.txt from the installed venv (after a dependency change and a green suite).
 lock:
