@@ -150,11 +150,7 @@ class Command(BaseCommand):
         if answered:
             self._print_screen(url, time.monotonic() - started, options, children, db_note, demo)
         exit_code = self._supervise(children, lambda: stopping)
-        for child in children.values():
-            child.signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in children.values():
-            child.wait(deadline)
+        self._stop_children(children)
         what = "web server and worker" if "worker" in children else "web server"
         if db_note:
             what += "; the embedded database stops with the last process using it"
@@ -244,6 +240,31 @@ class Command(BaseCommand):
         broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
         out(f"  broker:     {broker}" + (f" in {_shown(settings.VAR_DIR / 'broker')}" if broker == "filesystem" else ""))
         out("Ctrl-C stops everything.")
+
+    def _stop_children(self, children: dict[str, Child]) -> None:
+        """SIGTERM both: gunicorn finishes its requests, the worker its current task (a warm
+        shutdown), for up to 15 s; a second Ctrl-C, or the deadline, kills what is left."""
+        hurry = False
+
+        def now(signum: int, frame: Any) -> None:
+            nonlocal hurry
+            hurry = True
+
+        signal.signal(signal.SIGINT, now)
+        for child in children.values():
+            child.signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        said = False
+        while time.monotonic() < deadline and not hurry:
+            if all(child.exited() is not None or child.process is None for child in children.values()):
+                return
+            if not said and time.monotonic() > deadline - 13:
+                self.stdout.write("Waiting for the worker to finish its current task "
+                                  "(Ctrl-C again stops it now)...")
+                said = True
+            time.sleep(0.2)
+        for child in children.values():
+            child.wait(time.monotonic())  # kills what still runs
 
     # --- supervision ----------------------------------------------------------------------
     def _supervise(self, children: dict[str, Child], stopping: Any) -> int:
