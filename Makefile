@@ -12,12 +12,14 @@ install: $(VENV)/.installed
 
 # constraints.txt pins every package to the version the suite last passed with, so two
 # installs a month apart get the same libraries.
-# Quiet: pip says nothing unless something fails (-qq; its errors still show).
-PIP := $(PY) -m pip install -qq --disable-pip-version-check
+# Quiet: pip says nothing unless something fails (-qq; its errors still show). --no-compile:
+# pip would byte-compile every installed module (1.8 GB of packages, minutes of CPU); Python
+# compiles the few it imports on first use instead. The venv's own pip (>= 21.3 for editable
+# installs from pyproject.toml, Python 3.11 ships 22.3+) is used as it is.
+PIP := $(PY) -m pip install -qq --disable-pip-version-check --no-compile
 $(VENV)/.installed: pyproject.toml constraints.txt
-	@echo "Installing Vigia and its dependencies into $(VENV) (the first time takes a few minutes)..."
+	@echo "Installing Vigia and its dependencies into $(VENV) (once; pip's cache makes it faster)..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PIP) --upgrade pip
 	@# Pinned CPU torch first: an unpinned torch would pull gigabytes of CUDA packages.
 	@$(PIP) torch==2.13.0 -c constraints.txt
 	@$(PIP) -e '.[dev]' -c constraints.txt

@@ -70,8 +70,11 @@ def embedded_server(var_dir: Path) -> dict[str, float]:
                               cwd=ROOT, env=_env(var_dir), stdout=subprocess.PIPE, text=True)
     holder.stdout.readline()
     join = start()
-    holder.terminate()
+    holder.terminate()  # SIGTERM: no atexit, so the server stays up (as documented)...
     holder.wait()
+    from config.embedded_db import stop
+
+    stop(pgdata)  # ...and is stopped here
     return {"embedded_first_start_s": first, "embedded_restart_s": restart, "embedded_join_s": join}
 
 
