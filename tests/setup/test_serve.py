@@ -156,10 +156,18 @@ def served_with_worker(transactional_db, tmp_path):
 
 
 def _children(proc, word: str) -> list:
+    """Live children of `proc` whose command line mentions `word` (a killed child is a zombie
+    until serve reaps it: not counted)."""
     import psutil
 
-    return [p for p in psutil.Process(proc.pid).children()
-            if any(word in part for part in p.cmdline())]
+    found = []
+    for child in psutil.Process(proc.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and any(word in part for part in child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            pass
+    return found
 
 
 def _wait_for(check, seconds: float, what: str):
