@@ -326,3 +326,6 @@ from annotator.models_mining import MiningRun, NegativesExperiment, Proposal  # 
 
 # Active-learning simulations (issue 9).
 from annotator.models_simulation import Simulation, SimulationState  # noqa: E402, F401
+
+# Celery workers' heartbeats (issue 19).
+from annotator.models_workers import WorkerHeartbeat  # noqa: E402, F401

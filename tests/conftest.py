@@ -245,3 +245,27 @@ def broker_down() -> Iterator[None]:
     finally:
         app.conf.broker_write_url = old
         reset()
+
+
+@pytest.fixture
+def demo_stack() -> Iterator[object]:
+    """The `make run` configuration (tests/stack.py): the embedded PostgreSQL server and the
+    `filesystem://` broker under their own VIGIA_VAR_DIR, DATABASE_URL and CELERY_BROKER_URL
+    unset for its processes; `start()` runs `manage.py serve` (gunicorn and a real Celery
+    worker). Left stopped, with its embedded server, when the test ends.
+
+    The directory is a fresh one under the system temp dir, not under pytest's tmp_path: run as
+    root, the server runs as its own user, which must traverse every directory above its data,
+    and pytest keeps its base temp dir private (0700) and resets it when a session starts."""
+    from tests.stack import DemoStack
+
+    var_dir = Path(tempfile.mkdtemp(prefix="vigia-stack-"))
+    stack = DemoStack(var_dir / "var")
+    yield stack
+    if stack.process is not None:
+        try:
+            stack.stop()
+        except AssertionError:
+            pass
+    stack.kill()
+    shutil.rmtree(var_dir, ignore_errors=True)

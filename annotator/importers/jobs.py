@@ -147,10 +147,7 @@ class _Heartbeat(threading.Thread):
 
 def _progress_reporter(job_id: int) -> tuple[Callable[[int, int], None], Callable[[], None]]:
     """Progress goes through a second connection: the import's own transaction is not
-    visible until it commits. SQLite allows one writer at a time, so there the progress is
-    only written when the job ends."""
-    if connection.vendor != "postgresql":
-        return (lambda processed, rows: None), (lambda: None)
+    visible until it commits."""
     side = connections.create_connection(DEFAULT_DB_ALIAS)
 
     def report(processed: int, rows: int) -> None:

@@ -47,6 +47,35 @@ def parse_mapping_text(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
+_YES = {"true", "1", "yes", "on"}
+_NO = {"", "false", "0", "no", "off", "none"}
+
+
+def parse_posted_at_from_id(value: Any) -> bool | str | None:
+    """The `posted_at_from_id` option as a form, a multipart field or a flag sends it: true
+    (`true`, `1`, `yes`, `on`) for the id column, a column name, or off (empty, `false`)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return True
+    if not isinstance(value, str):
+        raise field_error("posted_at_from_id", "must be true, false or the name of a column of tweet ids")
+    text = value.strip()
+    if text.lower() in _YES:
+        return True
+    if text.lower() in _NO:
+        return None
+    return text
+
+
+def with_posted_at_from_id(mapping: dict[str, Any] | None, value: Any) -> dict[str, Any] | None:
+    """`mapping` with the `posted_at_from_id` option set (unchanged when the option is off)."""
+    option = parse_posted_at_from_id(value)
+    if option is None:
+        return mapping
+    return {**(mapping or {}), "posted_at_from_id": option}
+
+
 def source_size(source: Any) -> int:
     if isinstance(source, (str, Path, os.PathLike)):
         return os.path.getsize(source)
@@ -78,12 +107,15 @@ def check_import_request(project: Project, source: Any, fmt: str, mapping: dict[
 def start_import(
     project: Project, source: Any, fmt: str, *, mapping: dict[str, Any] | None = None,
     user: Any = None, on_error: str = "stop", name: str = "", background: bool | None = None,
-    progress: Any = None,
+    progress: Any = None, posted_at_from_id: Any = None,
 ) -> ImportOutcome:
     """Check the request, then import `source` (an upload or a path) now or as a job.
 
     background=None decides by size (VIGIA_IMPORT_ASYNC_BYTES); False always imports now (the
-    CLI, which prints progress itself); True always queues a job."""
+    CLI, which prints progress itself); True always queues a job. `posted_at_from_id` (true, or
+    a column name) takes each row's posting time from its tweet id (the mapping key of the
+    same name, which it sets)."""
+    mapping = with_posted_at_from_id(mapping, posted_at_from_id)
     on_error = (on_error or "stop").strip()
     fmt = (fmt or "").strip()
     check_import_request(project, source, fmt, mapping, on_error)

@@ -218,37 +218,26 @@ def user_done_count(project: Project, user: AbstractBaseUser) -> int:
 def label_distribution(project: Project) -> list[tuple[str, str, int]]:
     """(label, colour, count) for every label: document labels, or span labels for span tasks.
 
-    PostgreSQL unnests the JSON arrays in SQL; other databases (the embedded SQLite default)
-    count in Python.
+    The JSON arrays are unnested in SQL.
     """
     counts: Counter[str] = Counter()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(
-                """
-                SELECT l, COUNT(*) FROM (
-                    SELECT jsonb_array_elements_text(a.labels) AS l
-                    FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id
-                    WHERE e.project_id = %s AND a.source <> 'adjudicated'
-                    UNION ALL
-                    SELECT s->>'label' AS l
-                    FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id,
-                         jsonb_array_elements(a.spans) AS s
-                    WHERE e.project_id = %s AND a.source <> 'adjudicated'
-                ) t GROUP BY l
-                """,
-                [project.pk, project.pk],
-            )
-            counts.update({name: n for name, n in cur.fetchall()})
-    else:
-        # An adjudication restates votes already counted: left out, like in the SQL above.
-        for labels, spans in Annotation.objects.filter(example__project=project).exclude(
-            source=AnnotationSource.ADJUDICATED
-        ).values_list(
-            "labels", "spans"
-        ):
-            counts.update(labels or [])
-            counts.update(s.get("label") for s in spans or [] if isinstance(s, dict))
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT l, COUNT(*) FROM (
+                SELECT jsonb_array_elements_text(a.labels) AS l
+                FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id
+                WHERE e.project_id = %s AND a.source <> 'adjudicated'
+                UNION ALL
+                SELECT s->>'label' AS l
+                FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id,
+                     jsonb_array_elements(a.spans) AS s
+                WHERE e.project_id = %s AND a.source <> 'adjudicated'
+            ) t GROUP BY l
+            """,
+            [project.pk, project.pk],
+        )
+        counts.update({name: n for name, n in cur.fetchall()})
     rows = [(label.name, label.color, counts.get(label.name, 0)) for label in project.labels.all()]
     if project.task_type == TaskType.BINARY and rows:
         # Binary: [] is a decision too (reject); show it beside the accepts.

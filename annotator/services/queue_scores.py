@@ -127,19 +127,12 @@ def rescore_project(project_id: int, seed: int = 0) -> int:
         for start in range(0, len(ids), _WRITE_CHUNK):
             chunk_ids = ids[start:start + _WRITE_CHUNK].tolist()
             chunk_values = values[start:start + _WRITE_CHUNK].astype(float).tolist()
-            if connection.vendor == "postgresql":
-                cur.execute(
-                    f"UPDATE {table} AS e SET al_score = v.s "
-                    "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, s) "
-                    "WHERE e.id = v.id AND e.project_id = %s AND e.queue_key < 1",
-                    [chunk_ids, chunk_values, project_id],
-                )
-            else:  # SQLite (a dev database): row by row is fine at its sizes.
-                cur.executemany(
-                    f"UPDATE {table} SET al_score = %s WHERE id = %s AND project_id = %s"
-                    " AND queue_key < 1",
-                    [(s, i, project_id) for i, s in zip(chunk_ids, chunk_values, strict=True)],
-                )
+            cur.execute(
+                f"UPDATE {table} AS e SET al_score = v.s "
+                "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, s) "
+                "WHERE e.id = v.id AND e.project_id = %s AND e.queue_key < 1",
+                [chunk_ids, chunk_values, project_id],
+            )
     return len(ids)
 
 

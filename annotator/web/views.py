@@ -79,7 +79,7 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     """
     from annotator.importers import ImportFailed
     from annotator.importers.errors import EnqueueFailed
-    from annotator.services.imports import start_import
+    from annotator.services.imports import start_import, with_posted_at_from_id
 
     project = get_project_for(request.user, project_id, Role.ADMIN)
     if request.POST.get("retry"):
@@ -90,6 +90,8 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     if form.is_valid():
         upload = form.cleaned_data["file"]
         fmt, mapping = form.cleaned_data["format"], form.cleaned_data["mapping"]
+        # The option travels in the mapping, so a kept upload retried later keeps it too.
+        mapping = with_posted_at_from_id(mapping, form.cleaned_data["posted_at_from_id"])
         on_error = form.cleaned_data["on_error"]
         try:
             outcome = start_import(

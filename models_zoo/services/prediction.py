@@ -259,7 +259,7 @@ def project_for_prediction(user: Any, project_id: int | str) -> Project:
         pk = int(project_id)
     except (TypeError, ValueError):
         raise Http404("No such project.") from None
-    if not 0 < pk <= _MAX_ID:  # the URL takes any digits; SQLite overflows past 64 bits
+    if not 0 < pk <= _MAX_ID:  # the URL takes any digits; a bigint column overflows past 64 bits
         raise Http404("No such project.")
     user_id = user.pk if user.is_authenticated else None
     rows = list(Project.objects.raw(_project_for_prediction_sql(), [user_id, True, pk]))
