@@ -242,6 +242,7 @@ def embed_chunk(chunk_id: int) -> int:
             locked.dim = int(vectors.shape[1])
         _refresh_totals(locked)
         became_ready = locked.state == EmbeddingState.READY
+    logger.info("embedding chunk %s: %d vectors stored as %s", chunk.pk, len(rows), shard["name"])
     if became_ready:
         try:
             merge_ready_chunks(locked)
