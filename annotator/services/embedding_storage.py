@@ -87,6 +87,18 @@ def keep_only_in_cache(prefix: str, records: Sequence[dict[str, Any]]) -> None:
     get_storage().prune_cache(prefix, keep=keep)
 
 
+_seen_merges: dict[int, str] = {}
+
+
+def forget_replaced_in_cache(set_id: int, prefix: str, merged_name: str | None,
+                             records: Sequence[dict[str, Any]]) -> None:
+    """Once per merged shard a process sees, drop this host's cached copies of the shards it
+    replaced (S3 caches; a path store has none)."""
+    if merged_name and _seen_merges.get(set_id) != merged_name:
+        keep_only_in_cache(prefix, records)
+        _seen_merges[set_id] = merged_name
+
+
 def delete_set_objects(project_id: int, set_id: int) -> None:
     get_storage().delete_prefix(set_prefix(project_id, set_id))
 

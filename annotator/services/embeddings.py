@@ -39,6 +39,7 @@ from annotator.services.embedding_storage import (
     chunk_name,
     delete_set_objects,
     delete_shards,
+    forget_replaced_in_cache,
     keep_only_in_cache,
     open_shard,
     set_prefix,
@@ -344,22 +345,9 @@ def _stored(embedding_set: EmbeddingSet, among: Sequence[int] | None = None
             if attempt == 2:
                 raise
             continue
-        _forget_replaced(embedding_set.pk, prefix, merged, records)
+        forget_replaced_in_cache(embedding_set.pk, prefix, merged.get("name"), records)
         return shards.gather(opened, keep=live, dim=dim or embedding_set.dim)
     raise AssertionError("unreachable")
-
-
-_seen_merges: dict[int, str] = {}
-
-
-def _forget_replaced(set_id: int, prefix: str, merged: dict[str, Any],
-                     records: list[dict[str, Any]]) -> None:
-    """Once per new merged shard seen by this process, drop this host's cached copies of the
-    shards it replaced (S3 caches; a local store has none)."""
-    name = merged.get("name")
-    if name and _seen_merges.get(set_id) != name:
-        keep_only_in_cache(prefix, records)
-        _seen_merges[set_id] = name
 
 
 def load_vectors(embedding_set: EmbeddingSet, example_ids: Sequence[int] | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from config.storage import (
     check_key,
     parse_storage_url,
 )
+from tests.conftest import ROOT
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -185,3 +188,25 @@ def test_pruning_keeps_only_the_named_copies(s3, tmp_path):
     assert reader.prune_cache("embeddings/1/2", keep={"embeddings/1/2/merged-1"}) == 2
     left = sorted(p.name for p in (reader.cache_dir / "embeddings/1/2").iterdir())
     assert left == ["merged-1"]
+
+
+def _settings(env: dict[str, str]) -> subprocess.CompletedProcess:
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.VIGIA_STORAGE_URL)")
+    clean = {k: v for k, v in os.environ.items()
+             if k not in {"VIGIA_STORAGE_URL", "VIGIA_ARTIFACTS_DIR"}}
+    clean.update(env, DJANGO_SETTINGS_MODULE="config.settings")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True,
+                          text=True)
+
+
+def test_the_store_defaults_to_var_artifacts_and_reads_the_former_variable(tmp_path):
+    assert _settings({"VIGIA_VAR_DIR": str(tmp_path)}).stdout.strip() == str(tmp_path / "artifacts")
+    old = _settings({"VIGIA_VAR_DIR": str(tmp_path), "VIGIA_ARTIFACTS_DIR": "/srv/old"})
+    assert old.stdout.strip() == "/srv/old"
+
+
+def test_a_bad_storage_url_stops_the_process_naming_it(tmp_path):
+    found = _settings({"VIGIA_VAR_DIR": str(tmp_path), "VIGIA_STORAGE_URL": "ftp://host/x"})
+    assert found.returncode != 0
+    assert "VIGIA_STORAGE_URL 'ftp://host/x'" in found.stderr
