@@ -173,3 +173,16 @@ def test_the_migration_uploads_old_artifacts_when_the_store_is_s3(
     local = local_artifact(version.artifact_dir, version.artifact_checksum)
     assert str(local).startswith(str(tmp_path / "web-host"))
     assert (local / "manifest.json").read_bytes() == (old / str(project.pk) / "5" / "manifest.json").read_bytes()
+
+
+def test_deleting_a_version_deletes_only_its_artifact(
+    s3_store, project, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    old = fitted_version(project, tmp_path / "a", f"{project.pk}/1")
+    old.is_current = False
+    old.save(update_fields=["is_current"])
+    kept = fitted_version(project, tmp_path / "b", f"{project.pk}/2")
+    with django_capture_on_commit_callbacks(execute=True):
+        old.delete()
+    assert get_storage().list(f"{project.pk}/1") == []
+    assert get_storage().exists(f"{kept.artifact_dir}/{MANIFEST}")
