@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.security import content_security_policy, https_settings, resolve_secret_key
+from config.storage import parse_storage_url
 
 # Idle torch/OpenMP threads spin by default and starve other processes on shared cores.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -214,7 +215,14 @@ VIGIA_GPU_QUEUE = os.environ.get("VIGIA_GPU_QUEUE", "")
 # Files larger than this import as a Celery task with progress instead of inside the request.
 VIGIA_IMPORT_ASYNC_BYTES = int(os.environ.get("VIGIA_IMPORT_ASYNC_BYTES", str(20 * 1024 * 1024)))
 VIGIA_UPLOAD_DIR = VAR_DIR / "uploads"
-VIGIA_ARTIFACTS_DIR = Path(os.environ.get("VIGIA_ARTIFACTS_DIR", VAR_DIR / "artifacts"))
+# Shared storage (config/storage): model artifacts, embedding shards and encoder exports, for
+# every host. A path (the default; VIGIA_ARTIFACTS_DIR is its former name and still read) or
+# s3://bucket/prefix on any S3 API (AWS_ENDPOINT_URL and the standard AWS credential variables).
+VIGIA_STORAGE_URL = (os.environ.get("VIGIA_STORAGE_URL") or os.environ.get("VIGIA_ARTIFACTS_DIR")
+                     or str(VAR_DIR / "artifacts"))
+parse_storage_url(VIGIA_STORAGE_URL)  # a bad URL stops every process at start, naming it
+# This host's copies of what it read from an S3 store (checked against stored checksums).
+VIGIA_CACHE_DIR = Path(os.environ.get("VIGIA_CACHE_DIR", VAR_DIR / "cache"))
 # A running training run whose heartbeat is older than this is marked failed (worker died).
 # The worker beats every min(10 s, this / 4), so a dead run is released in about a minute.
 VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "60"))
@@ -235,9 +243,12 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
 VIGIA_EMBEDDING_CHUNK_SIZE = int(os.environ.get("VIGIA_EMBEDDING_CHUNK_SIZE", "1000"))
 VIGIA_EMBEDDING_DTYPE = os.environ.get("VIGIA_EMBEDDING_DTYPE", "float32")
 # Sentence encoders: "onnx" (cached ONNX Runtime export, the measured default), "torch", or
-# "onnx-int8" (quantised; changes the vectors). Exports live under VIGIA_ENCODER_CACHE_DIR.
+# "onnx-int8" (quantised; changes the vectors). Exports live in the store under `encoders/`
+# (a local store: read there; S3: published there and copied to VIGIA_ENCODER_CACHE_DIR, by
+# default $VIGIA_CACHE_DIR/encoders); see models_zoo/services/encoder_exports.py.
 VIGIA_ENCODER_ENGINE = os.environ.get("VIGIA_ENCODER_ENGINE", "onnx")
-VIGIA_ENCODER_CACHE_DIR = Path(os.environ.get("VIGIA_ENCODER_CACHE_DIR", VIGIA_ARTIFACTS_DIR / "encoders"))
+VIGIA_ENCODER_CACHE_DIR = (Path(os.environ["VIGIA_ENCODER_CACHE_DIR"])
+                           if os.environ.get("VIGIA_ENCODER_CACHE_DIR") else None)
 
 LOGGING = {
     "version": 1,

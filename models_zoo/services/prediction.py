@@ -235,7 +235,8 @@ def _project_for_prediction_sql() -> str:
         # At most one row each: (user, project) and the current version per project are unique.
         _PROJECT_FOR_PREDICTION = (
             "SELECT p.*, m.role AS _member_role, v.id AS _current_id, "
-            "v.artifact_dir AS _current_artifact_dir, v.backend AS _current_backend "
+            "v.artifact_dir AS _current_artifact_dir, v.backend AS _current_backend, "
+            "v.artifact_checksum AS _current_artifact_checksum "
             f"FROM {Project._meta.db_table} p "
             f"LEFT JOIN {Membership._meta.db_table} m ON m.project_id = p.id AND m.user_id = %s "
             f"LEFT JOIN {ModelVersion._meta.db_table} v ON v.project_id = p.id AND v.is_current = %s "
@@ -281,6 +282,7 @@ def annotated_version_ref(project: Project) -> VersionRef | None:
         project_id=project.pk,
         artifact_dir=project._current_artifact_dir,  # type: ignore[attr-defined]
         backend_name=project._current_backend,  # type: ignore[attr-defined]
+        artifact_checksum=project._current_artifact_checksum or "",  # type: ignore[attr-defined]
     )
 
 

@@ -8,13 +8,10 @@ matters because `acks_late` + `reject_on_worker_lost` may redeliver it.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 import traceback
-import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +25,7 @@ from annotator.models import Project
 from models_zoo import registry
 from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
 from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
+from models_zoo.services.artifact_storage import artifact_key, delete_artifact, save_artifact
 from models_zoo.services.datasets import (
     DatasetError,
     build_dataset,
@@ -328,24 +326,10 @@ def _claim(run_id: int) -> TrainingRun | None:
     return run
 
 
-def artifact_dir_for(run: TrainingRun) -> Path:
-    return Path(settings.VIGIA_ARTIFACTS_DIR) / str(run.project_id) / str(run.pk)
-
-
-def _save_artifact(backend: Backend, run: TrainingRun) -> Path:
-    """Save to a temporary sibling, then rename: a failure never leaves half an artifact."""
-    final = artifact_dir_for(run)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{run.pk}-{uuid.uuid4().hex}"
-    try:
-        backend.save(tmp)
-        if final.exists():  # left by a crash after rename but before the version was committed
-            shutil.rmtree(final)
-        tmp.rename(final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+def _save_artifact(backend: Backend, run: TrainingRun) -> tuple[str, str]:
+    """Upload the fitted backend whole under the run's key; (key, checksum)."""
+    key = artifact_key(run.project_id, run.pk)
+    return key, save_artifact(backend, key)
 
 
 def _finish(run_id: int, state: str, error: str = "", line: str = "") -> None:
@@ -363,7 +347,7 @@ def _error_summary(exc: BaseException) -> str:
 
 
 def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[str, Any],
-                    artifact: Path) -> ModelVersion | None:
+                    artifact: tuple[str, str]) -> ModelVersion | None:
     """One transaction: the ModelVersion, the run's success, and auto-promotion. None when the
     run stopped being `running` meanwhile (reaped): it is not resurrected."""
     from models_zoo.services.versions import maybe_auto_promote
@@ -375,7 +359,8 @@ def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[s
         metrics = dict(report.metrics or backend.metrics or {})
         version = ModelVersion.objects.create(
             project_id=run.project_id, run=run, backend=run.backend,
-            config=backend.config.model_dump(mode="json"), artifact_dir=str(artifact),
+            config=backend.config.model_dump(mode="json"),
+            artifact_dir=artifact[0], artifact_checksum=artifact[1],
             labels=list(backend.labels), thresholds=dict(report.thresholds or backend.thresholds),
             metrics={**metrics, "best_epoch": report.best_epoch}, data_snapshot=snapshot,
         )
@@ -410,10 +395,10 @@ def _train(run: TrainingRun) -> ModelVersion | None:
     try:
         version = _record_version(run.pk, backend, report, dataset.snapshot, artifact)
     except BaseException:
-        shutil.rmtree(artifact, ignore_errors=True)  # no version points at it
+        delete_artifact(artifact[0])  # no version points at it
         raise
     if version is None:
-        shutil.rmtree(artifact, ignore_errors=True)
+        delete_artifact(artifact[0])
     else:
         # The stopping hint compares consecutive versions on a fixed stop set (issue 9).
         from models_zoo.services.learning_curve import record_stop_set

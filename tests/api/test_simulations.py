@@ -11,11 +11,6 @@ from tests.annotator.mining_store import add_example, store_vectors
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-
-
 def labelled_store(project, n=160):
     """n imported examples: HS when the first coordinate is positive (separable), in a store."""
     rng = np.random.default_rng(0)

@@ -13,11 +13,6 @@ from tests.api.test_simulations import labelled_store
 pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-
-
 def test_an_admin_simulates_and_reads_the_curves(login, live_server, project, owner, shot):
     labelled_store(project)
     page = login(owner)
