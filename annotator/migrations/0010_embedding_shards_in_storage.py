@@ -34,7 +34,7 @@ def merged_manifests_to_rows(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("annotator", "0008_merge_browser_and_adjudication"),
+        ("annotator", "0009_worker_heartbeat"),
     ]
 
     operations = [
