@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.models import Project
+from config.events import MODEL_PROMOTED, emit
 from models_zoo.models import ModelVersion
 from models_zoo.splits import describe_split, split_record_of, split_signature
 
@@ -41,10 +42,13 @@ def promote_version(version: ModelVersion) -> ModelVersion:
                 other.save(update_fields=["is_current"])
         target = next(v for v in versions if v.pk == version.pk)
         if not target.is_current:
+            previous = next((v.pk for v in versions if v.is_current), None)
             target.is_current = True
             target.promoted_at = timezone.now()
             target.save(update_fields=["is_current", "promoted_at"])
             _refresh_suggestions_on_commit(target)
+            emit(MODEL_PROMOTED, target.project_id,
+                 {"model_version": target.pk, "previous_version": previous})
     return target
 
 
