@@ -36,13 +36,13 @@ def promote_version(version: ModelVersion) -> ModelVersion:
         versions = list(
             ModelVersion.objects.select_for_update().filter(project_id=version.project_id)
         )
+        previous = next((v.pk for v in versions if v.is_current), None)
         for other in versions:
             if other.is_current and other.pk != version.pk:
                 other.is_current = False
                 other.save(update_fields=["is_current"])
         target = next(v for v in versions if v.pk == version.pk)
         if not target.is_current:
-            previous = next((v.pk for v in versions if v.is_current), None)
             target.is_current = True
             target.promoted_at = timezone.now()
             target.save(update_fields=["is_current", "promoted_at"])
