@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
@@ -89,3 +90,18 @@ def check_scope(api_key: ApiKey, request: Request) -> None:
             f"{request.path} (it has: {have}).",
             needed,
         )
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme of API keys (drf-spectacular would otherwise take this
+    class for DRF's token scheme, which it subclasses)."""
+
+    target_class = "integrations.api_keys.auth.ApiKeyAuthentication"
+    name = "apiKeyAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey", "in": "header", "name": "Authorization",
+            "description": "A project API key: `Api-Key <key>` (scopes: predict, read, import, export)",
+        }
