@@ -57,20 +57,26 @@ def check_url(url: str, *, allow_private: bool, resolver=resolve) -> Target:
     """The checked target of `url`, or UnsafeUrl saying why it is refused."""
     if not isinstance(url, str) or not url.strip():
         raise UnsafeUrl("give the receiver's URL")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 literal
+        raise UnsafeUrl(f"not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise UnsafeUrl("the URL must start with https:// (http:// only to loopback, for tests)")
     if parts.username or parts.password:
         raise UnsafeUrl("credentials in the URL are not allowed; the signature authenticates")
-    host = (parts.hostname or "").lower()
     if not host:
         raise UnsafeUrl("the URL has no host")
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
         raise UnsafeUrl("the URL's port is not a number between 0 and 65535") from None
-    addresses = resolver(host, port)
+    try:
+        addresses = resolver(host, port)
+    except UnicodeError:  # an IDNA label too long or empty
+        raise UnsafeUrl(f"{host!r} is not a valid host name") from None
     if scheme == "http":
         loopback = _is_loopback_name(host) or all(
             ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses

@@ -268,3 +268,10 @@ def test_a_disabled_webhook_gets_no_deliveries_and_the_page_says_so(allow_loopba
     client.force_login(owner)
     page = client.get(f"/projects/{project.pk}/webhooks/").content.decode()
     assert f'id="webhook-disabled-{webhook.pk}"' in page and "24.0 h" in page
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://" + "a" * 70 + ".org/", "https://x.org:99999/",
+                                 "javascript:alert(1)", "https://.../"])
+def test_malformed_urls_are_refused_not_crashed(url):
+    with pytest.raises(UnsafeUrl):
+        check_url(url, allow_private=True)
