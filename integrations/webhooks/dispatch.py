@@ -20,22 +20,25 @@ logger = logging.getLogger(__name__)
 
 
 def on_event(sender: str, project_id: int, data: Any, **kwargs: Any) -> None:
-    """Create one Delivery per enabled webhook of the project that wants `sender`."""
-    hooks = [
-        h for h in Webhook.objects.filter(project_id=project_id, disabled_at__isnull=True)
-        if sender in (h.events or [])
-    ]
-    if not hooks:
-        return
-    payload = data() if callable(data) else data
-    if payload is None:  # nothing to announce after all (e.g. no day's counts changed)
-        return
-    body = json.dumps(
-        {"event": sender, "project": project_id, "occurred_at": timezone.now().isoformat(),
-         **dict(payload)},
-        separators=(",", ":"), default=str,
-    )
+    """Create one Delivery per enabled webhook of the project that wants `sender`.
+
+    Everything runs in a savepoint: should a query fail here (the lazy data's, say), only the
+    savepoint rolls back and the emitting service's transaction commits its work as usual."""
     with transaction.atomic():
+        hooks = [
+            h for h in Webhook.objects.filter(project_id=project_id, disabled_at__isnull=True)
+            if sender in (h.events or [])
+        ]
+        if not hooks:
+            return
+        payload = data() if callable(data) else data
+        if payload is None:  # nothing to announce after all (e.g. no day's counts changed)
+            return
+        body = json.dumps(
+            {"event": sender, "project": project_id, "occurred_at": timezone.now().isoformat(),
+             **dict(payload)},
+            separators=(",", ":"), default=str,
+        )
         ids = [Delivery.objects.create(webhook=h, event=sender, body=body).pk for h in hooks]
         enqueue_deliveries(ids)
 

@@ -275,3 +275,25 @@ def test_a_disabled_webhook_gets_no_deliveries_and_the_page_says_so(allow_loopba
 def test_malformed_urls_are_refused_not_crashed(url):
     with pytest.raises(UnsafeUrl):
         check_url(url, allow_private=True)
+
+
+@pytest.mark.django_db
+def test_a_failing_event_receiver_never_breaks_the_service_transaction(allow_loopback, project):
+    from django.db import connection, transaction
+
+    from config.events import INDEX_UPDATED, emit
+
+    register(project, "http://127.0.0.1:9/x", ["index.updated"])
+
+    def broken_query():
+        with connection.cursor() as cur:
+            cur.execute("SELECT no_such_column FROM annotator_project")
+        return {}
+
+    with transaction.atomic():
+        emit(INDEX_UPDATED, project.pk, broken_query)  # logged, not raised
+        project.name = "still saved"
+        project.save(update_fields=["name"])  # the transaction is still usable
+    project.refresh_from_db()
+    assert project.name == "still saved"
+    assert not Delivery.objects.exists()
