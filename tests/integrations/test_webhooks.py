@@ -297,3 +297,38 @@ def test_a_failing_event_receiver_never_breaks_the_service_transaction(allow_loo
     project.refresh_from_db()
     assert project.name == "still saved"
     assert not Delivery.objects.exists()
+
+
+def payloads(webhook) -> list[dict]:
+    return [json.loads(d.body) for d in Delivery.objects.filter(webhook=webhook).order_by("id")]
+
+
+@pytest.mark.django_db
+def test_imports_announce_their_outcome(allow_loopback, owner_api, project):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    webhook = register(project, "http://127.0.0.1:9/x", ["import.finished"])
+    url = f"/api/v1/projects/{project.pk}/import"
+    good = SimpleUploadedFile("a.csv", b"text\nflooding downtown\nroad closed\n")
+    assert owner_api.post(url, {"file": good, "format": "csv"}, format="multipart").status_code == 201
+    bad = SimpleUploadedFile("b.jsonl", b"not json\n")
+    assert owner_api.post(url, {"file": bad, "format": "jsonl"}, format="multipart").status_code == 400
+    done, failed = payloads(webhook)
+    assert (done["event"], done["state"], done["imported"], done["import_job"]) == ("import.finished", "succeeded", 2, None)
+    assert (failed["state"], failed["imported"]) == ("failed", 0)
+
+
+@pytest.mark.django_db
+def test_training_runs_announce_how_they_finished(allow_loopback, settings, project):
+    from models_zoo.models import RunState, TrainingRun
+    from models_zoo.services.training import cancel_run, reap_stale_runs
+
+    webhook = register(project, "http://127.0.0.1:9/x", ["training.finished"])
+    queued = TrainingRun.objects.create(project=project, backend="embedding_head", state=RunState.QUEUED)
+    cancel_run(queued)
+    stale = TrainingRun.objects.create(project=project, backend="embedding_head", state=RunState.RUNNING,
+                                       heartbeat_at=timezone.now() - dt.timedelta(hours=1))
+    assert reap_stale_runs() == 1
+    cancelled, lost = payloads(webhook)
+    assert (cancelled["run"], cancelled["state"], cancelled["model_version"]) == (queued.pk, "cancelled", None)
+    assert (lost["run"], lost["state"]) == (stale.pk, "failed")
