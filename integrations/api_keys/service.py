@@ -103,6 +103,11 @@ def revoke_api_key(api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+def delete_principal(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
+    """post_delete of an ApiKey (its project was deleted): remove its service user too."""
+    get_user_model().objects.filter(pk=instance.principal_id, is_active=False).delete()
+
+
 def keys_of(project: Project) -> list[ApiKey]:
     return list(ApiKey.objects.filter(project=project).select_related("created_by"))
 

@@ -142,3 +142,15 @@ def test_keys_are_throttled_each_on_its_own(settings, owner_api, project):
     assert "throttled" in limited.json()["detail"].lower()
     assert second.get(url).status_code == 200  # its own budget
     assert [owner_api.get(url).status_code for _ in range(5)] == [200] * 5  # people are not throttled
+
+
+def test_deleting_the_project_removes_its_keys_and_their_service_users(owner, project):
+    from django.contrib.auth import get_user_model
+
+    from annotator.services.project_setup import delete_project
+
+    created = create_api_key(project, name="k", scopes=["read"])
+    principal_id = created.api_key.principal_id
+    delete_project(project)
+    assert not ApiKey.objects.exists()
+    assert not get_user_model().objects.filter(pk=principal_id).exists()
