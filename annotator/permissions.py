@@ -17,9 +17,21 @@ from annotator.models import Membership, Project, Role
 RANK = {Role.VIEWER: 1, Role.ANNOTATOR: 2, Role.ADMIN: 3}
 
 
+def confined_to(user: Any) -> tuple[int, str] | None:
+    """(project id, role) of a principal confined to one project, else None.
+
+    A project API key authenticates as its own service user with this attribute set
+    (integrations.api_keys.auth): it is a member of that project with that role and of no other,
+    whatever memberships or superuser flag the user row has."""
+    return getattr(user, "vigia_confined_to", None)
+
+
 def role_of(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | None:
     if not user.is_authenticated:
         return None
+    confined = confined_to(user)
+    if confined is not None:
+        return confined[1] if confined[0] == project.pk else None
     if user.is_superuser:
         return Role.ADMIN
     return (
@@ -30,6 +42,9 @@ def role_of(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | N
 def visible_projects(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
     if not user.is_authenticated:
         return Project.objects.none()
+    confined = confined_to(user)
+    if confined is not None:
+        return Project.objects.filter(pk=confined[0])
     if user.is_superuser:
         return Project.objects.all()
     return Project.objects.filter(memberships__user=user)
@@ -66,7 +81,10 @@ def require_role(
 ) -> Project:
     """The rest of `get_project_for` once the project row (and, for a plain member, their role
     in it) is loaded: 404 for outsiders, 403 below `min_role`; sets `project.current_role`."""
-    if user.is_authenticated and not user.is_superuser:
+    confined = confined_to(user)
+    if confined is not None:
+        role = confined[1] if confined[0] == project.pk else None
+    elif user.is_authenticated and not user.is_superuser:
         role = member_role
     else:
         role = role_of(user, project)  # superuser: admin; anonymous: none (no query either way)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "annotator",
     "models_zoo",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -167,7 +168,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # Project API keys (`Authorization: Api-Key <key>`): scoped, per project (integrations).
+        "integrations.api_keys.auth.ApiKeyAuthentication",
     ],
+    # Per-key request rate; requests from people (token, session) are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api_keys.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -249,6 +254,43 @@ VIGIA_EMBEDDING_DTYPE = os.environ.get("VIGIA_EMBEDDING_DTYPE", "float32")
 VIGIA_ENCODER_ENGINE = os.environ.get("VIGIA_ENCODER_ENGINE", "onnx")
 VIGIA_ENCODER_CACHE_DIR = (Path(os.environ["VIGIA_ENCODER_CACHE_DIR"])
                            if os.environ.get("VIGIA_ENCODER_CACHE_DIR") else None)
+
+# --- Downstream systems: API keys, webhooks, batch scoring (integrations) ---------------------
+# Requests per API key, DRF's rate syntax ("600/min", "20/second", "10000/day"); 429 with
+# Retry-After above it. Counted in the "throttle" cache below.
+VIGIA_API_KEY_RATE = os.environ.get("VIGIA_API_KEY_RATE", "600/min")
+# Throttle counters must be shared by every web process: Redis when one is configured
+# (VIGIA_CACHE_URL, else a Redis broker URL); the demo without Redis (kombu's filesystem
+# broker) uses a file cache under var/, which every process of that one machine shares.
+VIGIA_CACHE_URL = os.environ.get("VIGIA_CACHE_URL", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+CACHES = {
+    # Unchanged: per-process memory (short-lived progress counts).
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": VIGIA_CACHE_URL,
+         "KEY_PREFIX": "vigia-throttle"}
+        if VIGIA_CACHE_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+              "LOCATION": str(VAR_DIR / "cache" / "throttle"), "OPTIONS": {"MAX_ENTRIES": 100_000}}
+    ),
+}
+# Webhooks: private, loopback and link-local addresses are refused unless this is on (tests,
+# or an operator whose receivers live on the internal network).
+VIGIA_WEBHOOK_ALLOW_PRIVATE = env_bool("VIGIA_WEBHOOK_ALLOW_PRIVATE", False)
+VIGIA_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("VIGIA_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A failed delivery is retried after base * 2**(attempt-1) seconds (capped at an hour), at
+# most VIGIA_WEBHOOK_MAX_ATTEMPTS times in all.
+VIGIA_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("VIGIA_WEBHOOK_MAX_ATTEMPTS", "8"))
+VIGIA_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("VIGIA_WEBHOOK_RETRY_BASE_SECONDS", "30"))
+# A webhook whose deliveries have failed without a success for this long is disabled.
+VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS = int(os.environ.get("VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS", "86400"))
+# Batch scoring: texts per chunk task, the largest upload, and how long results are kept.
+VIGIA_SCORING_DIR = Path(os.environ.get("VIGIA_SCORING_DIR", VIGIA_ARTIFACTS_DIR / "scoring"))
+VIGIA_SCORING_CHUNK_SIZE = int(os.environ.get("VIGIA_SCORING_CHUNK_SIZE", "2000"))
+VIGIA_SCORING_MAX_BYTES = int(os.environ.get("VIGIA_SCORING_MAX_BYTES", str(512 * 1024 * 1024)))
+VIGIA_SCORING_RESULT_TTL_SECONDS = int(os.environ.get("VIGIA_SCORING_RESULT_TTL_SECONDS", str(7 * 86400)))
 
 LOGGING = {
     "version": 1,

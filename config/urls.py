@@ -21,7 +21,9 @@ urlpatterns = [
     ),
     path("api/v1/", include("annotator.api.urls")),
     path("api/v1/", include("models_zoo.api.urls")),
+    path("api/v1/", include("integrations.api.urls")),
     path("models/", include("models_zoo.web.urls")),
+    path("", include("integrations.web.urls")),
     # Uploaded example images, for signed-in users, with DEBUG off too (`static()` serves
     # nothing then). A proxy in front may serve MEDIA_ROOT itself instead.
     re_path(

@@ -20,6 +20,7 @@ from annotator.importers import FORMATS, ImportFailed, ImportResult, import_file
 from annotator.importers.errors import ON_ERROR_CHOICES
 from annotator.importers.mapping import ColumnMapping
 from annotator.models import ImportJob, Project
+from config.events import IMPORT_FINISHED, emit
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,15 @@ def start_import(
         else:
             job = start_import_job(project, source, fmt, mapping=mapping, user=user, on_error=on_error)
         return ImportOutcome(job=job)
-    result = import_file(project, source, fmt, mapping=mapping, user=user, on_error=on_error,
-                         progress=progress)
+    try:
+        result = import_file(project, source, fmt, mapping=mapping, user=user, on_error=on_error,
+                             progress=progress)
+    except ImportFailed:
+        emit(IMPORT_FINISHED, project.pk, {"import_job": None, "state": "failed", "imported": 0,
+                                           "duplicates": 0, "skipped": 0})
+        raise
+    emit(IMPORT_FINISHED, project.pk, {
+        "import_job": None, "state": "succeeded", "imported": result.imported,
+        "duplicates": result.duplicates, "skipped": result.skipped,
+    })
     return ImportOutcome(result=result)

@@ -25,6 +25,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from annotator.models import Example, Project
+from config.events import INDEX_UPDATED, PREDICTION_JOB_FINISHED, emit
 from models_zoo.models import (
     ChunkState,
     ModelVersion,
@@ -107,6 +108,8 @@ def start_prediction_job(
         for i, (a, b, n) in enumerate(ranges)
     )
     _enqueue(job, list(job.chunks.values_list("id", flat=True)))
+    if not ranges:
+        announce_finished(job.pk)
     if not ranges and version.is_current:
         # Nothing left to predict (e.g. an older version promoted again): the queue's scores
         # still have to follow the current version (issue 9), in the background.
@@ -115,6 +118,44 @@ def start_prediction_job(
         if project.queue_strategy in AL_STRATEGIES:
             request_rescore(project)
     return job
+
+
+def announce_finished(job_id: int) -> None:
+    """`prediction_job.finished`, then `index.updated` with the days whose counts the job
+    changed (computed only when a receiver wants it; config.events)."""
+    job = PredictionJob.objects.filter(pk=job_id).values("project_id", "model_version_id", "predicted").first()
+    if job is None:
+        return
+    data = {"prediction_job": job_id, "model_version": job["model_version_id"],
+            "state": PredictionJobState.SUCCEEDED, "predicted": job["predicted"]}
+    emit(PREDICTION_JOB_FINISHED, job["project_id"], data)
+    version_id = job["model_version_id"]
+
+    def index_updated() -> dict[str, Any] | None:
+        days = changed_days(job_id)
+        return {"prediction_job": job_id, "model_version": version_id, "days": days} if days else None
+
+    emit(INDEX_UPDATED, job["project_id"], index_updated)
+
+
+def changed_days(job_id: int) -> list[str]:
+    """The days (UTC, ISO dates) whose index counts prediction job `job_id` changed: the
+    posting days of the examples it predicted. One query over the job's id ranges. The one
+    place to point at the daily aggregate once it records which days a job touched."""
+    sql = (
+        "SELECT DISTINCT (e.posted_at AT TIME ZONE 'UTC')::date AS day "
+        "FROM models_zoo_predictionchunk c "
+        "JOIN models_zoo_predictionjob j ON j.id = c.job_id "
+        "JOIN annotator_example e ON e.project_id = j.project_id "
+        "  AND e.id BETWEEN c.first_id AND c.last_id "
+        "JOIN models_zoo_prediction p ON p.example_id = e.id "
+        "  AND p.model_version_id = j.model_version_id AND p.created_at >= j.created_at "
+        "WHERE c.job_id = %s AND c.predicted > 0 AND e.posted_at IS NOT NULL "
+        "ORDER BY day"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [job_id])
+        return [row[0].isoformat() for row in cur.fetchall()]
 
 
 def _enqueue(job: PredictionJob, chunk_ids: list[int]) -> None:
@@ -190,6 +231,8 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
         finished = PredictionJob.objects.filter(
             pk=job.pk, done_chunks=F("total_chunks"), state=PredictionJobState.RUNNING
         ).update(state=PredictionJobState.SUCCEEDED, finished_at=timezone.now())
+        if finished:
+            announce_finished(job.pk)
     logger.info("prediction job %s chunk %s: %s predictions", job.pk, chunk.index, len(rows))
     if finished:
         # The last chunk: the active-learning queue orders by the current version's

@@ -22,6 +22,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from annotator.models import Project
+from config.events import TRAINING_FINISHED, emit
 from models_zoo import registry
 from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
 from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
@@ -209,12 +210,14 @@ def cancel_run(run: TrainingRun, force: bool = False) -> TrainingRun:
             run.eta_seconds = None
             run.save(update_fields=["state", "finished_at", "cancel_requested", "eta_seconds"])
             append_log(run.pk, "force-cancelled by an admin (worker gone?)")
+            _announce_finished(run.pk, RunState.CANCELLED)
         elif run.state == RunState.QUEUED:
             run.state = RunState.CANCELLED
             run.finished_at = timezone.now()
             run.cancel_requested = True
             run.save(update_fields=["state", "finished_at", "cancel_requested"])
             append_log(run.pk, "cancelled before it started")
+            _announce_finished(run.pk, RunState.CANCELLED)
         elif run.state == RunState.RUNNING:
             run.cancel_requested = True
             run.save(update_fields=["cancel_requested"])
@@ -243,6 +246,7 @@ def reap_stale_runs(project: Project | None = None) -> int:
         if updated:
             append_log(run_id, message)
             logger.warning("training run %s: %s", run_id, message)
+            _announce_finished(run_id, RunState.FAILED)
             reaped += 1
     return reaped
 
@@ -333,11 +337,20 @@ def _save_artifact(backend: Backend, run: TrainingRun) -> tuple[str, str]:
 
 
 def _finish(run_id: int, state: str, error: str = "", line: str = "") -> None:
-    TrainingRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
+    updated = TrainingRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
         state=state, error=error, finished_at=timezone.now(), eta_seconds=None
     )
     if line:
         append_log(run_id, line)
+    if updated:
+        _announce_finished(run_id, state)
+
+
+def _announce_finished(run_id: int, state: str, version_id: int | None = None) -> None:
+    """`training.finished` for downstream systems (config.events), with the run's outcome."""
+    project_id = TrainingRun.objects.filter(pk=run_id).values_list("project_id", flat=True).first()
+    if project_id is not None:
+        emit(TRAINING_FINISHED, project_id, {"run": run_id, "state": state, "model_version": version_id})
 
 
 def _error_summary(exc: BaseException) -> str:
@@ -370,6 +383,7 @@ def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[s
         run.eta_seconds = None
         run.save(update_fields=["state", "finished_at", "progress", "eta_seconds"])
         append_log(run_id, f"succeeded: model version {version.pk}, validation f1_macro {metrics.get('f1_macro')}")
+        _announce_finished(run_id, RunState.SUCCEEDED, version.pk)
         if maybe_auto_promote(version):
             append_log(run_id, f"auto-promoted model version {version.pk}")
         elif version.promotion_note:

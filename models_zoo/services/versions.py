@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.models import Project
+from config.events import MODEL_PROMOTED, emit
 from models_zoo.models import ModelVersion
 from models_zoo.splits import describe_split, split_record_of, split_signature
 
@@ -35,6 +36,7 @@ def promote_version(version: ModelVersion) -> ModelVersion:
         versions = list(
             ModelVersion.objects.select_for_update().filter(project_id=version.project_id)
         )
+        previous = next((v.pk for v in versions if v.is_current), None)
         for other in versions:
             if other.is_current and other.pk != version.pk:
                 other.is_current = False
@@ -45,6 +47,8 @@ def promote_version(version: ModelVersion) -> ModelVersion:
             target.promoted_at = timezone.now()
             target.save(update_fields=["is_current", "promoted_at"])
             _refresh_suggestions_on_commit(target)
+            emit(MODEL_PROMOTED, target.project_id,
+                 {"model_version": target.pk, "previous_version": previous})
     return target
 
 
