@@ -287,7 +287,7 @@ VIGIA_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("VIGIA_WEBHOOK_RETRY_BAS
 # A webhook whose deliveries have failed without a success for this long is disabled.
 VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS = int(os.environ.get("VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS", "86400"))
 # Batch scoring: texts per chunk task, the largest upload, and how long results are kept.
-VIGIA_SCORING_DIR = Path(os.environ.get("VIGIA_SCORING_DIR", VIGIA_ARTIFACTS_DIR / "scoring"))
+VIGIA_SCORING_DIR = Path(os.environ.get("VIGIA_SCORING_DIR", VAR_DIR / "scoring"))
 VIGIA_SCORING_CHUNK_SIZE = int(os.environ.get("VIGIA_SCORING_CHUNK_SIZE", "2000"))
 VIGIA_SCORING_MAX_BYTES = int(os.environ.get("VIGIA_SCORING_MAX_BYTES", str(512 * 1024 * 1024)))
 VIGIA_SCORING_RESULT_TTL_SECONDS = int(os.environ.get("VIGIA_SCORING_RESULT_TTL_SECONDS", str(7 * 86400)))
