@@ -32,6 +32,17 @@ class LabelChoice:
     score: float | None
     threshold: float | None = None  # the version's decision threshold for this label
 
+    @property
+    def keys(self) -> list[str]:
+        """The keys that pick this label, each once: its 1-9 position key, then its own
+        shortcut unless that is the same key or a digit 1-9 (digits always pick by position
+        in annotate.js, so such a shortcut never reaches this label)."""
+        keys = [str(self.number)] if self.number else []
+        shortcut = self.shortcut.strip()
+        if shortcut and shortcut.lower() not in keys and not ("1" <= shortcut <= "9" and len(shortcut) == 1):
+            keys.append(shortcut)
+        return keys
+
 
 def tokenize(text: str) -> list[dict[str, Any]]:
     """Tokens with character offsets into `text`, and the whitespace that follows each."""
