@@ -54,3 +54,21 @@ def test_each_label_chip_shows_each_of_its_keys_once(project, annotator_user):
     add_examples(project, ["a tweet"])
     page = client_for(annotator_user).get(reverse("annotate", args=[project.pk])).content.decode()
     assert _chip_keys(page) == {"HS": ["1"], "TR": ["2"], "AG": ["3", "g"]}
+
+
+def test_the_sample_pages_links_to_raw_json_are_marked_as_api_links(project, viewer):
+    from annotator.services.samples import draw_sample
+    from tests.web.helpers import add_examples
+
+    for i, example in enumerate(add_examples(project, [f"text {i}" for i in range(8)])):
+        example.meta = {"lang": "it" if i < 5 else "en"}
+        example.save()
+    sample = draw_sample(project, {"field": "lang", "classes": ["it"], "size": 4, "seed": 1})
+    page = client_for(viewer).get(reverse("sample-detail", args=[project.pk, sample.pk])).content.decode()
+    links = re.findall(r'<a ([^>]*)href="(/api/v1/[^"]*)"[^>]*>(.*?)</a>', page, re.S)
+    assert {href for _, href, _ in links} == {f"/api/v1/samples/{sample.pk}", f"/api/v1/samples/{sample.pk}/members"}
+    for attrs, href, text in links:
+        # Each says it is the REST API: marked, typed as JSON, and named by its request.
+        assert 'class="api-link"' in attrs and 'type="application/json"' in attrs
+        assert f"<code>GET {href}</code>" in text
+    assert '<span class="api-badge">REST API</span>' in page
