@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from annotator.models import Project
 from models_zoo import registry
 from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
+from models_zoo.metric_names import metric_title
 from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
 from models_zoo.services.datasets import (
     DatasetError,
@@ -384,12 +385,19 @@ def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[s
         run.progress = 1.0
         run.eta_seconds = None
         run.save(update_fields=["state", "finished_at", "progress", "eta_seconds"])
-        append_log(run_id, f"succeeded: model version {version.pk}, validation f1_macro {metrics.get('f1_macro')}")
+        append_log(run_id, f"succeeded: model version {version.pk}, {_headline(metrics, backend)}")
         if maybe_auto_promote(version):
             append_log(run_id, f"auto-promoted model version {version.pk}")
         elif version.promotion_note:
             append_log(run_id, version.promotion_note)
     return version
+
+
+def _headline(metrics: dict[str, Any], backend: Backend) -> str:
+    """The run log's summary figure, named by what it is and rounded like the pages show it."""
+    value = metrics.get("f1_macro")
+    title = metric_title("f1_macro", backend.task_type, backend.labels)
+    return f"validation {title} {value:.3f}" if isinstance(value, (int, float)) else f"no validation {title}"
 
 
 def _train(run: TrainingRun) -> ModelVersion | None:

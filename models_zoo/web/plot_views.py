@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from annotator.models import Example, Role
 from annotator.permissions import get_project_for
+from models_zoo.metric_names import metric_columns
 from models_zoo.models import ModelVersion
 from models_zoo.services.explain import explain_examples
 from models_zoo.services.promotion import (
@@ -76,7 +77,8 @@ def compare(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "models_zoo/compare.html", {
         "project": project, "all_versions": all_versions, "versions": chosen,
         "chosen_ids": [v.pk for v in chosen], "labels": labels,
-        "rows": comparison_rows(chosen, labels), "split_warning": split_warning(chosen),
+        "rows": comparison_rows(chosen, labels, project.task_type), "split_warning": split_warning(chosen),
+        **metric_columns(project.task_type, labels),
         "curves": pr_roc_plots(chosen, labels, name_by_version=True, id_prefix="compare-"),
         "loss": loss_plot(chosen, id_prefix="compare-"),
     })

@@ -18,6 +18,7 @@ from annotator.models import Project, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
 from annotator.services.projects import ProjectRuleError
 from models_zoo import registry
+from models_zoo.metric_names import metric_columns
 from models_zoo.models import ModelVersion, TrainingRun
 from models_zoo.services.catalog import backend_catalog
 from models_zoo.services.learning_curve import learning_context
@@ -179,13 +180,14 @@ def _versions_context(project: Project, policy_errors: dict[str, str] | None = N
     learning = learning_context(project, versions, labels)
     return {
         "project": project, "is_admin": _is_admin(project), "labels": labels,
-        "rows": comparison_rows(versions, labels),
+        "rows": comparison_rows(versions, labels, project.task_type),
+        **metric_columns(project.task_type, labels),
         "split_warning": split_warning(versions),
         "defaults": values or training_defaults_form_values(project),
         "objectives": OBJECTIVES,
         # Issue 9: learning curve (server SVG) and the stopping hint.
         "learning": learning,
-        "learning_svg": learning_curve_svg(learning["curve"], labels),
+        "learning_svg": learning_curve_svg(learning["curve"], labels, project.task_type),
         "backends": [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]],
         "policy_errors": policy_errors or {},
     }
