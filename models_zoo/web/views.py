@@ -32,7 +32,12 @@ from models_zoo.services.training import (
 from models_zoo.services.training_defaults import with_project_defaults
 from models_zoo.services.versions import comparison_rows, split_warning
 from models_zoo.thresholds import OBJECTIVES
-from models_zoo.web.config_form import config_from_form, fields_from_schema
+from models_zoo.web.config_form import (
+    conditional_css,
+    config_from_form,
+    field_groups,
+    fields_from_schema,
+)
 from models_zoo.web.learning_svg import learning_curve_svg
 from models_zoo.web.version_page import (
     training_defaults_form_values,
@@ -79,13 +84,16 @@ def _runs_context(request: HttpRequest, project: Project, backend_name: str | No
     if values is None and chosen is not None:
         # Pre-fill the project's training defaults, so the form shows (and submits) what applies.
         values = with_project_defaults(project, registry.get_backend(chosen["name"]), {})
+    fields = fields_from_schema(chosen["config_schema"], values) if chosen else []
     return {
         "project": project,
         "is_admin": _is_admin(project),
         "runs": TrainingRun.objects.filter(project=project).order_by("-id")[:100],
         "backends": [b for b in catalog if project.task_type in b["task_types"]],
         "backend": chosen,
-        "fields": fields_from_schema(chosen["config_schema"], values) if chosen else [],
+        "fields": fields,
+        "field_groups": field_groups(fields),
+        "conditional_css": conditional_css(fields),
         "error": error,
     }
 
