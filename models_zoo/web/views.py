@@ -39,6 +39,7 @@ from models_zoo.web.config_form import (
     fields_from_schema,
 )
 from models_zoo.web.learning_svg import learning_curve_svg
+from models_zoo.web.prediction_refresh import refresh_context
 from models_zoo.web.version_page import (
     training_defaults_form_values,
     training_defaults_from_form,
@@ -198,6 +199,7 @@ def _versions_context(project: Project, policy_errors: dict[str, str] | None = N
         "learning_svg": learning_curve_svg(learning["curve"], labels, project.task_type),
         "backends": [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]],
         "policy_errors": policy_errors or {},
+        "refresh": refresh_context(project),
     }
 
 
