@@ -15,12 +15,17 @@ def promotion_message(project: Project, promoted: ModelVersion, previous: ModelV
     if previous is not None and previous.pk == promoted.pk:
         return f"Version #{promoted.pk} was already the current model of {project.name}: nothing changed."
     replaced = f", replacing #{previous.pk}" if previous is not None else ""
+    head = (f"Version #{promoted.pk} ({promoted.backend}) is now the current model of {project.name}{replaced}: "
+            "the prediction API answers with it from now on.")
+    # The refresh job starts when the promotion commits (normally before this runs).
+    job = PredictionJob.objects.filter(model_version=promoted).order_by("-id").first()
+    if job is not None and job.state == PredictionJobState.SUCCEEDED and job.examples == 0:
+        return f"{head} It had predicted every example already: the annotate page's suggestions come from it now."
+    count = f" {job.examples}" if job is not None else ""
     queue = (f" and the queue's {project.queue_strategy} order is re-scored once they are all in"
              if project.queue_strategy in AL_STRATEGIES else "")
-    return (f"Version #{promoted.pk} ({promoted.backend}) is now the current model of {project.name}{replaced}: "
-            "the prediction API answers with it from now on. Its predictions for the project's examples "
-            "are being refreshed in the background; the annotate page's suggestions follow as they "
-            f"land{queue}.")
+    return (f"{head} Its predictions for the project's{count} examples are being refreshed in the "
+            f"background; the annotate page's suggestions follow as they land{queue}.")
 
 
 def refresh_context(project: Project) -> dict[str, Any]:

@@ -48,3 +48,14 @@ def test_promoting_the_current_version_says_nothing_changed(project, owner):
     page = client_for(owner).post(f"/models/versions/{current.pk}/promote", {"confirm": "1"},
                                   follow=True).content.decode()
     assert f"Version #{current.pk} was already the current model" in page
+
+
+def test_promoting_a_version_that_predicted_everything_says_suggestions_use_it_now(project, owner):
+    promote_version(_version(project))
+    new = _version(project)
+    # Its own earlier job covered every example (as a training run's stop set can in a small project).
+    PredictionJob.objects.create(project=project, model_version=new, chunk_size=2048, examples=0,
+                                 state=PredictionJobState.SUCCEEDED)
+    page = client_for(owner).post(f"/models/versions/{new.pk}/promote", {"confirm": "1"},
+                                  follow=True).content.decode()
+    assert "It had predicted every example already: the annotate page&#x27;s suggestions come from it now." in page

@@ -49,11 +49,12 @@ def test_each_label_chip_shows_each_of_its_keys_once(project, annotator_user):
     # A digit shortcut never reaches its label (digits pick by position): not offered.
     Label.objects.filter(project=project, name="TR").update(shortcut="5")
     Label.objects.filter(project=project, name="AG").update(shortcut="g")
+    Label.objects.create(project=project, name="OT", shortcut="h", color="#000000", order=9)  # h: guidelines
     from tests.web.helpers import add_examples
 
     add_examples(project, ["a tweet"])
     page = client_for(annotator_user).get(reverse("annotate", args=[project.pk])).content.decode()
-    assert _chip_keys(page) == {"HS": ["1"], "TR": ["2"], "AG": ["3", "g"]}
+    assert _chip_keys(page) == {"HS": ["1"], "TR": ["2"], "AG": ["3", "g"], "OT": ["4"]}
 
 
 def test_the_sample_pages_links_to_raw_json_are_marked_as_api_links(project, viewer):
