@@ -35,7 +35,6 @@ from annotator.models import (
     AssignmentStatus,
     Example,
     Project,
-    TaskType,
 )
 
 PROJECT_COUNTS_TTL = 10  # seconds
@@ -272,34 +271,3 @@ def user_done_count(project: Project, user: AbstractBaseUser) -> int:
         ).count()
         cache.set(key, done, USER_COUNT_TTL)
     return done
-
-
-@dataclass(frozen=True)
-class LabelDistribution:
-    """Rows (label, colour, count) and how many examples they describe."""
-
-    rows: list[tuple[str, str, int]]
-    examples: int  # examples with a label decision, each counted once
-
-
-def label_distribution(project: Project) -> LabelDistribution:
-    """How many examples carry each label, each example counted once by the label set it trains
-    with: the training recipe's gold (`models_zoo.services.datasets.resolve_gold`): an admin's
-    adjudication, else the annotators' decision (their majority when several), else the
-    imported label or mined negative; model suggestions never count. Span projects count each
-    gold span. Binary projects show the rejects (gold: not the label) beside the accepts.
-    """
-    from models_zoo.services.datasets import gold_examples  # noqa: PLC0415 (optional app)
-
-    golds = gold_examples(project)
-    counts: Counter[str] = Counter()
-    for gold in golds:
-        if project.task_type == TaskType.SPANS:
-            counts.update(span["label"] for span in gold.spans)
-        else:
-            counts.update(gold.labels)
-    rows = [(label.name, label.color, counts.get(label.name, 0)) for label in project.labels.all()]
-    if project.task_type == TaskType.BINARY and rows:
-        rejected = sum(1 for gold in golds if not gold.labels)
-        rows.append((f"not {rows[0][0]} (rejected)", "#9ca3af", rejected))
-    return LabelDistribution(rows=rows, examples=len(golds))
