@@ -26,6 +26,16 @@ def confined_to(user: Any) -> tuple[int, str] | None:
     return getattr(user, "vigia_confined_to", None)
 
 
+class RoleRequired(PermissionDenied):
+    """A member's role is below what the page or endpoint needs (403). Carries the project and
+    both roles so the refused page (templates/403.html) can say what is missing and link back
+    to the project, which every member may view."""
+
+    def __init__(self, project: Project, role: str, needed: str) -> None:
+        super().__init__(f"This needs the {needed} role in project {project.pk}.")
+        self.project, self.role, self.needed = project, role, needed
+
+
 def role_of(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | None:
     if not user.is_authenticated:
         return None
@@ -91,6 +101,6 @@ def require_role(
     if role is None:
         raise Http404("No such project.")
     if RANK[Role(role)] < RANK[Role(min_role)]:
-        raise PermissionDenied(f"This needs the {min_role} role in project {project.pk}.")
+        raise RoleRequired(project, role, min_role)
     project.current_role = role  # type: ignore[attr-defined]
     return project

@@ -10,6 +10,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.server_timing import healthz
 
+# A refused page (403) is styled like 404.html and 500.html and says which role it needs.
+handler403 = "annotator.web.error_views.permission_denied"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -126,6 +126,19 @@ def complete_label_specs(specs: list[LabelSpec], taken: Iterable[Label] = ()) ->
     return specs
 
 
+def labels_room(task_type: str, count: int) -> int | None:
+    """How many more labels a project of `task_type` with `count` labels may take: None for no
+    limit; a binary project has exactly one (accept / reject), so 0 once it has it. The settings
+    page offers only as many new-label rows as this allows."""
+    return max(0, 1 - count) if task_type == TaskType.BINARY else None
+
+
+def labels_deletable(task_type: str, count: int) -> bool:
+    """Whether a label may be deleted at all: a project keeps at least one (a binary one exactly
+    one); whether that label is unused is `delete_label`'s other check."""
+    return task_type != TaskType.BINARY and count > 1
+
+
 def _check_label_count(task_type: str, count: int) -> None:
     if task_type == TaskType.BINARY and count != 1:
         raise ProjectRuleError(
@@ -335,7 +348,7 @@ def _check_unique(spec: LabelSpec, others: list[Label]) -> None:
 def add_label(project: Project, name: str, shortcut: str = "", color: str = "") -> Label:
     Project.objects.select_for_update().filter(pk=project.pk).first()  # serialize schema edits
     taken = list(project.labels.all())
-    if project.task_type == TaskType.BINARY and taken:
+    if labels_room(project.task_type, len(taken)) == 0:
         raise ProjectRuleError(
             "a binary project has exactly one label; rename it instead.", "name", conflict=True
         )
@@ -400,7 +413,7 @@ def label_usage(label: Label) -> int:
 def delete_label(label: Label) -> None:
     """Delete a label nobody has used; used labels would silently corrupt annotations."""
     project = label.project
-    if project.task_type == TaskType.BINARY or project.labels.count() == 1:
+    if not labels_deletable(project.task_type, project.labels.count()):
         raise ProjectRuleError("a project keeps at least one label.", conflict=True)
     used = label_usage(label)
     if used:

@@ -18,6 +18,8 @@ from annotator.services.queue_scores import why_picked
 HISTORY_SIZE = 10
 # Words (with inner apostrophes), @mentions and #hashtags stay whole; any other non-space
 # character is its own token. Spans snap to these token boundaries.
+# Letter keys annotate.js handles before looking for a label's shortcut.
+PAGE_KEYS = frozenset({"h"})
 TOKEN_RE = re.compile(r"[#@]?\w+(?:['’]\w+)*|\S")
 
 
@@ -31,6 +33,18 @@ class LabelChoice:
     suggested: bool
     score: float | None
     threshold: float | None = None  # the version's decision threshold for this label
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys that pick this label, each once: its 1-9 position key, then its own
+        shortcut unless that never reaches the label in annotate.js: the same key, a digit 1-9
+        (digits always pick by position) or a key the page keeps for itself (h: guidelines)."""
+        keys = [str(self.number)] if self.number else []
+        shortcut = self.shortcut.strip()
+        taken = shortcut.lower() in keys or shortcut.lower() in PAGE_KEYS
+        if shortcut and not taken and not ("1" <= shortcut <= "9" and len(shortcut) == 1):
+            keys.append(shortcut)
+        return keys
 
 
 def tokenize(text: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from models_zoo.backends._forest import (
     save_forest,
 )
 from models_zoo.backends.base import (
+    VALIDATION_GROUP,
     Backend,
     BackendConfig,
     BackendError,
@@ -38,6 +39,7 @@ from models_zoo.backends.base import (
     ItemPrediction,
     ProgressCallback,
     ProgressEvent,
+    shown_when,
 )
 
 HEAD_FILE = "head.safetensors"
@@ -46,6 +48,11 @@ HEAD_FILE = "head.safetensors"
 PROGRESS_SCALE = 1000
 ENCODE_SHARE = 0.9
 FIT_SHARE = 0.8
+
+
+# The training form shows each head's own settings only while that head is chosen.
+LOGISTIC_ONLY = shown_when("head", "logistic_regression")
+FOREST_ONLY = shown_when("head", "random_forest")
 
 
 class EmbeddingHeadConfig(ClassifierConfig):
@@ -59,8 +66,10 @@ class EmbeddingHeadConfig(ClassifierConfig):
         description="Classifier on the frozen embeddings: logistic regression (fast, calibrated) "
         "or random forest (the seed cards' classical baseline).",
     )
-    C: float = Field(1.0, gt=0, description="Inverse L2 regularisation strength of the logistic regression.")
-    max_iter: int = Field(2000, ge=10, description="Solver iterations for the logistic regression.")
+    C: float = Field(1.0, gt=0, description="Inverse L2 regularisation strength of the logistic regression.",
+                     json_schema_extra=LOGISTIC_ONLY)
+    max_iter: int = Field(2000, ge=10, description="Solver iterations for the logistic regression.",
+                          json_schema_extra=LOGISTIC_ONLY)
     # Defaults measured on group hold-outs (bench/defaults_grid.py, README "Measured defaults"):
     # logistic regression, no class weighting and macro-F1 thresholds did best on average over
     # CrisisLex T6 leave-one-event-out, CrisisLex T26 by event and HatEval train -> dev.
@@ -73,10 +82,14 @@ class EmbeddingHeadConfig(ClassifierConfig):
         description="What each label's threshold optimises on validation: F1 of the positive class, "
         "macro-F1 over both classes (the measured default), a target recall or precision per label, "
         "or none (0.5).",
+        json_schema_extra=VALIDATION_GROUP,
     )
-    n_estimators: int = Field(300, ge=1, le=5000, description="Trees in the random forest.")
-    max_depth: int | None = Field(None, ge=1, description="Depth limit of each tree (None: grow fully).")
-    min_samples_leaf: int = Field(1, ge=1, description="Minimum items per leaf of each tree.")
+    n_estimators: int = Field(300, ge=1, le=5000, description="Trees in the random forest.",
+                              json_schema_extra=FOREST_ONLY)
+    max_depth: int | None = Field(None, ge=1, description="Depth limit of each tree (None: grow fully).",
+                                  json_schema_extra=FOREST_ONLY)
+    min_samples_leaf: int = Field(1, ge=1, description="Minimum items per leaf of each tree.",
+                                  json_schema_extra=FOREST_ONLY)
     embed_batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, description="Texts per encoder forward "
                                   "pass (length-sorted batches; default measured by bench/encoder.py).")
     normalize_embeddings: bool = Field(True, description="L2-normalise embeddings before the head.")

@@ -25,6 +25,7 @@ from annotator.models import Project
 from config.events import TRAINING_FINISHED, emit
 from models_zoo import registry
 from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
+from models_zoo.metric_names import metric_title
 from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
 from models_zoo.services.artifact_storage import artifact_key, delete_artifact, save_artifact
 from models_zoo.services.datasets import (
@@ -382,13 +383,20 @@ def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[s
         run.progress = 1.0
         run.eta_seconds = None
         run.save(update_fields=["state", "finished_at", "progress", "eta_seconds"])
-        append_log(run_id, f"succeeded: model version {version.pk}, validation f1_macro {metrics.get('f1_macro')}")
+        append_log(run_id, f"succeeded: model version {version.pk}, {_headline(metrics, backend)}")
         _announce_finished(run_id, RunState.SUCCEEDED, version.pk)
         if maybe_auto_promote(version):
             append_log(run_id, f"auto-promoted model version {version.pk}")
         elif version.promotion_note:
             append_log(run_id, version.promotion_note)
     return version
+
+
+def _headline(metrics: dict[str, Any], backend: Backend) -> str:
+    """The run log's summary figure, named by what it is and rounded like the pages show it."""
+    value = metrics.get("f1_macro")
+    title = metric_title("f1_macro", backend.task_type, backend.labels)
+    return f"validation {title} {value:.3f}" if isinstance(value, (int, float)) else f"no validation {title}"
 
 
 def _train(run: TrainingRun) -> ModelVersion | None:

@@ -41,7 +41,7 @@ def test_plots_promotion_with_confirmation_and_compare(login, live_server, proje
     for plot in ("#pr-plot", "#roc-plot", "#loss-plot"):
         assert page.locator(plot).is_visible()
         assert page.locator(f"{plot} circle.pt").count() > 0, plot
-    assert page.locator("#confusion-table td.cell").count() == 8
+    assert page.locator("#confusion-table td.cell").count() == 9
     box = page.locator("#roc-plot").bounding_box()
     assert box["width"] > 250 and box["height"] > 150
     shot(page, "version-plots")

@@ -55,9 +55,10 @@ def test_the_version_page_draws_pr_roc_confusion_and_loss(project, viewer):
     pr = _section(page, 'id="pr-plot"', "</svg>")
     assert "HS (AP 0.833)" in pr and pr.count('class="marker"') == 2  # the operating points
     table = _section(page, 'id="confusion-table"', "</table>")
-    cells = [int(c) for c in re.findall(r'<td class="cell[^"]*">(\d+)</td>', table)]
-    # gold HS -> predicted HS 1, TR 2, nothing 0; gold TR -> HS 1, TR 1, nothing 0; no gold -> 0, 0
-    assert cells == [1, 2, 0, 1, 1, 0, 0, 0]
+    cells = [int(c) for c in re.findall(r'<td class="cell[^"]*"[^>]*>(\d+)</td>', table)]
+    # gold HS -> predicted HS 1, TR 2, nothing 0; gold TR -> HS 1, TR 1, nothing 0; no gold -> 0, 0,
+    # and nothing predicted 1 (item 3: neither gold nor predicted)
+    assert cells == [1, 2, 0, 1, 1, 0, 0, 0, 1]
     loss = _section(page, 'id="loss-plot"', "</svg>")
     assert 'data-series="training loss"' in loss and 'data-series="validation loss"' in loss
     assert loss.count('class="pt"') == 6
