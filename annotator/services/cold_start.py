@@ -23,6 +23,7 @@ import numpy as np
 
 from annotator.models import Project, TaskType
 from annotator.services.projects import ProjectRuleError
+from annotator.text_safety import find_unsafe
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ def parse_descriptions(raw: Any, field: str) -> list[str]:
         if len(text) > MAX_DESCRIPTION_CHARS:
             raise ProjectRuleError(f"description {i + 1} is longer than {MAX_DESCRIPTION_CHARS} "
                                    "characters.", field)
+        unsafe = find_unsafe(text)
+        if unsafe is not None:  # pages post here without the REST parsers' guard
+            raise ProjectRuleError(f"description {i + 1} {unsafe[1]}.", field)
         out.append(text.strip())
     return out
 

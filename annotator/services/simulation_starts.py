@@ -16,6 +16,7 @@ import numpy as np
 from annotator.active_learning.simulation import Start
 from annotator.active_learning.starts import keyword_matches, query_closeness
 from annotator.models import Example, Project
+from annotator.text_safety import find_unsafe
 
 MAX_STARTS = 4
 MAX_KEYWORDS = 50
@@ -41,8 +42,12 @@ def _one(raw: Any, project: Project, user: Any) -> Any:
     if kind == "keywords":
         words = [value] if isinstance(value, str) else value
         if (not isinstance(words, list) or not words or len(words) > MAX_KEYWORDS
-                or not all(isinstance(w, str) and w.strip() for w in words)):
-            raise ValueError(f"keywords: a list of 1 to {MAX_KEYWORDS} non-empty strings")
+                or not all(isinstance(w, str) and w.strip() and len(w) <= 200 for w in words)):
+            raise ValueError(f"keywords: a list of 1 to {MAX_KEYWORDS} non-empty strings of at "
+                             "most 200 characters")
+        unsafe = find_unsafe(words)
+        if unsafe is not None:  # the page posts here without the REST parsers' guard
+            raise ValueError(f"keywords: keyword {int(unsafe[0]) + 1} {unsafe[1]}")
         return {"keywords": [w.strip() for w in words]}
     raise ValueError(f"unknown start {kind!r}; valid: random, query, model_version, keywords")
 
