@@ -54,6 +54,40 @@ def parse_descriptions(raw: Any, field: str) -> list[str]:
     return out
 
 
+def check_cold_start(fields: dict[str, Any], project: Project | None, actor: Any) -> dict[str, Any]:
+    """`queue_query` (descriptions, a string or a list), `queue_then` (the model-driven
+    strategy the `query` queue hands over to) and `transfer_model_version` (another project's
+    version that `actor` may read, with this project's label names; stored as its id).
+    Returns the fields normalised (issue 18, annotator.services.cold_start)."""
+    out = dict(fields)
+    if "queue_query" in fields:
+        raw = fields["queue_query"]
+        empty = raw is None or raw == [] or (isinstance(raw, str) and not raw.strip())
+        out["queue_query"] = [] if empty else parse_descriptions(raw, "queue_query")
+    if "queue_then" in fields:
+        from annotator.active_learning.queue_strategies import AL_STRATEGIES
+
+        then = fields["queue_then"] or "margin"
+        valid = [name for name in AL_STRATEGIES if name != "query"]
+        if then not in valid:
+            raise ProjectRuleError(f"queue_then must be a model-driven strategy: {', '.join(valid)}; "
+                                   f"got {then!r}.", "queue_then")
+        out["queue_then"] = then
+    if "transfer_model_version" in fields:
+        version_id = out.pop("transfer_model_version")
+        if version_id in (None, "", 0):
+            out["transfer_model_version_id"] = None
+        elif project is None:
+            raise ProjectRuleError("set a transfer model once the project exists (its labels "
+                                   "must match the model's).", "transfer_model_version")
+        else:
+            if isinstance(version_id, str) and version_id.strip().isdigit():
+                version_id = int(version_id)
+            out["transfer_model_version_id"] = readable_foreign_version(
+                actor, project, version_id, "transfer_model_version").pk
+    return out
+
+
 def readable_foreign_version(user: Any, project: Project, version_id: Any, field: str) -> Any:
     """The ModelVersion `version_id` of ANOTHER project that `user` may read (any role), whose
     label names are this project's and whose task type reads scores alike. ProjectRuleError

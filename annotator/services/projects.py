@@ -226,42 +226,6 @@ def check_queue_label(fields: Mapping[str, Any], label_names: list[str]) -> None
         )
 
 
-def check_cold_start(fields: dict[str, Any], project: Project | None, actor: Any) -> dict[str, Any]:
-    """`queue_query` (descriptions, a string or a list), `queue_then` (the model-driven
-    strategy the `query` queue hands over to) and `transfer_model_version` (another project's
-    version that `actor` may read, with this project's label names; stored as its id).
-    Returns the fields normalised (issue 18, annotator.services.cold_start)."""
-    from annotator.services.cold_start import parse_descriptions, readable_foreign_version
-
-    out = dict(fields)
-    if "queue_query" in fields:
-        raw = fields["queue_query"]
-        empty = raw is None or raw == [] or (isinstance(raw, str) and not raw.strip())
-        out["queue_query"] = [] if empty else parse_descriptions(raw, "queue_query")
-    if "queue_then" in fields:
-        from annotator.active_learning.queue_strategies import AL_STRATEGIES
-
-        then = fields["queue_then"] or "margin"
-        valid = [name for name in AL_STRATEGIES if name != "query"]
-        if then not in valid:
-            raise ProjectRuleError(f"queue_then must be a model-driven strategy: {', '.join(valid)}; "
-                                   f"got {then!r}.", "queue_then")
-        out["queue_then"] = then
-    if "transfer_model_version" in fields:
-        version_id = out.pop("transfer_model_version")
-        if version_id in (None, "", 0):
-            out["transfer_model_version_id"] = None
-        elif project is None:
-            raise ProjectRuleError("set a transfer model once the project exists (its labels "
-                                   "must match the model's).", "transfer_model_version")
-        else:
-            if isinstance(version_id, str) and version_id.strip().isdigit():
-                version_id = int(version_id)
-            out["transfer_model_version_id"] = readable_foreign_version(
-                actor, project, version_id, "transfer_model_version").pk
-    return out
-
-
 @transaction.atomic
 def create_project(
     *, creator: AbstractBaseUser, name: str, task_type: str, labels: Any, **fields: Any
@@ -286,6 +250,8 @@ def create_project(
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(fields, [spec.name for spec in specs])
+    from annotator.services.cold_start import check_cold_start
+
     fields = check_cold_start(fields, None, creator)
     check_queue_label(fields, [s.name for s in specs])
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
@@ -313,6 +279,8 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
+    from annotator.services.cold_start import check_cold_start
+
     changes = check_cold_start(changes, project, actor)
     check_queue_label(
         {"queue_strategy": project.queue_strategy, "queue_label": project.queue_label,
