@@ -43,7 +43,7 @@ def test_an_admin_switches_to_likely_positive_and_the_annotator_sees_why(
 
 
 def test_an_admin_sets_a_cold_start_description_and_a_starting_detector(
-    login, live_server, project, owner, shot
+    login, live_server, project, owner, annotator_user, shot
 ):
     from annotator.models import Membership, Role
     from models_zoo.models import ModelVersion
@@ -76,6 +76,12 @@ def test_an_admin_sets_a_cold_start_description_and_a_starting_detector(
     state = admin.locator("#queue-state").inner_text()
     assert "closest to your description" in state and f"version {detector.pk} of" in state
     shot(admin, "queue-cold-start")
+    # The annotators are told where their suggestions and order come from.
+    page = login(annotator_user)
+    page.goto(f"{live_server.url}/projects/{project.pk}/annotate/")
+    page.wait_for_selector("#transfer-note")
+    assert f"version {detector.pk} of" in page.locator("#transfer-note").inner_text()
+    shot(page, "annotate-transfer")
     # A description is required by the query strategy: emptied, the page names the field.
     admin.fill("textarea[name=queue_query]", "")
     admin.click("#queue-form button[type=submit]")
