@@ -249,7 +249,20 @@ def embed_chunk(chunk_id: int) -> int:
             merge_ready_chunks(locked)
         except Exception:  # the chunk shards still serve; merging is only faster reads
             logger.exception("merging the shards of embedding set %s failed", locked.pk)
+        _rescore_query_queue(locked.project_id)
     return len(rows)
+
+
+def _rescore_query_queue(project_id: int) -> None:
+    """The `query` queue (issue 18) ranks by the stored vectors: score it once they are ready."""
+    if not Project.objects.filter(pk=project_id, queue_strategy="query").exists():
+        return
+    from config.enqueue import BrokerUnavailable, enqueue
+
+    try:
+        enqueue("vigia.rescore_queue", [project_id])
+    except BrokerUnavailable:  # the next settings change or promotion rescores it
+        logger.warning("could not queue the rescore of project %s's query queue", project_id)
 
 
 def encode_sentences_for(encoder: str, texts: Sequence[str]) -> np.ndarray:

@@ -164,6 +164,9 @@ PROJECT_FIELDS = (
     "threshold_objective",
     "threshold_targets",
     "validation_split",
+    "queue_query",
+    "queue_then",
+    "transfer_model_version",
 )
 
 
@@ -215,16 +218,24 @@ def _with_queue_sample(project: Project | None, changes: dict[str, Any]) -> dict
 
 
 def check_queue_label(fields: Mapping[str, Any], label_names: list[str]) -> None:
-    """`likely_positive` needs a `queue_label`, and a queue label must be one of the labels."""
+    """`likely_positive` (also as the `query` strategy's `queue_then`) needs a `queue_label`,
+    and a queue label must be one of the labels; `query` needs descriptions (issue 18)."""
     label = fields.get("queue_label") or ""
     if label and label not in label_names:
         raise ProjectRuleError(
             f"unknown queue_label {label!r}; labels: {', '.join(label_names)}.", "queue_label"
         )
-    if fields.get("queue_strategy") == "likely_positive" and not label:
+    strategy = fields.get("queue_strategy")
+    then = fields.get("queue_then") or "margin"
+    if (strategy == "likely_positive" or (strategy == "query" and then == "likely_positive")) and not label:
         raise ProjectRuleError(
             "the likely_positive strategy needs a queue_label (the label to find positives of).",
             "queue_label",
+        )
+    if strategy == "query" and not fields.get("queue_query"):
+        raise ProjectRuleError(
+            "the query strategy needs queue_query: one or more descriptions of what to find.",
+            "queue_query",
         )
 
 
@@ -252,6 +263,9 @@ def create_project(
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(fields, [spec.name for spec in specs])
+    from annotator.services.cold_start import check_cold_start
+
+    fields = check_cold_start(fields, None, creator)
     check_queue_label(fields, [s.name for s in specs])
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
     Label.objects.bulk_create(
@@ -263,8 +277,9 @@ def create_project(
 
 
 @transaction.atomic
-def update_project(project: Project, **changes: Any) -> Project:
-    """Change project settings. The task type may change only while nothing is annotated."""
+def update_project(project: Project, actor: Any = None, **changes: Any) -> Project:
+    """Change project settings. The task type may change only while nothing is annotated.
+    `actor`: who changes them (a transfer model version must be readable by them)."""
     if "name" in changes:
         if not isinstance(changes["name"], str) or not changes["name"].strip():
             raise ProjectRuleError("name must not be empty.", "name")
@@ -277,14 +292,24 @@ def update_project(project: Project, **changes: Any) -> Project:
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
+    from annotator.services.cold_start import check_cold_start
+
+    changes = check_cold_start(changes, project, actor)
     check_queue_label(
-        {"queue_strategy": project.queue_strategy, "queue_label": project.queue_label, **changes},
+        {"queue_strategy": project.queue_strategy, "queue_label": project.queue_label,
+         "queue_query": project.queue_query, "queue_then": project.queue_then, **changes},
         list(project.labels.values_list("name", flat=True)),
     )
     rescore = any(
         key in changes and changes[key] != getattr(project, key)
-        for key in ("queue_strategy", "queue_label")
+        for key in ("queue_strategy", "queue_label", "queue_query", "queue_then")
     )
+    new_transfer = ("transfer_model_version_id" in changes
+                    and changes["transfer_model_version_id"] is not None
+                    and changes["transfer_model_version_id"] != project.transfer_model_version_id)
+    rescore = rescore or (
+        "transfer_model_version_id" in changes
+        and changes["transfer_model_version_id"] != project.transfer_model_version_id)
     new_type = changes.get("task_type", project.task_type)
     if new_type != project.task_type:
         if new_type not in TaskType.values:
@@ -299,6 +324,11 @@ def update_project(project: Project, **changes: Any) -> Project:
     for key, value in changes.items():
         setattr(project, key, value)
     project.save()
+    if new_transfer:
+        from annotator.services.cold_start import predict_with_transfer
+
+        # Its predictions on this pool, in chunks; the last chunk rescores the queue.
+        predict_with_transfer(project)
     if rescore:
         from annotator.services.queue_scores import request_rescore
 

@@ -75,10 +75,14 @@ def _queue_for(version: ModelVersion) -> str:
 def start_prediction_job(
     project: Project, version_id: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> PredictionJob:
-    """A job over every example the version (default: the current one) has not predicted."""
+    """A job over every example the version (default: the current one) has not predicted.
+    The version is one of the project's, or the project's transfer model version (issue 18:
+    another project's model whose predictions drive the queue until this one has its own)."""
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise PredictionJobError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}", "chunk_size")
     versions = ModelVersion.objects.filter(project=project)
+    if version_id and version_id == project.transfer_model_version_id:
+        versions = ModelVersion.objects.filter(pk=version_id)
     version = (
         versions.filter(pk=version_id).first()
         if version_id
@@ -87,7 +91,8 @@ def start_prediction_job(
     if version is None:
         if version_id:
             raise PredictionJobError(
-                f"model version {version_id} is not a version of this project", "model_version"
+                f"model version {version_id} is neither a version of this project nor its "
+                "transfer model version", "model_version"
             )
         raise PredictionJobError(
             "the project has no current model version", "model_version", conflict=True

@@ -36,8 +36,12 @@ def version_context(version: ModelVersion, project: Project, is_admin: bool) -> 
         })
     split = split_record_of(version.data_snapshot)
     counts = (version.data_snapshot or {}).get("counts") or {}
+    method = calibration.get("method") or "validation"
     return {
         "headline": headline_figures(version, project.task_type),
+        "calibration_text": (f"{calibration.get('folds')}-fold cross-validation on the training "
+                             "examples" if method == "cross_validation" else "the validation split"),
+        "few_positives": few_positives(version.labels or [], picks, per_class, method),
         "version": version, "project": project, "is_admin": is_admin,
         "objective": objective, "split": split, "split_text": describe_split(split), "counts": counts,
         "rows": rows, "metrics": metrics,
@@ -63,6 +67,24 @@ def headline_figures(version: ModelVersion, task_type: str) -> list[dict[str, An
         if both is not None:
             figures.insert(1, {"key": "f1_both_classes", "title": "macro-F1 over both classes", "value": both})
     return figures
+
+
+def few_positives(labels: list[str], picks: dict[str, Any], per_class: dict[str, Any],
+                  method: str) -> list[dict[str, Any]]:
+    """Labels whose threshold or validation metrics rest on fewer than FEW_POSITIVES positives
+    (issue 18): {label, threshold_positives, metric_positives}; a count is None when unknown
+    (versions from before it was recorded)."""
+    from models_zoo.thresholds import FEW_POSITIVES
+
+    out = []
+    for label in labels:
+        support = (per_class.get(label) or {}).get("support")
+        picked = (picks.get(label) or {}).get("positives")
+        if picked is None and method == "validation":
+            picked = support
+        if any(n is not None and n < FEW_POSITIVES for n in (picked, support)):
+            out.append({"label": label, "threshold_positives": picked, "metric_positives": support})
+    return out
 
 
 def training_defaults_form_values(project: Project) -> dict[str, str]:
