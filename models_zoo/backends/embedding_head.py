@@ -98,7 +98,8 @@ class EmbeddingHeadConfig(ClassifierConfig):
     calibration_folds: int = Field(5, ge=2, le=20, description="Folds of the cross-validation "
                                    "that calibrates the thresholds (threshold_calibration: "
                                    "cross_validation).",
-                                   json_schema_extra=VALIDATION_GROUP)
+                                   json_schema_extra={**VALIDATION_GROUP,
+                                                      **shown_when("threshold_calibration", "cross_validation")})
     n_estimators: int = Field(300, ge=1, le=5000, description="Trees in the random forest.",
                               json_schema_extra=FOREST_ONLY)
     max_depth: int | None = Field(None, ge=1, description="Depth limit of each tree (None: grow fully).",
