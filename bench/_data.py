@@ -14,7 +14,7 @@ from annotator.normalize import strip_tweet
 from models_zoo.backends.base import Item
 
 ROOT = Path(__file__).resolve().parent.parent
-# $VIGIA_DATASETS_DIR (as for the tests), else ../shared/datasets beside the checkout.
+# VIGIA_DATASETS_DIR (as for the tests) when the shared folder is not next to the checkout.
 DATASETS = Path(os.environ.get("VIGIA_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
 HATEVAL_LABELS = ("HS", "TR", "AG")
 

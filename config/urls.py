@@ -10,6 +10,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.server_timing import healthz
 
+# A refused page (403) is styled like 404.html and 500.html and says which role it needs.
+handler403 = "annotator.web.error_views.permission_denied"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
@@ -21,7 +24,9 @@ urlpatterns = [
     ),
     path("api/v1/", include("annotator.api.urls")),
     path("api/v1/", include("models_zoo.api.urls")),
+    path("api/v1/", include("integrations.api.urls")),
     path("models/", include("models_zoo.web.urls")),
+    path("", include("integrations.web.urls")),
     # Uploaded example images, for signed-in users, with DEBUG off too (`static()` serves
     # nothing then). A proxy in front may serve MEDIA_ROOT itself instead.
     re_path(

@@ -65,7 +65,11 @@ class ModelVersion(models.Model):
     )
     backend = models.CharField(max_length=64)
     config = models.JSONField(default=dict, blank=True)
+    # The artifact's storage key (`<project>/<run>` under VIGIA_STORAGE_URL; never a host's
+    # absolute path: every host reads it from the shared storage) and the sha256 of its
+    # manifest, which each host's cached copy is checked against (config/storage).
     artifact_dir = models.CharField(max_length=500)
+    artifact_checksum = models.CharField(max_length=64, blank=True, default="")
     labels = models.JSONField(default=list)
     thresholds = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
@@ -184,7 +188,7 @@ class PredictionDay(models.Model):
     """A version's stored predictions per UTC calendar day of their examples' `posted_at`: the
     prevalence index's denominator, so the index reads O(days) rows instead of O(predictions).
 
-    Kept by PostgreSQL triggers (migration 0005) in the statement that writes, re-writes or
+    Kept by PostgreSQL triggers (migration 0006) in the statement that writes, re-writes or
     deletes the predictions, or moves an example's `posted_at`: every path (chunks, re-runs,
     deletions of examples, projects or versions) is counted in its own transaction. Undated
     examples are not counted (the index leaves them out). Rows with n = 0 are removed."""

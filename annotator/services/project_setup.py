@@ -104,7 +104,7 @@ def _delete_examples(project: Project) -> None:
         for relation in relations:
             table, column = relation.related_model._meta.db_table, relation.field.column
             cur.execute(f"DELETE FROM {table} WHERE {column} IN ({examples})", [project.pk])
-        # Counted for the embedding store by the statement trigger (annotator migration 0009).
+        # Counted for the embedding store by the statement trigger (annotator migration 0012).
         cur.execute("DELETE FROM annotator_example WHERE project_id = %s", [project.pk])
 
 
@@ -121,12 +121,20 @@ def _plain_cascade(relation: Any) -> bool:
 
 
 def label_rows(project: Project | None, blank: int) -> list[dict[str, Any]]:
-    """Rows of the label table: the project's labels, then `blank` empty rows pre-filled with
-    the next free shortcut and palette colour (what the service would assign)."""
+    """Rows of the label table: the project's labels (`deletable` when the rules allow deleting
+    one), then up to `blank` empty rows pre-filled with the next free shortcut and palette
+    colour (what the service would assign); no more empty rows than the project may still add
+    (none for a binary project that has its label)."""
     taken: list[Label] = list(project.labels.all()) if project is not None else []
+    deletable = project is not None and project_service.labels_deletable(project.task_type, len(taken))
     rows = [
-        {"id": lb.pk, "name": lb.name, "shortcut": lb.shortcut, "color": lb.color} for lb in taken
+        {"id": lb.pk, "name": lb.name, "shortcut": lb.shortcut, "color": lb.color,
+         "deletable": deletable}
+        for lb in taken
     ]
+    if project is not None:
+        room = project_service.labels_room(project.task_type, len(taken))
+        blank = blank if room is None else min(blank, room)
     keys = {lb.shortcut.lower() for lb in taken if lb.shortcut}
     free = [k for k in project_service.DEFAULT_SHORTCUTS if k not in keys]
     palette = project_service.PALETTE

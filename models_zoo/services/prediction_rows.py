@@ -6,7 +6,7 @@ per-connection temporary table, then moved with one INSERT ... SELECT ... ON CON
 the ORM's `bulk_create(update_conflicts=True)` this skips building a model instance and a
 parameter tuple per row and the parsing of a 10,000-row VALUES list (bench/prediction_writes.py
 measures both). The daily counts of the prevalence index follow in the same statement, through
-the triggers of models_zoo migration 0005.
+the triggers of models_zoo migration 0006.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from models_zoo.backends.base import ItemPrediction
 
@@ -31,7 +32,7 @@ _CREATE_STAGING = (
 _MOVE = (
     "INSERT INTO models_zoo_prediction (example_id, model_version_id, scores, labels, spans, "
     "confidence, created_at) "
-    f"SELECT example_id, %s, scores, labels, spans, confidence, now() FROM {STAGING} "
+    f"SELECT example_id, %s, scores, labels, spans, confidence, %s FROM {STAGING} "
     "ORDER BY example_id ON CONFLICT (example_id, model_version_id) DO "
 )
 _OVERWRITE = (
@@ -75,7 +76,9 @@ def write_predictions(
         ) as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute(_MOVE + action, [version_id])
+        # created_at from this process's clock, as the ORM's auto_now_add set it (the
+        # database's now() is the transaction's start, and another host's clock).
+        cur.execute(_MOVE + action, [version_id, timezone.now()])
         written = cur.rowcount
         # Empty for a second call in the same transaction (DELETE: a TRUNCATE would rewrite
         # the catalog on every call).

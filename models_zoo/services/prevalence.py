@@ -63,7 +63,7 @@ def daily_counts(version_id: int, label: str) -> list[tuple[dt.date, int, int]]:
     """(day, examples predicted, predicted positive) per day with examples, in day order, read
     from the daily aggregate (PredictionDay, PredictionDayLabel): O(days), whatever the number
     of predictions. Database triggers keep it in step with the Prediction rows (models_zoo
-    migration 0005)."""
+    migration 0006)."""
     with connection.cursor() as cur:
         cur.execute(
             "SELECT d.day, d.n, coalesce(l.positive, 0) FROM models_zoo_predictionday d "

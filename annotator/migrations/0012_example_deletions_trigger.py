@@ -25,6 +25,6 @@ DROP FUNCTION IF EXISTS vigia_count_example_deletions();
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotator", "0008_merge_browser_and_adjudication")]
+    dependencies = [("annotator", "0011_rare_positives_cold_start")]
 
     operations = [migrations.RunSQL(CREATE, DROP)]

@@ -187,8 +187,8 @@ GROUP BY v, l, d;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_zoo', '0004_prediction_confidence'),
-        ('annotator', '0008_merge_browser_and_adjudication'),
+        ('models_zoo', '0005_artifact_storage_keys'),
+        ('annotator', '0011_rare_positives_cold_start'),
     ]
 
     operations = [
