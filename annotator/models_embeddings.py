@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import F
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from annotator.models import Example, Project
+from annotator.models import Project
 
 
 class EmbeddingState(models.TextChoices):
@@ -41,7 +40,8 @@ class EmbeddingSet(models.Model):
     error = models.TextField(blank=True)
     # When every chunk was last ready: a set updating after an import stays usable.
     ready_at = models.DateTimeField(null=True, blank=True)
-    # Examples of the project deleted so far (bumped in the deleting transaction). A merged
+    # Examples of the project deleted so far, bumped in the deleting statement by a database
+    # trigger (migration 0012: one grouped UPDATE per DELETE, whatever deletes them). A merged
     # shard records the value it was filtered at: equal values mean no stored vector can be
     # stale, so readers skip the query for the live example ids.
     deletions = models.PositiveBigIntegerField(default=0)
@@ -101,12 +101,6 @@ def _remove_project_files(sender: Any, instance: Project, **kwargs: Any) -> None
 
     project_id = instance.pk
     transaction.on_commit(lambda: delete_project_objects(project_id), robust=True)
-
-
-@receiver(post_delete, sender=Example, dispatch_uid="embedding_set_deletions")
-def _count_deletion(sender: Any, instance: Example, **kwargs: Any) -> None:
-    """Same transaction as the delete: a committed deletion is always counted."""
-    EmbeddingSet.objects.filter(project_id=instance.project_id).update(deletions=F("deletions") + 1)
 
 
 __all__ = ["EmbeddingChunk", "EmbeddingSet", "EmbeddingState"]

@@ -76,3 +76,30 @@ def subsample(items: list[Item], n: int | None, seed: int = 0) -> list[Item]:
     if n is None or n >= len(items):
         return list(items)
     return random.Random(seed).sample(items, n)
+
+
+def tweet_pool() -> list[tuple[str, str, str]]:
+    """Every real tweet text of the shared sets as (raw text, group, created_at): CrisisLex T6
+    and T26 (group: the event), HatEval EN/ES train and dev (group: the file) and the trump
+    tweets (with their real posting time; the others have none). Raw texts, as a file to
+    import would hold them; rows without text are left out. About 130k tweets."""
+    pool: list[tuple[str, str, str]] = []
+    lex = DATASETS / "crisislex"
+    for path in sorted((lex / "CrisisLexT6").glob("*/*.csv")) + sorted(
+        (lex / "CrisisLexT26").glob("*/*-tweets_labeled.csv")
+    ):
+        with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+            reader = csv.reader(handle)
+            header = [h.strip().lower() for h in next(reader)]
+            col = header.index("tweet") if "tweet" in header else header.index("tweet text")
+            pool += [(row[col], path.parent.name, "") for row in reader if len(row) > col and row[col].strip()]
+    for path in sorted((DATASETS / "hateval2019").glob("*.tsv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+            col = next(reader).index("text")
+            pool += [(row[col], f"hateval-{path.stem}", "") for row in reader if len(row) > col and row[col].strip()]
+    with (DATASETS / "trump_tweets" / "trump_tweets.csv").open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        pool += [(row[0], "trump", row[1]) for row in reader if len(row) == 5 and row[0].strip()]
+    return pool

@@ -5,10 +5,11 @@ prediction row.
 
 Creates (once) and migrates its own database, generates the examples (posted_at over `days`
 days) and one Prediction per example (scores for 3 labels, ~30% labelled HS) with INSERT ...
-SELECT FROM generate_series, then times `daily_counts` (the one grouped query behind the index)
-and the whole `prevalence_index` answer. Reference in the same run: a bare
-`SELECT count(*)` of the version's predictions joined to their examples (the same rows, no
-grouping). Prints one figure per line.
+SELECT FROM generate_series (the index triggers fill the daily counts as they go), then times
+`daily_counts` (since issue 21 a read of the daily aggregate, O(days)) and the whole
+`prevalence_index` answer. Reference in the same run: a bare `SELECT count(*)` of the version's
+predictions joined to their examples (the O(rows) work the index did before). Prints one figure
+per line. bench/corpus.py measures the index at 20M against a bare read of the aggregate.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ the store inline), `retrain_warm_s` (best of two warm runs; goal < 5 s on 2 core
 the store is filled (`predict_all_cold_s`, `predict_all_warm_s`, `predict_all_cold_vs_warm`:
 embedding_head reads stored vectors instead of encoding), and the warm run's phases (data snapshot, store read, head fit,
 calibration, artifact + version) from the run's progress events and a cProfile (`--profile`
-prints the 25 costliest calls).
+prints the 25 costliest calls of the warm predict-all and of the last warm run).
 """
 from __future__ import annotations
 
@@ -107,16 +107,24 @@ def main() -> None:
                 raise RuntimeError(f"training failed: {run.error}")
             return elapsed, run.log
 
-        def predict_all(version_id: int) -> tuple[float, int]:
+        def predict_all(version_id: int, profile: bool = False) -> tuple[float, int]:
             Prediction.objects.filter(model_version_id=version_id).delete()
-            return timed(lambda: predict_project(project.pk, version_id))
+            if not profile:
+                return timed(lambda: predict_project(project.pk, version_id))
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            out = timed(lambda: profiler.runcall(predict_project, project.pk, version_id))
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+            return out
 
         cold_s, cold_log = train()
         print("cold_run_log:\n" + cold_log, flush=True)
         cold_version = ModelVersion.objects.get(run__project=project)
         predict_cold_s, predicted = predict_all(cold_version.pk)
         embed_s, _ = timed(lambda: embed_inline(request_embedding_set(project, enqueue=False)))
-        predict_warm_s, predicted_warm = predict_all(cold_version.pk)
+        predict_warm_s, predicted_warm = predict_all(cold_version.pk, profile=args.profile)
         assert predicted == predicted_warm == project.examples.count()
         warm = [train(), train(profile=args.profile)]
         warm_s = min(w[0] for w in warm)

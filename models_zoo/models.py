@@ -182,3 +182,49 @@ class PredictionChunk(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "index"], name="prediction_chunk_unique"),
         ]
+
+
+class PredictionDay(models.Model):
+    """A version's stored predictions per UTC calendar day of their examples' `posted_at`: the
+    prevalence index's denominator, so the index reads O(days) rows instead of O(predictions).
+
+    Kept by PostgreSQL triggers (migration 0006) in the statement that writes, re-writes or
+    deletes the predictions, or moves an example's `posted_at`: every path (chunks, re-runs,
+    deletions of examples, projects or versions) is counted in its own transaction. Undated
+    examples are not counted (the index leaves them out). Rows with n = 0 are removed."""
+
+    # No index of its own: the unique constraint's index starts with the version.
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    day = models.DateField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model_version", "day"], name="prediction_day_unique"),
+        ]
+
+
+class PredictionDayLabel(models.Model):
+    """Predictions of a version that label `label` positive, per UTC day (the index's
+    numerator), and the best-scored of them (a peak's examples); kept by the same triggers as
+    PredictionDay. Rows with 0 are removed."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    label = models.CharField(max_length=100)
+    day = models.DateField()
+    positive = models.BigIntegerField()
+    # [[score, example id], ...]: the 3 highest `label` scores among these predictions, best
+    # first (ties: lower id). Null when one of them may have been deleted or re-written since:
+    # the index recounts that day (models_zoo.services.prevalence).
+    top = models.JSONField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "label", "day"], name="prediction_day_label_unique"
+            ),
+        ]

@@ -14,9 +14,13 @@ gives the 95% interval. No ORM here: arrays in, arrays out, a seeded Generator f
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -139,3 +143,46 @@ def bootstrap_adjusted(
         lo = np.nanpercentile(adjusted, 2.5, axis=0)
         hi = np.nanpercentile(adjusted, 97.5, axis=0)
     return lo, hi
+
+
+@dataclass(frozen=True)
+class IndexDelta:
+    """How newly stored predictions change a version's daily counts: `n[day]` predictions added
+    per UTC day, `positive[(label, day)]` of them labelled `label`. A day whose n changed moves
+    the share of every label that day, not only the labels counted in `positive`."""
+
+    n: dict[dt.date, int] = field(default_factory=dict)
+    positive: dict[tuple[str, dt.date], int] = field(default_factory=dict)
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The days whose counts changed, in order."""
+        return sorted(set(self.n) | {day for _, day in self.positive})
+
+    def as_event(self) -> dict[str, Any]:
+        """JSON-ready: {"days": [{"date", "n", "positive": {label: count}}]} in day order."""
+        per_day: dict[dt.date, dict[str, int]] = {}
+        for (label, day), count in sorted(self.positive.items()):
+            per_day.setdefault(day, {})[label] = count
+        return {
+            "days": [
+                {"date": d.isoformat(), "n": self.n.get(d, 0), "positive": per_day.get(d, {})}
+                for d in self.days
+            ]
+        }
+
+
+def index_delta(rows: Iterable[tuple[dt.datetime | None, Sequence[str]]]) -> IndexDelta:
+    """The IndexDelta of new predictions given as (example posted_at, predicted labels) pairs,
+    counted as the stored aggregate counts them: by the UTC day of posted_at, undated examples
+    left out, each label once per prediction."""
+    n: Counter[dt.date] = Counter()
+    positive: Counter[tuple[str, dt.date]] = Counter()
+    for posted_at, labels in rows:
+        if posted_at is None:
+            continue
+        day = posted_at.astimezone(dt.UTC).date()
+        n[day] += 1
+        for label in {lab for lab in labels or () if isinstance(lab, str)}:
+            positive[(label, day)] += 1
+    return IndexDelta(dict(n), dict(positive))

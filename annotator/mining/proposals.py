@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -80,9 +80,17 @@ def _annotation_saved(sender: type, instance: Annotation, **kwargs: Any) -> None
         refresh_proposals(instance.example_id)
 
 
+def _example_deleted_too(origin: Any) -> bool:
+    """Whether the deletion that removes an annotation started at its example or project (a
+    cascade): then the example's proposals go in the same deletion, and refreshing them would
+    only cost two queries per annotation (25k annotations in a 500k-example project)."""
+    model = origin.model if isinstance(origin, QuerySet) else type(origin)
+    return model in (Example, Project)
+
+
 @receiver(post_delete, sender=Annotation, dispatch_uid="mining-proposal-undone")
 def _annotation_deleted(sender: type, instance: Annotation, **kwargs: Any) -> None:
-    if instance.source == AnnotationSource.HUMAN:
+    if instance.source == AnnotationSource.HUMAN and not _example_deleted_too(kwargs.get("origin")):
         refresh_proposals(instance.example_id)
 
 

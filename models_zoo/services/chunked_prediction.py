@@ -11,6 +11,9 @@
   re-enqueues every chunk that is not done (after a cancel or a lost worker).
 
 Storage: a Prediction row holds the scores and labels as jsonb; see the README for bytes per row.
+A chunk's rows go in set-based (`write_predictions`: COPY + one INSERT), and the prevalence
+index's daily counts are updated by triggers in that statement; which (label, day) counts the
+chunk changed is `index_delta` of its rows, handed to `index_updated` once the chunk commits.
 """
 
 from __future__ import annotations
@@ -29,13 +32,15 @@ from config.events import INDEX_UPDATED, PREDICTION_JOB_FINISHED, emit
 from models_zoo.models import (
     ChunkState,
     ModelVersion,
-    Prediction,
     PredictionChunk,
     PredictionJob,
     PredictionJobState,
 )
+from models_zoo.prevalence import index_delta
 from models_zoo.services.embedding_reuse import predict_in_batches
 from models_zoo.services.prediction import item_for_example
+from models_zoo.services.prediction_rows import write_predictions
+from models_zoo.services.prevalence import index_updated
 from models_zoo.serving import ModelCache, get_model_cache, version_ref
 
 logger = logging.getLogger(__name__)
@@ -203,49 +208,39 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
     )
     # Model calls in batches the encoder handles well (embedding_head: the stored vectors of
     # the whole chunk); one transaction for the whole chunk.
-    predictions = predict_in_batches(loaded.backend, project, [e.id for e in examples],
+    ids = [e.id for e in examples]
+    predictions = predict_in_batches(loaded.backend, project, ids,
                                      [item_for_example(e, project) for e in examples])
-    rows = [
-        Prediction(
-            example_id=e.id,
-            model_version_id=job.model_version_id,
-            scores={k: float(v) for k, v in p.scores.items()},
-            labels=list(p.labels),
-            spans=list(p.spans),
-            confidence=p.extras.get("confidence"),
-        )
-        for e, p in zip(examples, predictions, strict=True)
-    ]
     with transaction.atomic():
         locked = PredictionChunk.objects.select_for_update().get(pk=chunk.pk)
         if locked.state == ChunkState.DONE:  # a concurrent redelivery finished it first
             return 0
-        Prediction.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["example", "model_version"],
-            update_fields=["scores", "labels", "spans", "confidence"],
-            batch_size=2000,
-        )
+        # Set-based (COPY + one INSERT); the index's daily counts follow in the same statement
+        # (database triggers), so they commit or vanish with the chunk.
+        written = write_predictions(job.model_version_id, ids, predictions)
         PredictionChunk.objects.filter(pk=chunk.pk).update(
-            state=ChunkState.DONE, predicted=len(rows), finished_at=timezone.now()
+            state=ChunkState.DONE, predicted=written, finished_at=timezone.now()
         )
         PredictionJob.objects.filter(pk=job.pk).update(
-            done_chunks=F("done_chunks") + 1, predicted=F("predicted") + len(rows)
+            done_chunks=F("done_chunks") + 1, predicted=F("predicted") + written
         )
         finished = PredictionJob.objects.filter(
             pk=job.pk, done_chunks=F("total_chunks"), state=PredictionJobState.RUNNING
         ).update(state=PredictionJobState.SUCCEEDED, finished_at=timezone.now())
         if finished:
             announce_finished(job.pk)
-    logger.info("prediction job %s chunk %s: %s predictions", job.pk, chunk.index, len(rows))
+        delta = index_delta(
+            (e.posted_at, p.labels) for e, p in zip(examples, predictions, strict=True)
+        )
+        transaction.on_commit(lambda: index_updated(job.project_id, job.model_version_id, delta))
+    logger.info("prediction job %s chunk %s: %s predictions", job.pk, chunk.index, written)
     if finished:
         # The last chunk: the active-learning queue orders by the current version's
         # predictions, so rescore it now that they are all stored (issue 9).
         from annotator.services.queue_scores import rescore_if_current
 
         rescore_if_current(job.project_id, job.model_version_id)
-    return len(rows)
+    return written
 
 
 def cancel_prediction_job(job: PredictionJob) -> PredictionJob:

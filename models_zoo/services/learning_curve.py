@@ -35,6 +35,7 @@ def record_stop_set(version: ModelVersion, backend: Any) -> int:
     `version`; returns how many were written. Never fails the run (logged instead)."""
     from models_zoo.services.embedding_reuse import predict_with_store
     from models_zoo.services.prediction import item_for_example
+    from models_zoo.services.prediction_rows import write_predictions
 
     try:
         project = Project.objects.get(pk=version.project_id)
@@ -47,14 +48,7 @@ def record_stop_set(version: ModelVersion, backend: Any) -> int:
         # Stored vectors where the project has them: a warm retrain stays free of encoding.
         predictions = predict_with_store(backend, project, [e.pk for e in examples],
                                          [item_for_example(e, project) for e in examples])
-        Prediction.objects.bulk_create(
-            [Prediction(example_id=e.pk, model_version=version,
-                        scores={k: float(v) for k, v in p.scores.items()},
-                        labels=list(p.labels), spans=list(p.spans))
-             for e, p in zip(examples, predictions, strict=True)],
-            ignore_conflicts=True,
-        )
-        return len(examples)
+        return write_predictions(version.pk, [e.pk for e in examples], predictions, "keep")
     except Exception:  # the version stands without its stop-set predictions
         logger.exception("stop-set predictions of model version %s failed", version.pk)
         return 0

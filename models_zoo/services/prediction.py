@@ -16,13 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
 from annotator.models import Example, Project, Role, TaskType
 from annotator.normalize import normalize
 from models_zoo.backends.base import Item, ItemPrediction
 from models_zoo.models import ModelVersion, Prediction
 from models_zoo.services.embedding_reuse import predict_in_batches
+from models_zoo.services.prediction_rows import write_predictions
 from models_zoo.serving import (
     LoadedModel,
     ModelCache,
@@ -407,25 +406,7 @@ def predict_project(
         last_id = batch[-1].id
         predictions = predict_in_batches(loaded.backend, project, [e.id for e in batch],
                                          [item_for_example(e, project) for e in batch], batch_size)
-        rows = [
-            Prediction(
-                example_id=example.id,
-                model_version_id=version_id,
-                scores={k: float(v) for k, v in p.scores.items()},
-                labels=list(p.labels),
-                spans=list(p.spans),
-                confidence=p.extras.get("confidence"),
-            )
-            for example, p in zip(batch, predictions, strict=True)
-        ]
-        with transaction.atomic():
-            Prediction.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["example", "model_version"],
-                update_fields=["scores", "labels", "spans", "confidence"],
-            )
-        written += len(rows)
+        written += write_predictions(version_id, [e.id for e in batch], predictions)
         if progress is not None:
             progress(written)
     return written

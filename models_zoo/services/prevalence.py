@@ -2,8 +2,10 @@
 version labels positive, moving average, peaks with their top-scored examples, two versions
 compared, and the corrected index (see models_zoo.prevalence for the formulas).
 
-The daily counts are one grouped query over Prediction joined to Example on the indexed
-`posted_at` column; everything after that is numpy over one row per day.
+The daily counts come from the aggregate tables PredictionDay and PredictionDayLabel (one row
+per version and day, kept by database triggers in the transaction that writes the predictions),
+so a request reads O(days) rows whatever the corpus size; everything after that is numpy over
+one row per day.
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import math
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Q
+from django.db import connection
 from django.db.models.fields.json import KeyTransform
-from django.db.models.functions import TruncDate
 
-from annotator.models import Project
+from annotator.models import Example, Project
 from models_zoo import prevalence as math_
-from models_zoo.models import ModelVersion, Prediction
+from models_zoo.models import ModelVersion, Prediction, PredictionDayLabel
+from models_zoo.prevalence import IndexDelta
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 7
 DEFAULT_PEAK_K = 1.5
@@ -55,17 +60,30 @@ def _version(project: Project, version_id: int | None, field: str) -> ModelVersi
 
 
 def daily_counts(version_id: int, label: str) -> list[tuple[dt.date, int, int]]:
-    """(day, examples predicted, predicted positive) per day with examples, in day order: one
-    grouped query."""
-    rows = (
-        Prediction.objects.filter(model_version_id=version_id, example__posted_at__isnull=False)
-        .annotate(day=TruncDate("example__posted_at", tzinfo=dt.UTC))
-        .order_by()
-        .values_list("day")
-        .annotate(n=Count("id"), positive=Count("id", filter=Q(labels__contains=[label])))
-        .order_by("day")
+    """(day, examples predicted, predicted positive) per day with examples, in day order, read
+    from the daily aggregate (PredictionDay, PredictionDayLabel): O(days), whatever the number
+    of predictions. Database triggers keep it in step with the Prediction rows (models_zoo
+    migration 0006)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT d.day, d.n, coalesce(l.positive, 0) FROM models_zoo_predictionday d "
+            "LEFT JOIN models_zoo_predictiondaylabel l ON l.model_version_id = d.model_version_id"
+            " AND l.label = %s AND l.day = d.day "
+            "WHERE d.model_version_id = %s ORDER BY d.day",
+            [label, version_id],
+        )
+        return [(day, int(n), int(positive)) for day, n, positive in cur.fetchall()]
+
+
+def index_updated(project_id: int, version_id: int, delta: IndexDelta) -> None:
+    """Called once a prediction chunk has committed, with the daily counts it changed
+    (`delta.as_event()` is the JSON body an `index.updated` notification carries). Logs them."""
+    if not delta.days:
+        return
+    logger.info(
+        "index of project %s, model version %s: %s days changed (%s to %s)",
+        project_id, version_id, len(delta.days), delta.days[0], delta.days[-1],
     )
-    return [(d, n, p) for d, n, p in rows]
 
 
 def _calendar(rows: list[tuple[dt.date, int, int]]) -> tuple[list[dt.date], np.ndarray, np.ndarray]:
@@ -98,8 +116,35 @@ def _f(value: float) -> float | None:
 
 
 def _top_examples(
-    project_id: int, version_id: int, label: str, day: dt.date, limit: int
+    project_id: int, version_id: int, label: str, days: list[dt.date]
+) -> dict[dt.date, list[dict[str, Any]]]:
+    """Per day: the TOP_EXAMPLES best-scored examples the version labels `label` that day,
+    from the aggregate's `top` (two small queries for every peak); a day whose `top` is unknown
+    (one of them was deleted or re-written since) is counted again from its predictions."""
+    tops = dict(
+        PredictionDayLabel.objects.filter(
+            model_version_id=version_id, label=label, day__in=days
+        ).values_list("day", "top")
+    )
+    ids = {int(eid) for top in tops.values() if top for _, eid in top[:TOP_EXAMPLES]}
+    texts = dict(Example.objects.filter(pk__in=ids).values_list("id", "text"))
+    out = {}
+    for day in days:
+        top = tops.get(day)
+        if top is None:
+            out[day] = _top_examples_counted(project_id, version_id, label, day)
+            continue
+        out[day] = [
+            {"example": int(eid), "text": texts.get(int(eid), "")[:280], "score": score}
+            for score, eid in top[:TOP_EXAMPLES]
+        ]
+    return out
+
+
+def _top_examples_counted(
+    project_id: int, version_id: int, label: str, day: dt.date
 ) -> list[dict[str, Any]]:
+    """The same from the day's predictions: O(examples that day)."""
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     rows = (
         Prediction.objects.filter(
@@ -108,10 +153,11 @@ def _top_examples(
             example__project_id=project_id,
             example__posted_at__gte=start,
             example__posted_at__lt=start + dt.timedelta(days=1),
+            labels__contains=[label],
         )
         .annotate(score=KeyTransform(label, "scores"))
         .order_by(KeyTransform(label, "scores").desc(nulls_last=True), "example_id")
-        .values("example_id", "example__text", "score")[:limit]
+        .values("example_id", "example__text", "score")[:TOP_EXAMPLES]
     )
     return [
         {"example": r["example_id"], "text": r["example__text"][:280], "score": r["score"]}
@@ -199,16 +245,15 @@ def prevalence_index(
         )
     ]
     peak_idx = math_.find_peaks(s["share"], peak_method, peak_k)
-    peak_idx = sorted(peak_idx, key=lambda i: -s["share"][i])[:MAX_PEAKS]
+    peak_idx = sorted(sorted(peak_idx, key=lambda i: -s["share"][i])[:MAX_PEAKS])
+    top = _top_examples(project.pk, version.pk, label, [s["days"][i] for i in peak_idx])
     peaks = [
         {
             **days[i],
             "ratio_to_mean": _f(s["share"][i] / np.nanmean(s["share"])),
-            "top_examples": _top_examples(
-                project.pk, version.pk, label, s["days"][i], TOP_EXAMPLES
-            ),
+            "top_examples": top[s["days"][i]],
         }
-        for i in sorted(peak_idx)
+        for i in peak_idx
     ]
     body: dict[str, Any] = {
         "model_version": version.pk,

@@ -12,9 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from models_zoo.models import ChunkState, Prediction, PredictionChunk, PredictionJob
+from models_zoo.models import (
+    ChunkState,
+    Prediction,
+    PredictionChunk,
+    PredictionDay,
+    PredictionJob,
+)
 from tests.conftest import ROOT, _database_url_for_current_test_db, make_project
 from tests.models_zoo.chunk_fixtures import add_texts, tiny_artifact
+from tests.models_zoo.daily_counts import direct, stored
 from tests.models_zoo.prediction_fixtures import make_version
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -103,7 +110,7 @@ def test_two_workers_share_a_job_and_a_killed_worker_resumes_without_redoing(
 ):
     project = make_project(owner, labels=("HS", "TR", "AG"))
     version = make_version(project, tiny_artifact(), current=True)
-    add_texts(project, 1200)
+    add_texts(project, 1200, days=40)
     first = workers("first")
     second = workers("second")
     res = owner_api.post(
@@ -139,6 +146,8 @@ def test_two_workers_share_a_job_and_a_killed_worker_resumes_without_redoing(
     )
     # Both workers took chunks.
     assert takers() == 2
+    # The index's daily counts hold exactly the committed chunks' predictions.
+    assert_daily_counts_match(version)
 
     from config.celery import app
 
@@ -160,3 +169,9 @@ def test_two_workers_share_a_job_and_a_killed_worker_resumes_without_redoing(
         == predicted_ids
     )
     assert max(PredictionChunk.objects.filter(job=job).values_list("attempts", flat=True)) <= 2
+    assert_daily_counts_match(version)
+    assert sum(PredictionDay.objects.filter(model_version=version).values_list("n", flat=True)) == 1200
+
+
+def assert_daily_counts_match(version) -> None:
+    assert stored(version.pk) == direct(version.pk)

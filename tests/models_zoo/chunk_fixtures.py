@@ -3,6 +3,7 @@ for the chunked-prediction tests."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import tempfile
 from pathlib import Path
@@ -25,13 +26,16 @@ def tiny_artifact() -> Path:
     return out
 
 
-def add_texts(project, n: int) -> list[int]:
+def add_texts(project, n: int, days: int = 0) -> list[int]:
+    """`n` examples; with `days`, posted over that many days (one example every few hours)."""
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     rows = [
         Example(
             project=project,
             text=f"tweet {i} about the flood",
             normalized_text=f"tweet {i} about the flood",
             content_hash=content_hash(f"chunk-{project.pk}-{i}"),
+            posted_at=start + dt.timedelta(hours=i * 24 * days // n) if days else None,
         )
         for i in range(n)
     ]
