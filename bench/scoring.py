@@ -9,8 +9,10 @@ Uses bench/predict_all.py's project (tweet-like texts generated in SQL) and embe
 - scored by the bare model: `backend.predict` in batches of 256, in this process;
 - predicted by predict-all: a chunked prediction job on 1 real `celery worker` (started and
   answering a ping before the clock starts), predictions stored as rows;
-- scored by a scoring job on 1 worker: the clock covers reading the JSONL upload, the chunk
-  tasks and joining the results file.
+- scored by a scoring job on 1 worker: the clock covers reading the JSONL upload and storing its
+  chunks, the chunk tasks (each fetches its chunk from the store and uploads its output) and
+  joining the results object. The store is VIGIA_STORAGE_URL (by default a path under
+  VIGIA_VAR_DIR; an s3:// URL with the AWS variables measures S3).
 Prints rows/s of each and the ratios (scoring / predict-all, scoring / bare model).
 """
 from __future__ import annotations
@@ -61,7 +63,9 @@ def scoring_job(project, version, path: Path, chunk_size: int, logdir: Path) -> 
             if state == "failed" or any(p.poll() is not None for p in procs):
                 raise SystemExit(f"the scoring job failed: {ScoringJob.objects.get(pk=job.pk).error} ({logdir})")
             time.sleep(0.1)
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        ScoringJob.objects.filter(pk=job.pk).delete()  # its results go from the store with it
+        return elapsed
     finally:
         stop(procs)
 
@@ -77,7 +81,6 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     workdir = Path(os.environ.get("VIGIA_VAR_DIR", tempfile.mkdtemp(prefix="vigia-bench-scoring-")))
     workdir.mkdir(parents=True, exist_ok=True)
-    os.environ["VIGIA_SCORING_DIR"] = str(workdir / "scoring")  # this process and the workers
     setup_django(args.db)
     project = ensure_project(args.texts)
     version = ensure_version(project, workdir)
