@@ -52,7 +52,8 @@ class ProjectScoringJobs(APIView):
                      "name); `output_format` jsonl (default) or csv; `model_version`; "
                      "`chunk_size`. The texts are not stored as examples. 202 with the job; "
                      "400 naming the line or field; 404 for a version of another project; 409 "
-                     "without a current version; 503 when the task queue is down."),
+                     "without a current version; 503 when the task queue is down or the "
+                     "shared store refuses the chunks."),
         request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={202: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, project_id: int) -> Response:

@@ -117,11 +117,11 @@ def start_scoring_job(
     )
     try:
         sizes = files.store_inputs(job.pk, upload, input_format, chunk_size)
-    except StorageError as exc:
+    except (StorageError, OSError) as exc:  # S3 refused, or a path store's disk is full or gone
         job.delete()
         logger.exception("scoring job %s: the store did not take the chunks", job.pk)
-        raise ScoringRequestError(f"the shared store did not take the chunks: {exc}", "storage",
-                                  status=503) from exc
+        raise ScoringRequestError(f"the shared store did not take the chunks: {type(exc).__name__}: "
+                                  f"{exc}", "storage", status=503) from exc
     except BaseException:
         job.delete()
         raise

@@ -111,6 +111,15 @@ def test_csv_in_csv_out_with_a_pinned_version(owner_api, project, version):
     assert 0.0 <= float(table[0]["score_HS"]) <= 1.0
 
 
+def test_a_store_that_refuses_the_chunks_is_a_503_and_leaves_no_job(settings, tmp_path, owner_api, project, version):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.VIGIA_STORAGE_URL = str(blocker / "store")  # every write below it fails
+    res = upload(owner_api, project, jsonl(["a", "b"]))
+    assert res.status_code == 503 and "shared store did not take the chunks" in res.json()["storage"][0]
+    assert not ScoringJob.objects.exists()
+
+
 def test_a_version_of_another_project_is_a_404_and_no_current_version_a_409(owner, owner_api, project):
     other = make_project(owner, labels=("HS", "TR", "AG"))
     foreign = make_version(other, tiny_artifact(), current=True)
