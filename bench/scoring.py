@@ -9,9 +9,13 @@ Uses bench/predict_all.py's project (tweet-like texts generated in SQL) and embe
 - scored by the bare model: `backend.predict` in batches of 256, in this process;
 - predicted by predict-all: a chunked prediction job on 1 real `celery worker` (started and
   answering a ping before the clock starts), predictions stored as rows;
-- scored by a scoring job on 1 worker: the clock covers reading the JSONL upload, the chunk
-  tasks and joining the results file.
-Prints rows/s of each and the ratios (scoring / predict-all, scoring / bare model).
+- scored by a scoring job on 1 worker: the clock covers reading the JSONL upload and storing its
+  chunks, the chunk tasks (each fetches its chunk from the store and uploads its output) and
+  joining the results object. The store is VIGIA_STORAGE_URL (by default a path under
+  VIGIA_VAR_DIR; an s3:// URL with the AWS variables measures S3).
+Prints rows/s of each and the ratios (scoring / predict-all, scoring / bare model), and the
+store's share of the job: the same store operations timed apart, without the model (best of 5),
+as a fraction of the scoring job's time.
 """
 from __future__ import annotations
 
@@ -34,13 +38,43 @@ from bench.queue import setup_django  # noqa: E402
 def bare_model(version, texts: list[str]) -> float:
     from models_zoo.artifacts import load_backend
     from models_zoo.backends.base import Item
+    from models_zoo.services.artifact_storage import local_artifact
 
-    backend = load_backend(version.artifact_dir)
+    # artifact_dir is a storage key (issue 21): load from the store's copy, as the workers do.
+    backend = load_backend(local_artifact(version.artifact_dir, version.artifact_checksum))
     backend.predict([Item(text=texts[0])])  # load the encoder before the clock
     t0 = time.perf_counter()
     for start in range(0, len(texts), 256):
         backend.predict([Item(text=t) for t in texts[start:start + 256]])
     return time.perf_counter() - t0
+
+
+def store_share(path: Path, chunk_size: int, n_labels: int, repeats: int = 5) -> float:
+    """Seconds of a job's work that is the store's, without the model or the queue (best of
+    `repeats`): storing the upload's chunks, every chunk's read and output write, the join, and
+    the first read of the results (a download into the cache, from S3)."""
+    from django.core.files import File
+
+    from integrations.scoring import files
+
+    labels = [f"L{i}" for i in range(n_labels)]
+    best = float("inf")
+    for attempt in range(repeats):
+        job_id = 10**9 + attempt  # no such job row: these keys are the bench's own
+        t0 = time.perf_counter()
+        with path.open("rb") as fh:
+            sizes = files.store_inputs(job_id, File(fh, name=path.name), "jsonl", chunk_size)
+        for index in range(len(sizes)):
+            rows = files.read_input(job_id, index)
+            files.write_output(job_id, index, [
+                {"row": r["row"], "id": r["id"], "model_version": 1,
+                 "scores": dict.fromkeys(labels, 0.5), "labels": []} for r in rows])
+        files.join_results(job_id, "jsonl", len(sizes), labels)
+        with files.open_results(job_id, "jsonl", "") as fh:
+            fh.read()
+        best = min(best, time.perf_counter() - t0)
+        files.delete_job_files(job_id)
+    return best
 
 
 def scoring_job(project, version, path: Path, chunk_size: int, logdir: Path) -> float:
@@ -61,7 +95,9 @@ def scoring_job(project, version, path: Path, chunk_size: int, logdir: Path) -> 
             if state == "failed" or any(p.poll() is not None for p in procs):
                 raise SystemExit(f"the scoring job failed: {ScoringJob.objects.get(pk=job.pk).error} ({logdir})")
             time.sleep(0.1)
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        ScoringJob.objects.filter(pk=job.pk).delete()  # its results go from the store with it
+        return elapsed
     finally:
         stop(procs)
 
@@ -77,8 +113,8 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     workdir = Path(os.environ.get("VIGIA_VAR_DIR", tempfile.mkdtemp(prefix="vigia-bench-scoring-")))
     workdir.mkdir(parents=True, exist_ok=True)
-    os.environ["VIGIA_SCORING_DIR"] = str(workdir / "scoring")  # this process and the workers
     setup_django(args.db)
+    from config.storage import get_storage
     project = ensure_project(args.texts)
     version = ensure_version(project, workdir)
     texts = list(project.examples.order_by("id").values_list("normalized_text", flat=True))
@@ -88,6 +124,7 @@ def main() -> None:
     bare = bare_model(version, texts)
     predict_all = run_once(project, version, 1, args.chunk_size, workdir)
     scoring = scoring_job(project, version, upload, args.chunk_size, workdir)
+    store = store_share(upload, args.chunk_size, len(version.labels or []))
     n = len(texts)
     print(f"scoring_texts {n}")
     print(f"bare_model_rows_per_s {n / bare:.1f}")
@@ -95,6 +132,8 @@ def main() -> None:
     print(f"scoring_job_1_worker_rows_per_s {n / scoring:.1f}")
     print(f"scoring_vs_predict_all {predict_all / scoring:.2f}x")
     print(f"scoring_vs_bare_model {bare / scoring:.2f}x")
+    print(f"store_share_ms {store * 1000:.1f} ({get_storage().url})")
+    print(f"store_share_of_scoring_job {store / scoring:.3f}")
 
 
 if __name__ == "__main__":

@@ -286,8 +286,8 @@ VIGIA_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("VIGIA_WEBHOOK_MAX_ATTEMPTS", "8
 VIGIA_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("VIGIA_WEBHOOK_RETRY_BASE_SECONDS", "30"))
 # A webhook whose deliveries have failed without a success for this long is disabled.
 VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS = int(os.environ.get("VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS", "86400"))
-# Batch scoring: texts per chunk task, the largest upload, and how long results are kept.
-VIGIA_SCORING_DIR = Path(os.environ.get("VIGIA_SCORING_DIR", VAR_DIR / "scoring"))
+# Batch scoring: texts per chunk task, the largest upload, and how long results are kept. Its
+# chunks and results live in the shared store under `scoring/<job>/` (integrations/scoring/files.py).
 VIGIA_SCORING_CHUNK_SIZE = int(os.environ.get("VIGIA_SCORING_CHUNK_SIZE", "2000"))
 VIGIA_SCORING_MAX_BYTES = int(os.environ.get("VIGIA_SCORING_MAX_BYTES", str(512 * 1024 * 1024)))
 VIGIA_SCORING_RESULT_TTL_SECONDS = int(os.environ.get("VIGIA_SCORING_RESULT_TTL_SECONDS", str(7 * 86400)))

@@ -14,9 +14,12 @@ class IntegrationsConfig(AppConfig):
 
         from config.events import event_emitted
         from integrations.api_keys.service import delete_principal
-        from integrations.models import ApiKey
+        from integrations.models import ApiKey, ScoringJob
+        from integrations.scoring.files import job_deleted
         from integrations.webhooks.dispatch import on_event
 
         event_emitted.connect(on_event, dispatch_uid="integrations.webhooks")
         # A key deleted with its project takes its service user along.
         post_delete.connect(delete_principal, sender=ApiKey, dispatch_uid="integrations.key_principal")
+        # A scoring job deleted (with its project or version) takes its stored files along.
+        post_delete.connect(job_deleted, sender=ScoringJob, dispatch_uid="integrations.scoring_files")

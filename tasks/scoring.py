@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 @shared_task(name="vigia.score_chunk", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def score_chunk_task(chunk_id: int) -> int:
     """Score one chunk of a ScoringJob. Safe to redeliver: a done chunk returns at once, and a
-    chunk's results file is renamed into place before its done mark commits."""
+    chunk's output is uploaded whole to the shared store before its done mark commits."""
     from integrations.scoring.service import score_chunk
 
     return score_chunk(int(chunk_id))

@@ -3,7 +3,8 @@
 - POST /api/v1/projects/{id}/scoring-jobs multipart {file, format?, output_format?, model_version?,
   chunk_size?} -> 202 job
 - GET  /api/v1/projects/{id}/scoring-jobs; GET /api/v1/scoring-jobs/{id} (progress)
-- GET  /api/v1/scoring-jobs/{id}/results -> the JSONL or CSV file (410 once expired)
+- GET  /api/v1/scoring-jobs/{id}/results -> the JSONL or CSV file (410 once expired; 503 when
+  the shared store cannot serve it)
 - POST /api/v1/scoring-jobs/{id}/cancel | /resume
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from annotator.api.parsers import SafeFormParser, SafeMultiPartParser
 from annotator.models import Role
 from annotator.permissions import get_project_for
 from config.enqueue import BrokerUnavailable
+from config.storage import StorageError
 from integrations.api.common import object_in_project
 from integrations.models.scoring import ScoringJob, ScoringState
 from integrations.scoring import service
@@ -50,7 +52,8 @@ class ProjectScoringJobs(APIView):
                      "name); `output_format` jsonl (default) or csv; `model_version`; "
                      "`chunk_size`. The texts are not stored as examples. 202 with the job; "
                      "400 naming the line or field; 404 for a version of another project; 409 "
-                     "without a current version; 503 when the task queue is down."),
+                     "without a current version; 503 when the task queue is down or the "
+                     "shared store refuses the chunks."),
         request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={202: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, project_id: int) -> Response:
@@ -93,6 +96,9 @@ class ScoringJobResults(APIView):
             handle, content_type = service.open_results(job)
         except FileNotFoundError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        except StorageError as exc:  # the store is unreachable, or the object is not the job's
+            return Response({"detail": f"the results of scoring job {job.pk} cannot be read from "
+                                       f"the shared store: {exc}"}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         name = f"scoring-{job.pk}-v{job.model_version_id}.{job.output_format}"
         return FileResponse(handle, content_type=content_type, as_attachment=True, filename=name)
 

@@ -11,7 +11,7 @@ class ScoringState(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"  # succeeded; its results file was removed
+    EXPIRED = "expired", "Expired"  # succeeded; its results object was removed
 
 
 class ScoringJob(models.Model):
@@ -35,6 +35,9 @@ class ScoringJob(models.Model):
     queue = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     result_bytes = models.BigIntegerField(null=True, blank=True)
+    # sha256 of the results object (`scoring/<job>/results.<format>` in the shared store): the
+    # host serving the download checks its cached copy against it.
+    result_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -48,8 +51,8 @@ class ScoringJob(models.Model):
 
 
 class ScoringChunk(models.Model):
-    """Rows [first_row, first_row + rows) of the job's input: one Celery task. Its results file
-    is renamed into place, then `done` commits with the job's counters."""
+    """Rows [first_row, first_row + rows) of the job's input: one Celery task. Its output is
+    uploaded whole to the store, then `done` commits with the job's counters."""
 
     job = models.ForeignKey(ScoringJob, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()

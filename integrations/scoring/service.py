@@ -1,30 +1,28 @@
 """Batch scoring: a file of texts scored by one model version in chunk tasks shared by every
 worker, like predict-all (models_zoo.services.chunked_prediction), but the texts are never
-stored as examples: they travel in chunk files under VIGIA_SCORING_DIR/<job>/.
+stored as examples: they travel as chunk objects in the shared store under `scoring/<job>/`
+(integrations.scoring.files), so the web host and the workers may be different machines.
 
-- `start_scoring_job` checks the request, splits the upload into chunk files and enqueues one
+- `start_scoring_job` checks the request, stores the upload's chunks and enqueues one
   `vigia.score_chunk` task per chunk once the job's rows commit.
-- `score_chunk` scores one chunk and renames its results file into place; then its `done` mark
-  and the job's counters commit together. A redelivered task for a done chunk returns at once;
-  a worker killed mid-chunk leaves the chunk `running` (its results never half-written), and
-  `resume_scoring_job` sends every chunk that is not done again.
-- The task that finishes the last chunk joins the chunk results into one JSONL or CSV file,
-  removes the texts, marks the job succeeded and emits `prediction_job.finished`.
+- `score_chunk` fetches one chunk from the store, scores it and uploads its output whole; then
+  its `done` mark and the job's counters commit together. A redelivered task for a done chunk
+  returns at once; a worker killed mid-chunk leaves the chunk `running` (its output absent or
+  whole, never half-written), and `resume_scoring_job` sends every chunk that is not done again.
+- The task that finishes the last chunk joins the outputs into one JSONL or CSV object, removes
+  the texts and outputs, marks the job succeeded (with the object's sha256) and emits
+  `prediction_job.finished`.
 - Results expire VIGIA_SCORING_RESULT_TTL_SECONDS after the job finished: `expire_scoring_results`
-  removes them whenever jobs are listed, read or started, and when a worker starts.
+  removes them whenever jobs are listed, read or started, and when a worker starts. Expiry,
+  cancel, failure and deleting the job (with its project or version) delete its prefix.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import os
-import shutil
 import socket
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -34,8 +32,10 @@ from django.utils import timezone
 from annotator.models import Project
 from config.enqueue import enqueue_on_commit
 from config.events import PREDICTION_JOB_FINISHED, emit
+from config.storage import StorageError
 from integrations.models.scoring import ScoringChunk, ScoringJob, ScoringState
-from integrations.scoring.inputs import detect_format, split_into_chunks
+from integrations.scoring import files
+from integrations.scoring.inputs import detect_format
 from models_zoo.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -50,12 +50,16 @@ class ScoringRequestError(ValueError):
         super().__init__(f"{field}: {message}")
 
 
-def job_dir(job_id: int) -> Path:
-    return Path(settings.VIGIA_SCORING_DIR) / str(job_id)
-
-
-def result_path(job: ScoringJob) -> Path:
-    return job_dir(job.pk) / f"results.{job.output_format}"
+def _remove_files(job_id: int, what: str = "") -> None:
+    """Delete the job's objects (or only its chunk files); a store that refuses is logged, not
+    raised: the job's state has committed already, and the objects are unreachable from now."""
+    try:
+        if what == "chunks":
+            files.drop_chunk_files(job_id)
+        else:
+            files.delete_job_files(job_id)
+    except StorageError:
+        logger.exception("removing the files of scoring job %s from the store failed", job_id)
 
 
 def _version_for(project: Project, raw: Any) -> ModelVersion:
@@ -112,10 +116,14 @@ def start_scoring_job(
         output_format=output_format, chunk_size=chunk_size, queue=queue_for(version.backend),
     )
     try:
-        sizes = split_into_chunks(upload, input_format, job_dir(job.pk) / "input", chunk_size)
+        sizes = files.store_inputs(job.pk, upload, input_format, chunk_size)
+    except (StorageError, OSError) as exc:  # S3 refused, or a path store's disk is full or gone
+        job.delete()
+        logger.exception("scoring job %s: the store did not take the chunks", job.pk)
+        raise ScoringRequestError(f"the shared store did not take the chunks: {type(exc).__name__}: "
+                                  f"{exc}", "storage", status=503) from exc
     except BaseException:
         job.delete()
-        shutil.rmtree(job_dir(job.pk), ignore_errors=True)
         raise
     with transaction.atomic():
         ScoringChunk.objects.bulk_create(
@@ -141,7 +149,7 @@ def fail_scoring_job(job_id: int, message: str) -> None:
     updated = ScoringJob.objects.filter(pk=job_id, state=ScoringState.RUNNING).update(
         state=ScoringState.FAILED, error=message[:4000], finished_at=timezone.now()
     )
-    shutil.rmtree(job_dir(job_id), ignore_errors=True)
+    _remove_files(job_id)
     if updated:
         job = ScoringJob.objects.get(pk=job_id)
         emit(PREDICTION_JOB_FINISHED, job.project_id, _event_data(job))
@@ -182,76 +190,61 @@ def score_chunk(chunk_id: int) -> int:
         chunk.worker = f"{socket.gethostname()}:{os.getpid()}"
         chunk.save(update_fields=["state", "attempts", "started_at", "worker"])
     job = chunk.job
-    source = job_dir(job.pk) / "input" / f"{chunk.index}.jsonl"
     try:
-        with source.open(encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh]
+        rows = files.read_input(job.pk, chunk.index)
         results = _score_rows(job, rows)
-    except Exception as exc:  # a missing model or file fails the job, saying why, not silently
+        files.write_output(job.pk, chunk.index, results)  # whole or absent, never half-written
+    except Exception as exc:  # a missing model, chunk or store fails the job, saying why
         logger.exception("scoring job %s chunk %s failed", job.pk, chunk.index)
         fail_scoring_job(job.pk, f"chunk {chunk.index}: {type(exc).__name__}: {exc}")
         return 0
-    out_dir = job_dir(job.pk) / "output"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"{chunk.index}.jsonl.{os.getpid()}.tmp"
-    with tmp.open("w", encoding="utf-8") as fh:
-        for result in results:
-            fh.write(json.dumps(result, ensure_ascii=False) + "\n")
-    tmp.replace(out_dir / f"{chunk.index}.jsonl")  # whole or absent, never half-written
     with transaction.atomic():
-        locked = ScoringChunk.objects.select_for_update().get(pk=chunk.pk)
-        if locked.state == "done":  # a concurrent redelivery finished it first
+        locked = ScoringChunk.objects.select_for_update().filter(pk=chunk.pk).first()
+        if locked is not None and locked.state == "done":  # a concurrent redelivery finished it first
             return 0
-        ScoringChunk.objects.filter(pk=chunk.pk).update(state="done", finished_at=timezone.now())
-        ScoringJob.objects.filter(pk=job.pk).update(
-            done_chunks=F("done_chunks") + 1, scored=F("scored") + len(results)
-        )
-        last = ScoringJob.objects.filter(pk=job.pk, done_chunks=F("total_chunks")).exists()
+        running = ScoringJob.objects.filter(pk=job.pk, state=ScoringState.RUNNING).exists()
+        stopped = locked is None or not running
+        if not stopped:
+            ScoringChunk.objects.filter(pk=chunk.pk).update(state="done", finished_at=timezone.now())
+            ScoringJob.objects.filter(pk=job.pk).update(
+                done_chunks=F("done_chunks") + 1, scored=F("scored") + len(results)
+            )
+            last = ScoringJob.objects.filter(pk=job.pk, done_chunks=F("total_chunks")).exists()
+    if stopped:
+        # Cancelled, failed or deleted while this chunk ran: the prefix was deleted when that
+        # committed, possibly before this upload landed; the upload precedes this check, so
+        # one of the two deletes removes it.
+        _remove_files(job.pk)
+        return 0
     logger.info("scoring job %s chunk %s: %s rows", job.pk, chunk.index, len(results))
     if last:
         finalize_scoring_job(job.pk)
     return len(results)
 
 
-def _write_results(job: ScoringJob, labels: list[str], target: Path) -> None:
-    tmp = target.with_name(target.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as out:
-        writer = None
-        if job.output_format == "csv":
-            writer = csv.writer(out)
-            writer.writerow(["row", "id", "model_version", "labels", *[f"score_{name}" for name in labels]])
-        for index in range(job.total_chunks):
-            with (job_dir(job.pk) / "output" / f"{index}.jsonl").open(encoding="utf-8") as part:
-                if writer is None:
-                    shutil.copyfileobj(part, out)
-                    continue
-                for line in part:
-                    r = json.loads(line)
-                    writer.writerow([r["row"], "" if r["id"] is None else r["id"], r["model_version"],
-                                     "|".join(r["labels"]), *[r["scores"].get(name, "") for name in labels]])
-    tmp.replace(target)
-
-
 def finalize_scoring_job(job_id: int) -> bool:
-    """Join the chunk results into the job's results file once every chunk is done (idempotent:
-    a second call, or one for an unfinished job, does nothing). True when it finished the job."""
-    job = ScoringJob.objects.select_related("model_version").get(pk=job_id)
-    if job.state != ScoringState.RUNNING or job.done_chunks < job.total_chunks:
+    """Join the chunk outputs into the job's results object once every chunk is done
+    (idempotent: a second call, or one for an unfinished job, does nothing; two at once write the
+    same bytes). True when it finished the job. A store error is raised, the job left running:
+    Resume joins again."""
+    job = ScoringJob.objects.select_related("model_version").filter(pk=job_id).first()
+    if job is None or job.state != ScoringState.RUNNING or job.done_chunks < job.total_chunks:
         return False
-    target = result_path(job)
-    _write_results(job, list(job.model_version.labels or []), target)
+    size, sha256 = files.join_results(job.pk, job.output_format, job.total_chunks,
+                                      list(job.model_version.labels or []))
     now = timezone.now()
     with transaction.atomic():
         finished = ScoringJob.objects.filter(pk=job.pk, state=ScoringState.RUNNING).update(
-            state=ScoringState.SUCCEEDED, finished_at=now, result_bytes=target.stat().st_size,
+            state=ScoringState.SUCCEEDED, finished_at=now, result_bytes=size, result_sha256=sha256,
             expires_at=now + timedelta(seconds=settings.VIGIA_SCORING_RESULT_TTL_SECONDS),
         )
         if finished:
             job.refresh_from_db()
             emit(PREDICTION_JOB_FINISHED, job.project_id, _event_data(job))
     if finished:
-        for sub in ("input", "output"):  # the texts are not kept once the results exist
-            shutil.rmtree(job_dir(job.pk) / sub, ignore_errors=True)
+        _remove_files(job.pk, "chunks")  # the texts are not kept once the results exist
+    elif ScoringJob.objects.filter(pk=job.pk).values_list("state", flat=True).first() != ScoringState.SUCCEEDED:
+        _remove_files(job.pk)  # cancelled or deleted meanwhile: the object belongs to no job
     return bool(finished)
 
 
@@ -260,7 +253,7 @@ def cancel_scoring_job(job: ScoringJob) -> ScoringJob:
     if ScoringJob.objects.filter(pk=job.pk, state=ScoringState.RUNNING).update(
         state=ScoringState.CANCELLED, cancel_requested=True, finished_at=timezone.now()
     ):
-        shutil.rmtree(job_dir(job.pk), ignore_errors=True)
+        _remove_files(job.pk)
     job.refresh_from_db()
     return job
 
@@ -281,12 +274,19 @@ def resume_scoring_job(job: ScoringJob) -> ScoringJob:
 
 
 def expire_scoring_results() -> int:
-    """Remove the results of jobs past their expiry; returns how many expired."""
+    """Remove the results of jobs past their expiry from the store; returns how many expired.
+    Also drops this host's cached copies of results that are no longer served (expired,
+    cancelled or deleted by another host, which could only clear its own cache)."""
     due = list(ScoringJob.objects.filter(state=ScoringState.SUCCEEDED, expires_at__lte=timezone.now())
                .values_list("pk", flat=True))
     for pk in due:
         if ScoringJob.objects.filter(pk=pk, state=ScoringState.SUCCEEDED).update(state=ScoringState.EXPIRED):
-            shutil.rmtree(job_dir(pk), ignore_errors=True)
+            _remove_files(pk)
+    cached = files.cached_job_ids()
+    if cached:
+        served = set(ScoringJob.objects.filter(pk__in=cached, state=ScoringState.SUCCEEDED)
+                     .values_list("pk", flat=True))
+        files.prune_cached([pk for pk in cached if pk not in served])
     return len(due)
 
 
@@ -305,9 +305,11 @@ def job_body(job: ScoringJob, results_url: str | None = None) -> dict[str, Any]:
     }
 
 
-def open_results(job: ScoringJob) -> tuple[io.BufferedReader, str]:
-    """The results file and its content type; FileNotFoundError once expired or not ready."""
+def open_results(job: ScoringJob) -> tuple[IO[bytes], str]:
+    """The results object opened for reading (in place, or this host's verified cached copy of
+    an S3 store) and its content type. FileNotFoundError once expired or not ready (or the
+    object is gone from the store); another StorageError when the store cannot serve it."""
     if job.state != ScoringState.SUCCEEDED:
         raise FileNotFoundError(f"scoring job {job.pk} is {job.state}: no results")
     content_type = "text/csv" if job.output_format == "csv" else "application/x-ndjson"
-    return result_path(job).open("rb"), content_type
+    return files.open_results(job.pk, job.output_format, job.result_sha256), content_type

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotator.models import Role
 from annotator.permissions import get_project_for
 from config.enqueue import BrokerUnavailable
+from config.storage import StorageError
 from integrations.models.scoring import ScoringJob, ScoringState
 from integrations.scoring import service
 from integrations.scoring.inputs import ScoringInputError
@@ -68,6 +69,9 @@ def scoring_results(request: HttpRequest, project_id: int, job_id: int) -> HttpR
         handle, content_type = service.open_results(job)
     except FileNotFoundError:
         raise Http404("These results do not exist (not finished, or expired).") from None
+    except StorageError as exc:  # the store is unreachable, or the object is not the job's
+        return HttpResponse(f"The results of scoring job {job.pk} cannot be read from the shared "
+                            f"store: {exc}", status=503, content_type="text/plain; charset=utf-8")
     return FileResponse(handle, content_type=content_type, as_attachment=True,
                         filename=f"scoring-{job.pk}-v{job.model_version_id}.{job.output_format}")
 

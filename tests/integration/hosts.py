@@ -122,6 +122,41 @@ def call(base: str, token: str, method: str, path: str, body: Any = None) -> tup
             return exc.code, raw.decode(errors="replace")[-2000:]
 
 
+def post_file(base: str, token: str, path: str, filename: str, content: bytes,
+              fields: dict[str, str]) -> tuple[int, Any]:
+    """A multipart POST (`file` plus form `fields`) with token auth; (status, decoded JSON)."""
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    )
+    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+             f"Content-Type: application/octet-stream\r\n\r\n").encode() + content
+    body += f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        base + path, data=body, method="POST",
+        headers={"Authorization": f"Token {token}",
+                 "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")[-2000:]
+
+
+def fetch(base: str, token: str, path: str) -> tuple[int, bytes]:
+    """A GET with token auth; (status, the raw body), for downloads."""
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
 def wait_until(predicate, timeout: float, what: str, procs: list[subprocess.Popen]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

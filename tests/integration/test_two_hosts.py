@@ -3,11 +3,13 @@ standalone server, over HTTP), each with its own VIGIA_VAR_DIR.
 
 1. Two Celery workers write the shards of one embedding set; a third host reads the whole set.
 2. A web host (`manage.py serve --no-worker`) and a worker host: train, promote, predict; embed,
-   then similar examples; mine, then proposals. The web host serves what the worker wrote,
-   downloaded into its own cache.
+   then similar examples; mine, then proposals; a batch scoring job posted to the web host,
+   scored by the worker and downloaded from the web host. The web host serves what the worker
+   wrote, downloaded into its own cache.
 """
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -19,7 +21,15 @@ from annotator.normalize import content_hash, normalize
 from annotator.services import embeddings as E
 from config.storage import MANIFEST, get_storage
 from models_zoo.models import ModelVersion
-from tests.integration.hosts import call, start_web, start_worker, stop, wait_until
+from tests.integration.hosts import (
+    call,
+    fetch,
+    post_file,
+    start_web,
+    start_worker,
+    stop,
+    wait_until,
+)
 from tests.models_zoo.tiny_hf import synthetic_items, tiny_bert_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -165,6 +175,34 @@ def test_a_web_host_and_a_worker_host_share_only_the_database_broker_and_bucket(
     status, body = call(base, token, "GET", f"/api/v1/mining/{mining_id}/proposals")
     assert status == 200 and body["count"] == 3, body
     assert {r["example"] for r in body["results"]} <= {e.pk for e in pool}
+
+    # Batch scoring: the web host stores the upload's chunks in the bucket, the worker scores
+    # them, the web host serves the joined results from its own cache.
+    texts = [f"scoring text {i}: hate vermin disgusting people" if i % 2 else f"calm morning {i}"
+             for i in range(25)]
+    upload = "".join(json.dumps({"id": f"s{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+    status, body = post_file(base, token, f"/api/v1/projects/{p}/scoring-jobs", "day.jsonl",
+                             upload.encode(), {"chunk_size": "10"})
+    assert status == 202, body
+    job_id = body["id"]
+    assert (body["rows"], body["chunks"]["total"], body["model_version"]) == (25, 3, version.pk)
+    wait_until(lambda: call(base, token, "GET", f"/api/v1/scoring-jobs/{job_id}")[1]["state"]
+               != "running", 240, "the scoring job", hosts_up)
+    job = call(base, token, "GET", f"/api/v1/scoring-jobs/{job_id}")[1]
+    assert (job["state"], job["scored"]) == ("succeeded", 25), job
+    assert f"scoring job {job_id} chunk" in worker.log_path.read_text()  # scored on the worker
+    status, results = fetch(base, token, f"/api/v1/scoring-jobs/{job_id}/results")
+    assert status == 200, results[-2000:]
+    rows = [json.loads(line) for line in results.decode().splitlines()]
+    assert [r["row"] for r in rows] == list(range(25)) and rows[0]["id"] == "s0"
+    status, predicted = call(base, token, "POST", f"/api/v1/projects/{p}/predict", {"texts": texts[:2]})
+    assert status == 200, predicted
+    for row, prediction in zip(rows[:2], predicted["predictions"]):
+        assert row["scores"] == pytest.approx(prediction["scores"], abs=1e-5)
+    assert get_storage().list(f"scoring/{job_id}") == [f"scoring/{job_id}/results.jsonl"]
+    assert (web_cache / "scoring" / str(job_id) / "results.jsonl").read_bytes() == results
+    # The worker read its chunks straight from the bucket: nothing of the job on its disk.
+    assert not list((tmp_path / "worker" / "var").rglob("scoring"))
 
     # Neither host wrote a local store: everything they share went through the bucket.
     for name in ("web", "worker"):

@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotator.models import Example
+from config.storage import get_storage
 from integrations.models import ScoringChunk, ScoringJob
 from tests.integration.test_chunked_prediction_worker import kill, start_worker
 from tests.models_zoo.chunk_fixtures import tiny_artifact
@@ -28,12 +29,9 @@ def wait_for(predicate, timeout: float, what: str, worker) -> None:
     pytest.fail(f"timed out after {timeout}s waiting for {what}: {worker.log_path.read_text()[-3000:]}")
 
 
-def test_ten_thousand_texts_survive_a_killed_worker(monkeypatch, settings, tmp_path, owner_api, project):
+def test_ten_thousand_texts_survive_a_killed_worker(tmp_path, owner_api, project):
     from config.celery import app
 
-    scoring_dir = tmp_path / "scoring"
-    monkeypatch.setenv("VIGIA_SCORING_DIR", str(scoring_dir))  # the workers' and ours: one place
-    settings.VIGIA_SCORING_DIR = scoring_dir
     version = make_version(project, tiny_artifact(), current=True)
     lines = "".join(json.dumps({"id": f"tw{i}", "text": f"tweet {i} about the flood"}) + "\n" for i in range(ROWS))
     app.control.purge()
@@ -56,7 +54,10 @@ def test_ten_thousand_texts_survive_a_killed_worker(monkeypatch, settings, tmp_p
     assert 3 <= len(finished) < ROWS // CHUNK, "the job must be cut off mid-way"
     job = ScoringJob.objects.get(pk=job_id)
     assert job.state == "running" and job.scored == CHUNK * len(finished)
-    assert not (scoring_dir / str(job_id) / "results.jsonl").exists()
+    assert not get_storage().exists(f"scoring/{job_id}/results.jsonl")
+    outputs = set(get_storage().list(f"scoring/{job_id}/output"))
+    done_indexes = ScoringChunk.objects.filter(pk__in=finished).values_list("index", flat=True)
+    assert {f"scoring/{job_id}/output/{i}.jsonl" for i in done_indexes} <= outputs
 
     app.control.purge()  # what the dead worker left queued
     second = start_worker(tmp_path, "scorer2")

@@ -77,8 +77,7 @@ def test_an_admin_registers_a_webhook_and_sends_a_test_event(login, live_server,
         stop_receiver(receiver)
 
 
-def test_a_member_scores_a_file_and_downloads_the_results(login, live_server, project, owner, shot, settings, tmp_path):
-    settings.VIGIA_SCORING_DIR = tmp_path / "scoring"
+def test_a_member_scores_a_file_and_downloads_the_results(login, live_server, project, owner, shot, tmp_path):
     version = make_version(project, tiny_artifact(), current=True)
     upload = tmp_path / "day.jsonl"
     upload.write_text("".join(json.dumps({"id": i, "text": f"flood {i}"}) + "\n" for i in range(40)))
