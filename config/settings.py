@@ -90,6 +90,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # NUL or a lone surrogate in a query parameter, or a number the shared parsers refused
+    # (config.inputs.InvalidInput): a 400 naming it, for pages and REST alike.
+    "config.query_guard.InputGuardMiddleware",
+    # Innermost, so its process_exception sees the view's exceptions first: a read that lost
+    # its database connection runs again once; a dead database or task queue is a 503.
+    "config.resilience.DependencyFailureMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -158,6 +164,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # InvalidInput -> 400 naming the field, BrokerUnavailable -> 503 (config/api_errors.py).
+    "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vigia API",
@@ -168,6 +176,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -------------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "broker"
+# Seconds a publish may wait for the broker (connect, then each socket operation), and how many
+# times a refused connection is retried before the request answers 503 (config/enqueue.py).
+VIGIA_BROKER_TIMEOUT = float(os.environ.get("VIGIA_BROKER_TIMEOUT", "3"))
+VIGIA_BROKER_CONNECT_RETRIES = int(os.environ.get("VIGIA_BROKER_CONNECT_RETRIES", "0"))
+CELERY_BROKER_CONNECTION_TIMEOUT = VIGIA_BROKER_TIMEOUT
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("out", "processed", "control"):
@@ -181,9 +194,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # acks_late training tasks may run for hours: Redis must not redeliver them meanwhile.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("VIGIA_BROKER_VISIBILITY_TIMEOUT", str(12 * 3600)))
+        # acks_late training tasks may run for hours: Redis must not redeliver them meanwhile.
+        "visibility_timeout": int(os.environ.get("VIGIA_BROKER_VISIBILITY_TIMEOUT", str(12 * 3600))),
+        # A broker that drops packets would otherwise hold a request (or a worker's publish)
+        # for the OS's TCP timeout, minutes; see config/enqueue.py.
+        "socket_connect_timeout": VIGIA_BROKER_TIMEOUT,
+        "socket_timeout": VIGIA_BROKER_TIMEOUT,
     }
 # Task state lives on our own rows (TrainingRun, ImportJob), not in a result backend.
 CELERY_RESULT_BACKEND = None
@@ -220,6 +237,10 @@ VIGIA_EMBEDDING_DTYPE = os.environ.get("VIGIA_EMBEDDING_DTYPE", "float32")
 # "onnx-int8" (quantised; changes the vectors). Exports live under VIGIA_ENCODER_CACHE_DIR.
 VIGIA_ENCODER_ENGINE = os.environ.get("VIGIA_ENCODER_ENGINE", "onnx")
 VIGIA_ENCODER_CACHE_DIR = Path(os.environ.get("VIGIA_ENCODER_CACHE_DIR", VIGIA_ARTIFACTS_DIR / "encoders"))
+# Directories (os.pathsep-separated) whose model directories admins may name as encoders, besides
+# the registered `default`; none by default (models_zoo/model_roots.py, which reads the
+# environment first, so the backends outside Django see the same list).
+VIGIA_MODEL_DIRS = os.environ.get("VIGIA_MODEL_DIRS", "")
 
 LOGGING = {
     "version": 1,

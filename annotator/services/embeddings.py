@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,10 +32,15 @@ from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingS
 from annotator.normalize import normalize
 from annotator.services import embedding_shards as shards
 from annotator.services.projects import ProjectRuleError
+from config.enqueue import BrokerUnavailable, enqueue_many
+from config.failures import public_reason
+from config.resilience import after_commit
+from models_zoo.model_roots import ModelRefused, check_model_name
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "default"
+EMBED_CHUNK_TASK = "vigia.embed_chunk"
 
 
 class MissingVectors(LookupError):
@@ -48,12 +52,11 @@ def check_encoder(encoder: str | None) -> str:
     if encoder is None or encoder == "":
         return DEFAULT_ENCODER
     if not isinstance(encoder, str) or len(encoder) > 500:
-        raise ProjectRuleError("must be a model name or a local directory", field="encoder")
-    if encoder != DEFAULT_ENCODER:
-        expanded = os.path.expanduser(encoder)
-        if expanded.startswith((".", "/", "~")) and not os.path.isdir(expanded):
-            raise ProjectRuleError(f"encoder directory {encoder!r} does not exist", field="encoder")
-    return encoder
+        raise ProjectRuleError("must be a model name or a model directory", field="encoder")
+    try:
+        return check_model_name(encoder)  # models_zoo.model_roots: registered or under a root
+    except ModelRefused as exc:
+        raise ProjectRuleError(str(exc), field="encoder") from None
 
 
 def set_directory(embedding_set: EmbeddingSet) -> Path:
@@ -141,28 +144,31 @@ def reembed_examples(project: Project, example_ids: Sequence[int]) -> None:
 
 
 def after_examples_changed(project: Project, edited_ids: Sequence[int] = ()) -> None:
-    """The hook importers and example edits call: never fails the caller's request (the
-    examples are stored; a broken store is visible on the set and fixed by requesting it)."""
-    try:
-        if edited_ids:
-            reembed_examples(project, edited_ids)
+    """The hook importers and example edits call once their write commits: never fails the
+    caller's request (the examples are stored; a broken store, or a broker that refused, is
+    visible on the set and fixed by requesting it)."""
+    ids = list(edited_ids)
+
+    def refresh() -> None:
+        if ids:
+            reembed_examples(project, ids)
         else:
             refresh_embedding_sets(project)
-    except Exception:
-        logger.exception("could not update the embedding sets of project %s", project.pk)
+
+    after_commit(refresh, f"updating the embedding sets of project {project.pk}")
 
 
 def _send_chunks(set_id: int, chunk_ids: Sequence[int]) -> None:
-    from tasks.embeddings import embed_chunk_task
-
+    """Send one `vigia.embed_chunk` per chunk. A broker that refuses marks the set failed with
+    the reason (instead of "queued" for ever; requesting the set again re-sends its queued
+    chunks) and BrokerUnavailable reaches the caller (a 503)."""
     try:
-        for chunk_id in chunk_ids:
-            embed_chunk_task.apply_async(args=[chunk_id])
-    except Exception as exc:  # an unreachable broker: say so on the set instead of "queued"
-        logger.exception("could not enqueue embedding chunks of set %s", set_id)
+        enqueue_many(EMBED_CHUNK_TASK, [[chunk_id] for chunk_id in chunk_ids])
+    except BrokerUnavailable as exc:
         EmbeddingSet.objects.filter(pk=set_id).update(
-            state=EmbeddingState.FAILED, error=f"could not enqueue the embedding tasks: {exc}"
+            state=EmbeddingState.FAILED, error=f"could not enqueue the embedding tasks: {exc.reason}"
         )
+        raise
 
 
 def _refresh_totals(embedding_set: EmbeddingSet) -> None:
@@ -210,13 +216,13 @@ def embed_chunk(chunk_id: int) -> int:
                            dtype=embedding_set.dtype)
     except Exception as exc:  # every failure must land on the rows the admin sees
         logger.exception("embedding chunk %s failed", chunk_id)
-        error = "".join(traceback.format_exception(exc)[-4:])[-2000:]
+        error = public_reason(exc)  # the log above keeps the traceback
         with transaction.atomic():
             locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
             EmbeddingChunk.objects.filter(pk=chunk.pk).update(
                 state=EmbeddingState.FAILED, error=error, finished_at=timezone.now()
             )
-            locked.error = f"chunk {chunk.pk}: {exc}"
+            locked.error = f"chunk {chunk.pk}: {error}"
             _refresh_totals(locked)
         return 0
     with transaction.atomic():

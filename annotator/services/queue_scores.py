@@ -11,6 +11,7 @@ a prediction (imported since) keep -1 and come last. `why_picked` is what the an
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from django.db import connection, transaction
 from annotator.active_learning import scoring
 from annotator.active_learning.queue_strategies import AL_STRATEGIES
 from annotator.models import Example, Project
+from config.enqueue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -143,12 +145,10 @@ def rescore_project(project_id: int, seed: int = 0) -> int:
     return len(ids)
 
 
-def request_rescore(project: Project) -> None:
-    """Rescore in the background once the transaction commits (strategy or label changed)."""
-    from tasks.queue_scores import rescore_queue_task
-
-    project_id = project.pk
-    transaction.on_commit(lambda: rescore_queue_task.delay(project_id))
+def request_rescore(project: Project, on_refused: Callable[[str], None] | None = None) -> None:
+    """Rescore in the background once the transaction commits (strategy or label changed).
+    A broker that refuses calls `on_refused(reason)` and raises BrokerUnavailable (503)."""
+    enqueue_on_commit("vigia.rescore_queue", [project.pk], on_refused=on_refused)
 
 
 def why_picked(project: Project, example: Example) -> dict[str, Any]:

@@ -15,8 +15,11 @@ from django.utils import timezone
 from annotator.active_learning.simulation import SIMULATION_STRATEGIES, simulate
 from annotator.models import Project, TaskType
 from annotator.models_simulation import Simulation, SimulationState
+from config.enqueue import enqueue_on_commit
+from config.failures import public_reason
 
 logger = logging.getLogger(__name__)
+SIMULATE_TASK = "vigia.simulate"
 
 DEFAULTS = {"strategies": ["random", "margin"], "n0": 100, "batch": 50, "rounds": 10, "seeds": 3,
             "test_fraction": 0.2}
@@ -67,13 +70,22 @@ def parse_params(project: Project, data: Any) -> dict[str, Any]:
 
 
 def create_simulation(project: Project, user: AbstractBaseUser | None, data: Any) -> Simulation:
-    """Store a queued simulation and enqueue `vigia.simulate` once the transaction commits."""
-    from tasks.simulations import simulate_task
-
+    """Store a queued simulation and enqueue `vigia.simulate` once the transaction commits.
+    A broker that refuses fails the row with the reason and raises BrokerUnavailable (503)."""
     params = parse_params(project, data)
-    simulation = Simulation.objects.create(project=project, created_by=user, params=params)
-    transaction.on_commit(lambda: simulate_task.delay(simulation.pk))
+    with transaction.atomic():
+        simulation = Simulation.objects.create(project=project, created_by=user, params=params)
+        simulation_id = simulation.pk
+        enqueue_on_commit(SIMULATE_TASK, [simulation_id],
+                          on_refused=lambda reason: _not_queued(simulation_id, reason))
     return simulation
+
+
+def _not_queued(simulation_id: int, reason: str) -> None:
+    Simulation.objects.filter(pk=simulation_id).update(
+        state=SimulationState.FAILED, error=f"could not enqueue the simulation task: {reason}",
+        finished_at=timezone.now(),
+    )
 
 
 def _data(project: Project) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -121,7 +133,7 @@ def run_simulation(simulation_id: int) -> Simulation:
                           progress=progress)
     except Exception as exc:
         logger.exception("simulation %s failed", simulation.pk)
-        message = exc.message if isinstance(exc, SimulationError) else f"{type(exc).__name__}: {exc}"
+        message = exc.message if isinstance(exc, SimulationError) else public_reason(exc)
         Simulation.objects.filter(pk=simulation.pk).update(
             state=SimulationState.FAILED, error=message[:4000], finished_at=timezone.now())
     else:

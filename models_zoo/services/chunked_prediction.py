@@ -25,6 +25,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from annotator.models import Example, Project
+from config.enqueue import enqueue_on_commit
 from models_zoo.models import (
     ChunkState,
     ModelVersion,
@@ -117,16 +118,24 @@ def start_prediction_job(
     return job
 
 
+PREDICT_CHUNK_TASK = "vigia.predict_chunk"
+
+
 def _enqueue(job: PredictionJob, chunk_ids: list[int]) -> None:
-    from tasks.predictions import predict_chunk_task
+    """Send one `vigia.predict_chunk` per chunk once the job commits. A broker that refuses
+    marks the job failed with the reason (resume sends the chunks again) and raises
+    BrokerUnavailable (503), instead of leaving the job `running` for ever."""
+    job_id = job.pk
 
-    queue = job.queue or None
+    def refused(reason: str) -> None:
+        PredictionJob.objects.filter(pk=job_id).exclude(state=PredictionJobState.SUCCEEDED).update(
+            state=PredictionJobState.FAILED, finished_at=timezone.now(),
+            error=f"could not enqueue the prediction chunks: {reason}",
+        )
 
-    def send() -> None:
-        for chunk_id in chunk_ids:
-            predict_chunk_task.apply_async(args=[chunk_id], queue=queue)
-
-    transaction.on_commit(send)
+    if chunk_ids:
+        enqueue_on_commit(PREDICT_CHUNK_TASK, queue=job.queue or None,
+                          many=[[chunk_id] for chunk_id in chunk_ids], on_refused=refused)
 
 
 def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
@@ -219,7 +228,8 @@ def resume_prediction_job(job: PredictionJob) -> PredictionJob:
     job.cancel_requested = False
     job.state = PredictionJobState.RUNNING
     job.finished_at = None
-    job.save(update_fields=["cancel_requested", "state", "finished_at"])
+    job.error = ""
+    job.save(update_fields=["cancel_requested", "state", "finished_at", "error"])
     todo = list(job.chunks.exclude(state=ChunkState.DONE).values_list("id", flat=True))
     PredictionChunk.objects.filter(id__in=todo).update(state=ChunkState.PENDING)
     _enqueue(job, todo)
@@ -244,6 +254,7 @@ def job_body(job: PredictionJob) -> dict[str, Any]:
         "predicted": job.predicted,
         "progress": round(job.progress, 4),
         "queue": job.queue,
+        "error": job.error,
         "created_at": job.created_at,
         "finished_at": job.finished_at,
     }

@@ -16,6 +16,7 @@ from django.utils import timezone
 from annotator.models import Example, Project
 from annotator.models_embeddings import EmbeddingSet
 from annotator.services.embeddings import load_vectors, ready_embedding_set, set_directory
+from config.enqueue import BrokerUnavailable, enqueue
 from models_zoo.embedding_map import MIN_UMAP, project_map
 
 MAP_FILE = "map.json"
@@ -78,13 +79,11 @@ def request_map(project: Project) -> str:
     _, pending = _paths(es)
     pending.parent.mkdir(parents=True, exist_ok=True)
     pending.write_text(str(timezone.now()))
-    from tasks.embedding_map import embedding_map_task
-
     try:
-        embedding_map_task.apply_async(args=[project.pk])
-    except Exception as exc:  # broker down: no job, say so
+        enqueue("vigia.embedding_map", [project.pk])
+    except BrokerUnavailable:  # no job: no pending marker either, and the caller answers 503
         pending.unlink(missing_ok=True)
-        raise MapUnavailable(f"the task queue is unavailable: {exc}") from exc
+        raise
     return "pending"
 
 
