@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from config.inputs import InvalidInput, loads_json
+
 PREFIX = "cfg__"
 
 
@@ -91,8 +93,8 @@ def config_from_form(schema: dict[str, Any], data: Any) -> dict[str, Any]:
             config[field.name] = None
         elif field.kind == "json":
             try:
-                config[field.name] = json.loads(raw)
-            except ValueError:
+                config[field.name] = loads_json(raw, field.name)
+            except InvalidInput:  # pydantic names the field when the text is not what it takes
                 config[field.name] = raw
         elif field.kind == "choice":
             # Choices may be numbers: match the submitted text against their string forms.
