@@ -11,7 +11,7 @@ from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.authtoken.views import ObtainAuthToken
 
-from annotator.api import example_views, views
+from annotator.api import example_views, media_views, views
 
 
 @extend_schema_view(
@@ -46,6 +46,7 @@ urlpatterns = [
         example_views.ExampleAnnotations,
         "api-example-annotations",
     ),
+    *both(P + "examples/<int:example_id>/image", media_views.ExampleImage, "api-example-image"),
     *both("me", views.MeView, "api-me"),
     *both("auth/token", ObtainToken, "api-token"),
 ]

@@ -215,34 +215,39 @@ def user_done_count(project: Project, user: AbstractBaseUser) -> int:
     return done
 
 
-def label_distribution(project: Project) -> list[tuple[str, str, int]]:
+def label_distribution(project: Project, only_user_id: int | None = None) -> list[tuple[str, str, int]]:
     """(label, colour, count) for every label: document labels, or span labels for span tasks.
+    With `only_user_id` (the caller is an annotator: annotator.visibility) only that user's
+    annotations and the imported ones are counted.
 
     PostgreSQL unnests the JSON arrays in SQL; other databases (the embedded SQLite default)
     count in Python.
     """
     counts: Counter[str] = Counter()
+    mine = "" if only_user_id is None else " AND (a.user_id = %s OR a.user_id IS NULL)"
+    who = [] if only_user_id is None else [only_user_id]
+    visible = Q() if only_user_id is None else Q(user_id=only_user_id) | Q(user__isnull=True)
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute(
-                """
+                f"""
                 SELECT l, COUNT(*) FROM (
                     SELECT jsonb_array_elements_text(a.labels) AS l
                     FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id
-                    WHERE e.project_id = %s AND a.source <> 'adjudicated'
+                    WHERE e.project_id = %s AND a.source <> 'adjudicated'{mine}
                     UNION ALL
                     SELECT s->>'label' AS l
                     FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id,
                          jsonb_array_elements(a.spans) AS s
-                    WHERE e.project_id = %s AND a.source <> 'adjudicated'
+                    WHERE e.project_id = %s AND a.source <> 'adjudicated'{mine}
                 ) t GROUP BY l
                 """,
-                [project.pk, project.pk],
+                [project.pk, *who, project.pk, *who],
             )
             counts.update({name: n for name, n in cur.fetchall()})
     else:
         # An adjudication restates votes already counted: left out, like in the SQL above.
-        for labels, spans in Annotation.objects.filter(example__project=project).exclude(
+        for labels, spans in Annotation.objects.filter(example__project=project).filter(visible).exclude(
             source=AnnotationSource.ADJUDICATED
         ).values_list(
             "labels", "spans"
@@ -254,6 +259,7 @@ def label_distribution(project: Project) -> list[tuple[str, str, int]]:
         # Binary: [] is a decision too (reject); show it beside the accepts.
         rejected = (
             Annotation.objects.filter(example__project=project, labels=[])
+            .filter(visible)
             .exclude(source__in=[AnnotationSource.MODEL, AnnotationSource.ADJUDICATED])
             .count()
         )

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from annotator.models import ImportJob, ImportStatus, Membership, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
 from annotator.services import progress
+from annotator.visibility import restricted_user_id
 from annotator.web.forms import ImportForm
 
 # htmx stops polling when a response has this status.
@@ -51,7 +52,7 @@ def _detail_context(request: HttpRequest, project, form: ImportForm | None = Non
         "is_admin": role == Role.ADMIN,
         "can_annotate": RANK[Role(role)] >= RANK[Role.ANNOTATOR],
         "counts": progress.project_counts([project])[project.pk],
-        "distribution": progress.label_distribution(project),
+        "distribution": progress.label_distribution(project, restricted_user_id(project, request.user)),
         "labels": list(project.labels.all()),
         "form": form or ImportForm(),
         "jobs": [
