@@ -81,11 +81,18 @@ class BackendError(Exception):
 
 
 class BackendConfig(BaseModel):
-    """Base for every backend's `Config`: unknown keys are errors, not silently ignored."""
+    """Base for every backend's `Config`: unknown keys are errors, not silently ignored, and
+    every number has bounds (checked when the run is requested, a 400 naming the field, rather
+    than when a worker hits them): NaN and infinity are refused everywhere."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    seed: int = 13
+    # Fields naming a model on disk -> "directory" or "file": checked against the model roots
+    # (models_zoo.model_roots) when a run is requested, and again when a worker loads them.
+    model_path_fields: ClassVar[dict[str, str]] = {}
+
+    # numpy's and scikit-learn's generators take seeds in [0, 2**32); torch's a wider range.
+    seed: int = Field(13, ge=0, le=2**32 - 1, description="Random seed (0 to 4294967295).")
     # Read by the training service (the backend only ever sees the two sides it produced).
     validation_split: ValidationSplit = Field(
         default_factory=ValidationSplit,

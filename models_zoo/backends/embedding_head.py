@@ -49,6 +49,7 @@ FIT_SHARE = 0.8
 
 
 class EmbeddingHeadConfig(ClassifierConfig):
+    model_path_fields: ClassVar[dict[str, str]] = {"encoder": "directory"}
     encoder: str = Field(
         DEFAULT_ENCODER,
         description='Sentence-transformers model name or local directory; "default" is the '
@@ -60,7 +61,7 @@ class EmbeddingHeadConfig(ClassifierConfig):
         "or random forest (the seed cards' classical baseline).",
     )
     C: float = Field(1.0, gt=0, description="Inverse L2 regularisation strength of the logistic regression.")
-    max_iter: int = Field(2000, ge=10, description="Solver iterations for the logistic regression.")
+    max_iter: int = Field(2000, ge=10, le=1_000_000, description="Solver iterations for the logistic regression.")
     # Defaults measured on group hold-outs (bench/defaults_grid.py, README "Measured defaults"):
     # logistic regression, no class weighting and macro-F1 thresholds did best on average over
     # CrisisLex T6 leave-one-event-out, CrisisLex T26 by event and HatEval train -> dev.
@@ -75,9 +76,9 @@ class EmbeddingHeadConfig(ClassifierConfig):
         "or none (0.5).",
     )
     n_estimators: int = Field(300, ge=1, le=5000, description="Trees in the random forest.")
-    max_depth: int | None = Field(None, ge=1, description="Depth limit of each tree (None: grow fully).")
-    min_samples_leaf: int = Field(1, ge=1, description="Minimum items per leaf of each tree.")
-    embed_batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, description="Texts per encoder forward "
+    max_depth: int | None = Field(None, ge=1, le=10_000, description="Depth limit of each tree (None: grow fully).")
+    min_samples_leaf: int = Field(1, ge=1, le=1_000_000, description="Minimum items per leaf of each tree.")
+    embed_batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=4096, description="Texts per encoder forward "
                                   "pass (length-sorted batches; default measured by bench/encoder.py).")
     normalize_embeddings: bool = Field(True, description="L2-normalise embeddings before the head.")
     device: str = Field("auto", description='"auto" (CUDA when present), "cpu" or "cuda".')
