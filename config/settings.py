@@ -172,6 +172,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Annotation, retraining and prediction for social-media signals.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # The shared 400 (`{field: [messages]}`) and 503 shapes on every operation.
+        "config.openapi.document_shared_errors",
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def _design_error(exc: DesignError) -> ValidationError:
 class ProjectSamples(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["samples"], summary="The project's samples", responses=OpenApiTypes.OBJECT)
+    @extend_schema(tags=["samples"], summary="The project's samples",
+                   responses={200: {"type": "array", "items": {"type": "object"}}})
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id)
         return Response([sample_body(s) for s in project.samples.order_by("-id")])

@@ -412,6 +412,7 @@ class MyProjectSerializer(serializers.Serializer):
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    # A user may have no e-mail address: "" is a valid answer, so no `format: email` here.
+    email = serializers.CharField(allow_blank=True, help_text="The e-mail address, or empty.")
     is_superuser = serializers.BooleanField()
     projects = MyProjectSerializer(many=True)

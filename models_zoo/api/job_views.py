@@ -47,7 +47,7 @@ class ProjectPredictionJobs(APIView):
     @extend_schema(
         tags=["predictions"],
         summary="The project's chunked prediction jobs",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: {"type": "array", "items": {"type": "object"}}},
     )
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id)
