@@ -241,13 +241,15 @@ def broker_down(client: Client, ids: dict[str, int]) -> None:
         (f"/api/v1/projects/{pid}/mining", '{"label": "HS"}'),
         (f"/api/v1/projects/{pid}/negatives-experiments", '{"label": "HS"}'),
     ):
-        client.send("POST", url, body.encode())
-    client.send("PATCH", f"/api/v1/projects/{pid}/", b'{"queue_strategy": "margin"}')
+        print("broker_down_status", client.send("POST", url, body.encode())[0], "POST", url, flush=True)
+    status, _ = client.send("PATCH", f"/api/v1/projects/{pid}/", b'{"queue_strategy": "margin"}')
+    print("broker_down_status", status, "PATCH", f"/api/v1/projects/{pid}/ queue_strategy", flush=True)
     boundary = "probe"
     upload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ncsv\r\n"
               f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
               f"Content-Type: text/csv\r\n\r\ntext\n" + "a tweet\n" * 50 + f"\r\n--{boundary}--\r\n").encode()
-    client.send("POST", f"/api/v1/projects/{pid}/import", upload, f"multipart/form-data; boundary={boundary}")
+    status, _ = client.send("POST", f"/api/v1/projects/{pid}/import", upload, f"multipart/form-data; boundary={boundary}")
+    print("broker_down_status", status, "POST", f"/api/v1/projects/{pid}/import (background)", flush=True)
 
 
 def stuck_rows() -> int:

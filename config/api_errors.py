@@ -19,6 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.enqueue import BrokerUnavailable
 from config.inputs import InvalidInput
+from config.resilience import broker_message
 
 
 class ServiceUnavailable(APIException):
@@ -32,7 +33,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, InvalidInput):
         exc = ValidationError(exc.as_dict())
     elif isinstance(exc, BrokerUnavailable):
-        exc = ServiceUnavailable(f"{exc}. Nothing was started; try again when it is back.")
+        exc = ServiceUnavailable(broker_message(exc))
     response = drf_exception_handler(exc, context)
     if response is not None and response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         response["Retry-After"] = "5"

@@ -45,6 +45,11 @@ def reset_connections() -> None:
             conn.connection = None
 
 
+def broker_message(exc: BrokerUnavailable) -> str:
+    """The 503's message: what was refused, and that nothing started."""
+    return f"{str(exc).rstrip('.')}. Nothing was started; try again when it is back."
+
+
 def after_commit(func: Callable[[], Any], what: str) -> None:
     """Run `func` once the current transaction commits (at once outside one). A failure is
     logged (with `what` and the traceback) and never reaches the caller: the write it follows
@@ -87,7 +92,7 @@ class DependencyFailureMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, BrokerUnavailable):
-            return unavailable_response(request, f"{exception}. Nothing was started; try again when it is back.")
+            return unavailable_response(request, broker_message(exception))
         if not isinstance(exception, CONNECTION_ERRORS):
             return None
         reset_connections()

@@ -118,6 +118,7 @@ def embedding_map(request: HttpRequest, project_id: int) -> HttpResponse:
     """The project's stored vectors laid out in 2-D (PCA 50 then UMAP), coloured by gold label
     or prediction (?colour=gold|prediction); POST starts the map job."""
     from config.enqueue import BrokerUnavailable
+    from config.resilience import broker_message
     from models_zoo.services.embedding_map import MapUnavailable, map_points, request_map
 
     project = get_project_for(request.user, project_id, Role.VIEWER if request.method == "GET" else Role.ANNOTATOR)
@@ -128,7 +129,7 @@ def embedding_map(request: HttpRequest, project_id: int) -> HttpResponse:
         except MapUnavailable as exc:
             error, status = str(exc), 400
         except BrokerUnavailable as exc:
-            error, status = f"{exc}. Nothing was started; try again when it is back.", 503
+            error, status = broker_message(exc), 503
         if not error:
             return redirect(reverse("models-map", args=[project.pk]))
     colour = request.GET.get("colour", "gold")

@@ -6,20 +6,32 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 
-from tests.api.world import PNG
 from tests.web.helpers import add_examples
 
 pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
 
 
+def a_picture() -> bytes:
+    """A 240x120 PNG (blue sky over a grey road), big enough to see on the screenshot."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (240, 120), (96, 165, 250))
+    ImageDraw.Draw(image).rectangle([0, 80, 240, 120], fill=(107, 114, 128))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def test_the_annotate_page_shows_the_image_through_the_members_only_url(login, live_server, project, owner, shot):
     example = add_examples(project, ["flooding on the main road"])[0]
-    example.image.save("flood.png", ContentFile(PNG), save=True)
+    example.image.save("flood.png", ContentFile(a_picture()), save=True)
     page = login(owner)
     page.goto(f"{live_server.url}/projects/{project.pk}/annotate/")
     image = page.wait_for_selector("img.example-image")
     assert f"/api/v1/projects/{project.pk}/examples/{example.pk}/image" in image.get_attribute("src")
-    assert page.evaluate("img => img.naturalWidth", image) == 1  # it loaded, with the session
+    assert page.evaluate("img => img.naturalWidth", image) == 240  # it loaded, with the session
     shot(page, "annotate-image")
 
 
