@@ -123,6 +123,13 @@ def setup_world(var_dir: Path) -> dict[str, Any]:
     from annotator.models import Example
 
     image = Example.objects.get(pk=ids["example_id"]).image.name
+    # The world's prediction job, as a cancelled one with a chunk left to resume.
+    from models_zoo.models import PredictionChunk, PredictionJob
+
+    job = PredictionJob.objects.get(pk=ids["prediction_job_id"])
+    PredictionChunk.objects.create(job=job, index=0, first_id=ids["example_id"],
+                                   last_id=ids["example_id"], examples=1)
+    PredictionJob.objects.filter(pk=job.pk).update(state="cancelled", cancel_requested=True)
     return {"ids": ids, "tokens": tokens, "image": image}
 
 
@@ -252,25 +259,22 @@ def broker_down(client: Client, ids: dict[str, int]) -> None:
     print("broker_down_status", status, "POST", f"/api/v1/projects/{pid}/import (background)", flush=True)
 
 
-def stuck_rows() -> int:
+def stuck_rows() -> set[tuple[str, int]]:
     from annotator.models import EmbeddingSet, ImportJob
     from annotator.models_mining import MiningRun, NegativesExperiment
     from annotator.models_simulation import Simulation
     from models_zoo.models import PredictionJob, TrainingRun
 
-    return sum([
-        TrainingRun.objects.filter(state__in=["queued", "running"]).count(),
-        PredictionJob.objects.filter(state="running").exclude(total_chunks=0).count(),
-        Simulation.objects.filter(state__in=["queued", "running"]).count(),
-        EmbeddingSet.objects.filter(state__in=["queued", "running"]).count(),
-        MiningRun.objects.filter(state__in=["queued", "running"]).count(),
-        NegativesExperiment.objects.filter(state__in=["queued", "running"]).count(),
-        ImportJob.objects.filter(status__in=["queued", "running"]).count(),
-    ])
+    """(model, id) of every row waiting for a task: queued or running."""
+    waiting = {"state__in": ["queued", "running"]}
+    rows = [(model, model.objects.filter(**waiting)) for model in
+            (TrainingRun, PredictionJob, Simulation, EmbeddingSet, MiningRun, NegativesExperiment)]
+    rows.append((ImportJob, ImportJob.objects.filter(status__in=["queued", "running"])))
+    return {(model.__name__, pk) for model, query in rows for pk in query.values_list("pk", flat=True)}
 
 
 def database_loss(port: int, world: dict[str, Any], database_url: str, clients: int, seconds: float,
-                  kill_every: float) -> dict[str, int]:
+                  kill_every: float, kill_mode: str) -> dict[str, int]:
     import psycopg
 
     from annotator.models import Annotation, Example
@@ -307,12 +311,15 @@ def database_loss(port: int, world: dict[str, Any], database_url: str, clients: 
             counts.update(local)
 
     def killer() -> None:
+        # "one": a random backend of the server at a time (the issue's probe: 104 backends over
+        # its run); "all": every backend at once, so a read's one retry may be killed too.
+        pick = "ORDER BY random() LIMIT 1" if kill_mode == "one" else ""
         with psycopg.connect(database_url, autocommit=True) as admin:
             while time.monotonic() < stop:
                 time.sleep(kill_every)
                 killed = admin.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+                    "SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity "
+                    f"WHERE datname = current_database() AND pid <> pg_backend_pid() {pick}) t").fetchone()[0]
                 counts["backends_killed"] += killed
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
@@ -340,7 +347,9 @@ def main() -> None:
     parser.add_argument("--broker-url", default=os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/3"))
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--kill-seconds", type=float, default=20.0)
-    parser.add_argument("--kill-every", type=float, default=0.5)
+    parser.add_argument("--kill-every", type=float, default=0.2, help="seconds between kills")
+    parser.add_argument("--kill-mode", choices=["one", "all"], default="one",
+                        help="terminate one random backend of the server, or all of them, each time")
     parser.add_argument("--quick", action="store_true", help="fewer values per field, a short kill phase")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
@@ -380,6 +389,10 @@ def main() -> None:
         figure("leak_probe_5xx", leak_tally["5xx"])
 
         stop_server(server)
+        from models_zoo.models import ModelVersion
+
+        # predict-all needs a current version (its artifact is never loaded: no worker runs).
+        ModelVersion.objects.filter(pk=ids["version_id"]).update(is_current=True)
         server = start_server(port, dict(env, CELERY_BROKER_URL="redis://127.0.0.1:1/0"), log)
         broker_tally: Counter = Counter()
         broker_errors: list[str] = []
@@ -390,12 +403,13 @@ def main() -> None:
         figure("broker_down_503", sum(1 for e in broker_errors if e.startswith("503")))
         figure("broker_down_other_5xx", sum(1 for e in broker_errors if not e.startswith("503")))
         figure("broker_down_seconds", time.perf_counter() - started, "s")
-        figure("broker_down_rows_stuck", stuck_rows() - before)
+        figure("broker_down_rows_stuck", len(stuck_rows() - before))  # rows this phase left waiting
         errors += [e for e in broker_errors if not e.startswith("503")]
 
         stop_server(server)
         server = start_server(port, env, log)
-        counts = database_loss(port, world, args.database_url, args.clients, args.kill_seconds, args.kill_every)
+        counts = database_loss(port, world, args.database_url, args.clients, args.kill_seconds,
+                               args.kill_every, args.kill_mode)
         for name in ("requests", "reads", "read_5xx", "writes", "write_5xx", "write_503",
                      "write_500_stored", "backends_killed", "transport_error"):
             figure(f"db_loss_{name}", counts[name])

@@ -2,9 +2,10 @@
 
 - **Reads retry once.** A GET or HEAD whose database connection was dropped mid-request (the
   server restarted, failed over, or `pg_terminate_backend` ended the backend: psycopg raises
-  OperationalError, then InterfaceError on the closed connection) is run again, once, on a new
-  connection. Reads have no side effects, so running one twice is safe. Django's
-  `conn_health_checks` only replaces a connection found dead at the start of a request.
+  OperationalError, then InterfaceError on the closed connection) is run again on a new
+  connection, once by default (`VIGIA_DB_READ_RETRIES`: a retry whose own new connection is
+  dropped too can be run again). Reads have no side effects, so running one twice is safe.
+  Django's `conn_health_checks` only replaces a connection found dead at the start of a request.
 - **Other requests answer 503** when the database is gone (the transaction was rolled back, so
   nothing was stored), never a 500, and so does anything that needed the task queue
   (`config.enqueue.BrokerUnavailable`): JSON `{"detail"}` under `/api/`, a page elsewhere.
@@ -18,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
@@ -98,13 +100,16 @@ class DependencyFailureMiddleware:
         reset_connections()
         if request.method in IDEMPOTENT_METHODS and not getattr(request, "_vigia_db_retried", False):
             request._vigia_db_retried = True  # type: ignore[attr-defined]
-            logger.warning("%s %s: database connection lost (%s); retrying once",
-                           request.method, request.path, exception)
-            try:
-                return self._run_view_again(request)
-            except CONNECTION_ERRORS as again:
-                logger.error("%s %s: database still unavailable: %s", request.method, request.path, again)
-                reset_connections()
+            retries = max(0, int(getattr(settings, "VIGIA_DB_READ_RETRIES", 1)))
+            for attempt in range(1, retries + 1):
+                logger.warning("%s %s: database connection lost (%s); running it again (%d of %d)",
+                               request.method, request.path, exception, attempt, retries)
+                try:
+                    return self._run_view_again(request)
+                except CONNECTION_ERRORS as again:
+                    exception = again
+                    reset_connections()
+            logger.error("%s %s: database still unavailable: %s", request.method, request.path, exception)
         else:
             logger.error("%s %s: database connection lost: %s", request.method, request.path, exception)
         return unavailable_response(request, DATABASE_UNAVAILABLE, plain=True)

@@ -219,6 +219,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 VIGIA_GPU_QUEUE = os.environ.get("VIGIA_GPU_QUEUE", "")
 
 # --- Vigia --------------------------------------------------------------------------------
+# A GET/HEAD whose database connection was dropped mid-request runs again on a new connection
+# this many times (config/resilience.py); other requests answer 503.
+VIGIA_DB_READ_RETRIES = int(os.environ.get("VIGIA_DB_READ_RETRIES", "1"))
 # Files larger than this import as a Celery task with progress instead of inside the request.
 VIGIA_IMPORT_ASYNC_BYTES = int(os.environ.get("VIGIA_IMPORT_ASYNC_BYTES", str(20 * 1024 * 1024)))
 VIGIA_UPLOAD_DIR = VAR_DIR / "uploads"

@@ -225,12 +225,13 @@ def resume_prediction_job(job: PredictionJob) -> PredictionJob:
     job = PredictionJob.objects.select_for_update().get(pk=job.pk)
     if job.state == PredictionJobState.SUCCEEDED:
         raise PredictionJobError("the job is complete; nothing to resume", "job", conflict=True)
+    todo = list(job.chunks.exclude(state=ChunkState.DONE).values_list("id", flat=True))
     job.cancel_requested = False
-    job.state = PredictionJobState.RUNNING
-    job.finished_at = None
+    # Nothing left to send (every chunk is done): the job is complete, never "running" for ever.
+    job.state = PredictionJobState.RUNNING if todo else PredictionJobState.SUCCEEDED
+    job.finished_at = None if todo else timezone.now()
     job.error = ""
     job.save(update_fields=["cancel_requested", "state", "finished_at", "error"])
-    todo = list(job.chunks.exclude(state=ChunkState.DONE).values_list("id", flat=True))
     PredictionChunk.objects.filter(id__in=todo).update(state=ChunkState.PENDING)
     _enqueue(job, todo)
     return job
