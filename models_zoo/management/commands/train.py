@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from annotator.models import Project
+from config.enqueue import BrokerUnavailable
 from config.inputs import InvalidInput, loads_json
 from models_zoo.models import RunState, TrainingRun
 from models_zoo.services.training import TrainingRequestError, run_training, start_training_run
@@ -41,6 +42,8 @@ class Command(BaseCommand):
             )
         except TrainingRequestError as exc:
             raise CommandError(exc.message) from None
+        except BrokerUnavailable as exc:  # the run was withdrawn: nothing blocks the project
+            raise CommandError(f"the task queue is unavailable, no run was started: {exc.reason}") from None
         self.stdout.write(f"run {run.pk} queued ({run.backend}) for project {project.pk}")
         if opts["inline"]:
             run_training(run.pk)
