@@ -60,9 +60,10 @@ def after_commit(func: Callable[[], Any], what: str) -> None:
     def run() -> None:
         try:
             func()
-        except Exception:  # noqa: BLE001 - a side effect must never undo a stored write's answer
+        except Exception as exc:  # noqa: BLE001 - a side effect must never undo a stored write's answer
             logger.exception("%s failed after the commit (the write itself is stored)", what)
-            reset_connections()
+            if isinstance(exc, CONNECTION_ERRORS):
+                reset_connections()  # the rest of the request reconnects instead of failing
 
     transaction.on_commit(run)
 
