@@ -18,15 +18,17 @@ FORMATS = ("csv", "tsv", "jsonl", "conll", "x-json")
 EMPTY_BODIES = {"nothing": b"", "blank lines": b"\n  \n\t\n"}
 
 
-@pytest.mark.parametrize("on_error", ["stop", "skip"])
-@pytest.mark.parametrize("body", list(EMPTY_BODIES), ids=list(EMPTY_BODIES))
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_an_empty_file_is_refused_the_same_way_in_every_format(owner_api, project, fmt, body, on_error):
-    upload = SimpleUploadedFile(f"empty.{fmt}", EMPTY_BODIES[body])
-    response = owner_api.post(f"/api/v1/projects/{project.pk}/import",
-                              {"file": upload, "format": fmt, "on_error": on_error}, format="multipart")
-    assert response.status_code == 400, (fmt, response.status_code, response.content[:200])
-    assert response.json()["errors"] == [{"line": 1, "message": EMPTY_FILE}]
+def test_an_empty_file_is_refused_the_same_way_in_every_format(owner_api, project, fmt):
+    wrong = []
+    for body, content in EMPTY_BODIES.items():
+        for on_error in ("stop", "skip"):
+            upload = SimpleUploadedFile(f"empty.{fmt}", content)
+            response = owner_api.post(f"/api/v1/projects/{project.pk}/import",
+                                      {"file": upload, "format": fmt, "on_error": on_error}, format="multipart")
+            if response.status_code != 400 or response.json().get("errors") != [{"line": 1, "message": EMPTY_FILE}]:
+                wrong.append((body, on_error, response.status_code, response.content[:200]))
+    assert wrong == []
     assert not Example.objects.filter(project=project).exists()
 
 
