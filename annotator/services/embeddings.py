@@ -34,7 +34,7 @@ from annotator.services import embedding_shards as shards
 from annotator.services.projects import ProjectRuleError
 from config.enqueue import BrokerUnavailable, enqueue_many
 from config.failures import public_reason
-from config.resilience import after_commit
+from config.resilience import CONNECTION_ERRORS, reset_connections
 from models_zoo.model_roots import ModelRefused, check_model_name
 
 logger = logging.getLogger(__name__)
@@ -86,10 +86,12 @@ def _project_example_ids(project_id: int, among: Sequence[int] | None = None) ->
 
 # --- requesting and computing --------------------------------------------------------------
 def request_embedding_set(project: Project, encoder: str | None = None, *,
-                          enqueue: bool = True) -> EmbeddingSet:
+                          enqueue: bool = True, raise_refusal: bool = True) -> EmbeddingSet:
     """Get or create the project's set for `encoder` and enqueue (on commit) chunk tasks for
     every example not embedded yet, plus chunks that failed or are still queued. Returns at once.
-    `enqueue=False` only records the chunks (the caller runs `embed_inline`)."""
+    `enqueue=False` only records the chunks (the caller runs `embed_inline`). A broker that
+    refuses marks the set failed and, unless `raise_refusal` is off (the refresh after an
+    import or an edit, whose examples are stored), raises BrokerUnavailable (a 503)."""
     encoder = check_encoder(encoder)
     chunk_size = max(1, int(settings.VIGIA_EMBEDDING_CHUNK_SIZE))
     with transaction.atomic():
@@ -117,7 +119,7 @@ def request_embedding_set(project: Project, encoder: str | None = None, *,
         _refresh_totals(embedding_set)
         set_id = embedding_set.pk
         if enqueue:
-            transaction.on_commit(lambda: _send_chunks(set_id, to_send))
+            transaction.on_commit(lambda: _send_chunks(set_id, to_send, raise_refusal))
     logger.info("embedding set %s: %d new chunk(s), %d sent", set_id, len(created), len(to_send))
     return embedding_set
 
@@ -125,7 +127,7 @@ def request_embedding_set(project: Project, encoder: str | None = None, *,
 def refresh_embedding_sets(project: Project) -> list[EmbeddingSet]:
     """After an import: bring every existing set of the project up to date (new chunks for the
     new examples). Projects without a set are left alone: nobody asked for vectors."""
-    return [request_embedding_set(project, encoder)
+    return [request_embedding_set(project, encoder, raise_refusal=False)
             for encoder in project.embedding_sets.values_list("encoder", flat=True)]
 
 
@@ -140,35 +142,37 @@ def reembed_examples(project: Project, example_ids: Sequence[int]) -> None:
             locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
             chunk = EmbeddingChunk.objects.create(embedding_set=locked, example_ids=ids)
             _refresh_totals(locked)
-            transaction.on_commit(lambda s=locked.pk, c=chunk.pk: _send_chunks(s, [c]))
+            transaction.on_commit(lambda s=locked.pk, c=chunk.pk: _send_chunks(s, [c], False))
 
 
 def after_examples_changed(project: Project, edited_ids: Sequence[int] = ()) -> None:
-    """The hook importers and example edits call once their write commits: never fails the
-    caller's request (the examples are stored; a broken store, or a broker that refused, is
-    visible on the set and fixed by requesting it)."""
-    ids = list(edited_ids)
-
-    def refresh() -> None:
-        if ids:
-            reembed_examples(project, ids)
+    """The hook importers and example edits call after their write: never fails the caller's
+    request (the examples are stored; a broken store, or a broker that refused, is visible on
+    the set and fixed by requesting it), and a dropped connection is replaced for the rest of
+    the request."""
+    try:
+        if edited_ids:
+            reembed_examples(project, edited_ids)
         else:
             refresh_embedding_sets(project)
+    except Exception as exc:  # noqa: BLE001 - the examples are stored whatever happens here
+        logger.exception("could not update the embedding sets of project %s", project.pk)
+        if isinstance(exc, CONNECTION_ERRORS):
+            reset_connections()
 
-    after_commit(refresh, f"updating the embedding sets of project {project.pk}")
 
-
-def _send_chunks(set_id: int, chunk_ids: Sequence[int]) -> None:
+def _send_chunks(set_id: int, chunk_ids: Sequence[int], raise_refusal: bool = True) -> None:
     """Send one `vigia.embed_chunk` per chunk. A broker that refuses marks the set failed with
     the reason (instead of "queued" for ever; requesting the set again re-sends its queued
-    chunks) and BrokerUnavailable reaches the caller (a 503)."""
+    chunks) and, with `raise_refusal`, BrokerUnavailable reaches the caller (a 503)."""
     try:
         enqueue_many(EMBED_CHUNK_TASK, [[chunk_id] for chunk_id in chunk_ids])
     except BrokerUnavailable as exc:
         EmbeddingSet.objects.filter(pk=set_id).update(
             state=EmbeddingState.FAILED, error=f"could not enqueue the embedding tasks: {exc.reason}"
         )
-        raise
+        if raise_refusal:
+            raise
 
 
 def _refresh_totals(embedding_set: EmbeddingSet) -> None:
