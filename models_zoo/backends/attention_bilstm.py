@@ -75,7 +75,7 @@ class AttentionBiLSTMConfig(ClassifierConfig):
     batch_size: int = Field(32, ge=1, le=1024, description="Training batch size.")
     eval_batch_size: int = Field(256, ge=1, le=4096, description="Batch size for validation and prediction.")
     learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate.")
-    early_stopping_patience: int = Field(3, ge=1, le=100, description="Epochs without improvement before stopping.")
+    early_stopping_patience: int = Field(3, ge=1, le=1000, description="Epochs without improvement before stopping.")
     select_best_by: Literal["roc_auc", "val_loss"] = Field(
         "roc_auc", description="Keep the epoch with the best validation ROC-AUC macro, or with the "
         "lowest validation loss (the paper's choice).",

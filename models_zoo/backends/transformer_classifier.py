@@ -58,7 +58,7 @@ class TransformerClassifierConfig(ClassifierConfig):
     learning_rate: float = Field(5e-5, gt=0, description="AdamW learning rate (seed 000: 5e-5).")
     weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay (seed 000: 0.1).")
     warmup_ratio: float = Field(0.0, ge=0, lt=1, description="Share of steps with linear warm-up before the cosine decay.")
-    early_stopping_patience: int = Field(2, ge=1, le=100, description="Epochs without a better validation ROC-AUC before stopping.")
+    early_stopping_patience: int = Field(2, ge=1, le=1000, description="Epochs without a better validation ROC-AUC before stopping.")
     max_grad_norm: float = Field(1.0, ge=0, description="Gradient clipping norm (0 disables).")
     fp16: bool = Field(True, description="Mixed fp16 autocast on CUDA (ignored on CPU).")
     device: str = Field("auto", description='"auto" (CUDA when present), "cpu" or "cuda".')
