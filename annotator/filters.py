@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import django_filters
-from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
 from annotator.visibility import visible_annotations
@@ -15,14 +11,7 @@ from annotator.visibility import visible_annotations
 
 def _has_label(annotations: QuerySet[Annotation], name: str) -> QuerySet[Annotation]:
     """Annotations carrying label `name` as a document label or in a span."""
-    if connection.vendor == "postgresql":
-        return annotations.filter(Q(labels__contains=[name]) | Q(spans__contains=[{"label": name}]))
-    # SQLite (the embedded default) has no JSON containment: match the name as JSONField
-    # serializes it (json.dumps: quoted, escaped, ": " after keys).
-    quoted = json.dumps(name)
-    return annotations.annotate(
-        labels_text=Cast("labels", TextField()), spans_text=Cast("spans", TextField())
-    ).filter(Q(labels_text__contains=quoted) | Q(spans_text__contains=f'"label": {quoted}'))
+    return annotations.filter(Q(labels__contains=[name]) | Q(spans__contains=[{"label": name}]))
 
 
 class ExampleFilter(django_filters.FilterSet):

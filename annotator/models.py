@@ -60,6 +60,16 @@ class Project(models.Model):
     threshold_objective = models.CharField(max_length=32, blank=True, default="")
     threshold_targets = models.JSONField(default=dict, blank=True)
     validation_split = models.JSONField(default=dict, blank=True)
+    # Cold start (issue 18): the "query" strategy serves the examples nearest to these
+    # descriptions of the class until the project has a current model of its own, then the
+    # strategy named in queue_then.
+    queue_query = models.JSONField(default=list, blank=True)
+    queue_then = models.CharField(max_length=32, default="margin", blank=True)
+    # Another project's model version (the previous event's detector): until this project has
+    # a current model, its predictions on this pool drive likely_positive and the suggestions.
+    transfer_model_version = models.ForeignKey(
+        "models_zoo.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -329,3 +339,6 @@ from annotator.models_mining import MiningRun, NegativesExperiment, Proposal  # 
 
 # Active-learning simulations (issue 9).
 from annotator.models_simulation import Simulation, SimulationState  # noqa: E402, F401
+
+# Celery workers' heartbeats (issue 19).
+from annotator.models_workers import WorkerHeartbeat  # noqa: E402, F401

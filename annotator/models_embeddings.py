@@ -1,16 +1,13 @@
 """The embedding store's bookkeeping: one EmbeddingSet per (project, encoder), split into chunks.
 
-The vectors themselves live on disk (see annotator/services/embedding_shards.py): each chunk is a
-pair of `.npy` files (example ids, vectors) under the artifacts directory. These rows only say
-which examples a chunk covers and how far the job is.
+The vectors themselves live in the shared storage (annotator/services/embedding_storage.py): each
+chunk is a pair of `.npy` files (example ids, vectors). These rows say which examples a chunk
+covers, how far the job is, and which stored shard (name and checksums) holds the vectors.
 """
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete
@@ -48,6 +45,10 @@ class EmbeddingSet(models.Model):
     # shard records the value it was filtered at: equal values mean no stored vector can be
     # stale, so readers skip the query for the live example ids.
     deletions = models.PositiveBigIntegerField(default=0)
+    # The merged shard every ready chunk was folded into when the set last became ready:
+    # {name, ids, vectors (sha256 of both files), chunks: [chunk ids], deletions: the counter
+    # it was filtered at}; {} before the first merge.
+    merged = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +74,9 @@ class EmbeddingChunk(models.Model):
     # Vectors actually written (examples deleted before the chunk ran are not embedded).
     count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The stored shard of a ready chunk: {name, ids, vectors (sha256 of both files)}; its objects
+    # are deleted once merged (the set's `merged` then holds the vectors).
+    shard = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -83,10 +87,20 @@ class EmbeddingChunk(models.Model):
 
 @receiver(post_delete, sender=EmbeddingSet, dispatch_uid="embedding_set_files")
 def _remove_set_files(sender: Any, instance: EmbeddingSet, **kwargs: Any) -> None:
-    """A deleted set (or its project) takes its shard files along, once the delete commits."""
-    directory = (Path(settings.VIGIA_ARTIFACTS_DIR) / "embeddings" / str(instance.project_id)
-                 / str(instance.pk))
-    transaction.on_commit(lambda: shutil.rmtree(directory, ignore_errors=True))
+    """A deleted set takes its stored objects along, once the delete commits."""
+    from annotator.services.embedding_storage import delete_set_objects
+
+    project_id, set_id = instance.project_id, instance.pk
+    transaction.on_commit(lambda: delete_set_objects(project_id, set_id), robust=True)
+
+
+@receiver(post_delete, sender=Project, dispatch_uid="embedding_project_files")
+def _remove_project_files(sender: Any, instance: Project, **kwargs: Any) -> None:
+    """A deleted project's whole embeddings prefix goes too (uploads of failed attempts)."""
+    from annotator.services.embedding_storage import delete_project_objects
+
+    project_id = instance.pk
+    transaction.on_commit(lambda: delete_project_objects(project_id), robust=True)
 
 
 @receiver(post_delete, sender=Example, dispatch_uid="embedding_set_deletions")

@@ -19,12 +19,13 @@ class Simulation(models.Model):
                                 related_name="simulations")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
-    # {strategies, n0, batch, rounds, seeds, test_fraction, label}
+    # {strategies, n0, batch, rounds, seeds, test_fraction, label, prevalence, start, target_f1}
     params = models.JSONField(default=dict)
     state = models.CharField(max_length=16, choices=SimulationState.choices,
                              default=SimulationState.QUEUED)
     progress = models.FloatField(default=0.0)
-    # {full_f1, curves, aulc, labels_to_95, n_examples}
+    # {full_f1, full, curves, aulc, labels_to_95, labels_to_target, starts, sizes, recipe,
+    #  n_examples} (annotator.active_learning.simulation)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,6 +6,7 @@ Texts are normalised like the product stores them (`annotator.normalize.strip_tw
 from __future__ import annotations
 
 import csv
+import os
 import random
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from annotator.normalize import strip_tweet
 from models_zoo.backends.base import Item
 
 ROOT = Path(__file__).resolve().parent.parent
-DATASETS = ROOT.parent / "shared" / "datasets"
+# VIGIA_DATASETS_DIR (as for the tests) when the shared folder is not next to the checkout.
+DATASETS = Path(os.environ.get("VIGIA_DATASETS_DIR") or ROOT.parent / "shared" / "datasets")
 HATEVAL_LABELS = ("HS", "TR", "AG")
 
 

@@ -4,6 +4,12 @@ folds, HatEval train -> dev), never on random splits.
 
     OMP_NUM_THREADS=1 nice .venv/bin/python -m bench.defaults_grid embedding_head
     OMP_NUM_THREADS=1 nice .venv/bin/python -m bench.defaults_grid transformer_classifier
+    OMP_NUM_THREADS=1 nice .venv/bin/python -m bench.defaults_grid rare [--rare-seeds 3]
+
+rare (issue 18, bench/_rare_grid.py): embedding_head's class weighting (none | balanced) x
+threshold objective (f1_positive | f1_macro) x threshold calibration (validation split |
+5-fold cross-validation on train) on the balanced sets and at 10%, 3% and 1% positives
+(positives subsampled inside each group, test groups at the same rate).
 
 embedding_head: head (logistic regression | random forest) x class weighting (none | balanced)
 x threshold objective (f1_positive | f1_macro | none), on cached MiniLM vectors. Inside each
@@ -156,7 +162,13 @@ def grid_transformer(sets: list[GroupSet], args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("backend", choices=("embedding_head", "transformer_classifier"))
+    parser.add_argument("backend", choices=("embedding_head", "transformer_classifier", "rare"))
+    parser.add_argument("--prevalences", nargs="+", default=["balanced", "0.1", "0.03", "0.01"],
+                        help="rare: `balanced` and shares of positives")
+    parser.add_argument("--rare-seeds", type=int, default=3, help="rare: subsampling seeds per fold")
+    parser.add_argument("--t6-per-event", type=int, default=600)
+    parser.add_argument("--t26-per-event", type=int, default=150)
+    parser.add_argument("--hateval-train", type=int, default=3000)
     parser.add_argument("--lr", type=float, nargs="+", default=[2e-5, 5e-5, 1e-4])
     parser.add_argument("--epochs", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--max-length", type=int, nargs="+", default=[32, 64])
@@ -167,8 +179,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", default=["t6", "t26", "hateval"])
     parser.add_argument("--tc-val", type=int, default=100)
     args = parser.parse_args(argv)
-    sets = load_sets()
-    if args.backend == "embedding_head":
+    sets = load_sets(t6_per_event=args.t6_per_event, t26_per_event=args.t26_per_event,
+                     hateval_train=args.hateval_train)
+    if args.backend == "rare":
+        from bench._rare_grid import grid_rare
+
+        sets = [s for s in sets if s.name in args.sets]
+        grid_rare(sets, [None if p == "balanced" else float(p) for p in args.prevalences],
+                  args.rare_seeds)
+    elif args.backend == "embedding_head":
         grid_embedding_head(sets)
     else:
         grid_transformer(sets, args)

@@ -65,14 +65,13 @@ def ensure_project(n: int, dim: int, shards: int, merge: bool = True):
     from django.utils import timezone
 
     from annotator.models import EmbeddingChunk, EmbeddingSet, Label, Project
-    from annotator.services.embedding_shards import write_shard
-    from annotator.services.embeddings import chunk_name, merge_ready_chunks, set_directory
+    from annotator.services.embedding_storage import store_shard
+    from annotator.services.embeddings import chunk_name, merge_ready_chunks, storage_prefix
 
     project = Project.objects.filter(name=PROJECT_NAME).first()
     store = EmbeddingSet.objects.filter(project=project).first() if project else None
     if (project is not None and store is not None and store.count == n and store.dim == dim
-            and store.chunks.count() == shards and set_directory(store).is_dir()
-            and (set_directory(store) / "merged.json").is_file() == merge):
+            and store.chunks.count() == shards and bool(store.merged) == (merge and shards > 1)):
         return project
     if project is not None:
         project.delete()
@@ -114,7 +113,8 @@ def ensure_project(n: int, dim: int, shards: int, merge: bool = True):
         vectors += np.where(part < POSITIVES, 6.0, rng.normal(0.5, 0.5, len(part)).astype(np.float32))[:, None] * direction
         chunk = EmbeddingChunk.objects.create(embedding_set=store, example_ids=[], state="ready",
                                               count=len(part))
-        write_shard(set_directory(store), chunk_name(chunk.pk), ids[part], vectors)
+        chunk.shard = store_shard(storage_prefix(store), chunk_name(chunk.pk), ids[part], vectors)
+        chunk.save(update_fields=["shard"])
     if merge:
         merge_ready_chunks(store)
     print(f"generated {n} examples and vectors in {time.perf_counter() - t0:.1f} s", file=sys.stderr)

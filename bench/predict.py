@@ -114,6 +114,7 @@ def setup_project(var_dir: Path, train_rows: int) -> tuple[int, str, Path, float
     from models_zoo.backends.base import Item
     from models_zoo.backends.embedding_head import EmbeddingHeadBackend
     from models_zoo.models import ModelVersion
+    from models_zoo.services.artifact_storage import local_artifact, save_artifact
 
     user = get_user_model().objects.create_user("bench", password="bench-pw")
     token = Token.objects.create(user=user).key
@@ -131,18 +132,20 @@ def setup_project(var_dir: Path, train_rows: int) -> tuple[int, str, Path, float
     backend = EmbeddingHeadBackend(list(LABELS), "multilabel")
     report = backend.fit(train, validation)
     fit_seconds = time.perf_counter() - started
-    artifact = var_dir / "artifacts" / "bench-v1"
-    backend.save(artifact)
+    checksum = save_artifact(backend, "bench-v1")  # into VIGIA_STORAGE_URL (var_dir/artifacts)
     ModelVersion.objects.create(
         project=project,
         backend=backend.name,
         config=backend.config.model_dump(mode="json"),
-        artifact_dir=str(artifact),
+        artifact_dir="bench-v1",
+        artifact_checksum=checksum,
         labels=list(LABELS),
         thresholds=report.thresholds,
         metrics=report.metrics,
         is_current=True,
     )
+    # The bare reference loads the same stored artifact (this host's copy of it).
+    artifact = local_artifact("bench-v1", checksum)
     return project.pk, token, artifact, fit_seconds
 
 

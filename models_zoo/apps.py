@@ -10,3 +10,8 @@ class ModelsZooConfig(AppConfig):
     def ready(self) -> None:
         # Connects the retrain policy's post_save receiver on annotator.Annotation.
         from models_zoo import signals  # noqa: F401
+
+        # The ONNX encoder engine (no Django) learns where exports live: the shared storage.
+        from models_zoo.services.encoder_exports import install
+
+        install()

@@ -77,7 +77,8 @@ def confusion_matrix(gold: Sequence[int], predicted: Sequence[int], n_labels: in
 def cooccurrence(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, list]:
     """Multi-label: matrix[i][j] = items with gold label i that were predicted label j (the
     diagonal holds the true positives); `no_pred[i]` items with gold i and no predicted label,
-    `no_gold[j]` items predicted j with no gold label."""
+    `no_gold[j]` items predicted j with no gold label, `neither` items with no gold and no
+    predicted label (for one label: the true negatives)."""
     t = np.asarray(y_true, dtype=np.int64)
     p = np.asarray(y_pred, dtype=np.int64)
     none_pred = p.sum(axis=1) == 0
@@ -86,6 +87,7 @@ def cooccurrence(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, list]:
         "matrix": (t.T @ p).tolist(),
         "no_pred": t[none_pred].sum(axis=0).tolist(),
         "no_gold": p[none_gold].sum(axis=0).tolist(),
+        "neither": int(np.sum(none_pred & none_gold)),
     }
 
 

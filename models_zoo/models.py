@@ -65,7 +65,11 @@ class ModelVersion(models.Model):
     )
     backend = models.CharField(max_length=64)
     config = models.JSONField(default=dict, blank=True)
+    # The artifact's storage key (`<project>/<run>` under VIGIA_STORAGE_URL; never a host's
+    # absolute path: every host reads it from the shared storage) and the sha256 of its
+    # manifest, which each host's cached copy is checked against (config/storage).
     artifact_dir = models.CharField(max_length=500)
+    artifact_checksum = models.CharField(max_length=64, blank=True, default="")
     labels = models.JSONField(default=list)
     thresholds = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)

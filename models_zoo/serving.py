@@ -19,7 +19,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,8 +54,9 @@ class VersionRef:
 
     id: int
     project_id: int
-    artifact_dir: str
+    artifact_dir: str  # the artifact's storage key
     backend_name: str
+    artifact_checksum: str = ""
 
 
 @dataclass
@@ -67,6 +67,7 @@ class LoadedModel:
     project_id: int
     backend: Backend
     artifact_dir: str = ""
+    artifact_checksum: str = ""
     loaded_at: float = field(default_factory=time.monotonic)
     load_seconds: float = 0.0
 
@@ -126,12 +127,13 @@ def current_version_ref(project_id: int) -> VersionRef:
 
     row = (
         ModelVersion.objects.filter(project_id=project_id, is_current=True)
-        .values_list("id", "artifact_dir", "backend")
+        .values_list("id", "artifact_dir", "backend", "artifact_checksum")
         .first()
     )
     if row is None:
         raise NoCurrentModel(project_id)
-    return VersionRef(id=row[0], project_id=project_id, artifact_dir=row[1], backend_name=row[2])
+    return VersionRef(id=row[0], project_id=project_id, artifact_dir=row[1], backend_name=row[2],
+                      artifact_checksum=row[3])
 
 
 def version_ref(version_id: int) -> VersionRef:
@@ -140,12 +142,13 @@ def version_ref(version_id: int) -> VersionRef:
 
     row = (
         ModelVersion.objects.filter(pk=version_id)
-        .values_list("id", "project_id", "artifact_dir", "backend")
+        .values_list("id", "project_id", "artifact_dir", "backend", "artifact_checksum")
         .first()
     )
     if row is None:
         raise LookupError(f"model version {version_id} does not exist")
-    return VersionRef(id=row[0], project_id=row[1], artifact_dir=row[2], backend_name=row[3])
+    return VersionRef(id=row[0], project_id=row[1], artifact_dir=row[2], backend_name=row[3],
+                      artifact_checksum=row[4])
 
 
 class ModelCache:
@@ -190,24 +193,27 @@ class ModelCache:
             return model
 
     def _lookup(self, ref: VersionRef) -> LoadedModel | None:
-        # Caller holds self._lock. The artifact path is part of the key: an id reused after a
-        # database restore must not serve another artifact.
+        # Caller holds self._lock. The artifact key and checksum are part of the key: an id
+        # reused after a database restore must not serve another artifact.
         model = self._models.get(ref.id)
-        if model is None or model.artifact_dir != ref.artifact_dir:
+        if model is None or (model.artifact_dir, model.artifact_checksum) != (
+                ref.artifact_dir, ref.artifact_checksum):
             return None
         self._models.move_to_end(ref.id)
         return model
 
     def _load(self, ref: VersionRef) -> LoadedModel:
-        if not ref.artifact_dir or not Path(ref.artifact_dir).is_dir():
-            raise ModelUnavailable(
-                f"model version {ref.id}: artifact directory {ref.artifact_dir!r} not found"
-            )
         from models_zoo.backends.base import BackendError
+        from models_zoo.services.artifact_storage import ArtifactUnavailable, local_artifact
 
         started = time.monotonic()
         try:
-            backend = self._loader(ref.artifact_dir)
+            # The store itself, or this host's cached copy (downloaded once, checksum-checked).
+            directory = local_artifact(ref.artifact_dir, ref.artifact_checksum)
+        except ArtifactUnavailable as exc:
+            raise ModelUnavailable(f"model version {ref.id}: artifact not available: {exc}") from exc
+        try:
+            backend = self._loader(str(directory))
         except (OSError, ValueError, LookupError, BackendError) as exc:
             raise ModelUnavailable(f"model version {ref.id}: cannot load artifact: {exc}") from exc
         elapsed = time.monotonic() - started
@@ -220,6 +226,7 @@ class ModelCache:
             project_id=ref.project_id,
             backend=backend,
             artifact_dir=ref.artifact_dir,
+            artifact_checksum=ref.artifact_checksum,
             load_seconds=elapsed,
         )
 

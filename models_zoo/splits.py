@@ -10,16 +10,22 @@ validation, so a version's metrics estimate what the admin needs them to estimat
   rest (on or after) validate: "train before March, validate after". Examples without a
   readable date are left out of both sides and counted.
 
+Threshold calibration by cross-validation (issue 18) deals the TRAINING examples into k folds
+with `stratified_folds`: with 30 positives a 20% validation split holds 6, too few to place a
+threshold; k folds of out-of-fold scores use all 30 (see models_zoo.thresholds).
+
 The split is recorded on the model version (`data_snapshot["split"]`); metrics from different
 splits are not comparable, so `split_signature` says when two versions were validated alike.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SPLIT_KINDS = ("random", "group", "date")
@@ -130,4 +136,82 @@ def date_split(values: Sequence[Any], before: date) -> tuple[list[int], list[int
             excluded.append(i)
         else:
             (train if when < cut else validation).append(i)
+    return train, validation, excluded
+
+
+def stratified_split(keys: Sequence[str], fraction: float,
+                     rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """Indices (train, validation): each stratum (equal key: the label set) gives
+    round(n * fraction) items to validation, at least one when it has two or more; a singleton
+    stays in train. At least one validation item overall. Strata are visited in sorted order and
+    shuffled with `rng`, so the same keys and seed give the same split (a training run and a
+    simulation round alike)."""
+    strata: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        strata[key].append(i)
+    train: list[int] = []
+    validation: list[int] = []
+    for key in sorted(strata):
+        members = list(strata[key])
+        rng.shuffle(members)
+        n_val = 0 if len(members) < 2 else max(1, round(len(members) * fraction))
+        n_val = min(n_val, len(members) - 1)
+        validation.extend(members[:n_val])
+        train.extend(members[n_val:])
+    if not validation and len(train) > 1:
+        validation.append(train.pop(int(rng.integers(len(train)))))
+    return sorted(train), sorted(validation)
+
+
+def stratified_folds(keys: Sequence[str], k: int, rng: np.random.Generator) -> list[list[int]]:
+    """`k` folds (lists of indices, each sorted) for cross-validation: each stratum is shuffled
+    with `rng` and dealt round-robin, continuing where the previous stratum stopped, so every
+    fold gets within one of n/k items of each stratum and the fold sizes differ by at most one.
+    A stratum smaller than k reaches only some folds (5 folds, 3 positives: 3 folds hold one
+    each). Empty folds are dropped (fewer items than k)."""
+    if k < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, got {k}")
+    strata: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        strata[key].append(i)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    position = 0
+    for key in sorted(strata):
+        members = list(strata[key])
+        rng.shuffle(members)
+        for member in members:
+            folds[position % k].append(member)
+            position += 1
+    return [sorted(fold) for fold in folds if fold]
+
+
+class SplitEmpty(ValueError):
+    """A validation split leaves one side empty; the message names the split's parameters."""
+
+
+def split_positions(split: ValidationSplit, keys: Sequence[str], values: Sequence[Any] | None,
+                    seed: int) -> tuple[list[int], list[int], list[int]]:
+    """(train, validation, excluded) positions of the examples (in example id order) under
+    `split`: `keys` are their strata (label sets) for the random split, `values` their metadata
+    values of `split.field` for group and date splits. The one split function of a training
+    run (models_zoo.services.datasets) and a simulation round (models_zoo.recipe), so both
+    divide the same labels alike. SplitEmpty when a side is empty."""
+    if split.kind == "random":
+        train, validation = stratified_split(keys, split.fraction, np.random.default_rng(seed))
+        return train, validation, []
+    meta_field = split.field or "created_at"
+    values = list(values) if values is not None else [None] * len(keys)
+    if split.kind == "group":
+        train, validation = group_split(values, split.values)
+        excluded: list[int] = []
+        where = f"meta {meta_field!r} in {sorted(set(split.values))}"
+    else:
+        assert split.before is not None  # the model validator guarantees it
+        train, validation, excluded = date_split(values, split.before)
+        where = f"meta {meta_field!r} on or after {split.before.isoformat()}"
+    if not validation:
+        raise SplitEmpty(f"validation_split: no annotated example has {where}: the validation side is empty")
+    if not train:
+        raise SplitEmpty(f"validation_split: every annotated example with a usable {meta_field!r} has "
+                         f"{where}: nothing is left to train on")
     return train, validation, excluded

@@ -15,24 +15,37 @@ validation split instead of a global 0.5; what the threshold optimises is the ad
   `target_met` False; when no threshold predicts any positive, 0.5;
 - `none`: 0.5, no calibration.
 
-Thresholds come from the grid 0.05, 0.10, ..., 0.95. For the two F1 objectives ties go to the
+Where the scores come from (issue 18, `CALIBRATIONS`): `validation` picks on the validation
+split's scores; `cross_validation` picks on out-of-fold scores of the TRAINING examples (k folds,
+`models_zoo.splits.stratified_folds`, each scored by a head fitted on the other folds, see
+`out_of_fold_scores`), so a rare label's threshold rests on all its training positives instead of
+the few a 20% split holds. Either way the version's metrics are measured on the validation split.
+
+Thresholds come from the grid 0.01, 0.02, 0.03, 0.04, 0.05, 0.10, ..., 0.95. The low steps are
+for rare labels (issue 18): at 1% positives an unweighted head rarely scores a positive above
+0.05, and without them its positive-class F1 on the group hold-outs fell from .131 to .104
+(bench/defaults_grid.py rare). For the two F1 objectives ties go to the
 threshold closest to 0.5 (the uncalibrated default), then to the lower one. A label without a
 positive in the validation split gets 0.5 (nothing to calibrate on) with a note saying so.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+CALIBRATIONS = ("validation", "cross_validation")
+# Below this many positives behind a label's threshold (or its validation metrics) the version
+# page says the figures rest on few positives (issue 18).
+FEW_POSITIVES = 30
 OBJECTIVES = ("f1_positive", "f1_macro", "target_recall", "target_precision", "none")
 TARGET_OBJECTIVES = ("target_recall", "target_precision")
 DEFAULT_TARGET = 0.9
 DEFAULT_THRESHOLD = 0.5
 # Hundredths, so ties and distances to 0.5 are compared exactly.
-GRID_HUNDREDTHS = tuple(range(5, 96, 5))
+GRID_HUNDREDTHS = (1, 2, 3, 4, *range(5, 96, 5))
 THRESHOLD_GRID = np.array([h / 100 for h in GRID_HUNDREDTHS])
 OBJECTIVE_TITLES = {
     "f1_positive": "F1 of the positive class",
@@ -137,18 +150,42 @@ def pick_threshold(y_true: np.ndarray, scores: np.ndarray, objective: str,
 
 
 def calibrate(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str], objective: str = "f1_positive",
-              targets: Mapping[str, float] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+              targets: Mapping[str, float] | None = None, method: str = "validation",
+              folds: int | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """Per-label thresholds and the calibration report recorded on the model version:
-    `{"objective", "per_label": {label: ThresholdChoice.as_dict()}}`. `targets` maps label ->
-    target for the target objectives (a label without one: DEFAULT_TARGET)."""
+    `{"objective", "method", "folds", "per_label": {label: ThresholdChoice.as_dict() +
+    "positives"}}` (`positives`: how many positives the pick rested on). `targets` maps label ->
+    target for the target objectives (a label without one: DEFAULT_TARGET). `method` and
+    `folds` only record where `scores` came from (see `CALIBRATIONS`)."""
+    if method not in CALIBRATIONS:
+        raise ValueError(f"unknown threshold calibration {method!r}; valid: {', '.join(CALIBRATIONS)}")
     targets = dict(targets or {})
     thresholds: dict[str, float] = {}
     per_label: dict[str, Any] = {}
     for j, name in enumerate(labels):
         picked = pick_threshold(y_true[:, j], scores[:, j], objective, targets.get(name))
         thresholds[name] = picked.threshold
-        per_label[name] = picked.as_dict()
-    return thresholds, {"objective": objective, "per_label": per_label}
+        per_label[name] = {**picked.as_dict(), "positives": int(np.asarray(y_true[:, j]).astype(bool).sum())}
+    return thresholds, {"objective": objective, "method": method, "folds": folds, "per_label": per_label}
+
+
+def out_of_fold_scores(n: int, n_labels: int, folds: Sequence[Sequence[int]],
+                       fit_and_score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """(n, n_labels) scores where row i comes from a model that never saw row i:
+    `fit_and_score(train_idx, held_idx)` fits on the other folds and scores the held-out fold.
+    Every row must lie in exactly one fold."""
+    out = np.full((n, n_labels), np.nan)
+    seen = np.zeros(n, dtype=bool)
+    for fold in folds:
+        held = np.asarray(sorted(fold), dtype=np.int64)
+        if seen[held].any():
+            raise ValueError("a row lies in two folds")
+        seen[held] = True
+        train = np.flatnonzero(~np.isin(np.arange(n), held))
+        out[held] = np.asarray(fit_and_score(train, held), dtype=np.float64).reshape(len(held), n_labels)
+    if not seen.all():
+        raise ValueError(f"{int((~seen).sum())} rows lie in no fold")
+    return out
 
 
 def check_targets(targets: Mapping[str, Any], labels: Sequence[str]) -> list[str]:

@@ -25,8 +25,8 @@ SHARED = ROOT.parent / "shared"
 # Small, licensed slices of the shared sets with the same layout (tests/fixtures/README.md):
 # what the default suite reads, so it passes on a machine that has only the repository.
 SAMPLE_DATASETS = ROOT / "tests" / "fixtures" / "datasets"
-# Encoder ONNX exports: one cache per test session (tests point VIGIA_ARTIFACTS_DIR at their own
-# tmp dirs; re-exporting the same checkpoint in every test would only cost time).
+# Encoder ONNX exports: one cache per test session (each test has its own store, below;
+# re-exporting the same checkpoint in every test would only cost time).
 if "VIGIA_ENCODER_CACHE_DIR" not in os.environ:
     os.environ["VIGIA_ENCODER_CACHE_DIR"] = tempfile.mkdtemp(prefix="vigia-test-encoders-")
     atexit.register(shutil.rmtree, os.environ["VIGIA_ENCODER_CACHE_DIR"], True)
@@ -89,6 +89,79 @@ def datasets_dir() -> Path:
             "`-m slow` (the default suite reads the samples in tests/fixtures/datasets)"
         )
     return path
+
+
+@pytest.fixture(autouse=True)
+def storage_per_test(settings, tmp_path) -> Path:
+    """Every test gets its own store (VIGIA_STORAGE_URL, a local path) and host cache; the
+    Celery workers the fixtures below start share the store, as hosts share a bucket."""
+    settings.VIGIA_STORAGE_URL = str(tmp_path / "storage")
+    settings.VIGIA_CACHE_DIR = tmp_path / "cache"
+    return tmp_path / "storage"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory) -> Iterator[str]:
+    """moto's standalone S3 server (`python -m moto.server`, what s3fs's own suite runs) as a
+    separate process on a loopback port, reached over HTTP like any S3 API; its endpoint URL.
+    One per session; each test makes its own bucket (`s3_store`)."""
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(endpoint, timeout=2).close()
+            break
+        except urllib.error.HTTPError:
+            break  # it answers
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"moto's S3 server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+    yield endpoint
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def s3_store(moto_server, monkeypatch, settings, tmp_path) -> str:
+    """VIGIA_STORAGE_URL on a fresh bucket of the moto server, with the standard AWS variables
+    set in this process (and so in the processes it starts); returns the storage URL."""
+    import uuid
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bucket = f"vigia-{uuid.uuid4().hex[:12]}"
+    import s3fs
+
+    s3fs.S3FileSystem(endpoint_url=moto_server, skip_instance_cache=True).mkdir(bucket)
+    settings.VIGIA_STORAGE_URL = f"s3://{bucket}/store"
+    settings.VIGIA_CACHE_DIR = tmp_path / "host-cache"
+    return settings.VIGIA_STORAGE_URL
 
 
 @pytest.fixture
@@ -188,6 +261,8 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
     purged first so leftovers of earlier tests are not consumed. The worker leads its own
     process group, so a test can SIGKILL it with its pool children (`kill_worker`).
     """
+    from django.conf import settings
+
     from config.celery import app
 
     broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
@@ -196,6 +271,7 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
         DATABASE_URL=_database_url_for_current_test_db(),
         CELERY_BROKER_URL=broker,
         VIGIA_VAR_DIR=str(tmp_path / "var"),
+        VIGIA_STORAGE_URL=str(settings.VIGIA_STORAGE_URL),
         PYTHONUNBUFFERED="1",
     )
     app.control.purge()
@@ -256,3 +332,27 @@ def broker_down() -> Iterator[None]:
     finally:
         app.conf.broker_write_url = old
         reset()
+
+
+@pytest.fixture
+def demo_stack() -> Iterator[object]:
+    """The `make run` configuration (tests/stack.py): the embedded PostgreSQL server and the
+    `filesystem://` broker under their own VIGIA_VAR_DIR, DATABASE_URL and CELERY_BROKER_URL
+    unset for its processes; `start()` runs `manage.py serve` (gunicorn and a real Celery
+    worker). Left stopped, with its embedded server, when the test ends.
+
+    The directory is a fresh one under the system temp dir, not under pytest's tmp_path: run as
+    root, the server runs as its own user, which must traverse every directory above its data,
+    and pytest keeps its base temp dir private (0700) and resets it when a session starts."""
+    from tests.stack import DemoStack
+
+    var_dir = Path(tempfile.mkdtemp(prefix="vigia-stack-"))
+    stack = DemoStack(var_dir / "var")
+    yield stack
+    if stack.process is not None:
+        try:
+            stack.stop()
+        except AssertionError:
+            pass
+    stack.kill()
+    shutil.rmtree(var_dir, ignore_errors=True)

@@ -83,6 +83,21 @@ class MarginDiverse(ActiveLearningStrategy):
     )
 
 
+@register_strategy
+@dataclass(frozen=True)
+class Query(ActiveLearningStrategy):
+    """Cold start (issue 18): closest to the project's descriptions (`queue_query`) first,
+    then, once the project has a current model, the strategy in `queue_then`."""
+
+    name: ClassVar[str] = "query"
+    description: ClassVar[str] = (
+        "Cold start: closest to your descriptions of the class (queue_query) first; once a "
+        "model is current, the strategy in queue_then (default margin)"
+    )
+    reason: ClassVar[str] = "close to your description"
+
+
 AL_STRATEGIES = tuple(
-    cls.name for cls in (LeastConfidence, Margin, MarginMin, Entropy, LikelyPositive, MarginDiverse)
+    cls.name for cls in (LeastConfidence, Margin, MarginMin, Entropy, LikelyPositive, MarginDiverse,
+                         Query)
 )

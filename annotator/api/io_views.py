@@ -77,7 +77,10 @@ class ImportView(APIView):
             "skipped and counted. Files above VIGIA_IMPORT_ASYNC_BYTES import as a background "
             "job: 202 with its status URL. 503 when the task queue is down (nothing stored). "
             "`mapping` is a JSON object naming columns: text, id, labels, label_values, spans, "
-            "meta, meta_defaults, keep_extra, ignore; anything left out is auto-detected."
+            "meta, meta_defaults, keep_extra, ignore, posted_at_from_id; anything left out is "
+            "auto-detected. `posted_at_from_id` (`true` for the id column, or a column name) "
+            "takes each row's posting time from its Twitter/X snowflake id: ms since the Unix "
+            "epoch = (id >> 22) + 1288834974657; a date column of the row wins."
         ),
         request={
             "multipart/form-data": inline_serializer(
@@ -89,6 +92,11 @@ class ImportView(APIView):
                     "on_error": serializers.ChoiceField(
                         choices=ON_ERROR_CHOICES, required=False,
                         help_text="stop (default): all or nothing; skip: import the valid rows",
+                    ),
+                    "posted_at_from_id": serializers.CharField(
+                        required=False,
+                        help_text="true: posting times from the tweet ids of the id column; "
+                        "or the name of a column of tweet ids; false (default): off",
                     ),
                 },
             )
@@ -127,6 +135,7 @@ class ImportView(APIView):
                 project, upload, request.data.get("format") or "",
                 mapping=parse_mapping_text(request.data.get("mapping")), user=request.user,
                 on_error=request.data.get("on_error") or "stop",
+                posted_at_from_id=request.data.get("posted_at_from_id"),
             )
         except ImportFailed as exc:
             return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)

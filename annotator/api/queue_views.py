@@ -23,9 +23,12 @@ def queue_strategies(request: Request, project_id: int) -> Response:
     return Response({
         "current": project.queue_strategy,
         "queue_label": project.queue_label,
+        "queue_query": project.queue_query,
+        "queue_then": project.queue_then,
+        "transfer_model_version": project.transfer_model_version_id,
         "strategies": [
             {"name": cls.name, "description": cls.description,
-             "needs_label": cls.name == "likely_positive"}
+             "needs_label": cls.name == "likely_positive", "needs_query": cls.name == "query"}
             for cls in STRATEGIES.values()
         ],
     })

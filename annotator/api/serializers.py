@@ -191,6 +191,24 @@ class ProjectSettingsSerializer(_ObjectSettings, serializers.Serializer):
     )
 
 
+    queue_query = serializers.JSONField(
+        required=False,
+        help_text='Strategy "query" (cold start): one description of the class or a list of them '
+        '(at most 20); the queue serves the examples nearest to them until a model is current.',
+    )
+    queue_then = serializers.CharField(
+        max_length=32, required=False, allow_blank=True,
+        help_text='The strategy "query" hands over to once the project has a current model '
+        "(default margin).",
+    )
+    transfer_model_version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
+        help_text="Another project's model version (you must be able to read that project; same "
+        "label names): until this project has a current model, its predictions drive "
+        "likely_positive and the suggestions. null: none.",
+    )
+
+
 class ProjectCreateSerializer(ProjectSettingsSerializer):
     name = serializers.CharField(max_length=200)
     task_type = serializers.ChoiceField(choices=TaskType.choices)

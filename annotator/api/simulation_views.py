@@ -20,6 +20,7 @@ from annotator.services.simulations import (
     simulation_csv,
     simulation_payload,
 )
+from config.enqueue import BrokerUnavailable
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
@@ -35,12 +36,15 @@ def project_simulations(request: Request, project_id: int) -> Response:
         simulation = create_simulation(project, request.user, request.data)
     except SimulationError as exc:
         raise ValidationError({exc.field: [exc.message]}) from None
+    except BrokerUnavailable as exc:
+        return Response({"detail": str(exc)}, status=503)
     return Response({"simulation": simulation.pk}, status=202)
 
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["simulations"],
-               summary="A simulation: state, progress, full_f1, curves, aulc, labels_to_95 "
-               "(?format=csv for the curves as CSV); admins")
+               summary="A simulation: state, progress, start, full_f1, curves, aulc, labels_to_95, "
+               "labels_to_target, starts (figures per start, strategy and label with their "
+               "spread over seeds) (?format=csv for the curves as CSV); admins")
 @api_view(["GET"])
 @negotiation_class(_IgnoreFormatOverride)
 def simulation_detail(request: Request, simulation_id: int) -> Response | HttpResponse:

@@ -121,7 +121,7 @@ class ProjectDetail(generics.RetrieveUpdateDestroyAPIView):
         data = s.ProjectUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         try:
-            project_service.update_project(project, **data.validated_data)
+            project_service.update_project(project, actor=request.user, **data.validated_data)
         except ProjectRuleError as exc:
             raise api_error(exc) from None
         return Response(s.ProjectSerializer(self.get_object()).data)

@@ -33,6 +33,7 @@ from annotator.importers.errors import EnqueueFailed, ImportFailed
 from annotator.importers.service import import_file
 from annotator.models import ImportJob, ImportStatus, Project
 from config.enqueue import BrokerUnavailable, enqueue
+from config.events import IMPORT_FINISHED, emit
 from config.failures import public_reason
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,17 @@ def _enqueue(job: ImportJob) -> None:
         raise EnqueueFailed(exc.task_name, exc.reason) from exc
 
 
+def announce_import_job(job_id: int) -> None:
+    """`import.finished` for downstream systems (config.events), with the job's outcome."""
+    row = (
+        ImportJob.objects.filter(pk=job_id)
+        .values("project_id", "status", "imported", "duplicates", "skipped")
+        .first()
+    )
+    if row is not None:
+        emit(IMPORT_FINISHED, row.pop("project_id"), {"import_job": job_id, "state": row.pop("status"), **row})
+
+
 def reap_stale_imports(project: Project | None = None, job_id: int | None = None) -> int:
     """Mark running jobs whose heartbeat is older than VIGIA_IMPORT_STALE_SECONDS failed
     ("worker lost") and remove their uploads. Returns how many were reaped."""
@@ -117,6 +129,7 @@ def reap_stale_imports(project: Project | None = None, job_id: int | None = None
         if updated:
             Path(path).unlink(missing_ok=True)
             logger.warning("import job %s: %s", pk, message)
+            announce_import_job(pk)
             reaped += 1
     return reaped
 
@@ -149,10 +162,7 @@ class _Heartbeat(threading.Thread):
 
 def _progress_reporter(job_id: int) -> tuple[Callable[[int, int], None], Callable[[], None]]:
     """Progress goes through a second connection: the import's own transaction is not
-    visible until it commits. SQLite allows one writer at a time, so there the progress is
-    only written when the job ends."""
-    if connection.vendor != "postgresql":
-        return (lambda processed, rows: None), (lambda: None)
+    visible until it commits."""
     side = connections.create_connection(DEFAULT_DB_ALIAS)
 
     def report(processed: int, rows: int) -> None:
@@ -217,6 +227,7 @@ def _run_claimed(job: ImportJob) -> ImportJob:
         )
         close()
         Path(job.path).unlink(missing_ok=True)
+        announce_import_job(job.pk)
         raise
     else:
         fields = {
@@ -232,6 +243,7 @@ def _run_claimed(job: ImportJob) -> ImportJob:
         close()
     ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now(), **fields)
     Path(job.path).unlink(missing_ok=True)
+    announce_import_job(job.pk)
     logger.info("import job %s %s in %.1f s", job.pk, fields["status"], time.monotonic() - started)
     job.refresh_from_db()
     return job

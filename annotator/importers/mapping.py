@@ -16,8 +16,13 @@ the header (CSV/TSV) or the first record's keys (JSONL, X JSON):
       "meta": {"created_at": "Date", "retweet_count": "Retweets"},  # meta key -> column
       "meta_defaults": {"event": "sandy"},  # constant metadata for every row
       "keep_extra": true,                   # unmapped columns go to meta under their own name
-      "ignore": ["Favorites"]               # columns to drop
-    }
+      "ignore": ["Favorites"],              # columns to drop
+      "posted_at_from_id": true             # posting time from the tweet ids in the id column
+    }                                       #   (or name a column of ids); a date column wins
+
+`posted_at_from_id` reads Twitter/X snowflake ids: the posting time is in the id (ms since the
+Unix epoch = (id >> 22) + 1288834974657), for the many public tweet sets that ship ids without
+dates. It fills `meta.created_at` (and so `posted_at`) where the row has no date of its own.
 
 Dotted keys reach into JSON objects (`"public_metrics.retweet_count"`).
 """
@@ -38,6 +43,7 @@ from annotator.importers.values import (
     parse_flag,
     parse_json_cell,
     parse_spans,
+    snowflake_time,
     split_label_cell,
     split_names,
 )
@@ -86,6 +92,8 @@ class ColumnMapping(BaseModel):
     meta_defaults: dict[str, Any] = {}
     keep_extra: bool = True
     ignore: list[str] = []
+    # True: the id column holds tweet ids; a string: that column does.
+    posted_at_from_id: bool | str | None = None
 
     @classmethod
     def parse(cls, value: dict[str, Any] | ColumnMapping | None) -> ColumnMapping:
@@ -137,6 +145,8 @@ class ResolvedColumns:
     meta_json: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
     extra: list[str] = field(default_factory=list)
+    # The column of tweet ids that gives posting times (mapping key posted_at_from_id).
+    tweet_ids: str | None = None
 
 
 class RowBuilder:
@@ -197,6 +207,18 @@ class RowBuilder:
         for key, column in m.meta.items():
             cols.meta[key] = take(column, (), f"meta.{key}") or column
         cols.id = take(m.id, _ID_NAMES, "id")
+        if isinstance(m.posted_at_from_id, str) and m.posted_at_from_id.strip():
+            column = m.posted_at_from_id
+            cols.tweet_ids = column if column == cols.id else take(column, (), "posted_at_from_id")
+        elif m.posted_at_from_id is True:
+            if cols.id is None:
+                raise RowError(
+                    line,
+                    "mapping: posted_at_from_id needs the id column (the tweet ids), and none was "
+                    f"found among {', '.join(names) or '(none)'}; name it, e.g. "
+                    '{"id": "<column>", "posted_at_from_id": true}',
+                )
+            cols.tweet_ids = cols.id
         cols.meta_json = take(None, ("meta",), "meta")
         for key, aliases in META_ALIASES.items():
             if key not in cols.meta:
@@ -313,6 +335,13 @@ class RowBuilder:
             except ValueError as exc:
                 raise RowError(line, f"column {column!r}: {exc}") from None
             meta[key] = value
+        if cols.tweet_ids is not None and not meta.get("created_at"):
+            value = get_field(fields, cols.tweet_ids)
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                try:
+                    meta["created_at"] = snowflake_time(value)
+                except ValueError as exc:
+                    raise RowError(line, f"column {cols.tweet_ids!r}: {exc}") from None
         for column in cols.extra:
             value = fields.get(column)
             if value is None or (isinstance(value, str) and not value.strip()):

@@ -34,6 +34,7 @@ class PreviewRow:
     labels: list[str] | None = None
     spans: int | None = None
     error: str = ""
+    posted_at: str = ""  # the posting time the row gets (ISO 8601), when it has one
 
 
 @dataclass
@@ -193,6 +194,7 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
             rows.append(PreviewRow(
                 item.line, cells, text=_cell(row.text), labels=row.labels,
                 spans=None if row.spans is None else len(row.spans),
+                posted_at=str(row.meta.get("created_at") or ""),
             ))
     if fmt == "conll":  # sentences, not columns: nothing to map
         columns, rows = [], [PreviewRow(r.line, [], text=r.text, spans=r.spans, error=r.error) for r in rows]

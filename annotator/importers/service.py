@@ -86,9 +86,8 @@ def import_file(
     Rows become Examples (raw text kept, normalized text and content hash computed); labels or
     spans in the file become one user-less Annotation with source "import" per example. Rows
     whose content hash is already in the project, or earlier in the file, are skipped and
-    counted as duplicates. Memory stays flat on PostgreSQL: one record at a time is parsed, rows
-    stream to the database, and external ids are checked there (the SQLite writer keeps a dict of
-    them).
+    counted as duplicates. Memory stays flat: one record at a time is parsed, rows stream to the
+    database (COPY), and external ids are checked there.
 
     on_error="stop" (the default): any bad row raises ImportFailed listing up to 100 errors with
     their line numbers, and nothing is stored (one transaction). on_error="skip": bad records are
@@ -109,7 +108,7 @@ def import_file(
     started = last_report
     with open_source(source) as (stream, counter), transaction.atomic():
         reader = reader_for(fmt, stream)
-        writer = writers.writer_for(project)
+        writer = writers.PostgresCopyWriter(project)
         try:
             for item in reader:
                 rows_seen += 1
@@ -119,7 +118,6 @@ def import_file(
                         if builder.columns is None and reader.columns:
                             builder.resolve(reader.columns, 1, strict=True)
                         row = builder.build(item)
-                        writer.check(row)
                     except RowError as exc:
                         problem = exc
                         if builder.columns is None:
@@ -134,7 +132,9 @@ def import_file(
                     elif not skip:
                         truncated = True
                         break
-                elif skip or not errors or writer.stages_every_row:
+                else:
+                    # Every valid row is staged, even once the import has failed, so that
+                    # id_conflicts() sees the whole file.
                     writer.add(row)
                 if progress is not None and rows_seen % _PROGRESS_EVERY_ROWS == 0:
                     now = time.monotonic()

@@ -6,6 +6,7 @@ caller adds the line and column.
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
@@ -54,6 +55,40 @@ def parse_datetime(value: Any) -> str:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).isoformat()
+
+
+# Twitter/X snowflake ids (since 2010-11-04): the top 41 bits count milliseconds from this
+# epoch (1288834974657 ms after the Unix epoch), so every tweet id carries its posting time.
+TWITTER_EPOCH_MS = 1288834974657
+# Ids of tweets from before snowflake were sequential (below ~3e10): read as snowflakes they
+# would fall within seconds of the epoch. A day after it is far above them.
+_MIN_SNOWFLAKE_MS = 24 * 3600 * 1000
+
+
+def snowflake_time(value: Any) -> str:
+    """The posting time (ISO 8601, UTC) of a tweet from its snowflake id: milliseconds since
+    the Unix epoch = (id >> 22) + 1288834974657. `'348265352758702081'` (CrisisLex quotes its
+    ids) is read as the digits inside the quotes."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{value!r} is not a tweet id (expected the id's digits)")
+    text = str(value).strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1].strip()
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"{text[:40]!r} is not a tweet id (expected the id's digits)")
+    offset_ms = int(text) >> 22
+    if offset_ms < _MIN_SNOWFLAKE_MS:
+        raise ValueError(
+            f"{text} is not a snowflake tweet id: ids of tweets posted before November 2010 "
+            "carry no time"
+        )
+    try:
+        posted = datetime.fromtimestamp((offset_ms + TWITTER_EPOCH_MS) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{text[:40]} is not a tweet id (its time is past the year 9999)") from None
+    if posted.timestamp() > time.time() + 86400:
+        raise ValueError(f"{text} is not a tweet id: its time, {posted:%Y-%m-%d}, is in the future")
+    return posted.isoformat()
 
 
 def posted_at_of(meta: Any) -> datetime | None:

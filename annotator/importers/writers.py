@@ -1,20 +1,18 @@
-"""All-or-nothing bulk writers. Both run inside the caller's transaction and skip rows whose
-content hash is already in the project (or earlier in the same file), counting them. Both also
-refuse a second, different text under an external id already used earlier in the file
-(`id_conflicts`): the batch writer keeps a dict of the ids it has seen, the COPY writer finds
-them in SQL on its staging table once every row is there, so its memory stays flat at any size.
+"""The all-or-nothing bulk writer. It runs inside the caller's transaction and skips rows whose
+content hash is already in the project (or earlier in the same file), counting them. It also
+refuses a second, different text under an external id already used earlier in the file
+(`id_conflicts`), found in SQL on its staging table once every row is there, so its memory
+stays flat at any size.
 
-- PostgreSQL: rows stream through `COPY` into a temporary staging table, then one
-  `INSERT ... SELECT ... ON CONFLICT DO NOTHING` moves them into `annotator_example` (first
-  occurrence in file order wins) and a second statement adds the imported annotations.
-- Anything else (the embedded SQLite default): batched `bulk_create`.
+Rows stream through `COPY` into a temporary staging table, then one
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING` moves them into `annotator_example` (first
+occurrence in file order wins) and a second statement adds the imported annotations.
 """
 from __future__ import annotations
 
 import json
 import logging
 import uuid
-from typing import Any, Protocol
 
 import psycopg
 from django.db import connection
@@ -22,30 +20,10 @@ from django.db import connection
 from annotator.importers.errors import RowError
 from annotator.importers.mapping import PreparedRow
 from annotator.importers.values import posted_at_of
-from annotator.models import Annotation, AnnotationSource, Example, Project
+from annotator.models import AnnotationSource, Project
 
 logger = logging.getLogger(__name__)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-class Writer(Protocol):
-    # True: add() every valid row, even once the import has failed, so that id_conflicts()
-    # sees the whole file (the COPY writer checks ids only at the end).
-    stages_every_row: bool
-
-    def check(self, row: PreparedRow) -> None:
-        """Raise RowError for a problem the writer finds as the row arrives."""
-        ...
-    def add(self, row: PreparedRow) -> None: ...
-    def id_conflicts(self, *, remove: bool, limit: int) -> tuple[int, list[RowError]]:
-        """Rows whose external id was first used (earlier in the file) by a different text:
-        how many, and the first `limit` of them as errors in line order. `remove`: leave them
-        out of what finish() stores."""
-        ...
-    def abort(self, exc: BaseException) -> None: ...
-    def finish(self) -> tuple[int, int]:
-        """Store the staged rows; returns (imported, duplicates)."""
-        ...
 
 
 # First key of the advisory lock that serialises the insert step of imports per project.
@@ -62,8 +40,6 @@ def id_conflict_error(line: int, external_id: str, first_line: int) -> RowError:
 
 class PostgresCopyWriter:
     """COPY into a temp table, then set-based dedupe and insert."""
-
-    stages_every_row = True
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -118,9 +94,6 @@ class PostgresCopyWriter:
                 posted_at_of(row.meta),
             )
         )
-
-    def check(self, row: PreparedRow) -> None:
-        return None  # ids are checked in SQL once the file is staged (id_conflicts)
 
     def id_conflicts(self, *, remove: bool, limit: int) -> tuple[int, list[RowError]]:
         """One hash aggregate over the staged ids finds those with more than one text (none, in
@@ -180,6 +153,7 @@ class PostgresCopyWriter:
         self._cursor.close()
 
     def finish(self) -> tuple[int, int]:
+        """Store the staged rows; returns (imported, duplicates)."""
         self._end_copy()
         raw = self._cursor.cursor
         pid = self.project.pk
@@ -222,97 +196,3 @@ class PostgresCopyWriter:
         raw.execute(f"DROP TABLE {self.table}")
         self._cursor.close()
         return imported, self.rows - imported
-
-
-class OrmBatchWriter:
-    """bulk_create in batches; dedupe against the project and the file via one query a batch."""
-
-    batch_size = 1000
-    stages_every_row = False
-
-    def __init__(self, project: Project) -> None:
-        self.project = project
-        self.batch: list[PreparedRow] = []
-        self.imported = 0
-        self.duplicates = 0
-        # external id -> (line << 256) | its first row's 256-bit content hash: one int per id.
-        self.ids: dict[str, int] = {}
-
-    def check(self, row: PreparedRow) -> None:
-        if not row.external_id:
-            return
-        value = int(row.content_hash, 16)
-        first = self.ids.setdefault(row.external_id, (row.line << 256) | value)
-        if first & _HASH_MASK != value:
-            raise id_conflict_error(row.line, row.external_id, first >> 256)
-
-    def id_conflicts(self, *, remove: bool, limit: int) -> tuple[int, list[RowError]]:
-        return 0, []  # check() already refused them as they came
-
-    def add(self, row: PreparedRow) -> None:
-        self.batch.append(row)
-        if len(self.batch) >= self.batch_size:
-            self._flush()
-
-    def abort(self, exc: BaseException) -> None:
-        self.batch = []
-
-    def finish(self) -> tuple[int, int]:
-        self._flush()
-        return self.imported, self.duplicates
-
-    def _flush(self) -> None:
-        if not self.batch:
-            return
-        hashes = {row.content_hash for row in self.batch}
-        seen = set(
-            Example.objects.filter(project=self.project, content_hash__in=hashes).values_list(
-                "content_hash", flat=True
-            )
-        )
-        fresh: list[PreparedRow] = []
-        for row in self.batch:
-            if row.content_hash in seen:
-                self.duplicates += 1
-                continue
-            seen.add(row.content_hash)
-            fresh.append(row)
-        self.batch = []
-        examples = Example.objects.bulk_create(
-            [
-                Example(
-                    project=self.project,
-                    text=row.text,
-                    normalized_text=row.normalized_text,
-                    meta=row.meta,
-                    posted_at=posted_at_of(row.meta),
-                    external_id=row.external_id,
-                    content_hash=row.content_hash,
-                )
-                for row in fresh
-            ]
-        )
-        annotations: list[Annotation] = []
-        for example, row in zip(examples, fresh):
-            if row.labels is not None or row.spans is not None:
-                annotations.append(
-                    Annotation(
-                        example=example,
-                        user=None,
-                        labels=row.labels or [],
-                        spans=row.spans or [],
-                        source=AnnotationSource.IMPORT,
-                    )
-                )
-        Annotation.objects.bulk_create(annotations)
-        self.imported += len(fresh)
-
-
-_HASH_MASK = (1 << 256) - 1
-
-
-def writer_for(project: Project) -> Any:
-    """The fastest writer the database supports."""
-    if connection.vendor == "postgresql":
-        return PostgresCopyWriter(project)
-    return OrmBatchWriter(project)

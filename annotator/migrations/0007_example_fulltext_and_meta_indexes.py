@@ -1,4 +1,4 @@
-"""The data browser's indexes (PostgreSQL only; SQLite searches with icontains):
+"""The data browser's indexes:
 
 - example_text_fts: GIN over to_tsvector('simple', text), the expression
   annotator.services.browse uses for full-text search ('simple': no stemming or stop words,
@@ -22,17 +22,7 @@ DROP = ["DROP INDEX IF EXISTS example_text_fts", "DROP INDEX IF EXISTS example_m
         "DROP INDEX IF EXISTS example_posted_desc"]
 
 
-def _run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for sql in statements:
-            schema_editor.execute(sql)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [("annotator", "0006_merge_active_learning")]
 
-    operations = [migrations.RunPython(_run(CREATE), _run(DROP))]
+    operations = [migrations.RunSQL(CREATE, DROP)]

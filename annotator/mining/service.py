@@ -227,10 +227,8 @@ def _normalized_texts(example_ids: list[int]) -> dict[int, str]:
         return {}
     table = Example._meta.db_table
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT id, normalized_text FROM {table} WHERE id = ANY(%s)", [example_ids])
-            return dict(cursor.fetchall())
-    return dict(Example.objects.filter(pk__in=example_ids).values_list("pk", "normalized_text"))
+        cursor.execute(f"SELECT id, normalized_text FROM {table} WHERE id = ANY(%s)", [example_ids])
+        return dict(cursor.fetchall())
 
 
 def mine_run(run: MiningRun) -> MiningRun:
@@ -288,15 +286,8 @@ def mine_run(run: MiningRun) -> MiningRun:
 
 def store_proposals(run: MiningRun, example_ids: np.ndarray, s_an: np.ndarray, mu: float,
                     sigma: float, status: str) -> None:
-    """Insert the proposals in one statement: COPY on PostgreSQL (a few ms for thousands of
-    rows, where the ORM's bulk_create spends most of a second building SQL), else bulk_create."""
-    if connection.vendor != "postgresql":
-        Proposal.objects.bulk_create(
-            Proposal(run=run, example_id=int(eid), s_an=float(s), band=run.band, mu=mu,
-                     sigma=sigma, status=status)
-            for eid, s in zip(example_ids, s_an, strict=True)
-        )
-        return
+    """Insert the proposals in one statement: COPY (a few ms for thousands of rows, where the
+    ORM's bulk_create spends most of a second building SQL)."""
     buffer = io.StringIO()
     for eid, s in zip(example_ids, s_an, strict=True):
         buffer.write(f"{run.pk}\t{int(eid)}\t{float(s)!r}\t{run.band}\t{mu!r}\t{sigma!r}\t{status}\n")

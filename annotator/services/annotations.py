@@ -253,11 +253,9 @@ def undo_last_decision(project: Project, user: AbstractBaseUser) -> Any:
     last = queue.last_decision(project, user)
     if last is None:
         return None
-    with transaction.atomic():
+    with progress.tracking_decision(project, last.example, user), transaction.atomic():
         # Newest open assignment is what the queue resumes: that is the undone example.
         queue.touch(user, last.example, AssignmentStatus.ASSIGNED)
         if not last.skipped:
             delete_annotation(user=user, example=last.example)
-    if not last.skipped:
-        progress.record_decision(project, last.example, user, was_done=True, now_done=False)
     return last

@@ -8,7 +8,7 @@ one row more than the page to know whether a next page exists, and counts matche
 `COUNT_CAP` (shown as "1,000+"), so a page stays one bounded query at a million examples.
 
 Full-text search on PostgreSQL is `to_tsvector('simple', text) @@ websearch_to_tsquery(...)`,
-served by the GIN index `example_text_fts` (migration 0007); SQLite falls back to icontains.
+served by the GIN index `example_text_fts` (migration 0007).
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     BooleanField,
     Exists,
@@ -224,11 +223,8 @@ def _score_label(project: Project, f: BrowseFilter, version: Any) -> str:
 
 
 def _same_set(a: str, b: str, column: str) -> str:
-    """SQL: the JSON lists a.column and b.column hold the same items (order-free on
-    PostgreSQL; SQLite compares the stored text)."""
-    if connection.vendor == "postgresql":
-        return f"({a}.{column} @> {b}.{column} AND {b}.{column} @> {a}.{column})"
-    return f"(CAST({a}.{column} AS TEXT) = CAST({b}.{column} AS TEXT))"
+    """SQL: the JSON lists a.column and b.column hold the same items (order-free)."""
+    return f"({a}.{column} @> {b}.{column} AND {b}.{column} @> {a}.{column})"
 
 
 def _same_annotation(a: str, b: str) -> str:
@@ -252,8 +248,8 @@ def _exists_for_example(sql: str) -> Func:
 
 
 def _meta_q(key: str, value: str) -> Q:
-    """meta[key] equals value: as a string, or as the JSON number/boolean it spells. On
-    PostgreSQL this is jsonb containment, served by the GIN index on meta."""
+    """meta[key] equals value: as a string, or as the JSON number/boolean it spells (jsonb
+    containment, served by the GIN index on meta)."""
     candidates: list[Any] = [value]
     try:
         parsed = loads_json(value, "meta")
@@ -261,12 +257,10 @@ def _meta_q(key: str, value: str) -> Q:
             candidates.append(parsed)
     except InvalidInput:  # not JSON, or NaN/1e400 (no stored value equals those): text only
         pass
-    if connection.vendor == "postgresql":
-        q = Q()
-        for candidate in candidates:
-            q |= Q(meta__contains={key: candidate})
-        return q
-    return Q(**{f"meta__{key}": value}) | Q(**{f"meta__{key}": candidates[-1]})
+    q = Q()
+    for candidate in candidates:
+        q |= Q(meta__contains={key: candidate})
+    return q
 
 
 def filtered_examples(project: Project, f: BrowseFilter) -> QuerySet[Example]:
@@ -279,10 +273,7 @@ def filtered_examples(project: Project, f: BrowseFilter) -> QuerySet[Example]:
     ann = Annotation._meta.db_table
     pred = Prediction._meta.db_table
     if f.q:
-        if connection.vendor == "postgresql":
-            qs = qs.filter(_TextMatches(F("text"), Value(f.q)))
-        else:
-            qs = qs.filter(Q(text__icontains=f.q) | Q(normalized_text__icontains=f.q))
+        qs = qs.filter(_TextMatches(F("text"), Value(f.q)))
     notes = Annotation.objects.filter(example=OuterRef("pk"))
     if f.label:
         qs = qs.filter(Exists(_has_label(notes, f.label)))

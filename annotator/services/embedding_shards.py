@@ -61,11 +61,6 @@ def read_shard(directory: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.load(ids_path, mmap_mode="r"), np.load(vec_path, mmap_mode="r")
 
 
-def remove_shard(directory: Path, name: str) -> None:
-    for path in shard_paths(directory, name):
-        path.unlink(missing_ok=True)
-
-
 def _members(ids: np.ndarray, sorted_keep: np.ndarray) -> np.ndarray:
     """Boolean mask: which of `ids` are in the ascending array `sorted_keep`."""
     if len(sorted_keep) == 0:
@@ -143,13 +138,3 @@ def top_k(vectors: np.ndarray, query: np.ndarray, k: int,
     order = np.lexsort((part, -scores[part]))
     best = part[order]
     return best.astype(np.int64), scores[best]
-
-
-def merge_shards(directory: Path, names: Sequence[str], out_name: str, dtype: str = "float32",
-                 keep: np.ndarray | None = None) -> int:
-    """Write the rows of shards `names` (oldest first; a later row wins, as in `gather`; only
-    ids in `keep` when given) as one shard `out_name`, so readers map one file instead of
-    concatenating many. Returns the rows written."""
-    ids, vectors = gather([read_shard(directory, n) for n in names], keep=keep)
-    write_shard(directory, out_name, ids, vectors, dtype=dtype, normalise=False)
-    return len(ids)

@@ -10,16 +10,18 @@ still exist in the project.
 The text embedded is the one `embedding_head` trains on (`normalized_text`, else `text`), through
 the same encoder function (`models_zoo.backends._encoders.encode_sentences`), so cached vectors
 can stand in for fresh ones in training.
+
+Shards live in the shared storage (annotator/services/embedding_storage.py): a chunk uploads its
+shard before its row says ready, and the row records the shard's name and checksums, so any
+host reads what any worker wrote. When a set becomes ready its shards are merged into one
+(recorded on the set's `merged`), and the merged chunks' shards are deleted.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
 import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -31,10 +33,22 @@ from annotator.models import Example, Project
 from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingState
 from annotator.normalize import normalize
 from annotator.services import embedding_shards as shards
+from annotator.services.embedding_storage import (
+    chunk_name,
+    delete_set_objects,
+    delete_shards,
+    forget_replaced_in_cache,
+    keep_only_in_cache,
+    open_shard,
+    set_prefix,
+    shard_record,
+    store_shard,
+)
 from annotator.services.projects import ProjectRuleError
 from config.enqueue import BrokerUnavailable, enqueue_many
 from config.failures import public_reason
 from config.resilience import CONNECTION_ERRORS, reset_connections
+from config.storage import ObjectMissing
 from models_zoo.model_roots import ModelRefused, check_model_name
 
 logger = logging.getLogger(__name__)
@@ -59,13 +73,9 @@ def check_encoder(encoder: str | None) -> str:
         raise ProjectRuleError(str(exc), field="encoder") from None
 
 
-def set_directory(embedding_set: EmbeddingSet) -> Path:
-    return (Path(settings.VIGIA_ARTIFACTS_DIR) / "embeddings" / str(embedding_set.project_id)
-            / str(embedding_set.pk))
-
-
-def chunk_name(chunk_id: int) -> str:
-    return f"chunk-{chunk_id}"
+def storage_prefix(embedding_set: EmbeddingSet) -> str:
+    """Where the set's objects live in the shared storage."""
+    return set_prefix(embedding_set.project_id, embedding_set.pk)
 
 
 def _project_example_ids(project_id: int, among: Sequence[int] | None = None) -> np.ndarray:
@@ -195,16 +205,14 @@ def _refresh_totals(embedding_set: EmbeddingSet) -> None:
 
 
 def embed_chunk(chunk_id: int) -> int:
-    """Embed one chunk and write its shard; idempotent (a ready chunk whose files exist is not
-    embedded again). Returns the number of vectors written. Failures land on the chunk and set."""
+    """Embed one chunk and upload its shard; idempotent (a ready chunk is not embedded again,
+    and of two attempts only the first to commit is recorded). Returns the number of vectors
+    written. Failures land on the chunk and set."""
     chunk = EmbeddingChunk.objects.select_related("embedding_set").filter(pk=chunk_id).first()
-    if chunk is None:
+    if chunk is None or chunk.state == EmbeddingState.READY:
         return 0
     embedding_set = chunk.embedding_set
-    directory = set_directory(embedding_set)
-    ids_path, _ = shards.shard_paths(directory, chunk_name(chunk.pk))
-    if chunk.state == EmbeddingState.READY and ids_path.is_file():
-        return 0
+    prefix = storage_prefix(embedding_set)
     EmbeddingChunk.objects.filter(pk=chunk.pk).update(state=EmbeddingState.RUNNING)
     EmbeddingSet.objects.filter(pk=embedding_set.pk, state=EmbeddingState.QUEUED).update(
         state=EmbeddingState.RUNNING
@@ -216,14 +224,15 @@ def embed_chunk(chunk_id: int) -> int:
         )
         texts = [normalized or text for _pk, normalized, text in rows]
         vectors = encode_sentences_for(embedding_set.encoder, texts)
-        shards.write_shard(directory, chunk_name(chunk.pk), [r[0] for r in rows], vectors,
-                           dtype=embedding_set.dtype)
+        # A fresh name per attempt: an uploaded object is never overwritten under a reader.
+        shard = store_shard(prefix, f"{chunk_name(chunk.pk)}-{uuid.uuid4().hex[:8]}",
+                            [r[0] for r in rows], vectors, dtype=embedding_set.dtype)
     except Exception as exc:  # every failure must land on the rows the admin sees
         logger.exception("embedding chunk %s failed", chunk_id)
         error = public_reason(exc)  # the log above keeps the traceback
         with transaction.atomic():
             locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
-            EmbeddingChunk.objects.filter(pk=chunk.pk).update(
+            EmbeddingChunk.objects.filter(pk=chunk.pk).exclude(state=EmbeddingState.READY).update(
                 state=EmbeddingState.FAILED, error=error, finished_at=timezone.now()
             )
             locked.error = f"chunk {chunk.pk}: {error}"
@@ -231,19 +240,38 @@ def embed_chunk(chunk_id: int) -> int:
         return 0
     with transaction.atomic():
         locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
+        if EmbeddingChunk.objects.filter(pk=chunk.pk, state=EmbeddingState.READY).exists():
+            # Another attempt (a redelivered task) recorded its shard first: drop ours.
+            transaction.on_commit(lambda: delete_shards(prefix, [shard]), robust=True)
+            return 0
         EmbeddingChunk.objects.filter(pk=chunk.pk).update(
-            state=EmbeddingState.READY, count=len(rows), error="", finished_at=timezone.now()
+            state=EmbeddingState.READY, count=len(rows), error="", finished_at=timezone.now(),
+            shard=shard,
         )
         if vectors.shape[1]:
             locked.dim = int(vectors.shape[1])
         _refresh_totals(locked)
         became_ready = locked.state == EmbeddingState.READY
+    logger.info("embedding chunk %s: %d vectors stored as %s", chunk.pk, len(rows), shard["name"])
     if became_ready:
         try:
             merge_ready_chunks(locked)
         except Exception:  # the chunk shards still serve; merging is only faster reads
             logger.exception("merging the shards of embedding set %s failed", locked.pk)
+        _rescore_query_queue(locked.project_id)
     return len(rows)
+
+
+def _rescore_query_queue(project_id: int) -> None:
+    """The `query` queue (issue 18) ranks by the stored vectors: score it once they are ready."""
+    if not Project.objects.filter(pk=project_id, queue_strategy="query").exists():
+        return
+    from config.enqueue import BrokerUnavailable, enqueue
+
+    try:
+        enqueue("vigia.rescore_queue", [project_id])
+    except BrokerUnavailable:  # the next settings change or promotion rescores it
+        logger.warning("could not queue the rescore of project %s's query queue", project_id)
 
 
 def encode_sentences_for(encoder: str, texts: Sequence[str]) -> np.ndarray:
@@ -273,68 +301,75 @@ def ready_embedding_set(project: Project, encoder: str | None = None) -> Embeddi
     )
 
 
-MERGED_MANIFEST = "merged.json"
-
-
-def _read_merged(directory: Path) -> tuple[str | None, set[int], int | None]:
-    """(merged shard name, chunk ids it holds, deletions counter it was filtered at) from the
-    manifest; (None, {}, None) when absent."""
-    try:
-        manifest = json.loads((directory / MERGED_MANIFEST).read_text())
-        name, chunks = str(manifest["name"]), {int(c) for c in manifest["chunks"]}
-        deletions = int(manifest["deletions"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None, set(), None
-    if not shards.shard_paths(directory, name)[0].is_file():
-        return None, set(), None
-    return name, chunks, deletions
-
-
 def _deletions(embedding_set: EmbeddingSet) -> int:
     return EmbeddingSet.objects.filter(pk=embedding_set.pk).values_list("deletions", flat=True).first() or 0
 
 
+def _ready_shards(set_id: int) -> list[tuple[int, dict[str, Any]]]:
+    """(chunk id, shard record) of the set's ready chunks, oldest first."""
+    rows = (EmbeddingChunk.objects.filter(embedding_set_id=set_id, state=EmbeddingState.READY)
+            .order_by("pk").values_list("pk", "shard"))
+    return [(pk, shard_record(pk, shard)) for pk, shard in rows]
+
+
 def merge_ready_chunks(embedding_set: EmbeddingSet) -> int:
-    """Merge the set's ready chunks into one shard (done when a set becomes ready), so a read
-    maps one file instead of concatenating hundreds. Chunk files stay (idempotency, readers
-    of an older manifest). Returns the rows merged."""
-    directory = set_directory(embedding_set)
-    chunk_ids = list(embedding_set.chunks.filter(state=EmbeddingState.READY).order_by("pk")
-                     .values_list("pk", flat=True))
-    names = [chunk_name(pk) for pk in chunk_ids if shards.shard_paths(directory, chunk_name(pk))[0].is_file()]
-    if len(names) < 2:
+    """Merge the set's shards (its merged shard and the ready chunks not in it yet) into one
+    (done when a set becomes ready), so a read maps one file instead of concatenating hundreds;
+    the merged chunks' shards are then deleted, so the store holds each vector once. Readers of
+    the previous state that find a shard gone read the set again. Returns the rows merged."""
+    prefix = storage_prefix(embedding_set)
+    merged = EmbeddingSet.objects.values_list("merged", flat=True).get(pk=embedding_set.pk) or {}
+    in_merged = set(merged.get("chunks", []))
+    pending = [(pk, record) for pk, record in _ready_shards(embedding_set.pk) if pk not in in_merged]
+    sources = ([merged] if merged else []) + [record for _pk, record in pending]
+    if not pending or len(sources) < 2:
         return 0
-    out = f"merged-{uuid.uuid4().hex[:12]}"
     # Read the counter before the live ids: a deletion in between shows as a newer count.
     deletions = _deletions(embedding_set)
     live = _project_example_ids(embedding_set.project_id)
-    rows = shards.merge_shards(directory, names, out, dtype=embedding_set.dtype, keep=live)
-    previous, _, _ = _read_merged(directory)
-    tmp = directory / f".{out}.json"
-    tmp.write_text(json.dumps({"name": out, "chunks": chunk_ids, "deletions": deletions}))
-    os.replace(tmp, directory / MERGED_MANIFEST)
-    if previous:
-        # A reader that mapped it keeps its pages (POSIX); one that read the old manifest but
-        # finds the file gone falls back to the chunk shards.
-        shards.remove_shard(directory, previous)
-    return rows
+    try:
+        ids, vectors = shards.gather([open_shard(prefix, r) for r in sources], keep=live)
+    except ObjectMissing:  # another merge replaced these shards meanwhile: it covers them
+        return 0
+    new = store_shard(prefix, f"merged-{uuid.uuid4().hex[:12]}", ids, vectors,
+                      dtype=embedding_set.dtype, normalise=False)
+    new.update(chunks=sorted(in_merged | {pk for pk, _r in pending}), deletions=deletions)
+    with transaction.atomic():
+        locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
+        if (locked.merged or {}).get("name") != merged.get("name"):  # lost a race: keep theirs
+            transaction.on_commit(lambda: delete_shards(prefix, [new]), robust=True)
+            return 0
+        EmbeddingSet.objects.filter(pk=locked.pk).update(merged=new)
+        replaced = sources
+        transaction.on_commit(lambda: delete_shards(prefix, replaced), robust=True)
+    keep_only_in_cache(prefix, [new])
+    return len(ids)
 
 
 def _stored(embedding_set: EmbeddingSet, among: Sequence[int] | None = None
             ) -> tuple[np.ndarray, np.ndarray]:
     """(ids ascending, vectors) of the live examples with a stored vector (only `among`)."""
-    directory = set_directory(embedding_set)
-    ready = list(embedding_set.chunks.filter(state=EmbeddingState.READY).order_by("pk")
-                 .values_list("pk", flat=True))
-    merged, in_merged, merged_at = _read_merged(directory)
-    names = ([merged] if merged else []) + [chunk_name(pk) for pk in ready if pk not in in_merged]
-    if among is None and merged is not None and merged_at == _deletions(embedding_set):
-        live = None  # nothing deleted since the merge filtered out the deleted examples
-    else:
-        live = _project_example_ids(embedding_set.project_id, among)
-    present = (shards.read_shard(directory, n) for n in names
-               if shards.shard_paths(directory, n)[0].is_file())
-    return shards.gather(present, keep=live, dim=embedding_set.dim)
+    prefix = storage_prefix(embedding_set)
+    for attempt in range(3):
+        merged, deletions, dim = EmbeddingSet.objects.values_list(
+            "merged", "deletions", "dim").get(pk=embedding_set.pk)
+        merged = merged or {}
+        in_merged = set(merged.get("chunks", []))
+        records = ([merged] if merged else []) + [
+            record for pk, record in _ready_shards(embedding_set.pk) if pk not in in_merged]
+        if among is None and merged and merged.get("deletions") == deletions:
+            live = None  # nothing deleted since the merge filtered out the deleted examples
+        else:
+            live = _project_example_ids(embedding_set.project_id, among)
+        try:
+            opened = [open_shard(prefix, r) for r in records]
+        except FileNotFoundError:  # merged away between reading the rows and the files
+            if attempt == 2:
+                raise
+            continue
+        forget_replaced_in_cache(embedding_set.pk, prefix, merged.get("name"), records)
+        return shards.gather(opened, keep=live, dim=dim or embedding_set.dim)
+    raise AssertionError("unreachable")
 
 
 def load_vectors(embedding_set: EmbeddingSet, example_ids: Sequence[int] | None = None
@@ -387,4 +422,5 @@ def cached_or_encoded(project: Project, encoder: str, example_ids: Sequence[int]
 
 
 def delete_set_files(embedding_set: EmbeddingSet) -> None:
-    shutil.rmtree(set_directory(embedding_set), ignore_errors=True)
+    """Delete the set's stored objects (its shards and cached map)."""
+    delete_set_objects(embedding_set.project_id, embedding_set.pk)

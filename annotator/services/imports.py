@@ -19,6 +19,7 @@ from annotator.importers import FORMATS, ImportFailed, ImportResult, import_file
 from annotator.importers.errors import ON_ERROR_CHOICES
 from annotator.importers.mapping import ColumnMapping
 from annotator.models import ImportJob, Project
+from config.events import IMPORT_FINISHED, emit
 from config.inputs import InvalidInput, InvalidJSON, loads_json
 
 
@@ -47,6 +48,35 @@ def parse_mapping_text(raw: str | None) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise field_error("mapping", 'must be a JSON object, e.g. {"text": "tweet"}')
     return value
+
+
+_YES = {"true", "1", "yes", "on"}
+_NO = {"", "false", "0", "no", "off", "none"}
+
+
+def parse_posted_at_from_id(value: Any) -> bool | str | None:
+    """The `posted_at_from_id` option as a form, a multipart field or a flag sends it: true
+    (`true`, `1`, `yes`, `on`) for the id column, a column name, or off (empty, `false`)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return True
+    if not isinstance(value, str):
+        raise field_error("posted_at_from_id", "must be true, false or the name of a column of tweet ids")
+    text = value.strip()
+    if text.lower() in _YES:
+        return True
+    if text.lower() in _NO:
+        return None
+    return text
+
+
+def with_posted_at_from_id(mapping: dict[str, Any] | None, value: Any) -> dict[str, Any] | None:
+    """`mapping` with the `posted_at_from_id` option set (unchanged when the option is off)."""
+    option = parse_posted_at_from_id(value)
+    if option is None:
+        return mapping
+    return {**(mapping or {}), "posted_at_from_id": option}
 
 
 def source_size(source: Any) -> int:
@@ -80,12 +110,15 @@ def check_import_request(project: Project, source: Any, fmt: str, mapping: dict[
 def start_import(
     project: Project, source: Any, fmt: str, *, mapping: dict[str, Any] | None = None,
     user: Any = None, on_error: str = "stop", name: str = "", background: bool | None = None,
-    progress: Any = None,
+    progress: Any = None, posted_at_from_id: Any = None,
 ) -> ImportOutcome:
     """Check the request, then import `source` (an upload or a path) now or as a job.
 
     background=None decides by size (VIGIA_IMPORT_ASYNC_BYTES); False always imports now (the
-    CLI, which prints progress itself); True always queues a job."""
+    CLI, which prints progress itself); True always queues a job. `posted_at_from_id` (true, or
+    a column name) takes each row's posting time from its tweet id (the mapping key of the
+    same name, which it sets)."""
+    mapping = with_posted_at_from_id(mapping, posted_at_from_id)
     on_error = (on_error or "stop").strip()
     fmt = (fmt or "").strip()
     check_import_request(project, source, fmt, mapping, on_error)
@@ -103,6 +136,15 @@ def start_import(
         else:
             job = start_import_job(project, source, fmt, mapping=mapping, user=user, on_error=on_error)
         return ImportOutcome(job=job)
-    result = import_file(project, source, fmt, mapping=mapping, user=user, on_error=on_error,
-                         progress=progress)
+    try:
+        result = import_file(project, source, fmt, mapping=mapping, user=user, on_error=on_error,
+                             progress=progress)
+    except ImportFailed:
+        emit(IMPORT_FINISHED, project.pk, {"import_job": None, "state": "failed", "imported": 0,
+                                           "duplicates": 0, "skipped": 0})
+        raise
+    emit(IMPORT_FINISHED, project.pk, {
+        "import_job": None, "state": "succeeded", "imported": result.imported,
+        "duplicates": result.duplicates, "skipped": result.skipped,
+    })
     return ImportOutcome(result=result)

@@ -1,20 +1,32 @@
 """Progress counts per project and per annotator (project list, project page, annotate page).
 
+What is counted, in every page's words (one definition, `project_counts`):
+- **examples**: every example of the project;
+- **labelled by people**: examples with an annotation a person made (an annotator's decision
+  or an admin's adjudication);
+- **imported labels only**: examples whose only labels came from an import (or were mined as
+  difficult negatives) and that no person has labelled yet;
+- **complete**: examples that `overlap` annotators have finished (done assignments);
+- **you: done**: the examples this annotator has finished.
+
 Whole-project counts scan every example of a project, which is fine for the list pages but not
 for every keystroke on the annotate page; `cached_project_counts` serves those from Django's
-cache for a few seconds, while the annotator's own count is always live.
+cache for a few seconds, and `tracking_decision` moves every cached figure by exactly what one
+decision changed (the same predicates, for one example), so the annotate page agrees with the
+project page after each decision instead of drifting until the next recount.
 """
 from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from annotator.models import (
     Annotation,
@@ -23,11 +35,13 @@ from annotator.models import (
     AssignmentStatus,
     Example,
     Project,
-    TaskType,
 )
 
 PROJECT_COUNTS_TTL = 10  # seconds
 USER_COUNT_TTL = 60  # seconds
+# "Labelled by people" and "imported labels only" are told apart by these sources.
+PEOPLE_SOURCES = (AnnotationSource.HUMAN, AnnotationSource.ADJUDICATED)
+IMPORTED_SOURCES = (AnnotationSource.IMPORT, AnnotationSource.MINED)
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,13 @@ class ProjectCounts:
     @property
     def percent(self) -> int:
         return int(100 * self.complete / self.total) if self.total else 0
+
+
+def _annotations(sources: Iterable[str] | None = None) -> QuerySet[Annotation]:
+    """Annotations of the outer example (optionally of these sources): the one predicate every
+    count below uses."""
+    qs = Annotation.objects.filter(example=OuterRef("pk"))
+    return qs.filter(source__in=list(sources)) if sources is not None else qs
 
 
 def annotator_progress(project_ids: Iterable[int]) -> dict[int, list[AnnotatorProgress]]:
@@ -86,17 +107,13 @@ def project_counts(projects: Iterable[Project]) -> dict[int, ProjectCounts]:
     )
     annotated = dict(
         Example.objects.filter(project_id__in=ids)
-        .filter(Exists(Annotation.objects.filter(example=OuterRef("pk"))))
+        .filter(Exists(_annotations()))
         .values("project_id")
         .annotate(n=Count("id"))
         .values_list("project_id", "n")
     )
-    human = Annotation.objects.filter(
-        example=OuterRef("pk"), source__in=[AnnotationSource.HUMAN, AnnotationSource.ADJUDICATED]
-    )
-    machine = Annotation.objects.filter(
-        example=OuterRef("pk"), source__in=[AnnotationSource.IMPORT, AnnotationSource.MINED]
-    )
+    human = _annotations(PEOPLE_SOURCES)
+    machine = _annotations(IMPORTED_SOURCES)
     by_people = dict(
         Example.objects.filter(project_id__in=ids)
         .filter(Exists(human))
@@ -147,52 +164,93 @@ def cached_project_counts(project: Project) -> ProjectCounts:
         counts = project_counts([project])[project.pk]
         # A recount of a million-example project takes a noticeable fraction of a second: keep
         # such results longer so at most ~1% of the time goes to recounting. The annotator's
-        # own decisions still move the cached figures at once (record_decision).
+        # own decisions still move the cached figures at once (tracking_decision).
         ttl = max(PROJECT_COUNTS_TTL, int((time.monotonic() - started) * 100))
         cache.set(_cache_key(project), (counts, time.time() + ttl), ttl)
         return counts
     return entry[0]
 
 
-def record_decision(
-    project: Project,
-    example: Example,
-    user: AbstractBaseUser,
-    *,
-    was_done: bool,
-    now_done: bool,
-) -> None:
-    """Move the cached counts by one decision (this process's cache), so the annotate page's
-    bar follows the annotator at once without recounting the project. Cheap: two indexed
-    counts over one example's rows. The periodic recount corrects anything else."""
-    if was_done == now_done:
+@dataclass(frozen=True)
+class ExampleShare:
+    """What one example adds to each figure of `ProjectCounts` (0 or 1), and whether `user`
+    has finished it: `project_counts`' predicates for a single example."""
+
+    annotated: int
+    by_people: int
+    imported: int
+    complete: int
+    user_done: int
+
+
+def example_share(project: Project, example_id: int, user: AbstractBaseUser) -> ExampleShare:
+    """One query over one example's rows (indexed by example)."""
+    done = (
+        Assignment.objects.filter(example=OuterRef("pk"), status=AssignmentStatus.DONE)
+        .order_by()
+        .values("example")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    row = (
+        Example.objects.filter(pk=example_id)
+        .annotate(
+            any_=Exists(_annotations()),
+            human=Exists(_annotations(PEOPLE_SOURCES)),
+            machine=Exists(_annotations(IMPORTED_SOURCES)),
+            done=Coalesce(Subquery(done, output_field=IntegerField()), Value(0)),
+            mine=Exists(
+                Assignment.objects.filter(
+                    example=OuterRef("pk"), user=user, status=AssignmentStatus.DONE
+                )
+            ),
+        )
+        .values("any_", "human", "machine", "done", "mine")
+        .first()
+    )
+    if row is None:  # deleted meanwhile: it counts for nothing
+        return ExampleShare(0, 0, 0, 0, 0)
+    return ExampleShare(
+        annotated=int(row["any_"]),
+        by_people=int(row["human"]),
+        imported=int(row["machine"] and not row["human"]),
+        complete=int(row["done"] >= project.overlap),
+        user_done=int(row["mine"]),
+    )
+
+
+@contextmanager
+def tracking_decision(project: Project, example: Example, user: AbstractBaseUser) -> Iterator[None]:
+    """Wrap one decision on `example` (save, skip, undo, edit): afterwards the cached figures
+    (this process's cache) move by exactly what the decision changed, so the annotate page's
+    line follows the annotator at once without recounting the project. Costs two one-example
+    queries, and none when nothing is cached. The periodic recount corrects everything else
+    (other annotators, imports). Nothing moves when the block raises."""
+    key, user_key = _cache_key(project), _user_cache_key(project, user)
+    watched = cache.get(key) is not None or cache.get(user_key) is not None
+    before = example_share(project, example.pk, user) if watched else None
+    yield
+    if before is None:
         return
-    user_key = _user_cache_key(project, user)
-    try:
-        cache.incr(user_key, 1 if now_done else -1)
-    except ValueError:  # not cached: the next read counts
-        pass
-    key = _cache_key(project)
+    after = example_share(project, example.pk, user)
+    if after.user_done != before.user_done:
+        try:
+            cache.incr(user_key, after.user_done - before.user_done)
+        except ValueError:  # expired meanwhile: the next read counts
+            pass
     entry = cache.get(key)
-    if entry is None:
+    if entry is None or after == before:
         return
     counts, expires_at = entry
-    with connection.cursor() as cur:  # one round trip for both counts
-        cur.execute(
-            "SELECT (SELECT COUNT(*) FROM annotator_assignment WHERE example_id = %s AND status = %s),"
-            " (SELECT COUNT(*) FROM annotator_annotation WHERE example_id = %s)",
-            [example.pk, AssignmentStatus.DONE.value, example.pk],
-        )
-        done, annotations = cur.fetchone()
-    complete, annotated = counts.complete, counts.annotated
-    if now_done:
-        complete += done == project.overlap
-        annotated += annotations == 1
-    else:
-        complete -= done == project.overlap - 1
-        annotated -= annotations == 0
+    moved = replace(
+        counts,
+        annotated=counts.annotated + after.annotated - before.annotated,
+        by_people=counts.by_people + after.by_people - before.by_people,
+        imported=counts.imported + after.imported - before.imported,
+        complete=counts.complete + after.complete - before.complete,
+    )
     remaining = max(1, int(expires_at - time.time()))
-    cache.set(key, (replace(counts, complete=complete, annotated=annotated), expires_at), remaining)
+    cache.set(key, (moved, expires_at), remaining)
 
 
 def _user_cache_key(project: Project, user: AbstractBaseUser) -> str:
@@ -203,7 +261,7 @@ def user_done_count(project: Project, user: AbstractBaseUser) -> int:
     """How many examples of `project` the user has finished.
 
     Counted once a minute (the count grows with the annotator's history) and moved by
-    `record_decision` in between, so it follows every decision made through this process.
+    `tracking_decision` in between, so it follows every decision made through this process.
     """
     key = _user_cache_key(project, user)
     done = cache.get(key)
@@ -213,55 +271,3 @@ def user_done_count(project: Project, user: AbstractBaseUser) -> int:
         ).count()
         cache.set(key, done, USER_COUNT_TTL)
     return done
-
-
-def label_distribution(project: Project, only_user_id: int | None = None) -> list[tuple[str, str, int]]:
-    """(label, colour, count) for every label: document labels, or span labels for span tasks.
-    With `only_user_id` (the caller is an annotator: annotator.visibility) only that user's
-    annotations and the imported ones are counted.
-
-    PostgreSQL unnests the JSON arrays in SQL; other databases (the embedded SQLite default)
-    count in Python.
-    """
-    counts: Counter[str] = Counter()
-    mine = "" if only_user_id is None else " AND (a.user_id = %s OR a.user_id IS NULL)"
-    who = [] if only_user_id is None else [only_user_id]
-    visible = Q() if only_user_id is None else Q(user_id=only_user_id) | Q(user__isnull=True)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(
-                f"""
-                SELECT l, COUNT(*) FROM (
-                    SELECT jsonb_array_elements_text(a.labels) AS l
-                    FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id
-                    WHERE e.project_id = %s AND a.source <> 'adjudicated'{mine}
-                    UNION ALL
-                    SELECT s->>'label' AS l
-                    FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id,
-                         jsonb_array_elements(a.spans) AS s
-                    WHERE e.project_id = %s AND a.source <> 'adjudicated'{mine}
-                ) t GROUP BY l
-                """,
-                [project.pk, *who, project.pk, *who],
-            )
-            counts.update({name: n for name, n in cur.fetchall()})
-    else:
-        # An adjudication restates votes already counted: left out, like in the SQL above.
-        for labels, spans in Annotation.objects.filter(example__project=project).filter(visible).exclude(
-            source=AnnotationSource.ADJUDICATED
-        ).values_list(
-            "labels", "spans"
-        ):
-            counts.update(labels or [])
-            counts.update(s.get("label") for s in spans or [] if isinstance(s, dict))
-    rows = [(label.name, label.color, counts.get(label.name, 0)) for label in project.labels.all()]
-    if project.task_type == TaskType.BINARY and rows:
-        # Binary: [] is a decision too (reject); show it beside the accepts.
-        rejected = (
-            Annotation.objects.filter(example__project=project, labels=[])
-            .filter(visible)
-            .exclude(source__in=[AnnotationSource.MODEL, AnnotationSource.ADJUDICATED])
-            .count()
-        )
-        rows.append((f"not {rows[0][0]} (rejected)", "#9ca3af", rejected))
-    return rows

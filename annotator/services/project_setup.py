@@ -84,12 +84,20 @@ def delete_project(project: Project, *, confirm_name: str | None = None) -> None
 
 
 def label_rows(project: Project | None, blank: int) -> list[dict[str, Any]]:
-    """Rows of the label table: the project's labels, then `blank` empty rows pre-filled with
-    the next free shortcut and palette colour (what the service would assign)."""
+    """Rows of the label table: the project's labels (`deletable` when the rules allow deleting
+    one), then up to `blank` empty rows pre-filled with the next free shortcut and palette
+    colour (what the service would assign); no more empty rows than the project may still add
+    (none for a binary project that has its label)."""
     taken: list[Label] = list(project.labels.all()) if project is not None else []
+    deletable = project is not None and project_service.labels_deletable(project.task_type, len(taken))
     rows = [
-        {"id": lb.pk, "name": lb.name, "shortcut": lb.shortcut, "color": lb.color} for lb in taken
+        {"id": lb.pk, "name": lb.name, "shortcut": lb.shortcut, "color": lb.color,
+         "deletable": deletable}
+        for lb in taken
     ]
+    if project is not None:
+        room = project_service.labels_room(project.task_type, len(taken))
+        blank = blank if room is None else min(blank, room)
     keys = {lb.shortcut.lower() for lb in taken if lb.shortcut}
     free = [k for k in project_service.DEFAULT_SHORTCUTS if k not in keys]
     palette = project_service.PALETTE

@@ -126,6 +126,19 @@ def complete_label_specs(specs: list[LabelSpec], taken: Iterable[Label] = ()) ->
     return specs
 
 
+def labels_room(task_type: str, count: int) -> int | None:
+    """How many more labels a project of `task_type` with `count` labels may take: None for no
+    limit; a binary project has exactly one (accept / reject), so 0 once it has it. The settings
+    page offers only as many new-label rows as this allows."""
+    return max(0, 1 - count) if task_type == TaskType.BINARY else None
+
+
+def labels_deletable(task_type: str, count: int) -> bool:
+    """Whether a label may be deleted at all: a project keeps at least one (a binary one exactly
+    one); whether that label is unused is `delete_label`'s other check."""
+    return task_type != TaskType.BINARY and count > 1
+
+
 def _check_label_count(task_type: str, count: int) -> None:
     if task_type == TaskType.BINARY and count != 1:
         raise ProjectRuleError(
@@ -151,6 +164,9 @@ PROJECT_FIELDS = (
     "threshold_objective",
     "threshold_targets",
     "validation_split",
+    "queue_query",
+    "queue_then",
+    "transfer_model_version",
 )
 
 
@@ -202,16 +218,24 @@ def _with_queue_sample(project: Project | None, changes: dict[str, Any]) -> dict
 
 
 def check_queue_label(fields: Mapping[str, Any], label_names: list[str]) -> None:
-    """`likely_positive` needs a `queue_label`, and a queue label must be one of the labels."""
+    """`likely_positive` (also as the `query` strategy's `queue_then`) needs a `queue_label`,
+    and a queue label must be one of the labels; `query` needs descriptions (issue 18)."""
     label = fields.get("queue_label") or ""
     if label and label not in label_names:
         raise ProjectRuleError(
             f"unknown queue_label {label!r}; labels: {', '.join(label_names)}.", "queue_label"
         )
-    if fields.get("queue_strategy") == "likely_positive" and not label:
+    strategy = fields.get("queue_strategy")
+    then = fields.get("queue_then") or "margin"
+    if (strategy == "likely_positive" or (strategy == "query" and then == "likely_positive")) and not label:
         raise ProjectRuleError(
             "the likely_positive strategy needs a queue_label (the label to find positives of).",
             "queue_label",
+        )
+    if strategy == "query" and not fields.get("queue_query"):
+        raise ProjectRuleError(
+            "the query strategy needs queue_query: one or more descriptions of what to find.",
+            "queue_query",
         )
 
 
@@ -239,6 +263,9 @@ def create_project(
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(fields, [spec.name for spec in specs])
+    from annotator.services.cold_start import check_cold_start
+
+    fields = check_cold_start(fields, None, creator)
     check_queue_label(fields, [s.name for s in specs])
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
     Label.objects.bulk_create(
@@ -250,8 +277,9 @@ def create_project(
 
 
 @transaction.atomic
-def update_project(project: Project, **changes: Any) -> Project:
-    """Change project settings. The task type may change only while nothing is annotated."""
+def update_project(project: Project, actor: Any = None, **changes: Any) -> Project:
+    """Change project settings. The task type may change only while nothing is annotated.
+    `actor`: who changes them (a transfer model version must be readable by them)."""
     if "name" in changes:
         if not isinstance(changes["name"], str) or not changes["name"].strip():
             raise ProjectRuleError("name must not be empty.", "name")
@@ -264,14 +292,24 @@ def update_project(project: Project, **changes: Any) -> Project:
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
+    from annotator.services.cold_start import check_cold_start
+
+    changes = check_cold_start(changes, project, actor)
     check_queue_label(
-        {"queue_strategy": project.queue_strategy, "queue_label": project.queue_label, **changes},
+        {"queue_strategy": project.queue_strategy, "queue_label": project.queue_label,
+         "queue_query": project.queue_query, "queue_then": project.queue_then, **changes},
         list(project.labels.values_list("name", flat=True)),
     )
     rescore = any(
         key in changes and changes[key] != getattr(project, key)
-        for key in ("queue_strategy", "queue_label")
+        for key in ("queue_strategy", "queue_label", "queue_query", "queue_then")
     )
+    new_transfer = ("transfer_model_version_id" in changes
+                    and changes["transfer_model_version_id"] is not None
+                    and changes["transfer_model_version_id"] != project.transfer_model_version_id)
+    rescore = rescore or (
+        "transfer_model_version_id" in changes
+        and changes["transfer_model_version_id"] != project.transfer_model_version_id)
     new_type = changes.get("task_type", project.task_type)
     if new_type != project.task_type:
         if new_type not in TaskType.values:
@@ -287,6 +325,11 @@ def update_project(project: Project, **changes: Any) -> Project:
     for key, value in changes.items():
         setattr(project, key, value)
     project.save()
+    if new_transfer:
+        from annotator.services.cold_start import predict_with_transfer
+
+        # Its predictions on this pool, in chunks; the last chunk rescores the queue.
+        predict_with_transfer(project)
     if rescore:
         from annotator.services.queue_scores import request_rescore
 
@@ -353,7 +396,7 @@ def _check_unique(spec: LabelSpec, others: list[Label]) -> None:
 def add_label(project: Project, name: str, shortcut: str = "", color: str = "") -> Label:
     Project.objects.select_for_update().filter(pk=project.pk).first()  # serialize schema edits
     taken = list(project.labels.all())
-    if project.task_type == TaskType.BINARY and taken:
+    if labels_room(project.task_type, len(taken)) == 0:
         raise ProjectRuleError(
             "a binary project has exactly one label; rename it instead.", "name", conflict=True
         )
@@ -418,7 +461,7 @@ def label_usage(label: Label) -> int:
 def delete_label(label: Label) -> None:
     """Delete a label nobody has used; used labels would silently corrupt annotations."""
     project = label.project
-    if project.task_type == TaskType.BINARY or project.labels.count() == 1:
+    if not labels_deletable(project.task_type, project.labels.count()):
         raise ProjectRuleError("a project keeps at least one label.", conflict=True)
     used = label_usage(label)
     if used:

@@ -78,18 +78,15 @@ def _claim(project: Project, user: AbstractBaseUser) -> Example | None:
         .filter(~Exists(mine), ~Exists(labelled))
         .order_by("-assigned_count", *strategy.order_by())
     )
-    skip_locked = connection.features.has_select_for_update_skip_locked
     for attempt in range(_CLAIM_ATTEMPTS):
-        query = candidates
-        if connection.features.has_select_for_update:
-            # First try SKIP LOCKED: concurrent claims never wait on each other. If that finds
-            # nothing, the only candidates left may be rows other claims hold right now, so
-            # wait for them once (plain FOR UPDATE re-checks the WHERE on the committed row).
-            query = candidates.select_for_update(skip_locked=skip_locked and attempt == 0, of=("self",))
+        # First try SKIP LOCKED: concurrent claims never wait on each other. If that finds
+        # nothing, the only candidates left may be rows other claims hold right now, so wait
+        # for them once (plain FOR UPDATE re-checks the WHERE on the committed row).
+        query = candidates.select_for_update(skip_locked=attempt == 0, of=("self",))
         outermost = not connection.in_atomic_block
         try:
             with transaction.atomic():
-                if outermost and connection.vendor == "postgresql":
+                if outermost:
                     # A claim lost in a crash is harmless (it vanishes whole, counter and row
                     # together, and the annotator is simply handed another example), so it need
                     # not wait for the WAL flush; annotations themselves stay fully durable. Only
@@ -98,10 +95,10 @@ def _claim(project: Project, user: AbstractBaseUser) -> Example | None:
                         cur.execute("SET LOCAL synchronous_commit TO OFF")
                 picked = query.first()
                 if picked is None:
-                    if attempt == 0 and skip_locked:
+                    if attempt == 0:
                         continue
                     return None
-                # The WHERE re-check makes the increment safe even without a row lock (SQLite).
+                # The WHERE re-check keeps the count right if the row changed since the read.
                 bumped = Example.objects.filter(
                     pk=picked.pk, assigned_count__lt=project.overlap
                 ).update(assigned_count=F("assigned_count") + 1)

@@ -7,6 +7,11 @@ example under the project's queue strategy with the pure functions of
 indexed `ORDER BY al_score DESC` (annotator.active_learning.queue_strategies). Examples without
 a prediction (imported since) keep -1 and come last. `why_picked` is what the annotate page and
 `POST /queue/next` say about an example.
+
+Cold start (issue 18, annotator.services.cold_start): the `query` strategy stores each
+example's closeness to the project's descriptions until the project has a current model, then
+the priorities of `queue_then`; without a current model, a transfer model version's stored
+predictions on the project drive the model-driven strategies.
 """
 from __future__ import annotations
 
@@ -20,6 +25,12 @@ from django.db import connection, transaction
 from annotator.active_learning import scoring
 from annotator.active_learning.queue_strategies import AL_STRATEGIES
 from annotator.models import Example, Project
+from annotator.services.cold_start import (
+    effective_version,
+    own_current_version,
+    query_priorities,
+    transfer_version_id,
+)
 from config.enqueue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -32,9 +43,11 @@ _WRITE_CHUNK = 20_000
 
 
 def _current_predictions(project: Project) -> tuple[list[str], np.ndarray, np.ndarray] | None:
-    from models_zoo.models import ModelVersion, Prediction
+    """(labels, example ids, scores) of the version that drives the queue: the project's
+    current one, else its transfer model version (issue 18)."""
+    from models_zoo.models import Prediction
 
-    version = ModelVersion.objects.filter(project=project, is_current=True).first()
+    version, _transfer = effective_version(project)
     if version is None:
         return None
     labels = [str(x) for x in version.labels]
@@ -87,12 +100,23 @@ def _diverse_lift(project: Project, ids: np.ndarray, base: np.ndarray, seed: int
     return out
 
 
+def strategy_in_force(project: Project) -> str:
+    """The strategy whose priorities the queue serves: `query` hands over to `queue_then`
+    once the project has a current model of its own (issue 18)."""
+    name = project.queue_strategy
+    if name == "query" and own_current_version(project) is not None:
+        return project.queue_then or "margin"
+    return name
+
+
 def compute_priorities(project: Project, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(example ids, priorities) under the project's strategy; empty when nothing applies."""
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0))
-    name = project.queue_strategy
+    name = strategy_in_force(project)
     if name not in AL_STRATEGIES:
         return empty
+    if name == "query":
+        return query_priorities(project) or empty
     if project.task_type == "spans" and name in scoring.UNCERTAINTY:
         return _span_priorities(project)
     current = _current_predictions(project)
@@ -129,19 +153,12 @@ def rescore_project(project_id: int, seed: int = 0) -> int:
         for start in range(0, len(ids), _WRITE_CHUNK):
             chunk_ids = ids[start:start + _WRITE_CHUNK].tolist()
             chunk_values = values[start:start + _WRITE_CHUNK].astype(float).tolist()
-            if connection.vendor == "postgresql":
-                cur.execute(
-                    f"UPDATE {table} AS e SET al_score = v.s "
-                    "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, s) "
-                    "WHERE e.id = v.id AND e.project_id = %s AND e.queue_key < 1",
-                    [chunk_ids, chunk_values, project_id],
-                )
-            else:  # SQLite (a dev database): row by row is fine at its sizes.
-                cur.executemany(
-                    f"UPDATE {table} SET al_score = %s WHERE id = %s AND project_id = %s"
-                    " AND queue_key < 1",
-                    [(s, i, project_id) for i, s in zip(chunk_ids, chunk_values, strict=True)],
-                )
+            cur.execute(
+                f"UPDATE {table} AS e SET al_score = v.s "
+                "FROM unnest(%s::bigint[], %s::float8[]) AS v(id, s) "
+                "WHERE e.id = v.id AND e.project_id = %s AND e.queue_key < 1",
+                [chunk_ids, chunk_values, project_id],
+            )
     return len(ids)
 
 
@@ -155,6 +172,8 @@ def why_picked(project: Project, example: Example) -> dict[str, Any]:
     """{"reason", "score", "text"}: why the queue handed `example` out under the project's
     strategy ("model unsure: 0.48", "likely positive for HS: 0.91", "mined proposal: 0.83")."""
     name = project.queue_strategy or "random"
+    if name == "query":
+        name = strategy_in_force(project)
     reason, score = "random order", None
     if name == "sequential":
         reason = "import order"
@@ -163,14 +182,20 @@ def why_picked(project: Project, example: Example) -> dict[str, Any]:
         reason, score = "mined proposal", s_an
     elif name in AL_STRATEGIES:
         value = Example.objects.filter(pk=example.pk).values_list("al_score", flat=True).first()
+        transfer = name != "query" and transfer_version_id(project) is not None
         if value is None or value < 0:
-            reason = "not scored yet (no current model prediction)"
+            reason = ("not scored yet (no description or embeddings)" if name == "query"
+                      else "not scored yet (no current model prediction)")
+        elif name == "query":
+            reason, score = "close to your description", value
         elif name == "likely_positive":
             reason, score = f"likely positive for {project.queue_label}", value
         elif name == "margin_diverse" and value > 1.0:
             reason, score = "model unsure (diverse pick)", value - 1.0
         else:
             reason, score = "model unsure", value
+        if transfer and score is not None:
+            reason += f" (transferred model {project.transfer_model_version_id})"
     score = None if score is None else round(float(score), 4)
     text = reason if score is None else f"{reason}: {score:.2f}"
     return {"reason": reason, "score": score, "text": text}
@@ -184,6 +209,8 @@ def rescore_if_current(project_id: int, version_id: int) -> int:
     project = Project.objects.filter(pk=project_id).first()
     if project is None or project.queue_strategy not in AL_STRATEGIES:
         return 0
-    if not ModelVersion.objects.filter(pk=version_id, project_id=project_id, is_current=True).exists():
+    in_force = transfer_version_id(project) == version_id  # a transfer model (issue 18)
+    if not in_force and not ModelVersion.objects.filter(
+            pk=version_id, project_id=project_id, is_current=True).exists():
         return 0
     return rescore_project(project_id)

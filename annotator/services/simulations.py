@@ -1,5 +1,11 @@
 """Active-learning simulations: parse the request, run the job on the project's labelled
-examples and cached vectors (annotator.active_learning.simulation), answer JSON and CSV."""
+examples and cached vectors (annotator.active_learning.simulation) with the project's own
+training recipe, answer JSON and CSV.
+
+Issue 18: every round trains as a real run of this project would (models_zoo.recipe); the
+request may simulate a rarer stream (`prevalence`), a cold start (`start`: random, nearest to a
+description, another project's likely positives, keyword hits) and a goal (`target_f1`).
+"""
 from __future__ import annotations
 
 import csv
@@ -9,20 +15,19 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.utils import timezone
 
-from annotator.active_learning.simulation import SIMULATION_STRATEGIES, simulate
-from annotator.models import Project, TaskType
+from annotator.active_learning.simulation import LABEL_STRATEGIES, SIMULATION_STRATEGIES, simulate
+from annotator.models import Example, Project, TaskType
 from annotator.models_simulation import Simulation, SimulationState
-from config.enqueue import enqueue_on_commit
+from annotator.services.simulation_starts import build_starts, parse_starts
 from config.failures import public_reason
 
 logger = logging.getLogger(__name__)
 SIMULATE_TASK = "vigia.simulate"
 
 DEFAULTS = {"strategies": ["random", "margin"], "n0": 100, "batch": 50, "rounds": 10, "seeds": 3,
-            "test_fraction": 0.2}
+            "test_fraction": 0.2, "prevalence": None, "start": "random", "target_f1": None}
 LIMITS = {"n0": (1, 100_000), "batch": (1, 10_000), "rounds": (1, 100), "seeds": (1, 10)}
 
 
@@ -32,8 +37,23 @@ class SimulationError(ValueError):
         self.field, self.message = field, message
 
 
-def parse_params(project: Project, data: Any) -> dict[str, Any]:
-    """Validated parameters (defaults filled in); SimulationError names the bad field."""
+def _number(params: dict[str, Any], key: str, low: float, high: float, open_low: bool = False,
+            open_high: bool = False) -> float | None:
+    value = params.get(key)
+    if value is None:
+        return None
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    if ok:
+        ok = (value > low if open_low else value >= low) and (value < high if open_high else value <= high)
+    if not ok:
+        bounds = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+        raise SimulationError(key, f"a number in {bounds}, or null")
+    return float(value)
+
+
+def parse_params(project: Project, data: Any, user: AbstractBaseUser | None = None) -> dict[str, Any]:
+    """Validated parameters (defaults filled in); SimulationError names the bad field. `user`
+    must be able to read a `{"model_version": id}` start's project."""
     if not isinstance(data, dict):
         raise SimulationError("non_field_errors", "expected a JSON object")
     unknown = set(data) - {*DEFAULTS, "label"}
@@ -56,57 +76,85 @@ def parse_params(project: Project, data: Any) -> dict[str, Any]:
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.05 <= fraction <= 0.9:
         raise SimulationError("test_fraction", "a number from 0.05 to 0.9")
     params["test_fraction"] = float(fraction)
+    params["prevalence"] = _number(params, "prevalence", 0, 1, open_low=True, open_high=True)
+    params["target_f1"] = _number(params, "target_f1", 0, 1, open_low=True)
+    if project.task_type == TaskType.SPANS:
+        raise SimulationError("project", "span projects cannot be simulated (no vector head)")
     names = list(project.labels.values_list("name", flat=True))
-    label = params.get("label") or (project.queue_label or None)
-    if "likely_positive" in params["strategies"]:
-        if not label:
-            raise SimulationError("label", "likely_positive needs the label to find positives of")
+    label = params.get("label") or project.queue_label or (names[0] if len(names) == 1 else None)
     if label is not None and label not in names:
         raise SimulationError("label", f"unknown label {label!r}; labels: {', '.join(names)}")
     params["label"] = label
-    if project.task_type == TaskType.SPANS:
-        raise SimulationError("project", "span projects cannot be simulated (no vector head)")
+    needs = [s for s in params["strategies"] if s in LABEL_STRATEGIES]
+    if needs and not label:
+        raise SimulationError("label", f"{needs[0]} needs the label to find positives of")
+    if params["prevalence"] is not None and not label:
+        raise SimulationError("label", "a prevalence needs the label whose positives it counts")
+    try:
+        params["start"] = parse_starts(params["start"], project, user)
+    except ValueError as exc:
+        raise SimulationError("start", str(exc)) from None
+    kinds = {s if isinstance(s, str) else next(iter(s)) for s in _as_list(params["start"])}
+    if "model_version" in kinds and not label:
+        raise SimulationError("label", "a model_version start needs the label whose likely "
+                              "positives it picks")
     return params
 
 
+def _as_list(start: Any) -> list[Any]:
+    return start if isinstance(start, list) else [start]
+
+
 def create_simulation(project: Project, user: AbstractBaseUser | None, data: Any) -> Simulation:
-    """Store a queued simulation and enqueue `vigia.simulate` once the transaction commits.
-    A broker that refuses fails the row with the reason and raises BrokerUnavailable (503)."""
-    params = parse_params(project, data)
-    with transaction.atomic():
-        simulation = Simulation.objects.create(project=project, created_by=user, params=params)
-        simulation_id = simulation.pk
-        enqueue_on_commit(SIMULATE_TASK, [simulation_id],
-                          on_refused=lambda reason: _not_queued(simulation_id, reason))
+    """Store a queued simulation and send `vigia.simulate` once the transaction commits;
+    config.enqueue.BrokerUnavailable (a 503) marks it failed with the reason."""
+    from config.enqueue import enqueue_on_commit
+
+    params = parse_params(project, data, user)
+    simulation = Simulation.objects.create(project=project, created_by=user, params=params)
+    pk = simulation.pk
+
+    def refused(reason: str) -> None:
+        Simulation.objects.filter(pk=pk, state=SimulationState.QUEUED).update(
+            state=SimulationState.FAILED, finished_at=timezone.now(),
+            error=f"the task queue is unavailable: {reason}")
+
+    enqueue_on_commit("vigia.simulate", [pk], on_refused=refused)
     return simulation
 
 
-def _not_queued(simulation_id: int, reason: str) -> None:
-    Simulation.objects.filter(pk=simulation_id).update(
-        state=SimulationState.FAILED, error=f"could not enqueue the simulation task: {reason}",
-        finished_at=timezone.now(),
-    )
-
-
-def _data(project: Project) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(labels, vectors, gold matrix) of the project's labelled examples that have vectors."""
-    from annotator.services.embeddings import load_vectors, ready_embedding_set
+def _data(project: Project, split_field: str | None) -> dict[str, Any]:
+    """The project's labelled examples that have vectors, in example id order: ids, vectors,
+    gold matrix, texts (for keywords), metadata values of `split_field`, the encoder."""
+    from annotator.services.cold_start import usable_embedding_set
+    from annotator.services.embeddings import load_vectors
     from models_zoo.services.datasets import gold_examples
 
-    embedding_set = ready_embedding_set(project)
+    embedding_set = usable_embedding_set(project)
     if embedding_set is None:
         raise SimulationError("embeddings", "the project has no ready embedding set: embed it first")
     labels = list(project.labels.values_list("name", flat=True))
     golds = {g.example_id: g.labels for g in gold_examples(project)}
     ids, vectors = load_vectors(embedding_set)
+    ids = np.asarray(ids, dtype=np.int64)
     keep = np.array([int(i) in golds for i in ids], dtype=bool)
     ids, vectors = ids[keep], np.asarray(vectors)[keep]
+    order = np.argsort(ids, kind="stable")  # a training run reads its examples in id order
+    ids, vectors = ids[order], vectors[order]
     y = np.array([[name in golds[int(i)] for name in labels] for i in ids], dtype=np.int64)
-    return labels, vectors, y.reshape(len(ids), len(labels))
+    rows = dict(Example.objects.filter(pk__in=ids.tolist()).values_list("pk", "normalized_text"))
+    meta = (dict(Example.objects.filter(pk__in=ids.tolist()).values_list("pk", "meta"))
+            if split_field else {})
+    return {"labels": labels, "ids": ids, "x": vectors, "y": y.reshape(len(ids), len(labels)),
+            "texts": [rows.get(int(i)) or "" for i in ids],
+            "values": [(meta.get(int(i)) or {}).get(split_field) for i in ids] if split_field else None,
+            "encoder": embedding_set.encoder}
 
 
 def run_simulation(simulation_id: int) -> Simulation:
     """The job body: mark running, simulate with progress, store the result (or the error)."""
+    from models_zoo.services.training_defaults import project_recipe
+
     simulation = Simulation.objects.select_related("project").get(pk=simulation_id)
     if simulation.state not in (SimulationState.QUEUED, SimulationState.RUNNING):
         return simulation  # redelivered after it finished
@@ -114,7 +162,11 @@ def run_simulation(simulation_id: int) -> Simulation:
         state=SimulationState.RUNNING, started_at=timezone.now(), progress=0.0)
     project, p = simulation.project, simulation.params
     try:
-        labels, x, y = _data(project)
+        recipe = project_recipe(project)
+        split = recipe.split or {}
+        data = _data(project, (split.get("field") or "created_at") if split.get("kind") in ("group", "date") else None)
+        recipe.config["encoder"] = data["encoder"]
+        x = data["x"]
         needed = p["n0"] + 10
         if len(x) < needed:
             raise SimulationError("n0", f"only {len(x)} labelled examples with vectors; need at "
@@ -126,11 +178,12 @@ def run_simulation(simulation_id: int) -> Simulation:
                 last[0] = fraction
                 Simulation.objects.filter(pk=simulation.pk).update(progress=round(fraction, 4))
 
-        label_index = labels.index(p["label"]) if p.get("label") else None
-        result = simulate(x, y, labels, project.task_type, p["strategies"], n0=p["n0"],
-                          batch=p["batch"], rounds=p["rounds"], seeds=p["seeds"],
-                          test_fraction=p["test_fraction"], label_index=label_index,
-                          progress=progress)
+        label_index = data["labels"].index(p["label"]) if p.get("label") else None
+        starts = build_starts(_as_list(p.get("start", "random")), project, data, label_index)
+        result = simulate(x, data["y"], recipe, p["strategies"], n0=p["n0"], batch=p["batch"],
+                          rounds=p["rounds"], seeds=p["seeds"], test_fraction=p["test_fraction"],
+                          label_index=label_index, prevalence=p.get("prevalence"), starts=starts,
+                          target_f1=p.get("target_f1"), values=data["values"], progress=progress)
     except Exception as exc:
         logger.exception("simulation %s failed", simulation.pk)
         message = exc.message if isinstance(exc, SimulationError) else public_reason(exc)
@@ -146,25 +199,44 @@ def run_simulation(simulation_id: int) -> Simulation:
 
 def simulation_payload(simulation: Simulation) -> dict[str, Any]:
     result = simulation.result or {}
+    params = simulation.params or {}
     return {
         "id": simulation.pk, "project": simulation.project_id, "state": simulation.state,
-        "progress": simulation.progress, "params": simulation.params,
-        "full_f1": result.get("full_f1"), "curves": result.get("curves", {}),
+        "progress": simulation.progress, "params": params,
+        "start": params.get("start", "random"), "prevalence": params.get("prevalence"),
+        "target_f1": params.get("target_f1"),
+        "full_f1": result.get("full_f1"), "full": result.get("full"),
+        "curves": result.get("curves", {}),
         "aulc": result.get("aulc", {}), "labels_to_95": result.get("labels_to_95", {}),
+        "labels_to_target": result.get("labels_to_target", {}),
+        "starts": result.get("starts", []), "sizes": result.get("sizes"),
+        "recipe": result.get("recipe"),
         "n_examples": result.get("n_examples"), "error": simulation.error,
         "created_at": simulation.created_at, "finished_at": simulation.finished_at,
     }
 
 
+def start_name(start: Any) -> str:
+    """A start's short name for tables and CSV: random, query, model_version:12, keywords."""
+    if isinstance(start, str):
+        return start
+    kind, value = next(iter(start.items()))
+    return f"model_version:{value}" if kind == "model_version" else kind
+
+
 def simulation_csv(simulation: Simulation) -> str:
-    """strategy,labels,f1_mean,f1_sd rows, then the full F1 as a `full` row."""
+    """strategy,labels,f1_mean,f1_sd,start rows (every start), then the full F1 as a `full` row."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["strategy", "labels", "f1_mean", "f1_sd"])
+    writer.writerow(["strategy", "labels", "f1_mean", "f1_sd", "start"])
     result = simulation.result or {}
-    for strategy, points in result.get("curves", {}).items():
-        for point in points:
-            writer.writerow([strategy, point["labels"], point["f1_mean"], point["f1_sd"]])
+    starts = result.get("starts") or [{"start": "random", "strategies": {
+        name: {"overall": {"curve": points}} for name, points in result.get("curves", {}).items()}}]
+    for start in starts:
+        for strategy, figures in start["strategies"].items():
+            for point in figures["overall"]["curve"]:
+                writer.writerow([strategy, point["labels"], point["f1_mean"], point["f1_sd"],
+                                 start_name(start["start"])])
     if result.get("full_f1") is not None:
-        writer.writerow(["full", result.get("n_examples", ""), result["full_f1"], ""])
+        writer.writerow(["full", result.get("n_examples", ""), result["full_f1"], "", ""])
     return out.getvalue()

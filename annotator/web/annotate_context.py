@@ -18,6 +18,8 @@ from annotator.services.queue_scores import why_picked
 HISTORY_SIZE = 10
 # Words (with inner apostrophes), @mentions and #hashtags stay whole; any other non-space
 # character is its own token. Spans snap to these token boundaries.
+# Letter keys annotate.js handles before looking for a label's shortcut.
+PAGE_KEYS = frozenset({"h"})
 TOKEN_RE = re.compile(r"[#@]?\w+(?:['’]\w+)*|\S")
 
 
@@ -31,6 +33,18 @@ class LabelChoice:
     suggested: bool
     score: float | None
     threshold: float | None = None  # the version's decision threshold for this label
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys that pick this label, each once: its 1-9 position key, then its own
+        shortcut unless that never reaches the label in annotate.js: the same key, a digit 1-9
+        (digits always pick by position) or a key the page keeps for itself (h: guidelines)."""
+        keys = [str(self.number)] if self.number else []
+        shortcut = self.shortcut.strip()
+        taken = shortcut.lower() in keys or shortcut.lower() in PAGE_KEYS
+        if shortcut and not taken and not ("1" <= shortcut <= "9" and len(shortcut) == 1):
+            keys.append(shortcut)
+        return keys
 
 
 def tokenize(text: str) -> list[dict[str, Any]]:
@@ -46,14 +60,31 @@ def tokenize(text: str) -> list[dict[str, Any]]:
 
 
 def current_suggestion(example: Example) -> Any:
-    """The current model version's stored Prediction for `example`, or None."""
+    """The stored Prediction for `example` of the project's current model version; without
+    one, of the project's transfer model version (issue 18), else None."""
     from models_zoo.models import Prediction  # models_zoo is optional at import time
 
-    return (
-        Prediction.objects.filter(example=example, model_version__is_current=True)
-        .select_related("model_version")
-        .first()
-    )
+    predictions = Prediction.objects.filter(example=example).select_related("model_version")
+    own = predictions.filter(model_version__project_id=example.project_id,
+                             model_version__is_current=True).first()
+    transfer_id = example.project.transfer_model_version_id
+    if own is not None or transfer_id is None:
+        return own
+    from annotator.services.cold_start import own_current_version
+
+    if own_current_version(example.project) is not None:
+        return None  # the project's own model has not predicted this example yet
+    return predictions.filter(model_version_id=transfer_id).first()
+
+
+def _transfer_in_force(project: Project) -> Any:
+    """The project's transfer model version while it has no current model of its own."""
+    if project.transfer_model_version_id is None:
+        return None
+    from annotator.services.cold_start import effective_version
+
+    version, is_transfer = effective_version(project)
+    return version if is_transfer else None
 
 
 def meta_line(example: Example) -> list[tuple[str, str]]:
@@ -165,6 +196,9 @@ def annotate_context(
             for i, lb in enumerate(labels)
         ],
         suggestion=suggestion,
+        # Issue 18: another project's model drives suggestions and queue until this one has
+        # its own.
+        transfer=_transfer_in_force(project),
         mine=mine,
         spans_json=json.dumps(spans),
         spans_suggested=suggestion is not None and bool(spans),

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotator.models import Annotation, Assignment, AssignmentStatus, Example, Project, Role
+from annotator.models import Annotation, Assignment, Example, Project, Role
 from annotator.permissions import get_project_for
 from annotator.services import progress, queue
 from annotator.services.annotations import (
@@ -42,18 +42,13 @@ def _render(request: HttpRequest, ctx: dict, status: int = 200) -> HttpResponse:
 def _own_example(project: Project, user, example_id: int) -> Example:
     """An example of `project` that was handed to `user` (or that they annotated); else 404.
 
-    One query; `was_done` says whether the user's assignment was already done (progress).
+    One query.
     """
     example = (
         Example.objects.filter(pk=example_id, project=project)
         .annotate(
             handed=Exists(Assignment.objects.filter(example=OuterRef("pk"), user=user)),
             annotated=Exists(Annotation.objects.filter(example=OuterRef("pk"), user=user)),
-            was_done=Exists(
-                Assignment.objects.filter(
-                    example=OuterRef("pk"), user=user, status=AssignmentStatus.DONE
-                )
-            ),
         )
         .first()
     )
@@ -81,16 +76,15 @@ def annotate_example(request: HttpRequest, project_id: int, example_id: int) -> 
         return _render(request, annotate_context(project, request.user, example, editing=True))
     try:
         decision = parse_decision(project, request.POST)
-        if decision.action == "skip":
-            queue.skip(project, request.user, example)
-        else:
-            # Marks the user's assignment done in the same transaction.
-            save_annotation(
-                user=request.user, example=example, labels=decision.labels, spans=decision.spans
-            )
-            progress.record_decision(
-                project, example, request.user, was_done=example.was_done, now_done=True
-            )
+        # The progress line moves by what this decision changed (nothing when it is refused).
+        with progress.tracking_decision(project, example, request.user):
+            if decision.action == "skip":
+                queue.skip(project, request.user, example)
+            else:
+                # Marks the user's assignment done in the same transaction.
+                save_annotation(
+                    user=request.user, example=example, labels=decision.labels, spans=decision.spans
+                )
     except AnnotationInvalid as exc:
         ctx = annotate_context(
             project,

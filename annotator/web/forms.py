@@ -40,6 +40,12 @@ class ImportForm(forms.Form):
         required=False,
     )
 
+    posted_at_from_id = forms.BooleanField(
+        required=False, label="Posting times from tweet ids",
+        help_text="The id column holds Twitter/X tweet ids: each row's posting time is read from "
+        "its id (rows with a date column keep their date).",
+    )
+
     def clean_on_error(self) -> str:
         return self.cleaned_data.get("on_error") or "stop"
 

@@ -24,7 +24,7 @@ from annotator.importers.errors import ON_ERROR_CHOICES, EnqueueFailed
 from annotator.importers.preview import mapping_from_roles, preview_import
 from annotator.models import Project, Role
 from annotator.permissions import get_project_for
-from annotator.services.imports import start_import
+from annotator.services.imports import start_import, with_posted_at_from_id
 from annotator.web.forms import ImportForm
 
 _KEEP_SECONDS = 3600
@@ -37,7 +37,8 @@ def _folder() -> Path:
     return path
 
 
-def _keep(request: HttpRequest, upload: Any, fmt: str, on_error: str) -> str:
+def _keep(request: HttpRequest, upload: Any, fmt: str, on_error: str,
+          posted_at_from_id: bool = False) -> str:
     folder = _folder()
     now = time.time()
     for old in folder.iterdir():
@@ -48,7 +49,8 @@ def _keep(request: HttpRequest, upload: Any, fmt: str, on_error: str) -> str:
         for chunk in upload.chunks():
             out.write(chunk)
     kept = request.session.get(_SESSION_KEY, {})
-    kept[token] = {"format": fmt, "name": upload.name, "on_error": on_error}
+    kept[token] = {"format": fmt, "name": upload.name, "on_error": on_error,
+                   "posted_at_from_id": posted_at_from_id}
     request.session[_SESSION_KEY] = kept
     return token
 
@@ -97,19 +99,25 @@ def import_preview(request: HttpRequest, project_id: int) -> HttpResponse:
             messages.error(request, f"Nothing to preview: {problems}")
             return redirect("project-detail", project_id=project.pk)
         cleaned = form.cleaned_data
-        token = _keep(request, cleaned["file"], cleaned["format"], cleaned["on_error"])
+        token = _keep(request, cleaned["file"], cleaned["format"], cleaned["on_error"],
+                      cleaned["posted_at_from_id"])
         entry = request.session[_SESSION_KEY][token]
-        return _render(request, project, token, entry, cleaned["mapping"], [])
+        mapping = with_posted_at_from_id(cleaned["mapping"], cleaned["posted_at_from_id"])
+        return _render(request, project, token, entry, mapping, [])
     entry = request.session.get(_SESSION_KEY, {}).get(token) if token.isalnum() else None
     if entry is None or not (_folder() / token).is_file():
         messages.error(request, "That upload is no longer kept; choose the file again.")
         return redirect("project-detail", project_id=project.pk)
     on_error = request.POST.get("on_error", entry["on_error"])
-    entry = {**entry, "on_error": on_error}
+    # The checkbox: unchecked boxes are not sent, so the form says it is there ("times-shown").
+    from_ids = (bool(request.POST.get("posted_at_from_id")) if request.POST.get("times-shown")
+                else bool(entry.get("posted_at_from_id")))
+    entry = {**entry, "on_error": on_error, "posted_at_from_id": from_ids}
     columns = preview_import(project, _folder() / token, entry["format"], None, n=1).columns
     roles = {name: request.POST.get(f"role-{i}", "meta") for i, name in enumerate(columns)}
     try:
         mapping = mapping_from_roles(columns, roles) if columns else None
+        mapping = with_posted_at_from_id(mapping, from_ids)
     except ImportFailed as exc:
         return _render(request, project, token, entry, None, list(exc.errors), 400, roles)
     if request.POST.get("action") != "import":

@@ -24,15 +24,36 @@ def queue_settings(request: HttpRequest, project_id: int) -> HttpResponse:
             "queue_strategy": request.POST.get("queue_strategy", ""),
             "queue_label": request.POST.get("queue_label", ""),
         }
+        # Cold start (issue 18): one description per line; the hand-over strategy; a transfer
+        # model version (empty: none).
+        if "queue_query" in request.POST:
+            changes["queue_query"] = [line.strip() for line in
+                                      request.POST["queue_query"].splitlines() if line.strip()]
+        if "queue_then" in request.POST:
+            changes["queue_then"] = request.POST.get("queue_then", "")
+        if "transfer_model_version" in request.POST:
+            changes["transfer_model_version"] = request.POST.get("transfer_model_version", "").strip() or None
         try:
-            update_project(project, **changes)
+            update_project(project, actor=request.user, **changes)
         except ProjectRuleError as exc:
             error, status = exc, 400
             project.refresh_from_db()
         else:
             return redirect("queue-settings", project_id=project.pk)
+    from annotator.active_learning.queue_strategies import AL_STRATEGIES
+    from annotator.services.cold_start import effective_version, transfer_candidates
+    from annotator.services.queue_scores import strategy_in_force
+
     scored = Example.objects.filter(project=project, al_score__gte=0).count()
+    driving, is_transfer = effective_version(project)
     ctx = {
+        "then_choices": [name for name in AL_STRATEGIES if name != "query"],
+        "transfer_choices": transfer_candidates(request.user, project) if is_admin else [],
+        "driving_version": driving,
+        "driving_is_transfer": is_transfer,
+        "in_force": strategy_in_force(project),
+        "queue_query_text": (request.POST.get("queue_query", "") if error is not None
+                             else "\n".join(project.queue_query or [])),
         "project": project,
         "is_admin": is_admin,
         "strategies": [(cls.name, cls.description) for cls in STRATEGIES.values()],

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from annotator.models import ImportJob, ImportStatus, Membership, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
 from annotator.services import progress
+from annotator.services.label_distribution import label_distribution
 from annotator.visibility import restricted_user_id
 from annotator.web.forms import ImportForm
 
@@ -52,7 +53,7 @@ def _detail_context(request: HttpRequest, project, form: ImportForm | None = Non
         "is_admin": role == Role.ADMIN,
         "can_annotate": RANK[Role(role)] >= RANK[Role.ANNOTATOR],
         "counts": progress.project_counts([project])[project.pk],
-        "distribution": progress.label_distribution(project, restricted_user_id(project, request.user)),
+        "distribution": label_distribution(project, restricted_user_id(project, request.user)),
         "labels": list(project.labels.all()),
         "form": form or ImportForm(),
         "jobs": [
@@ -80,7 +81,7 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     """
     from annotator.importers import ImportFailed
     from annotator.importers.errors import EnqueueFailed
-    from annotator.services.imports import start_import
+    from annotator.services.imports import start_import, with_posted_at_from_id
 
     project = get_project_for(request.user, project_id, Role.ADMIN)
     if request.POST.get("retry"):
@@ -91,6 +92,8 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     if form.is_valid():
         upload = form.cleaned_data["file"]
         fmt, mapping = form.cleaned_data["format"], form.cleaned_data["mapping"]
+        # The option travels in the mapping, so a kept upload retried later keeps it too.
+        mapping = with_posted_at_from_id(mapping, form.cleaned_data["posted_at_from_id"])
         on_error = form.cleaned_data["on_error"]
         try:
             outcome = start_import(

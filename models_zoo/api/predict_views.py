@@ -56,6 +56,10 @@ _predict_request = inline_serializer(
         "texts": serializers.ListField(
             child=serializers.CharField(), required=False, max_length=service.MAX_ITEMS_PER_REQUEST
         ),
+        "model_version": serializers.IntegerField(
+            required=False,
+            help_text="Pin a version of this project (reproducibility, comparing two); default: the current one",
+        ),
         "items": serializers.ListField(
             child=inline_serializer(
                 "PredictItem",
@@ -134,14 +138,17 @@ class PredictView(APIView):
             "Scores per label, thresholded labels and spans from the project's current model "
             f"version, at most {service.MAX_ITEMS_PER_REQUEST} items per request. Send "
             '`{"texts": [...]}` or `{"items": [{"text": ..., "image": <base64>}]}`. '
-            "Any project member may predict; authenticate with `Authorization: Token <key>`."
+            "Optional `model_version` pins a version of this project (400 when not an id, 404 "
+            "when not this project's). Any project member may predict; authenticate with "
+            "`Authorization: Token <key>` or a project API key with the predict scope "
+            "(`Authorization: Api-Key <key>`)."
         ),
         request=_predict_request,
         responses={
             200: _predict_response,
             400: OpenApiResponse(_error_list, description="Bad item(s), named by index"),
             401: OpenApiResponse(_detail, description="Not authenticated"),
-            404: OpenApiResponse(_detail, description="Unknown project or not a member"),
+            404: OpenApiResponse(_detail, description="Unknown project, not a member, or a pinned version of another project"),
             409: OpenApiResponse(_detail, description="The project has no current model"),
             413: OpenApiResponse(_detail, description="More items than the per-request limit"),
             503: OpenApiResponse(_detail, description="The current model cannot be loaded"),
@@ -172,6 +179,9 @@ class PredictView(APIView):
             return too_big
         try:
             inputs = service.parse_predict_payload(request.data, project.task_type)
+            pinned = service.pinned_version_ref(project, request.data.get("model_version"))
+        except service.VersionNotInProject as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
         except service.TooManyItems as exc:
             return Response(
                 {"detail": str(exc), "limit": exc.limit, "count": exc.count},
@@ -180,7 +190,7 @@ class PredictView(APIView):
         except service.PredictionInputError as exc:
             return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            result = service.predict_items(project, inputs)
+            result = service.predict_items(project, inputs, version=pinned)
         except NoCurrentModel as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except ModelUnavailable as exc:

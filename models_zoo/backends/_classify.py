@@ -77,11 +77,20 @@ def decide(scores: np.ndarray, labels: Sequence[str], task_type: str,
 
 def calibrate_and_measure(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str],
                           task_type: str, objective: str = "f1_positive",
-                          targets: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
-    """Per-class thresholds on validation under the threshold `objective` (issue 12), then the
-    shared metrics with those thresholds; `metrics["threshold_calibration"]` keeps the objective,
-    each label's pick and its validation curve (the version page draws it)."""
-    thresholds, report = calibrate(y_true, scores, labels, objective, targets)
+                          targets: dict[str, float] | None = None,
+                          calibration: tuple[np.ndarray, np.ndarray] | None = None,
+                          folds: int | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+    """Per-class thresholds under the threshold `objective` (issue 12), then the shared metrics
+    with those thresholds on validation (`y_true`, `scores`); `metrics["threshold_calibration"]`
+    keeps the objective, where the thresholds were picked, each label's pick, the positives it
+    rested on and its curve (the version page draws it). `calibration`: (y, out-of-fold scores)
+    of the training examples when thresholds are calibrated by `folds`-fold cross-validation
+    (issue 18); None: on the validation split."""
+    if calibration is None:
+        thresholds, report = calibrate(y_true, scores, labels, objective, targets)
+    else:
+        thresholds, report = calibrate(calibration[0], calibration[1], labels, objective, targets,
+                                       method="cross_validation", folds=folds)
     y_pred = decide(scores, labels, task_type, thresholds)
     metrics = measure(y_true, scores, y_pred, labels)
     metrics["threshold_calibration"] = report
@@ -93,11 +102,13 @@ def calibrate_and_measure(y_true: np.ndarray, scores: np.ndarray, labels: Sequen
 
 
 def calibrate_for(config: Any, y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str],
-                  task_type: str) -> tuple[dict[str, float], dict[str, Any]]:
+                  task_type: str, calibration: tuple[np.ndarray, np.ndarray] | None = None,
+                  folds: int | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """`calibrate_and_measure` with the objective and targets of a ClassifierConfig."""
     return calibrate_and_measure(y_true, scores, labels, task_type,
                                  getattr(config, "threshold_objective", "f1_positive"),
-                                 getattr(config, "threshold_targets", None))
+                                 getattr(config, "threshold_targets", None),
+                                 calibration=calibration, folds=folds)
 
 
 def measure(y_true: np.ndarray, scores: np.ndarray, y_pred: np.ndarray,

@@ -8,10 +8,12 @@ pooling, normalisation). Mean pooling and L2 normalisation, as sentence-transfor
 Normalize modules do them, run in numpy; only mean-pooling encoders are exported (others keep the
 torch engine, with the reason logged).
 
-The export is cached under `$VIGIA_ARTIFACTS_DIR/encoders/<name>-<sha256 of the checkpoint
-files>/`, so a changed checkpoint gets a new export and two encoders never share one. Workers
-racing to export take a file lock, and the export is written to a temporary sibling and renamed
-into place, so a reader never sees half an export.
+The export is cached under `<cache root>/<name>-<sha256 of the checkpoint files>/`, so a changed
+checkpoint gets a new export and two encoders never share one. Workers racing to export take a
+file lock, and the export is written to a temporary sibling and renamed into place, so a reader
+never sees half an export. The cache root and an optional shared store come from `configure`
+(the service layer passes them in: this module never imports Django): with a shared store, a
+host missing an export first copies the one another host published, and publishes its own.
 
 `OnnxSentenceEncoder.encode` tokenises every text once, sorts the texts by token length into
 batches (length bucketing, `_buckets`), pads each batch only to its own longest row, and puts the
@@ -29,9 +31,9 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,22 +63,40 @@ class ExportError(RuntimeError):
     """The encoder cannot be exported (unsupported modules, exporter failure)."""
 
 
+class SharedExports(Protocol):
+    """Exports shared between hosts (the service layer's storage; see `configure`)."""
+
+    def fetch(self, name: str, target: Path) -> bool:
+        """Copy the published export `name` into the empty directory `target`; False when
+        none is published. Raises when a published one is damaged."""
+
+    def publish(self, name: str, source: Path) -> None:
+        """Publish the finished export in `source` as `name` for the other hosts."""
+
+
+# () -> (cache root or None, shared exports or None); set by `configure`.
+_location: Callable[[], tuple[Path | None, SharedExports | None]] | None = None
+
+
+def configure(location: Callable[[], tuple[Path | None, SharedExports | None]] | None) -> None:
+    """Where exports are cached and whether they are shared, asked at each use (so settings
+    changed at run time apply). Vigia's models_zoo app installs it; without it the cache is
+    `~/.cache/vigia/encoders` and nothing is shared."""
+    global _location
+    _location = location
+
+
+def _configured() -> tuple[Path | None, SharedExports | None]:
+    return _location() if _location is not None else (None, None)
+
+
 def cache_root() -> Path:
-    """Where exports are cached: `VIGIA_ENCODER_CACHE_DIR` (environment, then Django settings),
-    by default `$VIGIA_ARTIFACTS_DIR/encoders`."""
+    """Where this host keeps exports: `VIGIA_ENCODER_CACHE_DIR` from the environment, else the
+    configured root, else `~/.cache/vigia/encoders` (a plain library use)."""
     if os.environ.get("VIGIA_ENCODER_CACHE_DIR"):
         return Path(os.environ["VIGIA_ENCODER_CACHE_DIR"]).expanduser()
-    base: str | Path | None = None
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            return Path(getattr(settings, "VIGIA_ENCODER_CACHE_DIR", None)
-                        or Path(settings.VIGIA_ARTIFACTS_DIR) / "encoders")
-    except Exception:  # Django absent or unconfigured: a plain library use
-        base = None
-    base = os.environ.get("VIGIA_ARTIFACTS_DIR") or Path.home() / ".cache" / "vigia" / "artifacts"
-    return Path(base) / "encoders"
+    root, _shared = _configured()
+    return Path(root) if root is not None else Path.home() / ".cache" / "vigia" / "encoders"
 
 
 def checkpoint_digest(model_dir: str | Path) -> str:
@@ -226,15 +246,42 @@ def ensure_export(name: str, model_dir: str | Path, load_model: Any) -> Path:
             return final
         tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
+        _root, shared = _configured()
         try:
-            _export_into(load_model(), tmp)
+            how = "exported"
+            if not (shared is not None and _fetched(shared, final.name, tmp)):
+                _export_into(load_model(), tmp)
+                if shared is not None:
+                    try:
+                        shared.publish(final.name, tmp)
+                    except Exception as exc:  # this host still has it; others export their own
+                        logger.warning("could not publish the ONNX export %s: %s", final.name, exc)
+            else:
+                how = "fetched the published"
             if final.exists():  # a leftover without its meta file: incomplete, replace it
                 shutil.rmtree(final)
             os.rename(tmp, final)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    logger.info("exported encoder %r to ONNX at %s", name, final)
+    logger.info("%s ONNX export of encoder %r into %s", how, name, final)
     return final
+
+
+def _fetched(shared: SharedExports, name: str, target: Path) -> bool:
+    """The published export copied into `target`; False (target emptied again) when there is
+    none or it cannot be read: this host then exports its own."""
+    try:
+        found = bool(shared.fetch(name, target)) and (target / META_FILE).is_file()
+    except Exception as exc:
+        logger.warning("could not fetch the published ONNX export %s (%s); exporting it here", name, exc)
+        found = False
+    if not found:
+        for child in target.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    return found
 
 
 class OnnxSentenceEncoder:

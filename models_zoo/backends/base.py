@@ -80,6 +80,19 @@ class BackendError(Exception):
     """Bad input or configuration for a backend; the message names the problem."""
 
 
+# Form hints in a field's JSON schema (`json_schema_extra`), read by the training form
+# (models_zoo.web.config_form); validation ignores them:
+# - "group": VALIDATION_GROUP gathers the fields that decide how a run is validated;
+# - "shown_when": {other field: [values]} shows a field only while that field has one of these
+#   values (e.g. the random forest's settings while the random-forest head is chosen).
+VALIDATION_GROUP = {"group": "validation"}
+
+
+def shown_when(field: str, *values: Any) -> dict[str, Any]:
+    """`json_schema_extra` of a field that applies only while `field` is one of `values`."""
+    return {"shown_when": {field: list(values)}}
+
+
 class BackendConfig(BaseModel):
     """Base for every backend's `Config`: unknown keys are errors, not silently ignored, and
     every number has bounds (checked when the run is requested, a 400 naming the field, rather
@@ -92,10 +105,14 @@ class BackendConfig(BaseModel):
     model_path_fields: ClassVar[dict[str, str]] = {}
 
     # numpy's and scikit-learn's generators take seeds in [0, 2**32); torch's a wider range.
-    seed: int = Field(13, ge=0, le=2**32 - 1, description="Random seed (0 to 4294967295).")
+    seed: int = Field(13, ge=0, le=2**32 - 1,
+                      description="Seeds the random validation split and the model's own "
+                      "randomness: the same seed on the same data gives the same run (0 to 4294967295).",
+                      json_schema_extra=VALIDATION_GROUP)
     # Read by the training service (the backend only ever sees the two sides it produced).
     validation_split: ValidationSplit = Field(
         default_factory=ValidationSplit,
+        json_schema_extra=VALIDATION_GROUP,
         description='How train and validation are divided: {"kind": "random", "fraction": 0.2}, '
         '{"kind": "group", "field": "event", "values": ["..."]} (hold out a metadata group) or '
         '{"kind": "date", "before": "YYYY-MM-DD"} (train before, validate after). Empty: the project\'s.',
@@ -110,11 +127,13 @@ class ClassifierConfig(BackendConfig):
         "f1_positive",
         description="What each label's threshold optimises on validation: F1 of the positive class, "
         "macro-F1 over both classes, a target recall or precision per label, or none (0.5).",
+        json_schema_extra=VALIDATION_GROUP,
     )
     threshold_targets: dict[str, float] = Field(
         default_factory=dict,
         description='target_recall / target_precision: label -> target, e.g. {"crisis": 0.9}; '
         "a label without one: 0.9.",
+        json_schema_extra={**VALIDATION_GROUP, **shown_when("threshold_objective", "target_recall", "target_precision")},
     )
 
 

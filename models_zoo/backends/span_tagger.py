@@ -40,6 +40,7 @@ from models_zoo.backends.base import (
     ItemPrediction,
     ProgressCallback,
     ProgressEvent,
+    shown_when,
 )
 
 HEAD_FILE = "head.safetensors"
@@ -51,7 +52,8 @@ class SpanTaggerConfig(BackendConfig):
     encoder: str = Field(DEFAULT_ENCODER, description="HF encoder name or local directory; "
                          "'default' is the packaged all-MiniLM-L6-v2")
     use_lstm: bool = Field(True, description="BiLSTM between encoder and CRF (seed 003)")
-    lstm_hidden: int = Field(128, ge=8, le=2048, description="LSTM hidden size per direction")
+    lstm_hidden: int = Field(128, ge=8, le=2048, description="LSTM hidden size per direction",
+                             json_schema_extra=shown_when("use_lstm", True))
     dropout: float = Field(0.4, ge=0.0, lt=1.0, description="dropout around the LSTM (seed 003)")
     casing_dim: int = Field(16, ge=0, le=128, description="size of a word-casing embedding "
                             "joined to the encoder's word vectors (0: off); restores capitalisation "

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from annotator.models import Example, Project
 from config.enqueue import enqueue_on_commit
+from config.events import INDEX_UPDATED, PREDICTION_JOB_FINISHED, emit
 from models_zoo.models import (
     ChunkState,
     ModelVersion,
@@ -75,10 +76,14 @@ def _queue_for(version: ModelVersion) -> str:
 def start_prediction_job(
     project: Project, version_id: int | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> PredictionJob:
-    """A job over every example the version (default: the current one) has not predicted."""
+    """A job over every example the version (default: the current one) has not predicted.
+    The version is one of the project's, or the project's transfer model version (issue 18:
+    another project's model whose predictions drive the queue until this one has its own)."""
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise PredictionJobError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}", "chunk_size")
     versions = ModelVersion.objects.filter(project=project)
+    if version_id and version_id == project.transfer_model_version_id:
+        versions = ModelVersion.objects.filter(pk=version_id)
     version = (
         versions.filter(pk=version_id).first()
         if version_id
@@ -87,7 +92,8 @@ def start_prediction_job(
     if version is None:
         if version_id:
             raise PredictionJobError(
-                f"model version {version_id} is not a version of this project", "model_version"
+                f"model version {version_id} is neither a version of this project nor its "
+                "transfer model version", "model_version"
             )
         raise PredictionJobError(
             "the project has no current model version", "model_version", conflict=True
@@ -108,6 +114,8 @@ def start_prediction_job(
         for i, (a, b, n) in enumerate(ranges)
     )
     _enqueue(job, list(job.chunks.values_list("id", flat=True)))
+    if not ranges:
+        announce_finished(job.pk)
     if not ranges and version.is_current:
         # Nothing left to predict (e.g. an older version promoted again): the queue's scores
         # still have to follow the current version (issue 9), in the background.
@@ -116,6 +124,44 @@ def start_prediction_job(
         if project.queue_strategy in AL_STRATEGIES:
             request_rescore(project)
     return job
+
+
+def announce_finished(job_id: int) -> None:
+    """`prediction_job.finished`, then `index.updated` with the days whose counts the job
+    changed (computed only when a receiver wants it; config.events)."""
+    job = PredictionJob.objects.filter(pk=job_id).values("project_id", "model_version_id", "predicted").first()
+    if job is None:
+        return
+    data = {"prediction_job": job_id, "model_version": job["model_version_id"],
+            "state": PredictionJobState.SUCCEEDED, "predicted": job["predicted"]}
+    emit(PREDICTION_JOB_FINISHED, job["project_id"], data)
+    version_id = job["model_version_id"]
+
+    def index_updated() -> dict[str, Any] | None:
+        days = changed_days(job_id)
+        return {"prediction_job": job_id, "model_version": version_id, "days": days} if days else None
+
+    emit(INDEX_UPDATED, job["project_id"], index_updated)
+
+
+def changed_days(job_id: int) -> list[str]:
+    """The days (UTC, ISO dates) whose index counts prediction job `job_id` changed: the
+    posting days of the examples it predicted. One query over the job's id ranges. The one
+    place to point at the daily aggregate once it records which days a job touched."""
+    sql = (
+        "SELECT DISTINCT (e.posted_at AT TIME ZONE 'UTC')::date AS day "
+        "FROM models_zoo_predictionchunk c "
+        "JOIN models_zoo_predictionjob j ON j.id = c.job_id "
+        "JOIN annotator_example e ON e.project_id = j.project_id "
+        "  AND e.id BETWEEN c.first_id AND c.last_id "
+        "JOIN models_zoo_prediction p ON p.example_id = e.id "
+        "  AND p.model_version_id = j.model_version_id AND p.created_at >= j.created_at "
+        "WHERE c.job_id = %s AND c.predicted > 0 AND e.posted_at IS NOT NULL "
+        "ORDER BY day"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [job_id])
+        return [row[0].isoformat() for row in cur.fetchall()]
 
 
 PREDICT_CHUNK_TASK = "vigia.predict_chunk"
@@ -199,6 +245,8 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
         finished = PredictionJob.objects.filter(
             pk=job.pk, done_chunks=F("total_chunks"), state=PredictionJobState.RUNNING
         ).update(state=PredictionJobState.SUCCEEDED, finished_at=timezone.now())
+        if finished:
+            announce_finished(job.pk)
     logger.info("prediction job %s chunk %s: %s predictions", job.pk, chunk.index, len(rows))
     if finished:
         # The last chunk: the active-learning queue orders by the current version's

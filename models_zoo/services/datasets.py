@@ -18,16 +18,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from annotator.media import read_media
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
 from models_zoo.backends.base import Item
-from models_zoo.splits import ValidationSplit, date_split, group_split, parse_split
+from models_zoo.recipe import MIN_EXAMPLES as RECIPE_MIN_EXAMPLES
+from models_zoo.splits import (  # noqa: F401 - stratified_split is re-exported
+    SplitEmpty,
+    ValidationSplit,
+    parse_split,
+    split_positions,
+    stratified_split,
+)
 
 VALIDATION_FRACTION = 0.2
 # Below this a train/validation split says nothing; the API answers 400 with this number.
-MIN_EXAMPLES = 6
+MIN_EXAMPLES = RECIPE_MIN_EXAMPLES
 
 
 class DatasetError(ValueError):
@@ -128,29 +133,6 @@ def stratum_key(gold: GoldExample) -> str:
     return "|".join(names) or "(none)"
 
 
-def stratified_split(
-    keys: Sequence[str], fraction: float, rng: np.random.Generator
-) -> tuple[list[int], list[int]]:
-    """Indices (train, validation): each stratum gives round(n * fraction) items to validation,
-    at least one when it has two or more; a singleton stays in train. At least one validation
-    item overall."""
-    strata: dict[str, list[int]] = defaultdict(list)
-    for i, key in enumerate(keys):
-        strata[key].append(i)
-    train: list[int] = []
-    validation: list[int] = []
-    for key in sorted(strata):
-        members = list(strata[key])
-        rng.shuffle(members)
-        n_val = 0 if len(members) < 2 else max(1, round(len(members) * fraction))
-        n_val = min(n_val, len(members) - 1)
-        validation.extend(members[:n_val])
-        train.extend(members[n_val:])
-    if not validation and len(train) > 1:
-        validation.append(train.pop(int(rng.integers(len(train)))))
-    return sorted(train), sorted(validation)
-
-
 def check_trainable(golds: Sequence[GoldExample], task_type: str) -> None:
     """Raise DatasetError unless `golds` can train and validate a model."""
     if len(golds) < MIN_EXAMPLES:
@@ -182,27 +164,18 @@ def _item_for(example: Example, gold: GoldExample, task_type: str) -> Item:
 
 def split_indices(golds: Sequence[GoldExample], examples: dict[int, Example], split: ValidationSplit,
                   seed: int) -> tuple[list[int], list[int], list[int]]:
-    """(train, validation, excluded) indices into `golds` under `split` (models_zoo.splits);
-    DatasetError when a side is empty, naming the split's parameters."""
-    if split.kind == "random":
-        keys = [stratum_key(g) for g in golds]
-        train, validation = stratified_split(keys, split.fraction, np.random.default_rng(seed))
-        return train, validation, []
-    meta_field = split.field or "created_at"
-    values = [(examples[g.example_id].meta or {}).get(meta_field) for g in golds]
-    if split.kind == "group":
-        train, validation = group_split(values, split.values)
-        excluded: list[int] = []
-        where = f"meta {meta_field!r} in {sorted(set(split.values))}"
-    else:
-        train, validation, excluded = date_split(values, split.before)
-        where = f"meta {meta_field!r} on or after {split.before.isoformat()}"
-    if not validation:
-        raise DatasetError(f"validation_split: no annotated example has {where}: the validation side is empty")
-    if not train:
-        raise DatasetError(f"validation_split: every annotated example with a usable {meta_field!r} has "
-                           f"{where}: nothing is left to train on")
-    return train, validation, excluded
+    """(train, validation, excluded) indices into `golds` under `split`
+    (models_zoo.splits.split_positions, which a simulation round uses too); DatasetError when
+    a side is empty, naming the split's parameters."""
+    keys = [stratum_key(g) for g in golds]
+    values = None
+    if split.kind != "random":
+        meta_field = split.field or "created_at"
+        values = [(examples[g.example_id].meta or {}).get(meta_field) for g in golds]
+    try:
+        return split_positions(split, keys, values, seed)
+    except SplitEmpty as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def check_split(golds: Sequence[GoldExample], split: ValidationSplit, task_type: str) -> None:

@@ -1,22 +1,22 @@
 """The embedding map of a project: computed by a Celery job (`vigia.embedding_map`) from the
 project's stored vectors (the embedding store), cached as `map.json` beside the embedding set's
-shards and recomputed when the set changed (its vector count, deletions or ready time).
+shards in the shared storage (so the web host reads what a worker computed) and recomputed when
+the set changed (its vector count, deletions or ready time).
 
 Points are coloured by gold label (the resolved human annotations) or by the current version's
 stored prediction; each links to the example."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
 
 from annotator.models import Example, Project
 from annotator.models_embeddings import EmbeddingSet
-from annotator.services.embeddings import load_vectors, ready_embedding_set, set_directory
+from annotator.services.embeddings import load_vectors, ready_embedding_set, storage_prefix
 from config.enqueue import BrokerUnavailable, enqueue
+from config.storage import StorageError, get_storage
 from models_zoo.embedding_map import MIN_UMAP, project_map
 
 MAP_FILE = "map.json"
@@ -44,27 +44,36 @@ def fingerprint(es: EmbeddingSet) -> dict[str, Any]:
             "ready_at": es.ready_at.isoformat() if es.ready_at else None}
 
 
-def _paths(es: EmbeddingSet) -> tuple[Path, Path]:
-    directory = set_directory(es)
-    return directory / MAP_FILE, directory / PENDING_FILE
+def _keys(es: EmbeddingSet) -> tuple[str, str]:
+    prefix = storage_prefix(es)
+    return f"{prefix}/{MAP_FILE}", f"{prefix}/{PENDING_FILE}"
 
 
 def cached_map(es: EmbeddingSet) -> dict[str, Any] | None:
     """The stored map when it was computed from the set as it is now."""
-    path, _ = _paths(es)
+    key, _ = _keys(es)
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = json.loads(get_storage().read_bytes(key))
+    except (StorageError, ValueError):
         return None
     return data if data.get("fingerprint") == fingerprint(es) else None
 
 
 def is_pending(es: EmbeddingSet) -> bool:
-    _, pending = _paths(es)
+    """A map job was started less than PENDING_SECONDS ago (the marker holds its start time)."""
+    _, pending = _keys(es)
     try:
-        return timezone.now().timestamp() - pending.stat().st_mtime < PENDING_SECONDS
-    except OSError:
+        started = float(get_storage().read_bytes(pending))
+    except (StorageError, ValueError):
         return False
+    return timezone.now().timestamp() - started < PENDING_SECONDS
+
+
+def _clear_pending(key: str) -> None:
+    try:
+        get_storage().delete(key)
+    except StorageError:
+        pass  # it expires after PENDING_SECONDS anyway
 
 
 def request_map(project: Project) -> str:
@@ -76,13 +85,12 @@ def request_map(project: Project) -> str:
         return "ready"
     if is_pending(es):
         return "pending"
-    _, pending = _paths(es)
-    pending.parent.mkdir(parents=True, exist_ok=True)
-    pending.write_text(str(timezone.now()))
+    _, pending = _keys(es)
+    get_storage().put_bytes(str(timezone.now().timestamp()).encode(), pending)
     try:
         enqueue("vigia.embedding_map", [project.pk])
     except BrokerUnavailable:  # no job: no pending marker either, and the caller answers 503
-        pending.unlink(missing_ok=True)
+        _clear_pending(pending)
         raise
     return "pending"
 
@@ -94,7 +102,7 @@ def compute_map(project_id: int, seed: int = 0) -> int:
     es = map_set(project)
     if es is None:
         raise MapUnavailable("the project has no ready embedding set")
-    path, pending = _paths(es)
+    key, pending = _keys(es)
     try:
         ids, vectors = load_vectors(es)
         if len(ids) > MAX_POINTS:  # evenly spaced subset: UMAP on more is slow and unreadable
@@ -104,11 +112,9 @@ def compute_map(project_id: int, seed: int = 0) -> int:
         data = {"fingerprint": fingerprint(es), "seed": seed, "ids": [int(i) for i in ids],
                 "method": "PCA 50 + UMAP" if len(ids) >= MIN_UMAP else "PCA (too few points for UMAP)",
                 "xy": [[round(float(a), 4), round(float(b), 4)] for a, b in xy]}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
+        get_storage().put_bytes(json.dumps(data).encode(), key)  # one whole object
     finally:
-        pending.unlink(missing_ok=True)
+        _clear_pending(pending)
     return len(ids)
 
 

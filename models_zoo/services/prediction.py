@@ -113,11 +113,12 @@ def parse_predict_payload(
             [{"field": "body", "message": 'expected a JSON object with "texts" or "items"'}]
         )
     keys = {"texts", "items"} & set(payload)
-    unknown = sorted(set(payload) - {"texts", "items"})
+    # model_version pins the version (read by `pinned_version_ref`, not here).
+    unknown = sorted(set(payload) - {"texts", "items", "model_version"})
     if unknown:
         raise PredictionInputError(
             [
-                {"field": name, "message": 'unknown field; send "texts" or "items"'}
+                {"field": name, "message": 'unknown field; send "texts" or "items" (and optionally "model_version")'}
                 for name in unknown
             ]
         )
@@ -235,7 +236,8 @@ def _project_for_prediction_sql() -> str:
         # At most one row each: (user, project) and the current version per project are unique.
         _PROJECT_FOR_PREDICTION = (
             "SELECT p.*, m.role AS _member_role, v.id AS _current_id, "
-            "v.artifact_dir AS _current_artifact_dir, v.backend AS _current_backend "
+            "v.artifact_dir AS _current_artifact_dir, v.backend AS _current_backend, "
+            "v.artifact_checksum AS _current_artifact_checksum "
             f"FROM {Project._meta.db_table} p "
             f"LEFT JOIN {Membership._meta.db_table} m ON m.project_id = p.id AND m.user_id = %s "
             f"LEFT JOIN {ModelVersion._meta.db_table} v ON v.project_id = p.id AND v.is_current = %s "
@@ -259,7 +261,7 @@ def project_for_prediction(user: Any, project_id: int | str) -> Project:
         pk = int(project_id)
     except (TypeError, ValueError):
         raise Http404("No such project.") from None
-    if not 0 < pk <= _MAX_ID:  # the URL takes any digits; SQLite overflows past 64 bits
+    if not 0 < pk <= _MAX_ID:  # the URL takes any digits; a bigint column overflows past 64 bits
         raise Http404("No such project.")
     user_id = user.pk if user.is_authenticated else None
     rows = list(Project.objects.raw(_project_for_prediction_sql(), [user_id, True, pk]))
@@ -281,21 +283,49 @@ def annotated_version_ref(project: Project) -> VersionRef | None:
         project_id=project.pk,
         artifact_dir=project._current_artifact_dir,  # type: ignore[attr-defined]
         backend_name=project._current_backend,  # type: ignore[attr-defined]
+        artifact_checksum=project._current_artifact_checksum or "",  # type: ignore[attr-defined]
     )
+
+
+class VersionNotInProject(LookupError):
+    """The pinned model_version is not a version of the project (404)."""
+
+
+def pinned_version_ref(project: Project, raw: Any) -> VersionRef | None:
+    """The version a request pins with `model_version` (None: not pinned, use the current one).
+
+    Raises PredictionInputError (400) when it is not a positive integer, VersionNotInProject
+    (404) when it names no version of this project."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw <= _MAX_ID:
+        raise PredictionInputError(
+            [{"field": "model_version", "message": f"must be a model version id (a positive integer), got {raw!r}"}]
+        )
+    row = (
+        ModelVersion.objects.filter(pk=raw, project_id=project.pk)
+        .values_list("id", "artifact_dir", "backend")
+        .first()
+    )
+    if row is None:
+        raise VersionNotInProject(f"model version {raw} is not a version of project {project.pk}")
+    return VersionRef(id=row[0], project_id=project.pk, artifact_dir=row[1], backend_name=row[2])
 
 
 def predict_items(
     project: Project,
     inputs: Sequence[tuple[str, bytes | None]],
     cache: ModelCache | None = None,
+    version: VersionRef | None = None,
 ) -> PredictionResult:
-    """Predict with the project's current version (loaded once per process, see serving).
+    """Predict with `version` (pinned by the request) or else the project's current version
+    (loaded once per process, see serving).
 
-    The version comes with the project when `project_for_prediction` loaded it, else from one
-    query; either way it is read in this request, so a promotion is served
+    The current version comes with the project when `project_for_prediction` loaded it, else
+    from one query; either way it is read in this request, so a promotion is served
     from the next request on."""
     cache = cache or get_model_cache()
-    ref = annotated_version_ref(project)
+    ref = version if version is not None else annotated_version_ref(project)
     loaded = cache.get(ref) if ref is not None else cache.current(project.pk)
     items = [Item(text=model_text(project, text), image=image) for text, image in inputs]
     started = time.perf_counter()

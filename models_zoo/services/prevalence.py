@@ -12,11 +12,9 @@ import csv
 import datetime as dt
 import io
 import math
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import TruncDate
@@ -58,23 +56,16 @@ def _version(project: Project, version_id: int | None, field: str) -> ModelVersi
 
 def daily_counts(version_id: int, label: str) -> list[tuple[dt.date, int, int]]:
     """(day, examples predicted, predicted positive) per day with examples, in day order: one
-    grouped query (on PostgreSQL; other databases count in Python)."""
-    base = Prediction.objects.filter(
-        model_version_id=version_id, example__posted_at__isnull=False
-    ).annotate(day=TruncDate("example__posted_at", tzinfo=dt.UTC))
-    if connection.vendor == "postgresql":
-        rows = (
-            base.order_by()
-            .values_list("day")
-            .annotate(n=Count("id"), positive=Count("id", filter=Q(labels__contains=[label])))
-            .order_by("day")
-        )
-        return [(d, n, p) for d, n, p in rows]
-    acc: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
-    for day, labels in base.values_list("day", "labels").iterator():
-        acc[day][0] += 1
-        acc[day][1] += label in (labels or [])
-    return [(d, n, p) for d, (n, p) in sorted(acc.items())]
+    grouped query."""
+    rows = (
+        Prediction.objects.filter(model_version_id=version_id, example__posted_at__isnull=False)
+        .annotate(day=TruncDate("example__posted_at", tzinfo=dt.UTC))
+        .order_by()
+        .values_list("day")
+        .annotate(n=Count("id"), positive=Count("id", filter=Q(labels__contains=[label])))
+        .order_by("day")
+    )
+    return [(d, n, p) for d, n, p in rows]
 
 
 def _calendar(rows: list[tuple[dt.date, int, int]]) -> tuple[list[dt.date], np.ndarray, np.ndarray]:

@@ -3,8 +3,9 @@ warnings an admin must confirm (the web confirm page and `POST /api/v1/models/{i
 both call `review_promotion` / `promote_reviewed`).
 
 Warnings, for classifiers and span models alike:
-- the new version is worse: its validation `f1_macro` is lower than the current version's (or
-  it has none);
+- the new version is worse: its validation `f1_macro` (named by what it is, see
+  models_zoo.metric_names: with one label, that label's F1) is lower than the current
+  version's (or it has none);
 - its validation split is too small to trust: fewer than MIN_VALIDATION_EXAMPLES validation
   examples, or fewer than MIN_POSITIVES gold positives (examples with the label; for spans,
   entities of the type) for some label;
@@ -15,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotator.models import Project
+from models_zoo.metric_names import is_one_label, metric_title
 from models_zoo.models import ModelVersion
 from models_zoo.services.versions import PROMOTION_METRIC, metric_of, promote_version
 from models_zoo.splits import describe_split, split_record_of, split_signature
@@ -41,11 +44,13 @@ class PromotionReview:
     warnings: list[str] = field(default_factory=list)
     n_validation: int | None = None
     rule: str = RULE
+    metric_title: str = PROMOTION_METRIC  # what PROMOTION_METRIC is, in words
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version.pk, "current": self.current.pk if self.current else None,
                 "changes": self.changes, "label_changes": self.label_changes,
-                "warnings": self.warnings, "n_validation": self.n_validation, "rule": self.rule}
+                "warnings": self.warnings, "n_validation": self.n_validation, "rule": self.rule,
+                "metric_title": self.metric_title}
 
 
 def _delta(new: Any, old: Any) -> float | None:
@@ -81,11 +86,17 @@ def small_split_warnings(version: ModelVersion) -> list[str]:
 def review_promotion(version: ModelVersion) -> PromotionReview:
     """What promoting `version` would change and what the admin should be warned about."""
     current = ModelVersion.objects.filter(project_id=version.project_id, is_current=True).first()
-    review = PromotionReview(version=version, current=current, n_validation=validation_size(version))
+    task_type = Project.objects.filter(pk=version.project_id).values_list("task_type", flat=True).first() or ""
+    labels = list(version.labels or [])
+    review = PromotionReview(version=version, current=current, n_validation=validation_size(version),
+                             metric_title=metric_title(PROMOTION_METRIC, task_type, labels))
     new_m, old_m = version.metrics or {}, (current.metrics or {}) if current else {}
-    for name in COMPARED:
+    # With one label the micro F1 is the positive-class F1 again: one row, not two.
+    compared = [n for n in COMPARED if not (is_one_label(task_type, labels) and n == "f1_micro")]
+    for name in compared:
         if name in new_m or name in old_m:
-            review.changes.append({"metric": name, "new": new_m.get(name), "old": old_m.get(name),
+            review.changes.append({"metric": name, "title": metric_title(name, task_type, labels),
+                                   "new": new_m.get(name), "old": old_m.get(name),
                                    "delta": _delta(new_m.get(name), old_m.get(name))})
     new_pc, old_pc = new_m.get("per_class") or {}, old_m.get("per_class") or {}
     for label in version.labels or []:
@@ -101,10 +112,10 @@ def review_promotion(version: ModelVersion) -> PromotionReview:
         return review
     new, old = metric_of(version), metric_of(current)
     if new is None:
-        review.warnings.append(f"it has no validation {PROMOTION_METRIC}")
+        review.warnings.append(f"it has no validation {review.metric_title}")
     elif old is not None and new < old:
         review.warnings.append(f"it is worse than the current version #{current.pk}: validation "
-                               f"{PROMOTION_METRIC} {new:.3f} against {old:.3f}")
+                               f"{review.metric_title} {new:.3f} against {old:.3f}")
     review.warnings += small_split_warnings(version)
     if current is not None:
         a, b = split_record_of(version.data_snapshot), split_record_of(current.data_snapshot)

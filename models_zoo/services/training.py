@@ -8,12 +8,9 @@ matters because `acks_late` + `reject_on_worker_lost` may redeliver it.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
-import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -26,11 +23,14 @@ from pydantic import ValidationError
 from annotator.models import Project
 from config.enqueue import BrokerUnavailable
 from config.enqueue import enqueue as enqueue_task
+from config.events import TRAINING_FINISHED, emit
 from config.failures import public_reason
 from models_zoo import registry
 from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
+from models_zoo.metric_names import metric_title
 from models_zoo.model_roots import ModelRefused, check_model_name
 from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
+from models_zoo.services.artifact_storage import artifact_key, delete_artifact, save_artifact
 from models_zoo.services.datasets import (
     DatasetError,
     build_dataset,
@@ -226,12 +226,14 @@ def cancel_run(run: TrainingRun, force: bool = False) -> TrainingRun:
             run.eta_seconds = None
             run.save(update_fields=["state", "finished_at", "cancel_requested", "eta_seconds"])
             append_log(run.pk, "force-cancelled by an admin (worker gone?)")
+            _announce_finished(run.pk, RunState.CANCELLED)
         elif run.state == RunState.QUEUED:
             run.state = RunState.CANCELLED
             run.finished_at = timezone.now()
             run.cancel_requested = True
             run.save(update_fields=["state", "finished_at", "cancel_requested"])
             append_log(run.pk, "cancelled before it started")
+            _announce_finished(run.pk, RunState.CANCELLED)
         elif run.state == RunState.RUNNING:
             run.cancel_requested = True
             run.save(update_fields=["cancel_requested"])
@@ -260,6 +262,7 @@ def reap_stale_runs(project: Project | None = None) -> int:
         if updated:
             append_log(run_id, message)
             logger.warning("training run %s: %s", run_id, message)
+            _announce_finished(run_id, RunState.FAILED)
             reaped += 1
     return reaped
 
@@ -343,32 +346,27 @@ def _claim(run_id: int) -> TrainingRun | None:
     return run
 
 
-def artifact_dir_for(run: TrainingRun) -> Path:
-    return Path(settings.VIGIA_ARTIFACTS_DIR) / str(run.project_id) / str(run.pk)
-
-
-def _save_artifact(backend: Backend, run: TrainingRun) -> Path:
-    """Save to a temporary sibling, then rename: a failure never leaves half an artifact."""
-    final = artifact_dir_for(run)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{run.pk}-{uuid.uuid4().hex}"
-    try:
-        backend.save(tmp)
-        if final.exists():  # left by a crash after rename but before the version was committed
-            shutil.rmtree(final)
-        tmp.rename(final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+def _save_artifact(backend: Backend, run: TrainingRun) -> tuple[str, str]:
+    """Upload the fitted backend whole under the run's key; (key, checksum)."""
+    key = artifact_key(run.project_id, run.pk)
+    return key, save_artifact(backend, key)
 
 
 def _finish(run_id: int, state: str, error: str = "", line: str = "") -> None:
-    TrainingRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
+    updated = TrainingRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
         state=state, error=error, finished_at=timezone.now(), eta_seconds=None
     )
     if line:
         append_log(run_id, line)
+    if updated:
+        _announce_finished(run_id, state)
+
+
+def _announce_finished(run_id: int, state: str, version_id: int | None = None) -> None:
+    """`training.finished` for downstream systems (config.events), with the run's outcome."""
+    project_id = TrainingRun.objects.filter(pk=run_id).values_list("project_id", flat=True).first()
+    if project_id is not None:
+        emit(TRAINING_FINISHED, project_id, {"run": run_id, "state": state, "model_version": version_id})
 
 
 def _error_summary(exc: BaseException) -> str:
@@ -377,7 +375,7 @@ def _error_summary(exc: BaseException) -> str:
 
 
 def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[str, Any],
-                    artifact: Path) -> ModelVersion | None:
+                    artifact: tuple[str, str]) -> ModelVersion | None:
     """One transaction: the ModelVersion, the run's success, and auto-promotion. None when the
     run stopped being `running` meanwhile (reaped): it is not resurrected."""
     from models_zoo.services.versions import maybe_auto_promote
@@ -389,7 +387,8 @@ def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[s
         metrics = dict(report.metrics or backend.metrics or {})
         version = ModelVersion.objects.create(
             project_id=run.project_id, run=run, backend=run.backend,
-            config=backend.config.model_dump(mode="json"), artifact_dir=str(artifact),
+            config=backend.config.model_dump(mode="json"),
+            artifact_dir=artifact[0], artifact_checksum=artifact[1],
             labels=list(backend.labels), thresholds=dict(report.thresholds or backend.thresholds),
             metrics={**metrics, "best_epoch": report.best_epoch}, data_snapshot=snapshot,
         )
@@ -398,12 +397,20 @@ def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[s
         run.progress = 1.0
         run.eta_seconds = None
         run.save(update_fields=["state", "finished_at", "progress", "eta_seconds"])
-        append_log(run_id, f"succeeded: model version {version.pk}, validation f1_macro {metrics.get('f1_macro')}")
+        append_log(run_id, f"succeeded: model version {version.pk}, {_headline(metrics, backend)}")
+        _announce_finished(run_id, RunState.SUCCEEDED, version.pk)
         if maybe_auto_promote(version):
             append_log(run_id, f"auto-promoted model version {version.pk}")
         elif version.promotion_note:
             append_log(run_id, version.promotion_note)
     return version
+
+
+def _headline(metrics: dict[str, Any], backend: Backend) -> str:
+    """The run log's summary figure, named by what it is and rounded like the pages show it."""
+    value = metrics.get("f1_macro")
+    title = metric_title("f1_macro", backend.task_type, backend.labels)
+    return f"validation {title} {value:.3f}" if isinstance(value, (int, float)) else f"no validation {title}"
 
 
 def _train(run: TrainingRun) -> ModelVersion | None:
@@ -424,10 +431,10 @@ def _train(run: TrainingRun) -> ModelVersion | None:
     try:
         version = _record_version(run.pk, backend, report, dataset.snapshot, artifact)
     except BaseException:
-        shutil.rmtree(artifact, ignore_errors=True)  # no version points at it
+        delete_artifact(artifact[0])  # no version points at it
         raise
     if version is None:
-        shutil.rmtree(artifact, ignore_errors=True)
+        delete_artifact(artifact[0])
     else:
         # The stopping hint compares consecutive versions on a fixed stop set (issue 9).
         from models_zoo.services.learning_curve import record_stop_set

@@ -25,7 +25,9 @@ from django.utils import timezone
 
 from annotator.models import Project
 from config.enqueue import BrokerUnavailable
+from config.events import MODEL_PROMOTED, emit
 from config.resilience import after_commit
+from models_zoo.metric_names import headline_metrics, metric_title
 from models_zoo.models import ModelVersion
 from models_zoo.splits import describe_split, split_record_of, split_signature
 
@@ -40,6 +42,7 @@ def promote_version(version: ModelVersion) -> ModelVersion:
         versions = list(
             ModelVersion.objects.select_for_update().filter(project_id=version.project_id)
         )
+        previous = next((v.pk for v in versions if v.is_current), None)
         for other in versions:
             if other.is_current and other.pk != version.pk:
                 other.is_current = False
@@ -50,6 +53,8 @@ def promote_version(version: ModelVersion) -> ModelVersion:
             target.promoted_at = timezone.now()
             target.save(update_fields=["is_current", "promoted_at"])
             _refresh_suggestions_on_commit(target)
+            emit(MODEL_PROMOTED, target.project_id,
+                 {"model_version": target.pk, "previous_version": previous})
     return target
 
 
@@ -86,6 +91,13 @@ def metric_of(version: ModelVersion | None, name: str = PROMOTION_METRIC) -> flo
     return float(value) if isinstance(value, (int, float)) else None
 
 
+def promotion_metric_title(version: ModelVersion) -> str:
+    """What PROMOTION_METRIC is for this version, in words (models_zoo.metric_names): with one
+    label it is that label's F1, not a macro average."""
+    task_type = Project.objects.filter(pk=version.project_id).values_list("task_type", flat=True).first()
+    return metric_title(PROMOTION_METRIC, task_type or "", list(version.labels or []))
+
+
 def promotion_decision(version: ModelVersion) -> tuple[bool, str]:
     """(promote?, why not) for auto-promotion of `version` against the current one."""
     current = ModelVersion.objects.filter(project_id=version.project_id, is_current=True).exclude(
@@ -95,18 +107,19 @@ def promotion_decision(version: ModelVersion) -> tuple[bool, str]:
         return True, ""
     new_split = split_record_of(version.data_snapshot)
     old_split = split_record_of(current.data_snapshot)
+    title = promotion_metric_title(version)
     if split_signature(new_split) != split_signature(old_split):
         return False, (
             f"not auto-promoted: validated on a different split ({describe_split(new_split)}) than "
             f"the current version #{current.pk} ({describe_split(old_split)}); their "
-            f"{PROMOTION_METRIC} values are not comparable. Promote it by hand if it should serve."
+            f"{title} values are not comparable. Promote it by hand if it should serve."
         )
     new, old = metric_of(version), metric_of(current)
     if new is None:
-        return False, f"not auto-promoted: it has no validation {PROMOTION_METRIC}"
+        return False, f"not auto-promoted: it has no validation {title}"
     if old is not None and new <= old:
-        return False, (f"not auto-promoted: validation {PROMOTION_METRIC} {new:.4f} does not beat "
-                       f"the current version #{current.pk}'s {old:.4f}")
+        return False, (f"not auto-promoted: validation {title} {new:.3f} does not beat "
+                       f"the current version #{current.pk}'s {old:.3f}")
     return True, ""
 
 
@@ -145,8 +158,11 @@ def snapshot_summary(snapshot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def comparison_rows(versions: list[ModelVersion], labels: list[str]) -> list[dict[str, Any]]:
-    """One row per version with the metrics the versions page shows side by side."""
+def comparison_rows(versions: list[ModelVersion], labels: list[str],
+                    task_type: str = "multilabel") -> list[dict[str, Any]]:
+    """One row per version with the metrics the versions page shows side by side; `headline`
+    holds the values of `models_zoo.metric_names.headline_metrics`' columns, in order."""
+    columns = [key for key, _ in headline_metrics(task_type, labels)]
     rows = []
     for v in versions:
         metrics = v.metrics or {}
@@ -154,6 +170,7 @@ def comparison_rows(versions: list[ModelVersion], labels: list[str]) -> list[dic
         summary = snapshot_summary(v.data_snapshot or {})
         rows.append({
             "version": v,
+            "headline": [metrics.get(key) for key in columns],
             "f1_macro": metrics.get("f1_macro"),
             "f1_micro": metrics.get("f1_micro"),
             "roc_auc_macro": metrics.get("roc_auc_macro"),

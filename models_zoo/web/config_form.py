@@ -1,14 +1,28 @@
 """HTML form fields built from a backend's pydantic JSON schema, and the reverse: form values
-back into a config dict (pydantic then validates it, so errors name the field)."""
+back into a config dict (pydantic then validates it, so errors name the field).
+
+Two form hints come from the schema (models_zoo.backends.base): "group" ("validation" gathers
+the split, seed and threshold settings in one fieldset) and "shown_when" (a field shown only
+while another field has one of some values). The showing and hiding is CSS (`:has()` on the
+selected option, `conditional_css`), so the form needs no JavaScript; every field is submitted
+either way, and a hidden one keeps its default.
+"""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
+
+from django.utils.safestring import SafeString, mark_safe
 
 from config.inputs import InvalidInput, loads_json
 
 PREFIX = "cfg__"
+VALIDATION = "validation"
+# Names and values that go into the generated CSS selectors verbatim.
+_CSS_SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 @dataclass
@@ -21,6 +35,8 @@ class ConfigField:
     choices: list[Any]
     nullable: bool
     value: Any = None
+    group: str = ""  # VALIDATION, or "" for the model's own settings
+    shown_when: dict[str, list[str]] = dataclass_field(default_factory=dict)  # {field name: [values as shown]}
 
     @property
     def input_name(self) -> str:
@@ -68,11 +84,47 @@ def fields_from_schema(schema: dict[str, Any], values: dict[str, Any] | None = N
             kind = prop.get("type") if prop.get("type") in {"integer", "number", "string", "boolean"} else "json"
             choices = []
         out.append(ConfigField(
-            name=name, title=raw.get("title", name), kind=kind, default=raw.get("default", prop.get("default")),
+            name=name, title=raw.get("title") or name.replace("_", " ").title(), kind=kind, default=raw.get("default", prop.get("default")),
             description=raw.get("description", prop.get("description", "")), choices=choices,
-            nullable=nullable, value=values.get(name),
+            nullable=nullable, value=values.get(name), group=str(raw.get("group") or ""),
+            shown_when={str(k): [_shown(v) for v in vs] for k, vs in (raw.get("shown_when") or {}).items()},
         ))
     return out
+
+
+def _shown(value: Any) -> str:
+    """A value as the form's <option> carries it (booleans as true/false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def field_groups(fields: list[ConfigField]) -> list[tuple[str, list[ConfigField]]]:
+    """(legend, fields) in form order: the model's own settings, then the validation ones."""
+    groups = [("Model", [f for f in fields if f.group != VALIDATION]),
+              ("Validation: split, seed and thresholds", [f for f in fields if f.group == VALIDATION])]
+    return [(legend, members) for legend, members in groups if members]
+
+
+def conditional_css(fields: list[ConfigField], container_id: str = "config-fields") -> SafeString:
+    """CSS that hides each `shown_when` field while its controlling <select> has none of the
+    values: `#c:not(:has(#id_cfg__head option[value="random_forest"]:checked)) [data-field="n_estimators"]`.
+    Wrapped in `@supports selector(:has(*))`, so a browser without `:has()` shows every field
+    (still a working form). Only names and values of plain characters are used."""
+    names = {f.name for f in fields}
+    rules = []
+    for f in fields:
+        for controller, values in f.shown_when.items():
+            safe = [v for v in values if _CSS_SAFE.match(v)]
+            if controller not in names or not safe or not _CSS_SAFE.match(f.name + controller):
+                continue
+            options = ", ".join(
+                f'#id_{PREFIX}{controller} option[value="{v}"]:checked' for v in safe
+            )
+            rules.append(f'#{container_id}:not(:has({options})) [data-field="{f.name}"] {{ display: none; }}')
+    if not rules:
+        return mark_safe("")
+    return mark_safe("@supports selector(:has(*)) {\n" + "\n".join(rules) + "\n}")
 
 
 def config_from_form(schema: dict[str, Any], data: Any) -> dict[str, Any]:

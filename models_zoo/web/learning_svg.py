@@ -6,6 +6,8 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from models_zoo.metric_names import is_one_label
+
 PALETTE = ["#ef4444", "#3b82f6", "#22c55e", "#eab308", "#a855f7", "#ec4899", "#14b8a6"]
 W, H, LEFT, BOTTOM, TOP, RIGHT = 640, 280, 48, 36, 12, 120
 
@@ -51,8 +53,13 @@ def curve_svg(series: dict[str, list[tuple[float, float]]], x_label: str = "labe
     return mark_safe("".join(parts))
 
 
-def learning_curve_svg(points: list[dict[str, Any]], labels: list[str]) -> SafeString:
-    """The versions page's plot from `learning_curve.curve_points`."""
+def learning_curve_svg(points: list[dict[str, Any]], labels: list[str],
+                       task_type: str = "multilabel") -> SafeString:
+    """The versions page's plot from `learning_curve.curve_points`: F1 macro, then each label's
+    F1. With one label (models_zoo.metric_names.is_one_label) the stored `f1_macro` is that
+    label's F1, so it is drawn once, as "F1 <label>", not also as a "macro"."""
+    if is_one_label(task_type, labels):
+        return curve_svg({f"F1 {labels[0]}": [(p["labels"], p["f1_macro"]) for p in points]})
     series: dict[str, list[tuple[float, float]]] = {
         "F1 macro": [(p["labels"], p["f1_macro"]) for p in points]
     }

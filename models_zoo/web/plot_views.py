@@ -3,6 +3,7 @@ view of an attention_bilstm version, and the embedding map. Views stay thin: the
 models_zoo.services.promotion / explain and annotator.services.embedding_map decide."""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from annotator.models import Example, Role
 from annotator.permissions import get_project_for
 from config.inputs import InvalidInput, parse_int
+from models_zoo.metric_names import metric_columns
 from models_zoo.models import ModelVersion
 from models_zoo.services.explain import explain_examples
 from models_zoo.services.promotion import (
@@ -20,6 +22,7 @@ from models_zoo.services.promotion import (
     review_promotion,
 )
 from models_zoo.services.versions import comparison_rows, split_warning
+from models_zoo.web.prediction_refresh import promotion_message, refresh_context
 from models_zoo.web.version_plots import loss_plot, pr_roc_plots
 
 EXPLAIN_EXAMPLES = 10
@@ -40,10 +43,13 @@ def promote(request: HttpRequest, version_id: int) -> HttpResponse:
     version = _version_or_404(version_id)
     project = get_project_for(request.user, version.project_id, Role.ADMIN)
     if request.method == "POST" and request.POST.get("confirm") in {"1", "true", "on"}:
+        previous = ModelVersion.objects.filter(project=project, is_current=True).first()
         try:
-            promote_reviewed(version, confirm=True)
+            promoted = promote_reviewed(version, confirm=True)
         except PromotionNeedsConfirmation:  # pragma: no cover - confirm=True never raises
-            pass
+            promoted = version
+        # Say what happened; the versions page then shows the prediction refresh live.
+        messages.success(request, promotion_message(project, promoted, previous))
         url = reverse("models-versions", args=[project.pk])
         if request.headers.get("HX-Request"):
             response = HttpResponse(status=204)
@@ -54,6 +60,16 @@ def promote(request: HttpRequest, version_id: int) -> HttpResponse:
     return render(request, "models_zoo/promote_confirm.html",
                   {"project": project, "version": version, "review": review},
                   status=200 if request.method == "GET" else 400)
+
+
+@login_required
+@require_GET
+def prediction_refresh(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The prediction refresh after a promotion (htmx partial, polled; 286 once it is over)."""
+    project = get_project_for(request.user, project_id, Role.VIEWER)
+    refresh = refresh_context(project)
+    status = 286 if request.htmx and not refresh["running"] else 200  # type: ignore[attr-defined]
+    return render(request, "models_zoo/_prediction_refresh.html", {"refresh": refresh}, status=status)
 
 
 @login_required
@@ -77,7 +93,8 @@ def compare(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "models_zoo/compare.html", {
         "project": project, "all_versions": all_versions, "versions": chosen,
         "chosen_ids": [v.pk for v in chosen], "labels": labels,
-        "rows": comparison_rows(chosen, labels), "split_warning": split_warning(chosen),
+        "rows": comparison_rows(chosen, labels, project.task_type), "split_warning": split_warning(chosen),
+        **metric_columns(project.task_type, labels),
         "curves": pr_roc_plots(chosen, labels, name_by_version=True, id_prefix="compare-"),
         "loss": loss_plot(chosen, id_prefix="compare-"),
     })

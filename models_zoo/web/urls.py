@@ -19,6 +19,8 @@ urlpatterns = [
     path("versions/<int:version_id>/promote", plot_views.promote, name="models-promote"),
     # Issue 13: versions side by side, the attention view, the embedding map.
     path("projects/<int:project_id>/compare/", plot_views.compare, name="models-compare"),
+    path("projects/<int:project_id>/prediction-refresh", plot_views.prediction_refresh,
+         name="models-prediction-refresh"),
     path("versions/<int:version_id>/explain/", plot_views.explain, name="models-explain"),
     path("projects/<int:project_id>/map/", plot_views.embedding_map, name="models-map"),
 ]

@@ -9,6 +9,12 @@ from annotator.models import Project
 from annotator.services.projects import ProjectRuleError
 from annotator.services.training_defaults import check_training_defaults
 from config.inputs import InvalidInput, loads_json
+from models_zoo.metric_names import (
+    binary_cells,
+    headline_metrics,
+    is_one_label,
+    macro_f1_both_classes,
+)
 from models_zoo.models import ModelVersion
 from models_zoo.splits import describe_split, split_record_of
 from models_zoo.web.curves import curve_figure
@@ -31,7 +37,12 @@ def version_context(version: ModelVersion, project: Project, is_admin: bool) -> 
         })
     split = split_record_of(version.data_snapshot)
     counts = (version.data_snapshot or {}).get("counts") or {}
+    method = calibration.get("method") or "validation"
     return {
+        "headline": headline_figures(version, project.task_type),
+        "calibration_text": (f"{calibration.get('folds')}-fold cross-validation on the training "
+                             "examples" if method == "cross_validation" else "the validation split"),
+        "few_positives": few_positives(version.labels or [], picks, per_class, method),
         "version": version, "project": project, "is_admin": is_admin,
         "objective": objective, "split": split, "split_text": describe_split(split), "counts": counts,
         "rows": rows, "metrics": metrics,
@@ -39,6 +50,42 @@ def version_context(version: ModelVersion, project: Project, is_admin: bool) -> 
         "plots": version_plots(version),
         "is_attention": version.backend == "attention_bilstm",
     }
+
+
+def headline_figures(version: ModelVersion, task_type: str) -> list[dict[str, Any]]:
+    """The version-level validation figures, each under the name of what it is
+    (models_zoo.metric_names). One label: its F1 and ROC-AUC, and the macro-F1 over both
+    classes (positive and negative) at the calibrated threshold, from the confusion counts,
+    the same formula as the `f1_macro` threshold objective; several labels: F1 macro and micro
+    and the ROC-AUC macro."""
+    metrics = version.metrics or {}
+    labels = list(version.labels or [])
+    figures = [{"key": key, "title": title, "value": metrics.get(key)}
+               for key, title in headline_metrics(task_type, labels)]
+    if is_one_label(task_type, labels):
+        plots = metrics.get("plots") or {}
+        both = macro_f1_both_classes(binary_cells(plots.get("confusion"), plots.get("n")))
+        if both is not None:
+            figures.insert(1, {"key": "f1_both_classes", "title": "macro-F1 over both classes", "value": both})
+    return figures
+
+
+def few_positives(labels: list[str], picks: dict[str, Any], per_class: dict[str, Any],
+                  method: str) -> list[dict[str, Any]]:
+    """Labels whose threshold or validation metrics rest on fewer than FEW_POSITIVES positives
+    (issue 18): {label, threshold_positives, metric_positives}; a count is None when unknown
+    (versions from before it was recorded)."""
+    from models_zoo.thresholds import FEW_POSITIVES
+
+    out = []
+    for label in labels:
+        support = (per_class.get(label) or {}).get("support")
+        picked = (picks.get(label) or {}).get("positives")
+        if picked is None and method == "validation":
+            picked = support
+        if any(n is not None and n < FEW_POSITIVES for n in (picked, support)):
+            out.append({"label": label, "threshold_positives": picked, "metric_positives": support})
+    return out
 
 
 def training_defaults_form_values(project: Project) -> dict[str, str]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from models_zoo.curve_points import loss_series
+from models_zoo.metric_names import binary_cells
 from models_zoo.models import ModelVersion
 from models_zoo.web.curves import curve_figure
 from models_zoo.web.plot_svg import legend, line_plot, shade_class
@@ -71,8 +72,12 @@ def f1_figures(version: ModelVersion) -> list[dict[str, Any]]:
 
 
 def confusion_context(version: ModelVersion) -> dict[str, Any] | None:
-    """Rows of the confusion table: gold label -> counts per predicted label, with shading."""
-    confusion = ((version.metrics or {}).get("plots") or {}).get("confusion")
+    """Rows of the confusion table: gold label -> counts per predicted label, with shading.
+    Co-occurrence tables end with the items that have neither a gold nor a predicted label
+    (one label: the true negatives), stored since issue 19 and derived from the validation
+    size for older one-label versions."""
+    plots = (version.metrics or {}).get("plots") or {}
+    confusion = plots.get("confusion")
     if not confusion:
         return None
     labels = confusion["labels"]
@@ -83,8 +88,11 @@ def confusion_context(version: ModelVersion) -> dict[str, Any] | None:
         cells = [{"count": c, "diag": i == j, "shade": shade_class(c, peak)} for j, c in enumerate(matrix[i])]
         extra = confusion.get("no_pred", [None] * len(labels))[i] if confusion["kind"] == "cooccurrence" else None
         rows.append({"label": label, "cells": cells, "no_pred": extra})
+    cells = binary_cells(confusion, plots.get("n"))
+    neither = cells["tn"] if cells else confusion.get("neither")
     return {"kind": confusion["kind"], "labels": labels, "rows": rows,
-            "no_gold": confusion.get("no_gold") if confusion["kind"] == "cooccurrence" else None}
+            "no_gold": confusion.get("no_gold") if confusion["kind"] == "cooccurrence" else None,
+            "neither": neither, "one_label": cells is not None}
 
 
 def loss_plot(versions: Sequence[ModelVersion], *, id_prefix: str = "") -> dict[str, Any]:

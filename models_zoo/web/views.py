@@ -18,6 +18,7 @@ from annotator.models import Project, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
 from annotator.services.projects import ProjectRuleError
 from models_zoo import registry
+from models_zoo.metric_names import metric_columns
 from models_zoo.models import ModelVersion, TrainingRun
 from models_zoo.services.catalog import backend_catalog
 from models_zoo.services.learning_curve import learning_context
@@ -31,8 +32,14 @@ from models_zoo.services.training import (
 from models_zoo.services.training_defaults import with_project_defaults
 from models_zoo.services.versions import comparison_rows, split_warning
 from models_zoo.thresholds import OBJECTIVES
-from models_zoo.web.config_form import config_from_form, fields_from_schema
+from models_zoo.web.config_form import (
+    conditional_css,
+    config_from_form,
+    field_groups,
+    fields_from_schema,
+)
 from models_zoo.web.learning_svg import learning_curve_svg
+from models_zoo.web.prediction_refresh import refresh_context
 from models_zoo.web.version_page import (
     training_defaults_form_values,
     training_defaults_from_form,
@@ -78,13 +85,16 @@ def _runs_context(request: HttpRequest, project: Project, backend_name: str | No
     if values is None and chosen is not None:
         # Pre-fill the project's training defaults, so the form shows (and submits) what applies.
         values = with_project_defaults(project, registry.get_backend(chosen["name"]), {})
+    fields = fields_from_schema(chosen["config_schema"], values) if chosen else []
     return {
         "project": project,
         "is_admin": _is_admin(project),
         "runs": TrainingRun.objects.filter(project=project).order_by("-id")[:100],
         "backends": [b for b in catalog if project.task_type in b["task_types"]],
         "backend": chosen,
-        "fields": fields_from_schema(chosen["config_schema"], values) if chosen else [],
+        "fields": fields,
+        "field_groups": field_groups(fields),
+        "conditional_css": conditional_css(fields),
         "error": error,
     }
 
@@ -179,15 +189,17 @@ def _versions_context(project: Project, policy_errors: dict[str, str] | None = N
     learning = learning_context(project, versions, labels)
     return {
         "project": project, "is_admin": _is_admin(project), "labels": labels,
-        "rows": comparison_rows(versions, labels),
+        "rows": comparison_rows(versions, labels, project.task_type),
+        **metric_columns(project.task_type, labels),
         "split_warning": split_warning(versions),
         "defaults": values or training_defaults_form_values(project),
         "objectives": OBJECTIVES,
         # Issue 9: learning curve (server SVG) and the stopping hint.
         "learning": learning,
-        "learning_svg": learning_curve_svg(learning["curve"], labels),
+        "learning_svg": learning_curve_svg(learning["curve"], labels, project.task_type),
         "backends": [b["name"] for b in backend_catalog() if project.task_type in b["task_types"]],
         "policy_errors": policy_errors or {},
+        "refresh": refresh_context(project),
     }
 
 

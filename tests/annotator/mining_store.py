@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from annotator.models import Annotation, EmbeddingChunk, EmbeddingSet, Example
 from annotator.normalize import content_hash, normalize
-from annotator.services.embedding_shards import write_shard
-from annotator.services.embeddings import chunk_name, set_directory
+from annotator.services.embedding_storage import store_shard
+from annotator.services.embeddings import chunk_name, storage_prefix
 
 # Pool S_an values (cosine to the anchor (1, 0)): mu = 0.457, sigma = 0.29873 (population).
 # z: -1.530 -1.195 -0.860 -0.526 -0.191 0.144 0.479 0.813 1.148 1.717
@@ -34,7 +34,8 @@ def store_vectors(project, examples: list[Example], vectors, encoder: str = "def
                                      count=len(examples), dim=vectors.shape[1], ready_at=timezone.now())
     chunk = EmbeddingChunk.objects.create(embedding_set=es, example_ids=[e.pk for e in examples],
                                           state="ready", count=len(examples))
-    write_shard(set_directory(es), chunk_name(chunk.pk), [e.pk for e in examples], vectors)
+    chunk.shard = store_shard(storage_prefix(es), chunk_name(chunk.pk), [e.pk for e in examples], vectors)
+    chunk.save(update_fields=["shard"])
     return es
 
 

@@ -144,7 +144,6 @@ def test_margin_diverse_lifts_one_example_per_cluster_from_the_stored_vectors(
     from annotator.services import queue_scores
     from tests.annotator.mining_store import store_vectors
 
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
     monkeypatch.setattr(queue_scores, "DIVERSE_BATCH", 2)
     monkeypatch.setattr(queue_scores, "DIVERSE_M", 3)
     project = make_project(owner, task_type="binary", labels=("HS",), queue_strategy="margin_diverse")

@@ -13,11 +13,6 @@ from tests.models_zoo.prediction_fixtures import hateval_rows
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-
-
 def test_a_simulation_on_real_tweets_beats_its_starting_point(project, owner, datasets_dir):
     # Real tweets: the full HatEval set (the repository's own sample is synthetic).
     rows = hateval_rows(400, path=datasets_dir / "hateval2019" / "train_en.tsv")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from annotator.models import (
@@ -26,12 +25,6 @@ from annotator.services.annotations import (
     save_annotation_result,
 )
 from tests.conftest import make_project, make_user
-
-# Concurrent writers need real row locks; SQLite (the embedded default) serializes whole tables.
-needs_postgres = pytest.mark.skipif(
-    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="concurrency tests need PostgreSQL",
-)
 
 
 def make_example(project, text: str = "flood waters rising in the city centre") -> Example:
@@ -276,7 +269,6 @@ def _run_concurrently(calls: list) -> list[BaseException]:
     return errors
 
 
-@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_annotators_saving_at_once_never_overwrite_each_other(owner):
     project = make_project(owner)
@@ -296,7 +288,6 @@ def test_two_annotators_saving_at_once_never_overwrite_each_other(owner):
     assert rows == {"ann0": ["HS"], "ann1": ["TR"], "ann2": ["AG"], "ann3": ["HS"]}
 
 
-@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_one_user_saving_twice_at_once_keeps_one_annotation(owner):
     project = make_project(owner)

@@ -11,11 +11,6 @@ from annotator.normalize import content_hash
 from tests.models_zoo.tiny_hf import tiny_bert_dir
 
 
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-
-
 def test_embed_inline_computes_the_set_without_a_worker(project):
     for text in ("one tweet", "two tweets"):
         Example.objects.create(project=project, text=text, normalized_text=text, content_hash=content_hash(text))

@@ -10,6 +10,7 @@ from annotator.models import EmbeddingChunk, EmbeddingSet, Example
 from annotator.normalize import content_hash, normalize
 from annotator.services import embeddings as E
 from annotator.services.projects import ProjectRuleError
+from config.storage import get_storage
 from tests.models_zoo.tiny_hf import tiny_bert_dir
 
 
@@ -21,7 +22,6 @@ def tiny_encoder() -> str:
 @pytest.fixture(autouse=True)
 def small_chunks(settings, tmp_path):
     settings.VIGIA_EMBEDDING_CHUNK_SIZE = 3
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
 
 
 def add_examples(project, texts):
@@ -195,23 +195,33 @@ def test_deleting_a_project_removes_its_shard_files(project, tiny_encoder, djang
     add_examples(project, TEXTS[:2])
     s = E.request_embedding_set(project, tiny_encoder, enqueue=False)
     E.embed_inline(s)
-    directory = E.set_directory(s)
-    assert any(directory.glob("*.npy"))
+    prefix = E.storage_prefix(s)
+    assert any(key.endswith(".npy") for key in get_storage().list(prefix))
     with django_capture_on_commit_callbacks(execute=True):
         project.delete()
-    assert not directory.exists()
+    assert get_storage().list(prefix) == []
 
 
-def test_a_ready_set_is_merged_into_one_mapped_shard_and_new_chunks_are_read_beside_it(
-    project, tiny_encoder
+def shard_objects(record):
+    """The two storage keys of a shard record."""
+    return sorted(f"{record['prefix']}/{record['name']}.{part}.npy" for part in ("ids", "vectors"))
+
+
+def test_a_ready_set_is_merged_into_one_mapped_shard_and_its_chunk_shards_are_deleted(
+    project, tiny_encoder, monkeypatch, django_capture_on_commit_callbacks
 ):
     examples = add_examples(project, TEXTS[:5])
     s = E.request_embedding_set(project, tiny_encoder, enqueue=False)
     assert s.chunks.count() == 2
-    E.embed_inline(s)
-    directory = E.set_directory(s)
-    merged, chunks, _ = E._read_merged(directory)
-    assert merged and chunks == set(s.chunks.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):  # replaced shards go on commit
+        E.embed_inline(s)
+    s.refresh_from_db()
+    prefix = E.storage_prefix(s)
+    merged = s.merged
+    assert set(merged["chunks"]) == set(s.chunks.values_list("pk", flat=True))
+    assert len(merged["ids"]) == len(merged["vectors"]) == 64  # sha256 of both files
+    # The store holds each vector once: the chunk shards went once merged.
+    assert get_storage().list(prefix) == shard_objects({"prefix": prefix, **merged})
     with CaptureQueriesContext(connection) as queries:
         ids, vecs = E.load_vectors(s)
     assert isinstance(vecs, np.memmap) and not vecs.flags.writeable  # mapped, not copied
@@ -225,14 +235,32 @@ def test_a_ready_set_is_merged_into_one_mapped_shard_and_new_chunks_are_read_bes
     [extra] = add_examples(project, TEXTS[5:])
     s = E.request_embedding_set(project, tiny_encoder, enqueue=False)
     newest = s.chunks.order_by("-pk").first()
-    E.embed_chunk(newest.pk)  # makes the set ready again: merged anew, the old merge removed
-    merged2, chunks2, _ = E._read_merged(directory)
-    assert merged2 != merged and newest.pk in chunks2
-    assert not (directory / f"{merged}.ids.npy").exists()
+    with monkeypatch.context() as patched:
+        patched.setattr(E, "merge_ready_chunks", lambda es: 0)
+        E.embed_chunk(newest.pk)
+    newest.refresh_from_db()
+    assert newest.shard["name"].startswith(f"chunk-{newest.pk}-")
     ids, vecs = E.load_vectors(s)
     assert ids.tolist() == [e.pk for e in examples] + [extra.pk]
-    # Without the manifest (e.g. a reader racing a re-merge), the chunk shards give the same.
-    (directory / E.MERGED_MANIFEST).unlink()
+    beside = vecs.copy()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert E.merge_ready_chunks(s) == 6
+    s.refresh_from_db()
+    assert s.merged["name"] != merged["name"] and newest.pk in s.merged["chunks"]
+    assert get_storage().list(prefix) == shard_objects({"prefix": prefix, **s.merged})
     ids2, vecs2 = E.load_vectors(s)
     assert ids2.tolist() == ids.tolist()
-    np.testing.assert_allclose(vecs2, vecs)
+    np.testing.assert_allclose(vecs2, beside)
+
+
+def test_a_redelivered_chunk_keeps_the_first_recorded_shard(project, tiny_encoder):
+    add_examples(project, TEXTS[:2])
+    s = E.request_embedding_set(project, tiny_encoder, enqueue=False)
+    [chunk] = s.chunks.all()
+    assert E.embed_chunk(chunk.pk) == 2
+    chunk.refresh_from_db()
+    first = dict(chunk.shard)
+    assert E.embed_chunk(chunk.pk) == 0  # ready: a redelivered task returns at once
+    chunk.refresh_from_db()
+    assert chunk.shard == first

@@ -14,7 +14,6 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(autouse=True)
 def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
     settings.VIGIA_EMBEDDING_CHUNK_SIZE = 100
 
 

@@ -10,11 +10,6 @@ from annotator.models import MiningRun
 from tests.annotator.mining_store import cosine_project
 
 
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-
-
 def test_inline_mining_prints_what_it_proposed(project):
     cosine_project(project)
     out = StringIO()

@@ -1,8 +1,6 @@
 """The `proposals` queue strategy: a mining run's pending proposals, highest S_an first."""
 from __future__ import annotations
 
-import pytest
-
 from annotator.mining.proposals import queue_run, serve_in_queue
 from annotator.mining.service import create_mining_run, mine_run
 from annotator.models import MiningRun, Project
@@ -10,11 +8,6 @@ from annotator.services import queue
 from annotator.services.annotations import save_annotation
 from annotator.services.queue_strategies import ProposalsStrategy, get_strategy
 from tests.annotator.mining_store import cosine_project
-
-
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
 
 
 def mine(project, owner, **data):

@@ -63,7 +63,6 @@ def test_the_experiment_is_reproducible_with_its_seeds():
 
 @pytest.fixture
 def grouped_project(project, settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
     v, pos, groups = synthetic(groups=("sandy", "boston"), n_pos=12, n_neg=130, dim=8)
     examples = []
     for i, (is_pos, g) in enumerate(zip(pos, groups, strict=True)):

@@ -36,7 +36,6 @@ def sample(datasets_dir, event, tmp_path, on=30, off=150):
 def test_the_experiment_compares_random_and_mined_negatives_on_unseen_events(
     owner, datasets_dir, tmp_path, settings
 ):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
     project = make_project(owner, "binary", labels=("on-topic",))
     for event in EVENTS:
         import_file(project, sample(datasets_dir, event, tmp_path), "csv", mapping={

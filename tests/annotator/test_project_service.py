@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from annotator.models import Membership, Role
@@ -60,13 +59,7 @@ def test_add_label_rejects_an_empty_name(project):
         add_label(project, "   ")
 
 
-needs_postgres = pytest.mark.skipif(
-    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="row locks need PostgreSQL",
-)
 
-
-@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_admins_demoting_each_other_at_once_leave_one_admin():
     a, b = make_user("a"), make_user("b")

@@ -5,18 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from annotator.models import Annotation, Assignment, AssignmentStatus, Membership, Role
 from tests.api.factories import annotate, make_example
 from tests.conftest import api_client_for, make_project, make_user
-
-# Concurrent writers need real row locks; SQLite (the embedded default) serializes whole tables.
-needs_postgres = pytest.mark.skipif(
-    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-    reason="concurrency tests need PostgreSQL",
-)
 
 
 @pytest.fixture
@@ -150,7 +143,6 @@ def test_an_example_of_another_project_is_404(project, owner, annotator_api):
     assert not Annotation.objects.exists()
 
 
-@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_posts_by_two_annotators_and_twice_by_one_keep_every_annotation():
     owner = make_user("boss")

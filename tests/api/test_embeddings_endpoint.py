@@ -6,14 +6,9 @@ import pytest
 
 from annotator.models import EmbeddingChunk, EmbeddingSet, Example
 from annotator.normalize import content_hash, normalize
-from annotator.services import embedding_shards as shards
 from annotator.services import embeddings as E
+from annotator.services.embedding_storage import store_shard
 from tests.models_zoo.tiny_hf import tiny_bert_dir
-
-
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +29,9 @@ def hand_made_set(project, vectors):
                                     count=len(examples), dim=len(vectors[0]))
     chunk = EmbeddingChunk.objects.create(embedding_set=s, example_ids=[e.pk for e in examples],
                                           state="ready", count=len(examples))
-    shards.write_shard(E.set_directory(s), E.chunk_name(chunk.pk), [e.pk for e in examples],
-                       np.asarray(vectors, dtype=np.float32))
+    chunk.shard = store_shard(E.storage_prefix(s), E.chunk_name(chunk.pk), [e.pk for e in examples],
+                              np.asarray(vectors, dtype=np.float32))
+    chunk.save(update_fields=["shard"])
     return s, examples
 
 

@@ -8,11 +8,6 @@ from annotator.models import MiningRun
 from tests.annotator.mining_store import cosine_project
 
 
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-
-
 @pytest.fixture
 def mined(project):
     return cosine_project(project)

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
+from models_zoo.services.artifact_storage import local_artifact
 from tests.models_zoo.prediction_fixtures import make_version, prediction_artifacts
 
 
@@ -52,7 +53,7 @@ def test_it_predicts_texts_with_the_current_model(owner_api, project, v1):
     assert response["Server-Timing"].startswith("model;dur=")
     assert len(body["predictions"]) == 2
     # The same artifact loaded by hand gives the same scores: the API serves this version.
-    expected = load_backend(v1.artifact_dir).predict([Item(text=t) for t in TWEETS])
+    expected = load_backend(local_artifact(v1.artifact_dir, v1.artifact_checksum)).predict([Item(text=t) for t in TWEETS])
     for got, want in zip(body["predictions"], expected, strict=True):
         assert set(got) >= {"scores", "labels", "spans"}
         assert got["scores"] == pytest.approx(want.scores, abs=1e-5)
@@ -244,7 +245,7 @@ def test_a_missing_artifact_answers_503_naming_the_version(owner_api, project, t
     version = ModelVersion.objects.create(
         project=project,
         backend="embedding_head",
-        artifact_dir=str(tmp_path / "gone"),
+        artifact_dir=f"{project.pk}/gone",
         labels=["HS", "TR", "AG"],
         is_current=True,
     )

@@ -138,6 +138,23 @@ MIN_ROLE: dict[tuple[str, str], str] = {
     ("api-project-agreement", "get"): "admin",
     ("api-example-adjudicate", "post"): "admin",
     ("api-project-undo", "post"): "annotator",
+    # Issue 24: API keys and webhooks are for admins; any member may score files (as predict).
+    ("api-project-api-keys", "get"): "admin",
+    ("api-project-api-keys", "post"): "admin",
+    ("api-api-key", "delete"): "admin",
+    ("api-project-webhooks", "get"): "admin",
+    ("api-project-webhooks", "post"): "admin",
+    ("api-webhook", "get"): "admin",
+    ("api-webhook", "delete"): "admin",
+    ("api-webhook-enable", "post"): "admin",
+    ("api-webhook-test", "post"): "admin",
+    ("api-webhook-deliveries", "get"): "admin",
+    ("api-scoring-jobs", "get"): "viewer",
+    ("api-scoring-jobs", "post"): "viewer",
+    ("api-scoring-job", "get"): "viewer",
+    ("api-scoring-job-results", "get"): "viewer",
+    ("api-scoring-job-cancel", "post"): "viewer",
+    ("api-scoring-job-resume", "post"): "viewer",
 }
 RANK = {"viewer": 1, "annotator": 2, "admin": 3}
 PERSONAS = ("owner", "annotator", "viewer", "outsider", "anonymous")

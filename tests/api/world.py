@@ -62,6 +62,18 @@ def build_world(owner, annotator, viewer) -> dict[str, int]:
     experiment = NegativesExperiment.objects.create(project=project, created_by=owner, label="HS")
     # Active-learning simulations (issue 9).
     simulation = Simulation.objects.create(project=project, created_by=owner, state="succeeded")
+    # Downstream systems (issue 24): an API key, a webhook (to a closed loopback port, never
+    # delivered in these tests) and a finished scoring job whose results have expired.
+    from integrations.api_keys.service import create_api_key
+    from integrations.models import ScoringJob, Webhook
+
+    api_key = create_api_key(project, name="world key", scopes=["read"], created_by=owner).api_key
+    webhook = Webhook.objects.create(project=project, url="https://127.0.0.1:9/hook",
+                                     events=["model.promoted"], secret="whsec_world")
+    scoring_job = ScoringJob.objects.create(
+        project=project, model_version=version, input_format="jsonl", chunk_size=10,
+        state="expired", rows=2, scored=2,
+    )
     return {
         "project_id": project.pk,
         "example_id": example.pk,
@@ -75,4 +87,7 @@ def build_world(owner, annotator, viewer) -> dict[str, int]:
         "mining_run_id": mining_run.pk,
         "experiment_id": experiment.pk,
         "simulation_id": simulation.pk,
+        "api_key_id": api_key.pk,
+        "webhook_id": webhook.pk,
+        "scoring_job_id": scoring_job.pk,
     }

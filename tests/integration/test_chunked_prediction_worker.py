@@ -21,6 +21,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def start_worker(tmp_path: Path, name: str) -> subprocess.Popen:
+    from django.conf import settings
+
     from config.celery import app
 
     env = dict(os.environ)
@@ -28,6 +30,7 @@ def start_worker(tmp_path: Path, name: str) -> subprocess.Popen:
         DATABASE_URL=_database_url_for_current_test_db(),
         CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         VIGIA_VAR_DIR=str(tmp_path / "var"),
+        VIGIA_STORAGE_URL=str(settings.VIGIA_STORAGE_URL),  # shared, as a bucket is
         PYTHONUNBUFFERED="1",
     )
     log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process

@@ -19,7 +19,6 @@ TEXTS = ["flood water rising downtown", "earthquake shook the city", "lovely sun
 
 def test_the_map_job_runs_on_a_worker_and_the_page_draws_it(celery_worker_process, project, owner,
                                                              settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "var" / "artifacts"
     add_examples(project, TEXTS)
     es = E.request_embedding_set(project, str(tiny_bert_dir()), enqueue=False)
     E.embed_inline(es)

@@ -33,8 +33,6 @@ def test_chunks_are_embedded_by_a_real_worker_and_the_set_becomes_ready(
     celery_worker_process, owner_api, project, settings, tmp_path
 ):
     settings.VIGIA_EMBEDDING_CHUNK_SIZE = 3
-    # The worker's artifacts directory (VIGIA_VAR_DIR=tmp_path/var): read the shards it writes.
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "var" / "artifacts"
     encoder = str(tiny_bert_dir())
     for text in TEXTS:
         clean = normalize(text, project.normalization)

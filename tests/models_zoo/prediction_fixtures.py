@@ -69,17 +69,31 @@ def prediction_artifacts() -> dict[str, Path]:
     return {"v1": build_artifact(root / "v1", c=1.0), "v2": build_artifact(root / "v2", c=0.05)}
 
 
+def store_artifact(artifact_dir: Path | str, project_id: int) -> tuple[str, str]:
+    """Upload a local artifact directory into the test's store, as training does; (key,
+    checksum) for the version row."""
+    import uuid
+
+    from config.storage import get_storage
+
+    key = f"{project_id}/test-{uuid.uuid4().hex[:8]}"
+    return key, get_storage().put_dir(Path(artifact_dir), key)
+
+
 def make_version(project: Any, artifact_dir: Path | str, *, current: bool = False) -> Any:
-    """A ModelVersion row for an artifact, as a succeeded training run would create it."""
+    """A ModelVersion row for an artifact (uploaded into the test's store under a fresh key),
+    as a succeeded training run would create it."""
     from models_zoo.artifacts import read_manifest
     from models_zoo.models import ModelVersion
 
     manifest = read_manifest(artifact_dir)
+    key, checksum = store_artifact(artifact_dir, project.pk)
     return ModelVersion.objects.create(
         project=project,
         backend=manifest["backend"],
         config=manifest["config"],
-        artifact_dir=str(artifact_dir),
+        artifact_dir=key,
+        artifact_checksum=checksum,
         labels=manifest["labels"],
         thresholds=manifest.get("thresholds", {}),
         metrics=manifest.get("metrics", {}),

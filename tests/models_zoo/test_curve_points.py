@@ -64,6 +64,14 @@ def test_cooccurrence_of_gold_and_predicted_labels():
     assert out["matrix"] == [[1, 2], [0, 1]]
     assert out["no_pred"] == [0, 1]  # item 3 (gold B) got nothing
     assert out["no_gold"] == [1, 0]  # item 2 (no gold) predicted A
+    assert out["neither"] == 0
+
+
+def test_cooccurrence_of_one_label_counts_the_true_negatives():
+    gold = np.array([[1], [1], [0], [0], [0]])
+    pred = np.array([[1], [0], [1], [0], [0]])
+    out = cooccurrence(gold, pred)
+    assert (out["matrix"], out["no_pred"], out["no_gold"], out["neither"]) == ([[1]], [1], [1], 2)
 
 
 def test_validation_plots_single_label_uses_a_matrix():

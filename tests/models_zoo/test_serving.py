@@ -10,6 +10,7 @@ import pytest
 
 from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
+from models_zoo.services.artifact_storage import local_artifact
 from models_zoo.serving import (
     ModelCache,
     ModelUnavailable,
@@ -17,7 +18,12 @@ from models_zoo.serving import (
     get_model_cache,
     version_ref,
 )
-from tests.models_zoo.prediction_fixtures import make_version, prediction_artifacts, promote
+from tests.models_zoo.prediction_fixtures import (
+    make_version,
+    prediction_artifacts,
+    promote,
+    store_artifact,
+)
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +65,7 @@ def test_it_loads_a_version_once_and_reuses_it(project, v1):
 
     assert first is second
     assert first.version_id == v1.pk
-    assert loader.calls == [str(v1.artifact_dir)]
+    assert loader.calls == [str(local_artifact(v1.artifact_dir, v1.artifact_checksum))]
     assert first.backend.predict([Item(text="go back home")])[0].scores.keys() == {"HS", "TR", "AG"}
 
 
@@ -79,7 +85,7 @@ def test_it_picks_up_a_promotion_without_clearing_anything(project, v1, v2):
     promote(v2)
 
     assert cache.current(project.pk).version_id == v2.pk
-    assert loader.calls == [str(v1.artifact_dir), str(v2.artifact_dir)]
+    assert loader.calls == [str(local_artifact(v.artifact_dir, v.artifact_checksum)) for v in (v1, v2)]
 
 
 def test_a_request_holding_the_old_model_finishes_on_it(project, v1, v2):
@@ -134,7 +140,7 @@ def test_concurrent_requests_load_a_version_only_once(project, v1):
 
     assert not errors
     assert len(results) == 8 and all(r is results[0] for r in results)
-    assert loader.calls == [str(v1.artifact_dir)]
+    assert loader.calls == [str(local_artifact(v1.artifact_dir, v1.artifact_checksum))]
 
 
 def test_a_project_without_a_current_model_raises_a_clear_error(project, v2):
@@ -150,11 +156,12 @@ def test_a_missing_artifact_is_reported_by_version(project, tmp_path: Path):
     version = ModelVersion.objects.create(
         project=project,
         backend="embedding_head",
-        artifact_dir=str(tmp_path / "gone"),
+        artifact_dir=f"{project.pk}/gone",
         labels=["HS", "TR", "AG"],
         is_current=True,
     )
-    with pytest.raises(ModelUnavailable, match=f"model version {version.pk}: artifact directory"):
+    with pytest.raises(ModelUnavailable,
+                       match=f"model version {version.pk}: artifact not available: directory '{project.pk}/gone'"):
         ModelCache(loader=CountingLoader()).current(project.pk)
 
 
@@ -227,10 +234,12 @@ def test_a_corrupt_artifact_is_reported_by_version(project, tmp_path: Path):
 
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "manifest.json").write_text('{"backend": "embedding_head"}')
+    key, checksum = store_artifact(tmp_path / "broken", project.pk)
     version = ModelVersion.objects.create(
         project=project,
         backend="embedding_head",
-        artifact_dir=str(tmp_path / "broken"),
+        artifact_dir=key,
+        artifact_checksum=checksum,
         labels=["HS", "TR", "AG"],
         is_current=True,
     )

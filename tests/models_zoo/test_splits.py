@@ -63,3 +63,18 @@ def test_signatures_tell_comparable_splits_apart():
     assert split_signature(group) != split_signature(other_group)
     assert describe_split(group) == "held-out event in [boston]"
     assert describe_split(random_b) == "random stratified 20%"
+
+
+def test_stratified_folds_deal_each_stratum_round_robin():
+    import numpy as np
+
+    from models_zoo.splits import stratified_folds
+
+    keys = ["pos"] * 3 + ["neg"] * 12
+    folds = stratified_folds(keys, 5, np.random.default_rng(0))
+    assert sorted(i for f in folds for i in f) == list(range(15))
+    assert [len(f) for f in folds] == [3, 3, 3, 3, 3]
+    # 3 positives reach 3 different folds; the 12 negatives continue round-robin from there.
+    assert sorted(sum(1 for i in f if keys[i] == "pos") for f in folds) == [0, 0, 1, 1, 1]
+    assert folds == stratified_folds(keys, 5, np.random.default_rng(0))
+    assert len(stratified_folds(["a", "b"], 5, np.random.default_rng(0))) == 2

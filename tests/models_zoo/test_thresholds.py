@@ -1,5 +1,5 @@
-"""Threshold objectives on hand-made scores: the exact threshold each must pick (grid 0.05 ..
-0.95), ties, and targets no threshold reaches."""
+"""Threshold objectives on hand-made scores: the exact threshold each must pick (grid 0.01 ..
+0.04, then 0.05 .. 0.95), ties, and targets no threshold reaches; cross-validated scores."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,7 @@ from models_zoo.backends import _classify as C
 from models_zoo.thresholds import calibrate, check_targets, objective_curve, pick_threshold
 
 # 3 positives, 5 negatives. Predicted positive at threshold t:
-#   t <= 0.10: all 8 (tp 3, fp 5)       0.15-0.20: 0.9 0.7 0.3 0.6 0.2 (tp 3, fp 2)
+#   t <= 0.10 (0.01 .. 0.10): all 8 (tp 3, fp 5)       0.15-0.20: 0.9 0.7 0.3 0.6 0.2 (tp 3, fp 2)
 #   0.25-0.30: 0.9 0.7 0.3 0.6 (tp 3, fp 1)   0.35-0.60: 0.9 0.7 0.6 (tp 2, fp 1)
 #   0.65-0.70: 0.9 0.7 (tp 2, fp 0)     0.75-0.90: 0.9 (tp 1)     0.95: nothing
 Y = np.array([1, 1, 1, 0, 0, 0, 0, 0])
@@ -50,12 +50,12 @@ def test_target_recall_takes_the_highest_threshold_that_still_reaches_it():
 
 
 def test_an_unreachable_recall_target_takes_the_lowest_threshold_and_says_so():
-    # A fourth positive scored 0.02 is below every grid threshold: recall is at most 3/4.
-    y, s = np.append(Y, 1), np.append(S, 0.02)
+    # A fourth positive scored 0.005 is below every grid threshold: recall is at most 3/4.
+    y, s = np.append(Y, 1), np.append(S, 0.005)
     picked = pick_threshold(y, s, "target_recall", 0.9)
-    assert picked.threshold == 0.05
+    assert picked.threshold == 0.01
     assert picked.target_met is False
-    assert picked.note == "recall target 0.9 not reached: best recall 0.750 at 0.05"
+    assert picked.note == "recall target 0.9 not reached: best recall 0.750 at 0.01"
 
 
 def test_target_precision_takes_the_lowest_threshold_that_reaches_it():
@@ -69,12 +69,12 @@ def test_target_precision_takes_the_lowest_threshold_that_reaches_it():
 def test_an_unreachable_precision_target_takes_the_best_precision_and_says_so():
     # A negative outscores the only positive: precision .5 up to 0.30, 0 above.
     picked = pick_threshold(np.array([1, 0]), np.array([0.3, 0.97]), "target_precision", 0.9)
-    assert (picked.threshold, picked.target_met) == (0.05, False)
-    assert picked.note == "precision target 0.9 not reached: best precision 0.500 at 0.05"
+    assert (picked.threshold, picked.target_met) == (0.01, False)
+    assert picked.note == "precision target 0.9 not reached: best precision 0.500 at 0.01"
 
 
 def test_precision_target_without_any_predicted_positive_falls_back_to_half():
-    picked = pick_threshold(np.array([1, 0]), np.array([0.01, 0.02]), "target_precision", 0.8)
+    picked = pick_threshold(np.array([1, 0]), np.array([0.001, 0.002]), "target_precision", 0.8)
     assert (picked.threshold, picked.target_met) == (0.5, False)
     assert "no threshold predicts a positive" in picked.note
 
@@ -105,7 +105,7 @@ def test_calibrate_uses_each_labels_target_and_the_default_for_the_others():
     assert thresholds == {"A": 0.70, "B": 0.30}  # B: the default target 0.9
     assert report["objective"] == "target_recall"
     assert report["per_label"]["B"]["target"] == 0.9
-    assert len(report["per_label"]["A"]["curve"]) == 19
+    assert len(report["per_label"]["A"]["curve"]) == 23
 
 
 def test_calibrate_and_measure_applies_the_objective_and_records_the_curve():
@@ -115,3 +115,30 @@ def test_calibrate_and_measure_applies_the_objective_and_records_the_curve():
     assert metrics["threshold_calibration"]["per_label"]["HS"]["threshold"] == 0.5
     # at 0.5: tp 1 fp 2 fn 1 -> positive-class F1 (the binary project's f1_macro) 0.4
     assert metrics["f1_macro"] == pytest.approx(0.4)
+
+
+def test_cross_validated_scores_come_from_models_that_never_saw_the_row():
+    from models_zoo.thresholds import out_of_fold_scores
+
+    seen = []
+
+    def fit_and_score(train, held):
+        seen.append((list(train), list(held)))
+        assert not set(train) & set(held)
+        return np.asarray(held, dtype=float)[:, None] / 10  # score = row / 10
+
+    scores = out_of_fold_scores(5, 1, [[0, 3], [1, 4], [2]], fit_and_score)
+    assert scores[:, 0].tolist() == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert seen[0] == ([1, 2, 4], [0, 3])
+    with pytest.raises(ValueError, match="lie in no fold"):
+        out_of_fold_scores(5, 1, [[0, 3], [1, 4]], fit_and_score)
+
+
+def test_calibrate_records_the_method_and_the_positives_it_rested_on():
+    thresholds, report = calibrate(Y[:, None], S[:, None], ["A"], "f1_positive",
+                                   method="cross_validation", folds=5)
+    assert thresholds == {"A": 0.30}
+    assert (report["method"], report["folds"]) == ("cross_validation", 5)
+    assert report["per_label"]["A"]["positives"] == 3
+    with pytest.raises(ValueError, match="unknown threshold calibration"):
+        calibrate(Y[:, None], S[:, None], ["A"], method="vibes")

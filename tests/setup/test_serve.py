@@ -114,3 +114,97 @@ def test_the_next_request_after_the_database_drops_connections_is_not_a_500(serv
         status, _, body = get(base + "/api/v1/me", token)
         assert status == 200, body[:500]
         assert json.loads(body)["username"] == "steady"
+
+
+@pytest.fixture
+def served_with_worker(transactional_db, tmp_path):
+    """`manage.py serve` with its Celery worker, on the test database and the test broker."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "VIGIA_DEBUG"}
+    env.update(DATABASE_URL=_database_url_for_current_test_db(), VIGIA_VAR_DIR=str(tmp_path / "var"),
+               PYTHONUNBUFFERED="1")
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port), "--web-workers", "1",
+         "--web-threads", "2", "--log-dir", str(tmp_path / "logs")],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(base + "/login/", timeout=2)
+            break
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("serve did not answer: " + (tmp_path / "serve.log").read_text()[-3000:])
+            time.sleep(0.3)
+    proc.log_path = tmp_path / "serve.log"
+    yield base, proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            import psutil
+
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                child.kill()
+            proc.kill()
+    log.close()
+
+
+def _children(proc, word: str) -> list:
+    """Live children of `proc` whose command line mentions `word` (a killed child is a zombie
+    until serve reaps it: not counted)."""
+    import psutil
+
+    found = []
+    for child in psutil.Process(proc.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and any(word in part for part in child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            pass
+    return found
+
+
+def _wait_for(check, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+def test_a_killed_worker_is_restarted_while_the_web_server_keeps_serving(served_with_worker):
+    base, proc = served_with_worker
+    worker = _wait_for(lambda: _children(proc, "celery"), 30, "the worker")[0]
+    web = _children(proc, "gunicorn")[0]
+    # SIGKILL its whole process group (pool included), as the OOM killer might.
+    os.killpg(worker.pid, signal.SIGKILL)
+    assert get(base + "/login/")[0] == 200  # the web server does not care
+    again = _wait_for(lambda: [w for w in _children(proc, "celery") if w.pid != worker.pid], 30,
+                      "a new worker")[0]
+    assert again.pid != worker.pid and again.is_running()
+    assert proc.poll() is None and web.is_running() and get(base + "/login/")[0] == 200
+    assert "The worker exited with code -9" in proc.log_path.read_text()
+
+
+def test_ctrl_c_stops_the_web_server_and_the_worker(served_with_worker):
+    _, proc = served_with_worker
+    children = _wait_for(lambda: len(_children(proc, "celery")) == 1 and _children(proc, ""), 30,
+                         "both children")
+    assert {"celery", "gunicorn"} <= {w for c in children for w in ("celery", "gunicorn")
+                                       if any(w in part for part in c.cmdline())}
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=40) == 0
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except Exception:  # psutil.TimeoutExpired: still running
+            pytest.fail(f"{child.cmdline()[:4]} still runs after Ctrl-C")
+    assert "Stopped the web server and worker." in proc.log_path.read_text()

@@ -20,7 +20,8 @@ def _settings_in_subprocess(env: dict[str, str]) -> dict[str, str]:
     code = (
         "import json, django; django.setup(); from django.conf import settings; "
         "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
-        "'name': str(settings.DATABASES['default']['NAME']), 'broker': settings.CELERY_BROKER_URL}))"
+        "'name': str(settings.DATABASES['default']['NAME']), "
+        "'pgdata': settings.DATABASES['default'].get('PGDATA'), 'broker': settings.CELERY_BROKER_URL}))"
     )
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
     clean.update(env, DJANGO_SETTINGS_MODULE="config.settings")
@@ -30,12 +31,15 @@ def _settings_in_subprocess(env: dict[str, str]) -> dict[str, str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_it_uses_sqlite_and_the_filesystem_broker_under_var_when_nothing_is_configured(tmp_path):
+def test_it_uses_the_embedded_postgresql_and_the_filesystem_broker_under_var_when_nothing_is_configured(tmp_path):
     found = _settings_in_subprocess({"VIGIA_VAR_DIR": str(tmp_path)})
-    assert found["engine"] == "django.db.backends.sqlite3"
-    assert found["name"] == str(tmp_path / "vigia.sqlite3")
+    assert found["engine"] == "config.embedded_db"
+    assert found["name"] == "vigia"
+    assert found["pgdata"] == str(tmp_path / "pgdata")
     assert found["broker"] == "filesystem://"
     assert (tmp_path / "broker" / "out").is_dir()
+    # Reading the settings starts nothing: the server starts on the first connection.
+    assert not (tmp_path / "pgdata").exists()
 
 
 def test_it_reads_database_and_broker_from_the_environment(tmp_path):

@@ -18,7 +18,6 @@ TEXTS = ["flood water rising downtown", "cats sleeping on a sofa", "earthquake s
 def test_an_admin_computes_embeddings_searches_and_follows_more_like_this(
     login, live_server, project, owner, shot, settings, tmp_path
 ):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
     examples = add_examples(project, TEXTS)
     page = login(owner)
     page.goto(f"{live_server.url}/projects/{project.pk}/")

@@ -12,11 +12,6 @@ from tests.annotator.mining_store import cosine_project
 pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-
-
 def test_an_annotator_confirms_one_proposal_and_flips_another(
     login, live_server, project, owner, annotator_user, shot
 ):

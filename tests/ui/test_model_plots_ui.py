@@ -41,7 +41,7 @@ def test_plots_promotion_with_confirmation_and_compare(login, live_server, proje
     for plot in ("#pr-plot", "#roc-plot", "#loss-plot"):
         assert page.locator(plot).is_visible()
         assert page.locator(f"{plot} circle.pt").count() > 0, plot
-    assert page.locator("#confusion-table td.cell").count() == 8
+    assert page.locator("#confusion-table td.cell").count() == 9
     box = page.locator("#roc-plot").bounding_box()
     assert box["width"] > 250 and box["height"] > 150
     shot(page, "version-plots")
@@ -68,6 +68,7 @@ def test_plots_promotion_with_confirmation_and_compare(login, live_server, proje
 # the fast check of the same page: tests/web/test_model_plots.py
 def test_the_attention_view(login, live_server, project, owner, shot, tmp_path):
     from models_zoo.serving import get_model_cache
+    from tests.models_zoo.prediction_fixtures import store_artifact
     from tests.models_zoo.tiny_attention_bilstm import make_case
     from tests.web.helpers import add_examples
 
@@ -76,8 +77,10 @@ def test_the_attention_view(login, live_server, project, owner, shot, tmp_path):
     backend, train, val, _ = make_case(tmp_path)
     backend.fit(train, val)
     backend.save(tmp_path / "artifact")
+    key, checksum = store_artifact(tmp_path / "artifact", project.pk)
     version = ModelVersion.objects.create(project=project, backend="attention_bilstm",
-                                          artifact_dir=str(tmp_path / "artifact"), labels=list(backend.labels),
+                                          artifact_dir=key, artifact_checksum=checksum,
+                                          labels=list(backend.labels),
                                           thresholds=backend.thresholds, metrics=backend.metrics)
     get_model_cache().clear()
     page = login(owner)
@@ -97,7 +100,6 @@ def test_the_embedding_map(login, live_server, project, owner, shot, settings, t
     from tests.models_zoo.tiny_hf import tiny_bert_dir
     from tests.web.helpers import add_examples
 
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
     # Four points keep this walk fast (the PCA layout); real UMAP: tests/models_zoo/test_embedding_map.py
     examples = add_examples(project, ["flood water rising downtown", "cats sleeping on a sofa",
                                       "earthquake shook the city", "my cat likes the sun"])

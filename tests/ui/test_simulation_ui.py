@@ -13,11 +13,6 @@ from tests.api.test_simulations import labelled_store
 pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-
-
 def test_an_admin_simulates_and_reads_the_curves(login, live_server, project, owner, shot):
     labelled_store(project)
     page = login(owner)
@@ -30,13 +25,24 @@ def test_an_admin_simulates_and_reads_the_curves(login, live_server, project, ow
     page.fill("input[name=rounds]", "4")
     page.fill("input[name=seeds]", "2")
     page.fill("input[name=test_fraction]", "0.25")
+    page.select_option("select[name=label]", "HS")
+    page.fill("input[name=prevalence]", "0.2")
+    page.fill("input[name=target_f1]", "0.5")
+    page.check("input[name=start_random]")
+    page.fill("input[name=start_keywords]", "tweet, nothing")
+    shot(page, "simulation-form")
     page.click("#simulation-form button[type=submit]")
     page.wait_for_selector("#simulation-state")
     sim = Simulation.objects.get()
     assert sim.params["strategies"] == ["random", "margin", "entropy"]
+    assert sim.params["start"] == ["random", {"keywords": ["tweet", "nothing"]}]
+    assert (sim.params["prevalence"], sim.params["target_f1"]) == (0.2, 0.5)
     run_simulation(sim.pk)  # no worker in this test: the job body, as the worker runs it
     page.wait_for_selector("svg.simulation-curve", timeout=20_000)  # htmx poll refreshes
-    assert page.locator("#simulation-table tbody tr").count() == 3
+    # One plot per start; per start a row per label and strategy (3 labels x 3 strategies).
+    assert page.locator("section.simulation-start").count() == 2
+    assert page.locator("section[data-start=keywords] .simulation-table tbody tr").count() == 9
+    assert "Stream simulated at 0.2 positives of HS" in page.locator("#simulation-summary").inner_text()
     shot(page, "simulation")
 
 

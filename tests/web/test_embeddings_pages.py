@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from annotator.models import EmbeddingChunk, EmbeddingSet
-from annotator.services import embedding_shards as shards
 from annotator.services import embeddings as E
+from annotator.services.embedding_storage import store_shard
 from tests.web.helpers import HTMX, add_examples, client_for
-
-
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
 
 
 def ready_set(project, vectors):
@@ -21,8 +15,9 @@ def ready_set(project, vectors):
                                     dim=len(vectors[0]))
     chunk = EmbeddingChunk.objects.create(embedding_set=s, example_ids=[e.pk for e in examples],
                                           state="ready", count=len(examples))
-    shards.write_shard(E.set_directory(s), E.chunk_name(chunk.pk), [e.pk for e in examples],
-                       np.asarray(vectors, dtype=np.float32))
+    chunk.shard = store_shard(E.storage_prefix(s), E.chunk_name(chunk.pk), [e.pk for e in examples],
+                              np.asarray(vectors, dtype=np.float32))
+    chunk.save(update_fields=["shard"])
     return s, examples
 
 

@@ -1,16 +1,9 @@
 """The mining pages: admins only, the form's errors name the field, the project page links it."""
 from __future__ import annotations
 
-import pytest
-
 from annotator.mining.service import create_mining_run, mine_run
 from annotator.models import MiningRun
 from tests.annotator.mining_store import cosine_project
-
-
-@pytest.fixture(autouse=True)
-def artifacts(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
 
 
 def test_only_admins_see_the_mining_page_and_its_link(client, project, owner, annotator_user, outsider):

@@ -55,9 +55,10 @@ def test_the_version_page_draws_pr_roc_confusion_and_loss(project, viewer):
     pr = _section(page, 'id="pr-plot"', "</svg>")
     assert "HS (AP 0.833)" in pr and pr.count('class="marker"') == 2  # the operating points
     table = _section(page, 'id="confusion-table"', "</table>")
-    cells = [int(c) for c in re.findall(r'<td class="cell[^"]*">(\d+)</td>', table)]
-    # gold HS -> predicted HS 1, TR 2, nothing 0; gold TR -> HS 1, TR 1, nothing 0; no gold -> 0, 0
-    assert cells == [1, 2, 0, 1, 1, 0, 0, 0]
+    cells = [int(c) for c in re.findall(r'<td class="cell[^"]*"[^>]*>(\d+)</td>', table)]
+    # gold HS -> predicted HS 1, TR 2, nothing 0; gold TR -> HS 1, TR 1, nothing 0; no gold -> 0, 0,
+    # and nothing predicted 1 (item 3: neither gold nor predicted)
+    assert cells == [1, 2, 0, 1, 1, 0, 0, 0, 1]
     loss = _section(page, 'id="loss-plot"', "</svg>")
     assert 'data-series="training loss"' in loss and 'data-series="validation loss"' in loss
     assert loss.count('class="pt"') == 6
@@ -118,14 +119,17 @@ def test_promoting_in_the_browser_shows_the_changes_and_warns_for_a_worse_versio
 
 def test_the_attention_view_shades_words_by_weight(project, viewer, settings, tmp_path):
     from models_zoo.serving import get_model_cache
+    from tests.models_zoo.prediction_fixtures import store_artifact
     from tests.models_zoo.tiny_attention_bilstm import make_case
     from tests.web.helpers import add_examples
 
     backend, train, val, _ = make_case(tmp_path, epochs=2)
     backend.fit(train, val)
     backend.save(tmp_path / "artifact")
+    key, checksum = store_artifact(tmp_path / "artifact", project.pk)
     version = ModelVersion.objects.create(project=project, backend="attention_bilstm",
-                                          artifact_dir=str(tmp_path / "artifact"), labels=list(backend.labels),
+                                          artifact_dir=key, artifact_checksum=checksum,
+                                          labels=list(backend.labels),
                                           thresholds=backend.thresholds, metrics=backend.metrics)
     examples = add_examples(project, ["the storm flooded the town", "a calm sunny day"])
     get_model_cache().clear()
@@ -149,7 +153,6 @@ def test_the_map_page_requests_the_job_then_draws_the_cached_points(project, own
     from tests.models_zoo.tiny_hf import tiny_bert_dir
     from tests.web.helpers import add_examples
 
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
     examples = add_examples(project, ["flood in town", "cats on a sofa", "storm warning", "picnic <b>day</b>"])
     Annotation.objects.create(example=examples[0], user=owner, labels=["HS"], source="human")
     client = client_for(owner)
@@ -190,7 +193,6 @@ def test_the_map_coloured_by_prediction_shows_scores_with_thresholds(project, ow
     from tests.models_zoo.tiny_hf import tiny_bert_dir
     from tests.web.helpers import add_examples
 
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
     examples = add_examples(project, ["flood in town", "cats on a sofa", "storm warning"])
     version = promote_version(_version(project))
     Prediction.objects.create(example=examples[0], model_version=version, scores={"HS": 0.7, "TR": 0.1},

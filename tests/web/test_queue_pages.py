@@ -51,3 +51,22 @@ def test_the_annotate_page_says_why_the_example_was_picked(client, project, anno
     page = client.get(f"/projects/{project.pk}/annotate/").content.decode()
     assert "tweet 0" in page
     assert "Why this one: likely positive for AG: 0.91" in page
+
+
+def test_a_cold_start_description_the_database_cannot_store_is_a_400_keeping_the_text(client, project, owner):
+    client.force_login(owner)
+    response = client.post(f"/projects/{project.pk}/queue/", {
+        "queue_strategy": "query", "queue_label": "", "queue_then": "margin",
+        "queue_query": "floods\nbad \x00 text", "transfer_model_version": ""})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "queue_query: description 2 contains a NUL character (U+0000) at character 5" in page
+    assert "floods" in page  # the posted descriptions are shown again
+    project.refresh_from_db()
+    assert (project.queue_strategy, project.queue_query) == ("random", [])
+    ok = client.post(f"/projects/{project.pk}/queue/", {
+        "queue_strategy": "query", "queue_label": "", "queue_then": "margin",
+        "queue_query": "floods\r\n\r\npeople in need", "transfer_model_version": ""})
+    assert ok.status_code == 302
+    project.refresh_from_db()
+    assert (project.queue_strategy, project.queue_query) == ("query", ["floods", "people in need"])

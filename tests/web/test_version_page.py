@@ -111,3 +111,26 @@ def test_the_train_form_is_prefilled_with_the_projects_defaults(annotated_projec
     page = client_for(owner).get(f"/models/projects/{annotated_project.pk}/runs/?backend=embedding_head").content.decode()
     assert re.search(r'<option value="f1_macro"\s+selected', page), "objective not pre-selected"
     assert "&quot;before&quot;: &quot;2013-03-01&quot;" in page
+
+
+def test_the_version_page_says_where_thresholds_came_from_and_on_how_few_positives(project, viewer):
+    rng = np.random.default_rng(0)
+    y_train = (rng.uniform(size=(200, 2)) < [0.12, 0.5]).astype(int)  # HS rare: ~24 positives
+    oof = np.clip(y_train * 0.4 + rng.uniform(size=(200, 2)) * 0.6, 0, 1)
+    y_val = np.array([[1, 1], [1, 0], [0, 1], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]])
+    s_val = np.clip(y_val * 0.5 + 0.2, 0, 1)
+    thresholds, metrics = C.calibrate_and_measure(y_val, s_val, ["HS", "TR"], "multilabel", "f1_macro",
+                                                  calibration=(y_train, oof), folds=5)
+    version = ModelVersion.objects.create(
+        project=project, backend="embedding_head", artifact_dir="/nowhere", labels=["HS", "TR"],
+        thresholds=thresholds, metrics=metrics, config={"threshold_objective": "f1_macro"},
+        data_snapshot={"seed": 1, "counts": {"train": 200, "validation": 8}})
+    hs_positives = int(y_train[:, 0].sum())
+    assert hs_positives < 30 <= int(y_train[:, 1].sum())
+    page = client_for(viewer).get(f"/models/versions/{version.pk}/").content.decode()
+    assert '<dd id="calibration">5-fold cross-validation on the training examples</dd>' in page
+    # HS: few positives behind both its threshold and its metrics; TR: only its metrics (4).
+    assert (f"its threshold rests on {hs_positives} positives and its validation metrics on 2"
+            in page)
+    assert 'data-label="TR">Few positives for <strong>TR</strong>: its threshold rests on ' in page
+    assert "validation metrics on 4;" in page

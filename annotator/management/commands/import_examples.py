@@ -1,4 +1,5 @@
-"""`manage.py import_examples PROJECT FILE --format F [--mapping JSON] [--on-error stop|skip]`"""
+"""`manage.py import_examples PROJECT FILE --format F [--mapping JSON] [--on-error stop|skip]
+[--posted-at-from-id [COLUMN]]`"""
 from __future__ import annotations
 
 import sys
@@ -32,6 +33,13 @@ class Command(BaseCommand):
             "--on-error", choices=ON_ERROR_CHOICES, default="stop", dest="on_error",
             help="stop (default): import nothing when a row is bad; skip: import the valid rows",
         )
+        parser.add_argument(
+            "--posted-at-from-id", nargs="?", const="true", default=None, metavar="COLUMN",
+            dest="posted_at_from_id",
+            help="take each row's posting time from its Twitter/X snowflake tweet id (ms since "
+            "the Unix epoch = (id >> 22) + 1288834974657): the id column's ids, or COLUMN's; "
+            "a date column of the row wins",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         project = find_project(options["project"])
@@ -52,6 +60,7 @@ class Command(BaseCommand):
             result = start_import(
                 project, path, options["fmt"], mapping=mapping, progress=progress,
                 on_error=options["on_error"], background=False,
+                posted_at_from_id=options["posted_at_from_id"],
             ).result
         except ImportFailed as exc:
             self._write_errors(path, exc.errors)

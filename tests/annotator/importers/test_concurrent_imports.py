@@ -17,8 +17,6 @@ def _csv(texts: list[str]) -> bytes:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_imports_with_overlapping_texts_into_one_project_both_land():
-    if connection.vendor != "postgresql":
-        pytest.skip("row-level concurrency needs PostgreSQL")
     project = make_project(make_user("owner"), "multilabel")
     shared = [f"flood warning number {i} for the river" for i in range(20000)]
     files = [

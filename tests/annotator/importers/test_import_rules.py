@@ -1,4 +1,4 @@
-"""All-or-nothing, duplicates, error lists, mapping and label rules, both writers."""
+"""All-or-nothing, duplicates, error lists, mapping and label rules."""
 from __future__ import annotations
 
 import io
@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotator.importers import ImportFailed, import_file, writers
+from annotator.importers import ImportFailed, import_file
 from annotator.models import Annotation, Example
 from annotator.normalize import content_hash, normalize
 from tests.annotator.importers.conftest import write
@@ -15,15 +15,7 @@ from tests.conftest import make_project
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(params=["copy", "orm"])
-def writer_kind(request, monkeypatch):
-    """Run a test with the PostgreSQL COPY writer and with the bulk_create (SQLite) writer."""
-    if request.param == "orm":
-        monkeypatch.setattr(writers, "writer_for", writers.OrmBatchWriter)
-    return request.param
-
-
-def test_it_skips_duplicates_in_the_file_and_already_stored(project, tmp_path, writer_kind):
+def test_it_skips_duplicates_in_the_file_and_already_stored(project, tmp_path):
     first = write(tmp_path, "a.csv", "text,labels\nFlood downtown,HS\nRT @bob: flood  DOWNTOWN http://t.co/x,TR\nfire,AG\n")
     assert import_file(project, first, "csv").__dict__ == {"imported": 2, "duplicates": 1, "skipped": 0, "errors": []}
     flood = Example.objects.get(project=project, text="Flood downtown")
@@ -36,7 +28,7 @@ def test_it_skips_duplicates_in_the_file_and_already_stored(project, tmp_path, w
         "Flood downtown", "fire", "smoke"]  # ids follow the file order
 
 
-def test_it_stores_nothing_when_one_row_is_bad(project, tmp_path, writer_kind):
+def test_it_stores_nothing_when_one_row_is_bad(project, tmp_path):
     rows = "".join(f"tweet number {i},HS\n" for i in range(1200))
     path = write(tmp_path, "c.csv", "text,labels\n" + rows + "bad one,XX\n")
     with pytest.raises(ImportFailed) as caught:
@@ -49,7 +41,7 @@ def test_it_stores_nothing_when_one_row_is_bad(project, tmp_path, writer_kind):
     assert not Annotation.objects.exists()
 
 
-def test_it_lists_at_most_one_hundred_errors(project, tmp_path, writer_kind):
+def test_it_lists_at_most_one_hundred_errors(project, tmp_path):
     path = write(tmp_path, "d.csv", "text,labels\n" + ",HS\n" * 150)
     with pytest.raises(ImportFailed) as caught:
         import_file(project, path, "csv")
@@ -57,7 +49,7 @@ def test_it_lists_at_most_one_hundred_errors(project, tmp_path, writer_kind):
     assert caught.value.errors[0]["line"] == 2 and caught.value.errors[-1]["line"] == 101
 
 
-def test_it_fills_normalized_text_hash_and_meta(project, tmp_path, writer_kind):
+def test_it_fills_normalized_text_hash_and_meta(project, tmp_path):
     path = write(tmp_path, "e.csv", "Tweet ID,Tweet Text,Date,Retweets,Lang,source\n'77',RT @a: Hi &amp; bye http://x.y,2018-01-02 03:04:05,\"1,204\",en,web\n")
     import_file(project, path, "csv")
     example = Example.objects.get(project=project)
@@ -125,7 +117,7 @@ def test_it_checks_single_label_and_binary_value_rules(owner, tmp_path):
     assert got == {"one": [["on-topic"]], "two": [[]], "three": [["on-topic"]], "four": []}
 
 
-def test_it_reads_django_uploads_and_reports_progress(project, writer_kind):
+def test_it_reads_django_uploads_and_reports_progress(project):
     body = "text,labels\n" + "".join(f"row {i},HS\n" for i in range(6000))
     upload = SimpleUploadedFile("up.csv", body.encode(), content_type="text/csv")
     seen = []
@@ -148,8 +140,6 @@ def test_it_reports_text_that_is_not_utf8(project):
 def test_it_falls_back_to_a_plain_copy_when_postgres_refuses_freeze(project, tmp_path):
     from django.db import connection, transaction
 
-    if connection.vendor != "postgresql":
-        pytest.skip("COPY FREEZE is PostgreSQL's")
     path = write(tmp_path, "m.csv", "text,labels\nalpha,HS\nbeta,TR\n")
     with transaction.atomic(), connection.cursor() as cursor:
         # An open cursor in the transaction makes PostgreSQL refuse COPY FREEZE.
@@ -163,7 +153,7 @@ def test_it_falls_back_to_a_plain_copy_when_postgres_refuses_freeze(project, tmp
 ID_CONFLICT = "external id {!r} is already used on line {} by a different text (ids must be unique within a file)"
 
 
-def test_an_id_reused_for_another_text_is_refused_in_line_order_with_other_errors(project, tmp_path, writer_kind):
+def test_an_id_reused_for_another_text_is_refused_in_line_order_with_other_errors(project, tmp_path):
     # Line 3 is a bad label, lines 5 and 7 reuse id 7 (first on line 2) for other texts, line 6
     # reuses id 8 for its own text (an ordinary duplicate), line 8 is another bad label.
     body = ("id,text,labels\n7,first text,HS\n8,second,TR\n9,third,XX\n7,other text,HS\n"
@@ -180,7 +170,7 @@ def test_an_id_reused_for_another_text_is_refused_in_line_order_with_other_error
     assert not Example.objects.filter(project=project).exists()
 
 
-def test_skip_leaves_out_the_reused_ids_and_keeps_the_first_rows_and_their_labels(project, tmp_path, writer_kind):
+def test_skip_leaves_out_the_reused_ids_and_keeps_the_first_rows_and_their_labels(project, tmp_path):
     body = ("id,text,labels\n7,first text,HS\n7,other text,AG\n8,other text,TR\n"
             "7,first text,AG\n9,,HS\n")
     result = import_file(project, write(tmp_path, "ids.csv", body), "csv", on_error="skip")
@@ -193,7 +183,7 @@ def test_skip_leaves_out_the_reused_ids_and_keeps_the_first_rows_and_their_label
     assert stored == {"7": ("first text", ["HS"]), "8": ("other text", ["TR"])}
 
 
-def test_more_id_conflicts_than_the_error_list_holds(project, tmp_path, writer_kind):
+def test_more_id_conflicts_than_the_error_list_holds(project, tmp_path):
     body = "id,text\n" + "x,the first\n" + "".join(f"x,text {i}\n" for i in range(120))
     with pytest.raises(ImportFailed) as caught:
         import_file(project, write(tmp_path, "many.csv", body), "csv")
@@ -204,7 +194,7 @@ def test_more_id_conflicts_than_the_error_list_holds(project, tmp_path, writer_k
     assert list(Example.objects.filter(project=project).values_list("text", flat=True)) == ["the first"]
 
 
-def test_an_id_reused_past_the_first_batches_names_its_first_line(project, tmp_path, writer_kind):
+def test_an_id_reused_past_the_first_batches_names_its_first_line(project, tmp_path):
     # The batch writer has flushed three batches by then; the COPY writer finds it in SQL.
     body = "id,text\n" + "".join(f"{i},text {i}\n" for i in range(3000)) + "5,changed\n"
     with pytest.raises(ImportFailed) as caught:

@@ -2,6 +2,8 @@
 an annotated project, and a private artifacts directory. Import them into a test module."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from annotator.models import Annotation, AnnotationSource, Example, Project
@@ -26,9 +28,9 @@ def stepping_backend(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def artifacts_dir(settings, tmp_path):
-    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
-    return settings.VIGIA_ARTIFACTS_DIR
+def artifacts_dir(settings, storage_per_test):
+    """The test's store (a local path): artifacts are at `<store>/<project>/<run>`."""
+    return Path(settings.VIGIA_STORAGE_URL)
 
 
 def add_example(project: Project, text: str) -> Example:

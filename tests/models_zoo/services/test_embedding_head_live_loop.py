@@ -69,7 +69,8 @@ def test_a_run_reports_encoding_fitting_and_calibrating(project, owner, artifact
     run = train(project, owner, tiny_encoder)
     log = run.log
     for line in ("encoding 10 of 24 texts", "encoding 20 of 24 texts", "encoding 24 of 24 texts",
-                 "fitting the logistic regression head on", "calibrating thresholds on",
+                 "fitting the logistic regression head on",
+                 "calibrating thresholds by 5-fold cross-validation on 20 training examples",
                  "done: validation log loss"):
         assert line in log, f"{line!r} missing from the run log:\n{log}"
     assert log.index("encoding 24 of 24") < log.index("fitting the") < log.index("calibrating")

@@ -32,7 +32,8 @@ def test_a_better_large_version_has_no_warnings_and_the_changes_are_listed(proje
     review = review_promotion(new)
     assert review.current == old and review.warnings == []
     f1 = next(c for c in review.changes if c["metric"] == "f1_macro")
-    assert f1 == {"metric": "f1_macro", "new": 0.6, "old": 0.5, "delta": 0.1}
+    assert f1 == {"metric": "f1_macro", "title": "F1 macro (mean over labels)", "new": 0.6, "old": 0.5,
+                  "delta": 0.1}
     assert review.label_changes[0]["delta"] == 0.1 and review.label_changes[0]["old_threshold"] == 0.4
     assert promote_reviewed(new).is_current
 

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+from config.storage import MANIFEST
 from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
 from models_zoo.models import ModelVersion, RunState, TrainingRun
+from models_zoo.services.artifact_storage import local_artifact
 from models_zoo.services.training import (
     TrainingRequestError,
     cancel_run,
@@ -37,10 +38,13 @@ def test_a_run_trains_saves_the_artifact_and_creates_a_version(annotated_project
     assert "f1_macro" in version.metrics and "per_class" in version.metrics
     assert version.data_snapshot["seed"] == 4
     assert version.data_snapshot["counts"]["train"] == 16
-    artifact = Path(version.artifact_dir)
-    assert artifact == artifacts_dir / str(annotated_project.pk) / str(run.pk)
+    # A storage key, never a host path; the checksum names the stored manifest.
+    assert version.artifact_dir == f"{annotated_project.pk}/{run.pk}"
+    assert len(version.artifact_checksum) == 64
+    artifact = artifacts_dir / version.artifact_dir
     assert [p.name for p in artifact.parent.iterdir()] == [str(run.pk)]  # no temp dir left
-    reloaded = load_backend(artifact)
+    assert (artifact / MANIFEST).is_file()
+    reloaded = load_backend(local_artifact(version.artifact_dir, version.artifact_checksum))
     assert reloaded.predict([Item(text="x")])[0].scores["AG"] == pytest.approx(0.5)
     assert not version.is_current  # auto_promote is off by default
 
@@ -107,7 +111,7 @@ def test_transformer_backends_go_to_the_gpu_queue_when_set(settings):
 
 def _current_version(project, artifacts_dir) -> ModelVersion:
     version = ModelVersion.objects.create(
-        project=project, backend="stepping", artifact_dir=str(artifacts_dir / "old"),
+        project=project, backend="stepping", artifact_dir=f"{project.pk}/old",
         labels=["HS", "TR", "AG"], metrics={"f1_macro": 0.5},
     )
     return promote_version(version)

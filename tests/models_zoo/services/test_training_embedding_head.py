@@ -1,13 +1,12 @@
 """The training service with a real backend: embedding_head on the in-process tiny encoder."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
 from models_zoo.models import RunState
+from models_zoo.services.artifact_storage import local_artifact
 from models_zoo.services.training import run_training, start_training_run
 from tests.models_zoo.services.helpers import annotate
 
@@ -30,6 +29,6 @@ def test_embedding_head_trains_end_to_end_and_its_artifact_predicts(project, own
     assert 0.0 <= version.metrics["f1_macro"] <= 1.0
     assert version.data_snapshot["counts"]["validation"] == 4
     assert "fitting the logistic regression head on 20 examples" in run.log
-    backend = load_backend(Path(version.artifact_dir))
+    backend = load_backend(local_artifact(version.artifact_dir, version.artifact_checksum))
     [prediction] = backend.predict([Item(text="you are a pathetic liar")])
     assert set(prediction.scores) == {"HS", "TR", "AG"}

@@ -8,6 +8,7 @@ from annotator.models import Annotation
 from annotator.services import embeddings as E
 from models_zoo.artifacts import load_backend
 from models_zoo.models import RunState
+from models_zoo.services.artifact_storage import local_artifact
 from models_zoo.services.training import run_training, start_training_run
 from tests.models_zoo.services.helpers import add_example, annotate
 
@@ -42,7 +43,7 @@ def test_a_warm_store_trains_without_encoding_and_gives_the_cold_model(
     warm_run, warm = train(project, owner, tiny_encoder)
     assert "embeddings: 24 of 24 from the embedding store, 0 encoded" in warm_run.log
     assert warm.metrics["f1_macro"] == pytest.approx(cold.metrics["f1_macro"], abs=1e-6)
-    a, b = load_backend(cold.artifact_dir), load_backend(warm.artifact_dir)
+    a, b = (load_backend(local_artifact(v.artifact_dir, v.artifact_checksum)) for v in (cold, warm))
     # The store encodes in other batches (other padding lengths, other BLAS blocking) than the cold
     # run, so vectors agree to float32 noise, not bit for bit; the fitted weights follow within 1e-3
     # (CI's 2-core host measured a 1.5e-4 spread where this machine measured none).

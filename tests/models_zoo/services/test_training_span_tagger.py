@@ -1,12 +1,11 @@
 """The training service on a span project with the real span_tagger on a tiny encoder."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from annotator.models import Annotation
 from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
 from models_zoo.models import RunState
+from models_zoo.services.artifact_storage import local_artifact
 from models_zoo.services.training import run_training, start_training_run
 from tests.conftest import make_project
 from tests.models_zoo.services.helpers import add_example
@@ -32,6 +31,6 @@ def test_a_span_project_trains_span_tagger_on_raw_text_offsets(owner, artifacts_
     assert run.state == RunState.SUCCEEDED, run.error
     assert version.data_snapshot["text_field"] == "text"
     assert set(version.data_snapshot["counts"]["per_label"]) == {"LOC", "PER"}
-    backend = load_backend(Path(version.artifact_dir))
+    backend = load_backend(local_artifact(version.artifact_dir, version.artifact_checksum))
     [prediction] = backend.predict([Item(text="flooding in Paris tonight , stay safe")])
     assert all({"start", "end", "label"} <= set(span) for span in prediction.spans)

@@ -129,8 +129,8 @@ def test_a_worse_version_on_the_same_split_says_why_it_stayed_out(project):
     worse = _version(project, 0.4, split)
     assert maybe_auto_promote(worse) is False
     worse.refresh_from_db()
-    assert worse.promotion_note == (f"not auto-promoted: validation f1_macro 0.4000 does not beat the current "
-                                    f"version #{current.pk}'s 0.5000")
+    assert worse.promotion_note == (f"not auto-promoted: validation F1 macro (mean over labels) 0.400 does not "
+                                    f"beat the current version #{current.pk}'s 0.500")
 
 
 def test_a_real_run_records_its_objective_split_and_curves(project, owner, artifacts_dir, monkeypatch):

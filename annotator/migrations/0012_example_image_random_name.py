@@ -24,7 +24,7 @@ def rename_existing_images(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotator', '0008_merge_browser_and_adjudication'),
+        ('annotator', '0011_rare_positives_cold_start'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_zoo', '0004_prediction_confidence'),
+        ('models_zoo', '0005_artifact_storage_keys'),
     ]
 
     operations = [
