@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from annotator.models import Role
 from annotator.permissions import get_project_for
 from config.inputs import INT64_MAX, InvalidInput, parse_int
+from config.openapi import OBJECT_LIST
 from models_zoo.models import PredictionJob
 from models_zoo.services import chunked_prediction as service
 
@@ -47,7 +48,7 @@ class ProjectPredictionJobs(APIView):
     @extend_schema(
         tags=["predictions"],
         summary="The project's chunked prediction jobs",
-        responses={200: {"type": "array", "items": {"type": "object"}}},
+        responses={200: OBJECT_LIST},
     )
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id)
