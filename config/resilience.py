@@ -1,10 +1,10 @@
 """What a request does when a dependency fails under it: the database or the task queue.
 
-- **Reads retry once.** A GET or HEAD whose database connection was dropped mid-request (the
+- **Reads run again.** A GET or HEAD whose database connection was dropped mid-request (the
   server restarted, failed over, or `pg_terminate_backend` ended the backend: psycopg raises
   OperationalError, then InterfaceError on the closed connection) is run again on a new
-  connection, once by default (`VIGIA_DB_READ_RETRIES`: a retry whose own new connection is
-  dropped too can be run again). Reads have no side effects, so running one twice is safe.
+  connection: once, and once more if that retry's own new connection is dropped too
+  (`VIGIA_DB_READ_RETRIES`, default 2). Reads have no side effects, so running one again is safe.
   Django's `conn_health_checks` only replaces a connection found dead at the start of a request.
 - **Other requests answer 503** when the database is gone (the transaction was rolled back, so
   nothing was stored), never a 500, and so does anything that needed the task queue
@@ -101,7 +101,7 @@ class DependencyFailureMiddleware:
         reset_connections()
         if request.method in IDEMPOTENT_METHODS and not getattr(request, "_vigia_db_retried", False):
             request._vigia_db_retried = True  # type: ignore[attr-defined]
-            retries = max(0, int(getattr(settings, "VIGIA_DB_READ_RETRIES", 1)))
+            retries = max(0, int(getattr(settings, "VIGIA_DB_READ_RETRIES", 2)))
             for attempt in range(1, retries + 1):
                 logger.warning("%s %s: database connection lost (%s); running it again (%d of %d)",
                                request.method, request.path, exception, attempt, retries)
