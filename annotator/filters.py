@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
+from annotator.visibility import visible_annotations
 
 
 def _has_label(annotations: QuerySet[Annotation], name: str) -> QuerySet[Annotation]:
@@ -15,7 +16,8 @@ def _has_label(annotations: QuerySet[Annotation], name: str) -> QuerySet[Annotat
 
 class ExampleFilter(django_filters.FilterSet):
     annotated = django_filters.BooleanFilter(
-        method="filter_annotated", label="Has at least one annotation (any user or import)."
+        method="filter_annotated",
+        label="Has at least one annotation the caller may see (annotators: their own or imported).",
     )
     annotated_by_me = django_filters.BooleanFilter(
         method="filter_annotated_by_me", label="Has an annotation by the caller."
@@ -41,7 +43,16 @@ class ExampleFilter(django_filters.FilterSet):
         fields = ["external_id"]
 
     def _annotations(self) -> QuerySet[Annotation]:
-        return Annotation.objects.filter(example=OuterRef("pk"))
+        """The example's annotations the caller may see (annotator.visibility): an annotator's
+        `label`, `annotated` and `source` filters look at their own and imported ones only."""
+        rows = Annotation.objects.filter(example=OuterRef("pk"))
+        context = getattr(self.request, "parser_context", None) or {}
+        view = context.get("view")
+        if view is None or self.request is None:
+            return rows.filter(user__isnull=True)  # no caller known: only what everyone sees
+        from annotator.api.permissions import project_for_view
+
+        return rows.filter(visible_annotations(project_for_view(self.request, view), self.request.user))
 
     def filter_annotated(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:

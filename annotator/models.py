@@ -6,6 +6,8 @@ import random
 from django.conf import settings
 from django.db import models
 
+from annotator.media import example_image_name
+
 
 class TaskType(models.TextChoices):
     MULTILABEL = "multilabel", "Multi-label"
@@ -131,7 +133,8 @@ class Example(models.Model):
     external_id = models.CharField(max_length=200, blank=True)
     # sha256 of the normalized text: the dedupe key within a project.
     content_hash = models.CharField(max_length=64)
-    image = models.FileField(upload_to="examples/%Y/%m/", blank=True)
+    # examples/<project>/<random token>.<ext>, served to members only (annotator/media.py).
+    image = models.FileField(upload_to=example_image_name, blank=True)
     # Random order key for the "random" queue strategy; indexed with the project.
     queue_key = models.FloatField(default=new_queue_key)
     # Number of annotators this example is assigned to (queue bookkeeping for overlap k).

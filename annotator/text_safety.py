@@ -62,6 +62,15 @@ def find_unsafe(value: Any, path: str = "") -> tuple[str, str] | None:
     return None
 
 
+def for_display(value: str) -> str:
+    """`value` with every character that cannot be stored or sent as UTF-8 spelled out
+    (`\\x00`, `\\ud800`): the import preview shows a file's cells as they are, and a lone
+    surrogate in a page would make its UTF-8 encoding fail (a 500)."""
+    if _UNSAFE.search(value) is None:
+        return value
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+
+
 def undecodable_byte(value: str) -> tuple[int, int] | None:
     """(offset, byte value) of the first surrogate-escaped byte in `value`, or None."""
     match = _ESCAPED_BYTE.search(value)

@@ -93,6 +93,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # NUL or a lone surrogate in a query parameter, or a number the shared parsers refused
+    # (config.inputs.InvalidInput): a 400 naming it, for pages and REST alike.
+    "config.query_guard.InputGuardMiddleware",
+    # Innermost, so its process_exception sees the view's exceptions first: a read that lost
+    # its database connection runs again (VIGIA_DB_READ_RETRIES); a dead database or task queue is a 503.
+    "config.resilience.DependencyFailureMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -178,16 +184,28 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # InvalidInput -> 400 naming the field, BrokerUnavailable -> 503 (config/api_errors.py).
+    "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vigia API",
     "DESCRIPTION": "Annotation, retraining and prediction for social-media signals.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # The shared 400 (`{field: [messages]}`) and 503 shapes on every operation.
+        "config.openapi.document_shared_errors",
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "broker"
+# Seconds a publish may wait for the broker (connect, then each socket operation), and how many
+# times a refused connection is retried before the request answers 503 (config/enqueue.py).
+VIGIA_BROKER_TIMEOUT = float(os.environ.get("VIGIA_BROKER_TIMEOUT", "3"))
+VIGIA_BROKER_CONNECT_RETRIES = int(os.environ.get("VIGIA_BROKER_CONNECT_RETRIES", "0"))
+CELERY_BROKER_CONNECTION_TIMEOUT = VIGIA_BROKER_TIMEOUT
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("out", "processed", "control"):
@@ -201,9 +219,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # acks_late training tasks may run for hours: Redis must not redeliver them meanwhile.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("VIGIA_BROKER_VISIBILITY_TIMEOUT", str(12 * 3600)))
+        # acks_late training tasks may run for hours: Redis must not redeliver them meanwhile.
+        "visibility_timeout": int(os.environ.get("VIGIA_BROKER_VISIBILITY_TIMEOUT", str(12 * 3600))),
+        # A broker that drops packets would otherwise hold a request (or a worker's publish)
+        # for the OS's TCP timeout, minutes; see config/enqueue.py.
+        "socket_connect_timeout": VIGIA_BROKER_TIMEOUT,
+        "socket_timeout": VIGIA_BROKER_TIMEOUT,
     }
 # Task state lives on our own rows (TrainingRun, ImportJob), not in a result backend.
 CELERY_RESULT_BACKEND = None
@@ -217,6 +239,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 VIGIA_GPU_QUEUE = os.environ.get("VIGIA_GPU_QUEUE", "")
 
 # --- Vigia --------------------------------------------------------------------------------
+# A GET/HEAD whose database connection was dropped mid-request runs again on a new connection
+# up to this many times (config/resilience.py); other requests answer 503. Two: bench/hostile.py
+# saw about 1 retry in 50 lose its own fresh connection too when a backend dies every 0.2 s.
+VIGIA_DB_READ_RETRIES = int(os.environ.get("VIGIA_DB_READ_RETRIES", "2"))
 # Files larger than this import as a Celery task with progress instead of inside the request.
 VIGIA_IMPORT_ASYNC_BYTES = int(os.environ.get("VIGIA_IMPORT_ASYNC_BYTES", str(20 * 1024 * 1024)))
 VIGIA_UPLOAD_DIR = VAR_DIR / "uploads"
@@ -291,6 +317,10 @@ VIGIA_WEBHOOK_DISABLE_AFTER_SECONDS = int(os.environ.get("VIGIA_WEBHOOK_DISABLE_
 VIGIA_SCORING_CHUNK_SIZE = int(os.environ.get("VIGIA_SCORING_CHUNK_SIZE", "2000"))
 VIGIA_SCORING_MAX_BYTES = int(os.environ.get("VIGIA_SCORING_MAX_BYTES", str(512 * 1024 * 1024)))
 VIGIA_SCORING_RESULT_TTL_SECONDS = int(os.environ.get("VIGIA_SCORING_RESULT_TTL_SECONDS", str(7 * 86400)))
+# Directories (os.pathsep-separated) whose model directories admins may name as encoders, besides
+# the registered `default`; none by default (models_zoo/model_roots.py, which reads the
+# environment first, so the backends outside Django see the same list).
+VIGIA_MODEL_DIRS = os.environ.get("VIGIA_MODEL_DIRS", "")
 
 LOGGING = {
     "version": 1,

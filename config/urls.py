@@ -1,11 +1,8 @@
 """URL map: each app owns its own URL modules; this file only mounts them."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.server_timing import healthz
@@ -27,13 +24,7 @@ urlpatterns = [
     path("api/v1/", include("integrations.api.urls")),
     path("models/", include("models_zoo.web.urls")),
     path("", include("integrations.web.urls")),
-    # Uploaded example images, for signed-in users, with DEBUG off too (`static()` serves
-    # nothing then). A proxy in front may serve MEDIA_ROOT itself instead.
-    re_path(
-        rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
-        login_required(serve),
-        {"document_root": settings.MEDIA_ROOT},
-        name="media",
-    ),
+    # No /media/ route: example images are served to members of their project only, by
+    # GET /api/v1/projects/{id}/examples/{eid}/image (annotator/media.py).
     path("", include("annotator.web.urls")),
 ]

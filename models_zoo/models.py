@@ -122,6 +122,8 @@ class PredictionJobState(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     CANCELLED = "cancelled", "Cancelled"
+    # The broker refused its chunk tasks; `error` says why, and resume sends them again.
+    FAILED = "failed", "Failed"
 
 
 class PredictionJob(models.Model):
@@ -144,6 +146,7 @@ class PredictionJob(models.Model):
     predicted = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     queue = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

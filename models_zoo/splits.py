@@ -34,7 +34,7 @@ SPLIT_KINDS = ("random", "group", "date")
 class ValidationSplit(BaseModel):
     """How train and validation are divided (see the module docstring)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["random", "group", "date"] = Field(
         "random", description="random (stratified), group (hold out metadata values) or date (train before, validate after)")

@@ -7,6 +7,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from config.celery import app
+from config.enqueue import enqueue_best_effort
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def import_file_task(job_id: int) -> None:
 
     job = run_import_job(job_id)
     if job is not None and job.status == ImportStatus.RUNNING:
-        reap_stale_imports_task.apply_async(countdown=settings.VIGIA_IMPORT_STALE_SECONDS + 5)
+        enqueue_best_effort("vigia.reap_stale_imports", countdown=settings.VIGIA_IMPORT_STALE_SECONDS + 5)
 
 
 @app.task(name="vigia.reap_stale_imports", ignore_result=True)

@@ -9,30 +9,29 @@ def _countdown(waits: int) -> float:
     return 1.0 if waits < 10 else 10.0
 
 
-@shared_task(name="vigia.mine_negatives", bind=True, acks_late=True, ignore_result=True,
-             max_retries=None)
-def mine_negatives_task(self, run_id: int) -> str:
+@shared_task(name="vigia.mine_negatives", acks_late=True, ignore_result=True)
+def mine_negatives_task(run_id: int) -> str:
     """Mine MiningRun `run_id` (idempotent). Embeds first when the project has no ready
-    embedding set: requests it, then retries with a countdown until it is ready (or failed)."""
-    from annotator.mining.service import run_mining
+    embedding set: requests it, then sends itself again with a countdown (through
+    config.enqueue, like every task message) until the set is ready (or failed)."""
+    from annotator.mining.service import enqueue, run_mining
     from annotator.models_mining import MiningRun
 
     outcome = run_mining(int(run_id))
     if outcome == "wait":
         waits = MiningRun.objects.filter(pk=run_id).values_list("waits", flat=True).first() or 0
-        raise self.retry(countdown=_countdown(waits))
+        enqueue(int(run_id), countdown=_countdown(waits))  # a refusal fails the run, with why
     return outcome
 
 
-@shared_task(name="vigia.negatives_experiment", bind=True, acks_late=True, ignore_result=True,
-             max_retries=None)
-def negatives_experiment_task(self, experiment_id: int) -> str:
+@shared_task(name="vigia.negatives_experiment", acks_late=True, ignore_result=True)
+def negatives_experiment_task(experiment_id: int) -> str:
     """Run NegativesExperiment `experiment_id` (idempotent); waits for vectors like mining."""
-    from annotator.mining.experiment_service import run_experiment
+    from annotator.mining.experiment_service import enqueue, run_experiment
     from annotator.models_mining import NegativesExperiment
 
     outcome = run_experiment(int(experiment_id))
     if outcome == "wait":
         waits = NegativesExperiment.objects.filter(pk=experiment_id).values_list("waits", flat=True).first() or 0
-        raise self.retry(countdown=_countdown(waits))
+        enqueue(int(experiment_id), countdown=_countdown(waits))
     return outcome

@@ -7,6 +7,8 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
+from config.enqueue import enqueue_best_effort
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,7 +27,7 @@ def train_model(run_id: int) -> int | None:
 
     version = run_training(int(run_id))
     if version is None and TrainingRun.objects.filter(pk=run_id, state=RunState.RUNNING).exists():
-        reap_stale_runs_task.apply_async(countdown=settings.VIGIA_RUN_STALE_SECONDS + 5)
+        enqueue_best_effort("vigia.reap_stale_runs", countdown=settings.VIGIA_RUN_STALE_SECONDS + 5)
     return version.pk if version else None
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -29,6 +30,16 @@ SAMPLE_DATASETS = ROOT / "tests" / "fixtures" / "datasets"
 if "VIGIA_ENCODER_CACHE_DIR" not in os.environ:
     os.environ["VIGIA_ENCODER_CACHE_DIR"] = tempfile.mkdtemp(prefix="vigia-test-encoders-")
     atexit.register(shutil.rmtree, os.environ["VIGIA_ENCODER_CACHE_DIR"], True)
+# Tests build tiny models in temporary directories and name them as encoders: the temporary
+# directory is the suite's model root (models_zoo.model_roots). Tests of the roots themselves
+# set VIGIA_MODEL_DIRS to their own directories with monkeypatch.
+os.environ.setdefault("VIGIA_MODEL_DIRS", tempfile.gettempdir())
+# Uploaded images (example images) go to a per-session directory, never the repository's var/.
+# Django's settings are loaded before this module (pytest-django), so set both.
+if "VIGIA_MEDIA_ROOT" not in os.environ:
+    os.environ["VIGIA_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="vigia-test-media-")
+    atexit.register(shutil.rmtree, os.environ["VIGIA_MEDIA_ROOT"], True)
+settings.MEDIA_ROOT = Path(os.environ["VIGIA_MEDIA_ROOT"])
 
 
 def full_datasets_path() -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -27,7 +27,7 @@ from annotator.api.permissions import (
     project_for_view,
 )
 from annotator.filters import ExampleFilter
-from annotator.models import Annotation, Example, Project, Role
+from annotator.models import Annotation, Example
 from annotator.services.annotations import (
     AnnotationInvalid,
     delete_annotation,
@@ -39,18 +39,11 @@ from annotator.services.example_edits import (
     create_example,
     update_example,
 )
+from annotator.visibility import visible_annotations
 
 DUPLICATE = OpenApiResponse(
     s.DuplicateExampleSerializer, description="Same normalized text as an existing example."
 )
-
-
-def visible_annotations(project: Project, user: Any) -> Q:
-    """Which annotations the caller may read. Annotators see their own and imported ones, so
-    nobody's labels bias theirs; admins and viewers (reviewers) see all."""
-    if project.current_role == Role.ANNOTATOR:
-        return Q(user=user) | Q(user__isnull=True)
-    return Q()
 
 
 def duplicate_response(exc: DuplicateExample) -> Response:
@@ -78,6 +71,7 @@ class ExampleQuerysetMixin:
         # the paginator's COUNT(*) over a million examples stays a plain index scan.
         counted = (
             Annotation.objects.filter(example=OuterRef("pk"))
+            .filter(visible_annotations(project, self.request.user))  # annotators: own only
             .order_by()
             .values("example")
             .annotate(n=Count("pk"))

@@ -23,6 +23,7 @@ from annotator.models import Role, Sample
 from annotator.permissions import get_project_for
 from annotator.sampling import DesignError
 from annotator.services import samples as sample_service
+from config.openapi import OBJECT_LIST
 
 
 def sample_body(sample: Sample, estimates: bool = False) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def _design_error(exc: DesignError) -> ValidationError:
 class ProjectSamples(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["samples"], summary="The project's samples", responses=OpenApiTypes.OBJECT)
+    @extend_schema(tags=["samples"], summary="The project's samples",
+                   responses={200: OBJECT_LIST})
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id)
         return Response([sample_body(s) for s in project.samples.order_by("-id")])

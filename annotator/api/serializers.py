@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotator.media import example_image_url
 from annotator.models import (
     Annotation,
     Example,
@@ -126,7 +127,10 @@ class ProjectSerializer(serializers.ModelSerializer):
         counts = self.context.get("counts") or {}
         if project.pk in counts:
             return counts[project.pk]
-        return project_counts([project.pk])[project.pk]
+        request = self.context.get("request")
+        own_only = [project.pk] if self.get_role(project) == Role.ANNOTATOR else []
+        user_id = getattr(getattr(request, "user", None), "pk", None)
+        return project_counts([project.pk], own_only=own_only, user_id=user_id)[project.pk]
 
 
 class _ObjectSettings:
@@ -335,7 +339,9 @@ class ExampleSerializer(serializers.ModelSerializer):
     my_annotation = serializers.SerializerMethodField(
         help_text="The caller's own annotation, or null."
     )
-    image = serializers.FileField(read_only=True, use_url=True)
+    image = serializers.SerializerMethodField(
+        help_text="URL of the example's image (members of the project only), or null."
+    )
 
     class Meta:
         model = Example
@@ -353,6 +359,14 @@ class ExampleSerializer(serializers.ModelSerializer):
             "my_annotation",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_image(self, example: Example) -> str | None:
+        if not example.image:
+            return None
+        url = example_image_url(example)
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
 
     def get_annotation_count(self, example: Example) -> int:
         if hasattr(example, "n_annotations"):
@@ -416,6 +430,7 @@ class MyProjectSerializer(serializers.Serializer):
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    # A user may have no e-mail address: "" is a valid answer, so no `format: email` here.
+    email = serializers.CharField(allow_blank=True, help_text="The e-mail address, or empty.")
     is_superuser = serializers.BooleanField()
     projects = MyProjectSerializer(many=True)

@@ -75,7 +75,11 @@ class ProjectListCreate(generics.ListCreateAPIView):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         context = self.get_serializer_context()
         # Counts for the whole page in two grouped queries instead of three per project.
-        context["counts"] = project_service.project_counts(p.pk for p in page)
+        roles = context["roles"]
+        context["counts"] = project_service.project_counts(
+            [p.pk for p in page], user_id=request.user.pk,
+            own_only=[p.pk for p in page if roles.get(p.pk) == Role.ANNOTATOR],
+        )
         body = s.ProjectSerializer(page, many=True, context=context).data
         return self.get_paginated_response(body)
 

@@ -30,8 +30,8 @@ from typing import Any, TextIO
 
 from django.db.models import Q
 
-from annotator.models import Annotation, AnnotationSource, Example, Project, Role
-from annotator.permissions import role_of
+from annotator.models import Annotation, AnnotationSource, Example, Project
+from annotator.visibility import visible_annotations
 
 EXPORT_FORMATS = ("jsonl", "csv", "conll")
 CONTENT_TYPES = {
@@ -52,14 +52,9 @@ def _dumps(value: Any) -> str:
 
 
 def visible_to(project: Project, user: Any | None) -> Q:
-    """The annotations `user` may read in `project` (None: everything, for the CLI). The same
-    rule as the annotations endpoint: annotators see their own and imported ones only."""
-    if user is None or role_of(user, project) in (Role.ADMIN, Role.VIEWER):
-        return Q()
-    # Annotators, and (defensively) anyone without a reviewing role.
-    if not user.is_authenticated:
-        return Q(user__isnull=True)
-    return Q(user=user) | Q(user__isnull=True)
+    """The annotations `user` may read in `project` (None: everything, for the CLI): the rule
+    of annotator.visibility, shared with the annotations endpoint and the example filters."""
+    return visible_annotations(project, user)
 
 
 def iter_examples(

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from config.enqueue import BrokerUnavailable
+
 # The REST contract lists at most this many errors; past it the import stops reading.
 MAX_ERRORS = 100
 
@@ -62,6 +64,13 @@ class ImportFailed(Exception):
         return cls([{"line": line, "message": message}])
 
 
-class EnqueueFailed(Exception):
+class EnqueueFailed(BrokerUnavailable):
     """The broker did not take the background task (it is down or unreachable); the job was
     removed. The REST answer is 503."""
+
+    def __init__(self, task_name: str, reason: str) -> None:
+        super().__init__(task_name, reason)
+        self.args = (f"the task queue is unavailable, nothing was imported: {reason}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -32,7 +32,9 @@ from django.utils import timezone
 from annotator.importers.errors import EnqueueFailed, ImportFailed
 from annotator.importers.service import import_file
 from annotator.models import ImportJob, ImportStatus, Project
+from config.enqueue import BrokerUnavailable, enqueue
 from config.events import IMPORT_FINISHED, emit
+from config.failures import public_reason
 
 logger = logging.getLogger(__name__)
 
@@ -79,16 +81,16 @@ def start_import_job(
     return job
 
 
-def _enqueue(job: ImportJob) -> None:
-    from tasks.imports import import_file_task
+IMPORT_TASK = "vigia.import_file"
 
+
+def _enqueue(job: ImportJob) -> None:
     try:
-        import_file_task.apply_async(args=[job.pk])
-    except Exception as exc:  # kombu raises several types for an unreachable broker
-        logger.exception("could not enqueue import job %s", job.pk)
+        enqueue(IMPORT_TASK, [job.pk])
+    except BrokerUnavailable as exc:
         ImportJob.objects.filter(pk=job.pk).delete()
         Path(job.path).unlink(missing_ok=True)
-        raise EnqueueFailed(f"the task queue is unavailable, nothing was imported: {exc}") from exc
+        raise EnqueueFailed(exc.task_name, exc.reason) from exc
 
 
 def announce_import_job(job_id: int) -> None:
@@ -221,7 +223,7 @@ def _run_claimed(job: ImportJob) -> ImportJob:
         logger.exception("import job %s crashed", job.pk)
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED, finished_at=timezone.now(),
-            errors=[{"line": None, "message": f"internal error: {type(exc).__name__}: {exc}"}],
+            errors=[{"line": None, "message": f"internal error: {public_reason(exc)}"}],
         )
         close()
         Path(job.path).unlink(missing_ok=True)

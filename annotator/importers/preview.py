@@ -19,6 +19,7 @@ from annotator.importers.mapping import (
     get_field,
 )
 from annotator.importers.readers import reader_for
+from annotator.text_safety import for_display
 
 PREVIEW_ROWS = 10
 # Roles a column can take (besides "label:<name>" and "meta:<key>").
@@ -134,7 +135,7 @@ def mapping_from_roles(columns: list[str], roles: dict[str, str]) -> dict[str, A
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
+    text = for_display("" if value is None else str(value))
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -197,10 +198,15 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
             ))
     if fmt == "conll":  # sentences, not columns: nothing to map
         columns, rows = [], [PreviewRow(r.line, [], text=r.text, spans=r.spans, error=r.error) for r in rows]
+    roles = roles_from_columns(columns, builder.columns or detected, parsed)
+    # Everything the page shows is spelled out where it holds a character that cannot be sent
+    # as UTF-8 (a lone surrogate in a JSON key or value): the preview never answers 500.
+    for row in rows:
+        row.text, row.error = for_display(row.text), for_display(row.error)
     return Preview(
-        columns=columns,
-        roles=roles_from_columns(columns, builder.columns or detected, parsed),
+        columns=[for_display(c) for c in columns],
+        roles={for_display(c): role for c, role in roles.items()},
         choices=role_choices(project, fmt),
         rows=rows,
-        errors=errors,
+        errors=[{**e, "message": for_display(str(e.get("message", "")))} for e in errors],
     )

@@ -7,7 +7,6 @@ than one record in memory, except the one bounded case documented on `read_xjson
 from __future__ import annotations
 
 import csv
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -23,6 +22,13 @@ from annotator.importers.lines import (
     numbered,
 )
 from annotator.text_safety import undecodable_byte
+from config.inputs import InvalidInput, InvalidJSON, loads_json
+
+
+def decode_json(text: str) -> Any:
+    """A JSON line or document through Vigia's one decoder (depth, finite numbers, int64);
+    NUL and surrogates are left to the column mapping, which names their line and column."""
+    return loads_json(text, "record", check_text=False)
 
 csv.field_size_limit(min(sys.maxsize, FIELD_LIMIT))
 
@@ -92,6 +98,8 @@ class DelimitedReader:
             last_line = reader.line_num
             if not row or (len(row) == 1 and not row[0].strip() and header is not None):
                 continue  # blank line
+            if header is None and not any(value.strip() for value in row):
+                continue  # whitespace before the header: an all-blank file is an empty file
             if header is None:
                 header = [name.strip() for name in row]
                 if not any(header):
@@ -111,7 +119,7 @@ class DelimitedReader:
                 continue
             yield Record(start, dict(zip(header, row)))
         if header is None:
-            yield RowError(1, f"the {self._kind()} file is empty (no header line)")
+            yield empty_file_error()
 
     def _kind(self) -> str:
         return "CSV" if self.delimiter == "," else "TSV"
@@ -150,9 +158,12 @@ class JsonLinesReader:
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
+                value = decode_json(line)
+            except InvalidJSON as exc:
                 yield RowError(line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            except InvalidInput as exc:
+                yield RowError(line_no, f"{exc.field}: {exc.message}")
                 continue
             if not isinstance(value, dict):
                 yield RowError(line_no, f"expected a JSON object, found {type(value).__name__}")
@@ -213,17 +224,19 @@ class XJsonReader:
         self._lines = numbered(LineSource(self.stream))
         first = self._first_content_line()
         if first is None:
-            yield RowError(1, "the file holds no tweets")
+            yield empty_file_error()
             return
         if isinstance(first, RowError):
             yield first
             return
         first_no, first_line = first
         try:
-            json.loads(first_line)
+            decode_json(first_line)
             per_line = True
-        except json.JSONDecodeError:
+        except InvalidJSON:
             per_line = False
+        except InvalidInput:  # JSON, but a value Vigia refuses: the per-line reader names it
+            per_line = True
         if per_line:
             yield from self._per_line(first_no, first_line)
         else:
@@ -266,9 +279,12 @@ class XJsonReader:
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
+                value = decode_json(line)
+            except InvalidJSON as exc:
                 yield RowError(line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                continue
+            except InvalidInput as exc:
+                yield RowError(line_no, f"{exc.field}: {exc.message}")
                 continue
             yield from self._page(line_no, value)
 
@@ -288,9 +304,12 @@ class XJsonReader:
             yield UndecodableLine(line_no, text[start : end if end >= 0 else None]).error
             return
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield RowError(first_no + exc.lineno - 1, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            value = decode_json(text)
+        except InvalidJSON as exc:
+            yield RowError(first_no + max(exc.lineno, 1) - 1, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            return
+        except InvalidInput as exc:
+            yield RowError(first_no, f"{exc.field}: {exc.message}")
             return
         yield from self._page(first_no, value)
 
@@ -374,16 +393,44 @@ class ConllReader:
         return Record(start_line, fields, extra={"conll_spans": spans})
 
 
-def reader_for(fmt: str, stream: TextIO) -> DelimitedReader | JsonLinesReader | XJsonReader | ConllReader:
+EMPTY_FILE = "the file is empty: it holds no records (only blank lines or nothing at all)"
+
+
+def empty_file_error() -> RowError:
+    """The one answer to an empty file, in every format: a file-level error (never skipped)."""
+    return RowError(1, EMPTY_FILE, fatal=True)
+
+
+class NonEmpty:
+    """A reader that ends with `empty_file_error()` when the file gave nothing at all (JSONL
+    and CoNLL would otherwise import 0 rows and answer 201, where CSV answers 400)."""
+
+    def __init__(self, reader: DelimitedReader | JsonLinesReader | XJsonReader | ConllReader) -> None:
+        self.reader = reader
+
+    @property
+    def columns(self) -> list[str]:
+        return self.reader.columns
+
+    def __iter__(self) -> Iterator[Item]:
+        gave = False
+        for item in self.reader:
+            gave = True
+            yield item
+        if not gave:
+            yield empty_file_error()
+
+
+def reader_for(fmt: str, stream: TextIO) -> NonEmpty:
     """The streaming reader for one of FORMATS."""
     if fmt == "csv":
-        return DelimitedReader(stream, ",", quoting=True)
+        return NonEmpty(DelimitedReader(stream, ",", quoting=True))
     if fmt == "tsv":
-        return DelimitedReader(stream, "\t", quoting=False)
+        return NonEmpty(DelimitedReader(stream, "\t", quoting=False))
     if fmt == "jsonl":
-        return JsonLinesReader(stream)
+        return NonEmpty(JsonLinesReader(stream))
     if fmt == "x-json":
-        return XJsonReader(stream)
+        return NonEmpty(XJsonReader(stream))
     if fmt == "conll":
-        return ConllReader(stream)
+        return NonEmpty(ConllReader(stream))
     raise ValueError(fmt)

@@ -5,12 +5,13 @@ caller adds the line and column.
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
+
+from config.inputs import InvalidInput, InvalidJSON, loads_json, parse_float
 
 # X API v1 (IDRISI, CrisisLex T26 id files): "Sun Nov 11 05:54:01 +0000 2018".
 _DATE_FORMATS = (
@@ -28,7 +29,10 @@ _SPLIT = re.compile(r"\s*[|;,]\s*")
 def parse_datetime(value: Any) -> str:
     """ISO 8601 in UTC (`2018-11-11T05:54:01+00:00`); naive times are taken as UTC."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), tz=UTC).isoformat()
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC).isoformat()
+        except (OverflowError, OSError, ValueError):  # 1e300 seconds: no calendar holds it
+            raise ValueError(f"{value!r} is not a timestamp Vigia can read") from None
     text = str(value).strip()
     if text.isdigit() and len(text) in (10, 13):
         seconds = int(text) / (1000 if len(text) == 13 else 1)
@@ -106,10 +110,10 @@ def parse_count(value: Any) -> int:
     else:
         text = str(value).strip().replace(",", "").replace("_", "")
         try:
-            number_f = float(text)
-        except ValueError:
+            number_f = parse_float(text, "count")  # "1e400" and "nan" are refused, not overflowed
+        except InvalidInput:
             raise ValueError(f"expected a whole number, found {str(value)!r}") from None
-        if number_f != int(number_f):
+        if not number_f.is_integer():
             raise ValueError(f"expected a whole number, found {str(value)!r}")
         number = int(number_f)
     if number < 0:
@@ -147,9 +151,11 @@ def split_label_cell(value: Any) -> list[str] | None:
         return None
     if text.startswith("["):
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError:
+            parsed = loads_json(text, "labels", check_text=False)
+        except InvalidJSON:
             raise ValueError(f"labels {text[:60]!r} look like a JSON list but are not valid JSON") from None
+        except InvalidInput as exc:
+            raise ValueError(f"{exc.field}: {exc.message}") from None
         if not isinstance(parsed, list):
             raise ValueError("labels must be a JSON list of names")
         return [str(v).strip() for v in parsed]
@@ -168,9 +174,11 @@ def parse_json_cell(value: Any, what: str) -> Any:
     if not text:
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return loads_json(text, what, check_text=False)
+    except InvalidJSON as exc:
         raise ValueError(f"{what} is not valid JSON ({exc.msg})") from None
+    except InvalidInput as exc:
+        raise ValueError(f"{exc.field}: {exc.message}") from None
 
 
 def _span_int(item: dict[str, Any], keys: tuple[str, ...]) -> int:

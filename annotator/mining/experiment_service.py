@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,8 +20,12 @@ from annotator.mining.experiment import run_negatives_experiment
 from annotator.mining.service import MAX_INT, MAX_WAITS, _int, positive_example_ids
 from annotator.models import Example, Project
 from annotator.models_mining import MiningState, NegativesExperiment
+from config.enqueue import BrokerUnavailable, enqueue_on_commit
+from config.enqueue import enqueue as enqueue_task
+from config.failures import public_reason
 
 logger = logging.getLogger(__name__)
+EXPERIMENT_TASK = "vigia.negatives_experiment"
 
 
 def create_experiment(project: Project, user: Any, data: Mapping[str, Any]) -> NegativesExperiment:
@@ -56,24 +59,40 @@ def create_experiment(project: Project, user: Any, data: Mapping[str, Any]) -> N
         n_train_positives=_int(data, "n_train_positives", 864, lo=1, hi=MAX_INT),
         test_ratio=_int(data, "test_ratio", 10, lo=1, hi=100),
         p=_int(data, "p", A.DEFAULT_P, lo=2, hi=MAX_INT),
-        encoder=data.get("encoder") or "default",
+        encoder=_encoder(data.get("encoder")),
     )
     with transaction.atomic():
         experiment.save()
-        transaction.on_commit(lambda: _enqueue(experiment.pk))
+        experiment_id = experiment.pk
+        enqueue_on_commit(EXPERIMENT_TASK, [experiment_id],
+                          on_refused=lambda reason: _not_queued(experiment_id, reason))
     return experiment
 
 
-def _enqueue(experiment_id: int) -> None:
-    from tasks.mining import negatives_experiment_task
+def _encoder(raw: Any) -> str:
+    from annotator.services.embeddings import check_encoder
+    from annotator.services.projects import ProjectRuleError
 
     try:
-        negatives_experiment_task.apply_async(args=[experiment_id])
-    except Exception as exc:
-        logger.exception("could not enqueue negatives experiment %s", experiment_id)
-        NegativesExperiment.objects.filter(pk=experiment_id).update(
-            state=MiningState.FAILED, error=f"could not enqueue the task: {exc}"
-        )
+        return check_encoder(raw)
+    except ProjectRuleError as exc:
+        raise A.MiningError("encoder", exc.message) from None
+
+
+def _not_queued(experiment_id: int, reason: str) -> None:
+    NegativesExperiment.objects.filter(pk=experiment_id).update(
+        state=MiningState.FAILED, error=f"could not enqueue the task: {reason}",
+        finished_at=timezone.now(),
+    )
+
+
+def enqueue(experiment_id: int, countdown: float | None = None) -> None:
+    """Send the experiment's task (again, while it waits for vectors); a refusal fails it."""
+    try:
+        enqueue_task(EXPERIMENT_TASK, [experiment_id], countdown=countdown)
+    except BrokerUnavailable as exc:
+        _not_queued(experiment_id, exc.reason)
+        raise
 
 
 def _fail(experiment: NegativesExperiment, message: str) -> str:
@@ -129,7 +148,7 @@ def run_experiment(experiment_id: int) -> str:
         return _fail(experiment, f"{exc.field}: {exc.message}")
     except Exception as exc:
         logger.exception("negatives experiment %s failed", experiment_id)
-        return _fail(experiment, "".join(traceback.format_exception_only(exc)).strip()[-2000:])
+        return _fail(experiment, public_reason(exc))
     NegativesExperiment.objects.filter(pk=experiment.pk).update(
         state=MiningState.SUCCEEDED, result=result, error="", finished_at=timezone.now(),
         elapsed_s=round(time.perf_counter() - started, 3),

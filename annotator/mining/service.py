@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import logging
 import time
-import traceback
 from collections import defaultdict
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -21,32 +20,27 @@ from django.utils import timezone
 from annotator.mining import algorithm as A
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
 from annotator.models_mining import MiningMode, MiningRun, MiningState, Proposal, ProposalStatus
+from config.enqueue import BrokerUnavailable, enqueue_on_commit
+from config.enqueue import enqueue as enqueue_task
+from config.failures import public_reason
+from config.inputs import INT64_MAX, INT64_MIN, InvalidInput, parse_float, parse_int
 
 logger = logging.getLogger(__name__)
 
 # The task waits for the embedding set this many times (then the run fails, saying so).
 MAX_WAITS = 720
 MAX_INT = 2**31 - 1  # PositiveIntegerField columns (n, p, n_train_positives)
+MINE_TASK = "vigia.mine_negatives"
 
 
-def _int(data: Mapping[str, Any], field: str, default: int | None, lo: int | None = None,
-         hi: int | None = None) -> int | None:
-    value = data.get(field)
-    if value in (None, ""):
-        return default
-    if isinstance(value, bool):
-        raise A.MiningError(field, f"{field} must be an integer.")
+def _int(data: Mapping[str, Any], field: str, default: int | None, lo: int = INT64_MIN,
+         hi: int = INT64_MAX) -> int | None:
+    """An integer field of the request through the shared parser (config.inputs): NaN,
+    infinity, 1e400, fractions and values outside [lo, hi] are a MiningError naming it."""
     try:
-        number = int(value)
-        if isinstance(value, float) and number != value:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise A.MiningError(field, f"{field} must be an integer, not {value!r}.") from None
-    if lo is not None and number < lo:
-        raise A.MiningError(field, f"{field} must be at least {lo}.")
-    if hi is not None and number > hi:
-        raise A.MiningError(field, f"{field} must be at most {hi}.")
-    return number
+        return parse_int(data.get(field), field, default=default, lo=lo, hi=hi)
+    except InvalidInput as exc:
+        raise A.MiningError(field, f"{field} {exc.message}.") from None
 
 
 def positive_example_ids(project: Project, label: str) -> list[int]:
@@ -102,11 +96,11 @@ def parse_params(project: Project, data: Mapping[str, Any]) -> dict[str, Any]:
         raise A.MiningError("mode", f"mode must be one of {', '.join(MiningMode.values)}, not {mode!r}.")
     if mode == MiningMode.NEGATIVES and project.task_type == TaskType.SINGLELABEL:
         raise A.MiningError("mode", "a single-label project has no 'none of them': mined negatives need a multilabel, binary or span project.")
-    raw_threshold = data.get("dedupe_threshold")
     try:
-        threshold = A.DEFAULT_DEDUPE_THRESHOLD if raw_threshold in (None, "") else float(raw_threshold)
-    except (TypeError, ValueError):
-        raise A.MiningError("dedupe_threshold", f"dedupe_threshold must be a number, not {raw_threshold!r}.") from None
+        threshold = parse_float(data.get("dedupe_threshold"), "dedupe_threshold",
+                                default=A.DEFAULT_DEDUPE_THRESHOLD)
+    except InvalidInput as exc:
+        raise A.MiningError("dedupe_threshold", f"dedupe_threshold {exc.message}.") from None
     if not 0 < threshold <= 1:
         raise A.MiningError("dedupe_threshold", "dedupe_threshold must be in (0, 1].")
     from annotator.services.embeddings import check_encoder
@@ -159,20 +153,27 @@ def create_mining_run(project: Project, user: Any, data: Mapping[str, Any], *,
     with transaction.atomic():
         run = MiningRun.objects.create(project=project, created_by=user, **{**params, "n": params["n"]})
         if enqueue_job:
-            transaction.on_commit(lambda: enqueue(run.pk))
+            run_id = run.pk
+            enqueue_on_commit(MINE_TASK, [run_id],
+                              on_refused=lambda reason: _not_queued(run_id, reason))
     return run
 
 
-def enqueue(run_id: int, countdown: float | None = None) -> None:
-    from tasks.mining import mine_negatives_task
+def _not_queued(run_id: int, reason: str) -> None:
+    MiningRun.objects.filter(pk=run_id).update(
+        state=MiningState.FAILED, error=f"could not enqueue the mining task: {reason}",
+        finished_at=timezone.now(),
+    )
 
+
+def enqueue(run_id: int, countdown: float | None = None) -> None:
+    """Send (or, while it waits for vectors, send again later) the run's task; a broker that
+    refuses fails the run with the reason and raises BrokerUnavailable."""
     try:
-        mine_negatives_task.apply_async(args=[run_id], countdown=countdown)
-    except Exception as exc:  # an unreachable broker: say so on the run instead of "queued"
-        logger.exception("could not enqueue mining run %s", run_id)
-        MiningRun.objects.filter(pk=run_id).update(
-            state=MiningState.FAILED, error=f"could not enqueue the mining task: {exc}"
-        )
+        enqueue_task(MINE_TASK, [run_id], countdown=countdown)
+    except BrokerUnavailable as exc:
+        _not_queued(run_id, exc.reason)
+        raise
 
 
 def _fail(run: MiningRun, message: str) -> str:
@@ -216,7 +217,7 @@ def run_mining(run_id: int) -> str:
         return _fail(run, f"{exc.field}: {exc.message}")
     except Exception as exc:  # every failure lands on the run the admin watches
         logger.exception("mining run %s failed", run_id)
-        return _fail(run, "".join(traceback.format_exception_only(exc)).strip()[-2000:])
+        return _fail(run, public_reason(exc))
     return "succeeded"
 
 

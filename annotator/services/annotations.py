@@ -30,6 +30,7 @@ from annotator.models import (
     Project,
     TaskType,
 )
+from config.resilience import after_commit
 
 # Sent after the transaction that saved a human/model annotation commits, with
 # `annotation`, `created` and `user`. The retraining policy listens here so it never sees
@@ -201,10 +202,11 @@ def save_annotation_result(
         Assignment.objects.filter(example=example, user=user).exclude(
             status=AssignmentStatus.DONE
         ).update(status=AssignmentStatus.DONE)
-        transaction.on_commit(
+        after_commit(
             lambda: annotation_saved.send(
                 sender=Annotation, annotation=annotation, created=created, user=user
-            )
+            ),
+            "annotation_saved receivers",
         )
     return SaveResult(annotation=annotation, created=created)
 

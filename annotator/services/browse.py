@@ -12,7 +12,6 @@ served by the GIN index `example_text_fts` (migration 0007).
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from annotator.filters import _has_label
 from annotator.models import Annotation, AnnotationSource, Example, Project
+from config.inputs import InvalidInput, loads_json, parse_float, parse_int
 
 PAGE_SIZES = (25, 50, 100, 200)
 COUNT_CAP = 1000
@@ -104,12 +104,10 @@ def _float(params: Mapping[str, Any], name: str) -> float | None:
     if not raw:
         return None
     try:
-        value = float(raw)
-    except ValueError:
-        raise BrowseFilterInvalid(name, f"{raw!r} is not a number.") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise BrowseFilterInvalid(name, "must be a finite number.")
-    return value
+        return parse_float(raw, name)
+    except InvalidInput as exc:
+        finite = "finite" in exc.message  # a number, but NaN or infinite
+        raise BrowseFilterInvalid(name, "must be a finite number." if finite else f"{raw!r} is not a number.") from None
 
 
 def _when(params: Mapping[str, Any], name: str, end_of_day: bool = False) -> datetime | None:
@@ -137,12 +135,11 @@ def _int(params: Mapping[str, Any], name: str, default: int, low: int, high: int
     if not raw:
         return default
     try:
-        value = int(raw)
-    except ValueError:
+        return parse_int(raw, name, lo=low, hi=high)
+    except InvalidInput as exc:
+        if "between" in exc.message:
+            raise BrowseFilterInvalid(name, f"{exc.message}.") from None
         raise BrowseFilterInvalid(name, f"{raw!r} is not a whole number.") from None
-    if not low <= value <= high:
-        raise BrowseFilterInvalid(name, f"must be between {low} and {high}.")
-    return value
 
 
 def _yes_no(params: Mapping[str, Any], name: str) -> bool | None:
@@ -255,10 +252,10 @@ def _meta_q(key: str, value: str) -> Q:
     containment, served by the GIN index on meta)."""
     candidates: list[Any] = [value]
     try:
-        parsed = json.loads(value)
+        parsed = loads_json(value, "meta")
         if isinstance(parsed, int | float | bool) or parsed is None:
             candidates.append(parsed)
-    except ValueError:
+    except InvalidInput:  # not JSON, or NaN/1e400 (no stored value equals those): text only
         pass
     q = Q()
     for candidate in candidates:

@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 from annotator.exporters import iter_export
 from annotator.models import Example, Project
 from annotator.services.browse import BrowseFilter, filtered_examples
+from config.inputs import INT64_MAX, InvalidInput, parse_int
 
 FRONT_KEY = 1000.0
 ACTIONS = ("delete", "front", "export")
@@ -49,10 +50,12 @@ def selection_from(ids: Sequence[Any] | None, browse_filter: BrowseFilter | None
     if browse_filter is not None:
         return Selection(filter=browse_filter)
     clean: list[int] = []
+    if not isinstance(ids, (list, tuple, type(None))):
+        raise BulkActionInvalid("ids", "must be a list of example ids.")
     for raw in ids or []:
         try:
-            clean.append(int(raw))
-        except (TypeError, ValueError):
+            clean.append(parse_int(raw, "ids", lo=1, hi=INT64_MAX))
+        except InvalidInput:
             raise BulkActionInvalid("ids", f"{raw!r} is not an example id.") from None
     if not clean:
         raise BulkActionInvalid("ids", "select at least one example (or all matching the filter).")

@@ -19,8 +19,6 @@ host reads what any worker wrote. When a set becomes ready its shards are merged
 from __future__ import annotations
 
 import logging
-import os
-import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,11 +45,16 @@ from annotator.services.embedding_storage import (
     store_shard,
 )
 from annotator.services.projects import ProjectRuleError
+from config.enqueue import BrokerUnavailable, enqueue_many
+from config.failures import public_reason
+from config.resilience import CONNECTION_ERRORS, reset_connections
 from config.storage import ObjectMissing
+from models_zoo.model_roots import ModelRefused, check_model_name
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "default"
+EMBED_CHUNK_TASK = "vigia.embed_chunk"
 
 
 class MissingVectors(LookupError):
@@ -63,12 +66,11 @@ def check_encoder(encoder: str | None) -> str:
     if encoder is None or encoder == "":
         return DEFAULT_ENCODER
     if not isinstance(encoder, str) or len(encoder) > 500:
-        raise ProjectRuleError("must be a model name or a local directory", field="encoder")
-    if encoder != DEFAULT_ENCODER:
-        expanded = os.path.expanduser(encoder)
-        if expanded.startswith((".", "/", "~")) and not os.path.isdir(expanded):
-            raise ProjectRuleError(f"encoder directory {encoder!r} does not exist", field="encoder")
-    return encoder
+        raise ProjectRuleError("must be a model name or a model directory", field="encoder")
+    try:
+        return check_model_name(encoder)  # models_zoo.model_roots: registered or under a root
+    except ModelRefused as exc:
+        raise ProjectRuleError(str(exc), field="encoder") from None
 
 
 def storage_prefix(embedding_set: EmbeddingSet) -> str:
@@ -94,10 +96,12 @@ def _project_example_ids(project_id: int, among: Sequence[int] | None = None) ->
 
 # --- requesting and computing --------------------------------------------------------------
 def request_embedding_set(project: Project, encoder: str | None = None, *,
-                          enqueue: bool = True) -> EmbeddingSet:
+                          enqueue: bool = True, raise_refusal: bool = True) -> EmbeddingSet:
     """Get or create the project's set for `encoder` and enqueue (on commit) chunk tasks for
     every example not embedded yet, plus chunks that failed or are still queued. Returns at once.
-    `enqueue=False` only records the chunks (the caller runs `embed_inline`)."""
+    `enqueue=False` only records the chunks (the caller runs `embed_inline`). A broker that
+    refuses marks the set failed and, unless `raise_refusal` is off (the refresh after an
+    import or an edit, whose examples are stored), raises BrokerUnavailable (a 503)."""
     encoder = check_encoder(encoder)
     chunk_size = max(1, int(settings.VIGIA_EMBEDDING_CHUNK_SIZE))
     with transaction.atomic():
@@ -125,7 +129,7 @@ def request_embedding_set(project: Project, encoder: str | None = None, *,
         _refresh_totals(embedding_set)
         set_id = embedding_set.pk
         if enqueue:
-            transaction.on_commit(lambda: _send_chunks(set_id, to_send))
+            transaction.on_commit(lambda: _send_chunks(set_id, to_send, raise_refusal))
     logger.info("embedding set %s: %d new chunk(s), %d sent", set_id, len(created), len(to_send))
     return embedding_set
 
@@ -133,7 +137,7 @@ def request_embedding_set(project: Project, encoder: str | None = None, *,
 def refresh_embedding_sets(project: Project) -> list[EmbeddingSet]:
     """After an import: bring every existing set of the project up to date (new chunks for the
     new examples). Projects without a set are left alone: nobody asked for vectors."""
-    return [request_embedding_set(project, encoder)
+    return [request_embedding_set(project, encoder, raise_refusal=False)
             for encoder in project.embedding_sets.values_list("encoder", flat=True)]
 
 
@@ -148,32 +152,37 @@ def reembed_examples(project: Project, example_ids: Sequence[int]) -> None:
             locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
             chunk = EmbeddingChunk.objects.create(embedding_set=locked, example_ids=ids)
             _refresh_totals(locked)
-            transaction.on_commit(lambda s=locked.pk, c=chunk.pk: _send_chunks(s, [c]))
+            transaction.on_commit(lambda s=locked.pk, c=chunk.pk: _send_chunks(s, [c], False))
 
 
 def after_examples_changed(project: Project, edited_ids: Sequence[int] = ()) -> None:
-    """The hook importers and example edits call: never fails the caller's request (the
-    examples are stored; a broken store is visible on the set and fixed by requesting it)."""
+    """The hook importers and example edits call after their write: never fails the caller's
+    request (the examples are stored; a broken store, or a broker that refused, is visible on
+    the set and fixed by requesting it), and a dropped connection is replaced for the rest of
+    the request."""
     try:
         if edited_ids:
             reembed_examples(project, edited_ids)
         else:
             refresh_embedding_sets(project)
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 - the examples are stored whatever happens here
         logger.exception("could not update the embedding sets of project %s", project.pk)
+        if isinstance(exc, CONNECTION_ERRORS):
+            reset_connections()
 
 
-def _send_chunks(set_id: int, chunk_ids: Sequence[int]) -> None:
-    from tasks.embeddings import embed_chunk_task
-
+def _send_chunks(set_id: int, chunk_ids: Sequence[int], raise_refusal: bool = True) -> None:
+    """Send one `vigia.embed_chunk` per chunk. A broker that refuses marks the set failed with
+    the reason (instead of "queued" for ever; requesting the set again re-sends its queued
+    chunks) and, with `raise_refusal`, BrokerUnavailable reaches the caller (a 503)."""
     try:
-        for chunk_id in chunk_ids:
-            embed_chunk_task.apply_async(args=[chunk_id])
-    except Exception as exc:  # an unreachable broker: say so on the set instead of "queued"
-        logger.exception("could not enqueue embedding chunks of set %s", set_id)
+        enqueue_many(EMBED_CHUNK_TASK, [[chunk_id] for chunk_id in chunk_ids])
+    except BrokerUnavailable as exc:
         EmbeddingSet.objects.filter(pk=set_id).update(
-            state=EmbeddingState.FAILED, error=f"could not enqueue the embedding tasks: {exc}"
+            state=EmbeddingState.FAILED, error=f"could not enqueue the embedding tasks: {exc.reason}"
         )
+        if raise_refusal:
+            raise
 
 
 def _refresh_totals(embedding_set: EmbeddingSet) -> None:
@@ -220,13 +229,13 @@ def embed_chunk(chunk_id: int) -> int:
                             [r[0] for r in rows], vectors, dtype=embedding_set.dtype)
     except Exception as exc:  # every failure must land on the rows the admin sees
         logger.exception("embedding chunk %s failed", chunk_id)
-        error = "".join(traceback.format_exception(exc)[-4:])[-2000:]
+        error = public_reason(exc)  # the log above keeps the traceback
         with transaction.atomic():
             locked = EmbeddingSet.objects.select_for_update().get(pk=embedding_set.pk)
             EmbeddingChunk.objects.filter(pk=chunk.pk).exclude(state=EmbeddingState.READY).update(
                 state=EmbeddingState.FAILED, error=error, finished_at=timezone.now()
             )
-            locked.error = f"chunk {chunk.pk}: {exc}"
+            locked.error = f"chunk {chunk.pk}: {error}"
             _refresh_totals(locked)
         return 0
     with transaction.atomic():

@@ -8,7 +8,6 @@ ImportFailed (`errors` = `[{"line", "message", "field"?}]`, HTTP 400) or Enqueue
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from annotator.importers.errors import ON_ERROR_CHOICES
 from annotator.importers.mapping import ColumnMapping
 from annotator.models import ImportJob, Project
 from config.events import IMPORT_FINISHED, emit
+from config.inputs import InvalidInput, InvalidJSON, loads_json
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,11 @@ def parse_mapping_text(raw: str | None) -> dict[str, Any] | None:
     if raw is None or not str(raw).strip():
         return None
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+        value = loads_json(raw, "mapping")
+    except InvalidJSON as exc:
         raise field_error("mapping", f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+    except InvalidInput as exc:
+        raise field_error("mapping", f"{exc.field}: {exc.message}") from None
     if not isinstance(value, dict):
         raise field_error("mapping", 'must be a JSON object, e.g. {"text": "tweet"}')
     return value

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Q
 
 from annotator.models import Annotation, AnnotationSource, Project, TaskType
 
@@ -27,7 +28,7 @@ _CHOSEN = """
                CASE a.source WHEN 'adjudicated' THEN 0 WHEN 'human' THEN 1 WHEN 'import' THEN 2
                              ELSE 3 END AS tier
         FROM annotator_annotation a JOIN annotator_example e ON e.id = a.example_id
-        WHERE e.project_id = %(project)s AND a.source = ANY(%(sources)s)
+        WHERE e.project_id = %(project)s AND a.source = ANY(%(sources)s)/*visible*/
     ), chosen AS (
         SELECT DISTINCT ON (example_id) example_id, id, tier,
                count(*) OVER (PARTITION BY example_id, tier) AS n
@@ -66,12 +67,14 @@ class LabelDistribution:
     examples: int  # examples with a label decision, each counted once
 
 
-def label_distribution(project: Project) -> LabelDistribution:
+def label_distribution(project: Project, only_user_id: int | None = None) -> LabelDistribution:
     """How many examples carry each label, each example counted once by the label set it trains
     with: the training recipe's gold (`models_zoo.services.datasets.resolve_gold`): an admin's
     adjudication, else the annotators' decision (their majority when several), else the
     imported label or mined negative; model suggestions never count. Span projects count each
     gold span. Binary projects show the rejects (gold: not the label) beside the accepts.
+    With `only_user_id` (the caller is an annotator: annotator.visibility) only that user's
+    annotations and the user-less ones (imports) are read, so others' labels do not show.
 
     An example whose best tier holds one annotation is counted in SQL (that annotation is its
     gold); every example with several there goes through `resolve_gold` itself.
@@ -80,20 +83,22 @@ def label_distribution(project: Project) -> LabelDistribution:
 
     labels = list(project.labels.all())
     names = [label.name for label in labels]
-    params = {"project": project.pk, "sources": [str(s) for s in GOLD_SOURCES], "labels": names}
+    params = {"project": project.pk, "sources": [str(s) for s in GOLD_SOURCES], "labels": names,
+              "only_user": only_user_id}
+    visible = "" if only_user_id is None else " AND (a.user_id = %(only_user)s OR a.user_id IS NULL)"
     counts: Counter[str] = Counter()
     examples = rejected = 0
     spans_task = project.task_type == TaskType.SPANS
     with connection.cursor() as cur:
         if spans_task:
-            cur.execute(_SINGLE_SPANS, params)
+            cur.execute(_SINGLE_SPANS.replace("/*visible*/", visible), params)
             for label, n in cur.fetchall():
                 if label is None:
                     examples += n
                 else:
                     counts[label] += n
         else:
-            cur.execute(_SINGLE_SETS, params)
+            cur.execute(_SINGLE_SETS.replace("/*visible*/", visible), params)
             per_size: Counter[int] = Counter()
             for adjudicated, size, label, n in cur.fetchall():
                 if project.task_type == TaskType.SINGLELABEL and size != 1 and not adjudicated:
@@ -105,12 +110,13 @@ def label_distribution(project: Project) -> LabelDistribution:
                     counts[label] += n
                     per_size[size] += n
             examples += sum(n // size for size, n in per_size.items())  # each set gave `size` rows
-        cur.execute(_CONTESTED, params)
+        cur.execute(_CONTESTED.replace("/*visible*/", visible), params)
         contested = [example_id for (example_id,) in cur.fetchall()]
     by_example: dict[int, list[Annotation]] = defaultdict(list)
     for start in range(0, len(contested), 5000):
         votes = (
             Annotation.objects.filter(example_id__in=contested[start:start + 5000], source__in=GOLD_SOURCES)
+            .filter(Q() if only_user_id is None else Q(user_id=only_user_id) | Q(user__isnull=True))
             .only("id", "example_id", "source", "labels", "spans", "updated_at")
             .order_by("example_id", "id")
         )

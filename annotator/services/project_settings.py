@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from annotator.services.projects import ProjectRuleError
+from config.inputs import INT32_MAX, INT64_MIN, InvalidInput, parse_int
 
 
 def backends_for_task(task_type: str) -> list[str]:
@@ -31,23 +32,15 @@ def default_backend(task_type: str) -> str:
 
 def parse_retrain_every(raw: Any) -> int | None:
     """A form's or a JSON body's `retrain_every`: empty / None / 0 mean off (None)."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    if isinstance(raw, bool):
-        raise ProjectRuleError(
-            f"retrain_every must be a whole number >= 1, or empty for off; got {raw!r}.",
-            "retrain_every",
-        )
     try:
-        every = int(str(raw).strip()) if isinstance(raw, str) else int(raw)
-        if isinstance(raw, float) and raw != every:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ProjectRuleError(
-            f"retrain_every must be a whole number >= 1, or empty for off; got {raw!r}.",
-            "retrain_every",
-        ) from None
-    if every < 0:
+        # The column is a PositiveIntegerField: 2**31 - 1 at most.
+        every = parse_int(raw, "retrain_every", default=None, lo=INT64_MIN, hi=INT32_MAX)
+    except InvalidInput as exc:
+        message = f"retrain_every must be a whole number >= 1, or empty for off; got {raw!r}."
+        if "between" in exc.message:
+            message = f"retrain_every {exc.message}."
+        raise ProjectRuleError(message, "retrain_every") from None
+    if every is not None and every < 0:
         raise ProjectRuleError(
             f"retrain_every must be a whole number >= 1, or empty for off; got {every}.",
             "retrain_every",

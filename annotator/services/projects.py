@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from annotator.models import Annotation, Example, Label, Membership, Project, Role, TaskType
 
@@ -321,6 +321,7 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
                 conflict=True,
             )
         _check_label_count(new_type, project.labels.count())
+    previous = {key: getattr(project, key) for key in changes}
     for key, value in changes.items():
         setattr(project, key, value)
     project.save()
@@ -332,14 +333,26 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
     if rescore:
         from annotator.services.queue_scores import request_rescore
 
-        request_rescore(project)
+        def revert(reason: str) -> None:
+            # The queue would keep ordering by the old strategy's scores: take the change back
+            # (the edge answers 503, nothing changed) rather than store a half-applied setting.
+            Project.objects.filter(pk=project.pk).update(**previous)
+            for key, value in previous.items():
+                setattr(project, key, value)
+
+        request_rescore(project, on_refused=revert)
     return project
 
 
-def project_counts(project_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    """Examples, annotated examples and annotations per project, in two grouped queries
-    whatever the number of projects (one scan of the examples, one of the annotations)."""
+def project_counts(
+    project_ids: Iterable[int], *, own_only: Iterable[int] = (), user_id: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Examples, annotated examples and annotations per project, in grouped queries whatever
+    the number of projects (one scan of the examples, one or two of the annotations). In the
+    projects of `own_only` (where the caller is an annotator, annotator.visibility) only the
+    annotations of `user_id` and the imported ones are counted."""
     ids = list(project_ids)
+    restricted = set(own_only) & set(ids)
     counts = {pk: {"examples": 0, "annotated_examples": 0, "annotations": 0} for pk in ids}
     if not ids:
         return counts
@@ -350,8 +363,13 @@ def project_counts(project_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         .annotate(n=Count("*"))
     ):
         counts[pk]["examples"] = n
+    groups = [(set(ids) - restricted, Q()), (restricted, Q(user_id=user_id) | Q(user__isnull=True))]
     for pk, n, distinct in (
-        Annotation.objects.filter(example__project_id__in=ids)
+        row
+        for group, visible in groups
+        if group
+        for row in Annotation.objects.filter(example__project_id__in=group)
+        .filter(visible)
         .order_by()
         .values_list("example__project_id")
         .annotate(n=Count("*"), d=Count("example_id", distinct=True))

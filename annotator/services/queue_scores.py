@@ -16,6 +16,7 @@ predictions on the project drive the model-driven strategies.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from annotator.services.cold_start import (
     query_priorities,
     transfer_version_id,
 )
+from config.enqueue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -160,12 +162,10 @@ def rescore_project(project_id: int, seed: int = 0) -> int:
     return len(ids)
 
 
-def request_rescore(project: Project) -> None:
-    """Rescore in the background once the transaction commits (strategy or label changed)."""
-    from tasks.queue_scores import rescore_queue_task
-
-    project_id = project.pk
-    transaction.on_commit(lambda: rescore_queue_task.delay(project_id))
+def request_rescore(project: Project, on_refused: Callable[[str], None] | None = None) -> None:
+    """Rescore in the background once the transaction commits (strategy or label changed).
+    A broker that refuses calls `on_refused(reason)` and raises BrokerUnavailable (503)."""
+    enqueue_on_commit("vigia.rescore_queue", [project.pk], on_refused=on_refused)
 
 
 def why_picked(project: Project, example: Example) -> dict[str, Any]:

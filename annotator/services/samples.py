@@ -7,7 +7,6 @@ pages and the CLI call these functions.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from annotator.sampling import (
     stratified_estimate,
 )
 from annotator.sampling.design import ALLOCATIONS, Plan
+from config.inputs import InvalidInput, parse_float, parse_int
 
 DESIGN_FIELDS = {
     "name",
@@ -49,29 +49,20 @@ DEFAULT_TARGET_CV = 0.05
 DEFAULT_EXPECTED_P = 0.34
 
 
-def _number(spec: Mapping[str, Any], key: str, kind: type = float) -> Any:
-    value = spec.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise DesignError(f"{key} must be a number", key)
+def _number(spec: Mapping[str, Any], key: str, default: float | None = None) -> float | None:
+    """A finite number or `default` when absent or null (the shared parser, config.inputs)."""
     try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise DesignError(f"{key} must be a number", key) from None
-    if kind is int and number != value and not (isinstance(value, str) and value.strip().isdigit()):
-        raise DesignError(f"{key} must be a whole number", key)
-    if isinstance(number, float) and not math.isfinite(number):
-        raise DesignError(f"{key} must be finite", key)
-    return number
+        return parse_float(spec.get(key), key, default=default)
+    except InvalidInput as exc:
+        raise DesignError(f"{key} {exc.message}", key) from None
 
 
 def _bounded(spec: Mapping[str, Any], key: str, lo: int, hi: int) -> int | None:
     """A whole number in [lo, hi] or None; past hi it would overflow its column (2**63 -> 400)."""
-    number = _number(spec, key, int)
-    if number is not None and not lo <= number <= hi:
-        raise DesignError(f"{key} must be between {lo} and {hi}", key)
-    return number
+    try:
+        return parse_int(spec.get(key), key, default=None, lo=lo, hi=hi)
+    except InvalidInput as exc:
+        raise DesignError(f"{key} {exc.message}", key) from None
 
 
 def parse_design(spec: Any) -> dict[str, Any]:
@@ -96,7 +87,7 @@ def parse_design(spec: Any) -> dict[str, Any]:
             isinstance(x, (int, float)) and not isinstance(x, bool) for x in b
         ):
             raise DesignError("boundaries must be a list of numbers", "boundaries")
-        out["boundaries"] = [float(x) for x in b]
+        out["boundaries"] = [_number({"boundaries": x}, "boundaries") for x in b]
     if spec.get("quantiles") is not None:
         out["quantiles"] = _bounded(spec, "quantiles", 1, 1000)
     if spec.get("classes") is not None:
@@ -119,17 +110,19 @@ def parse_design(spec: Any) -> dict[str, Any]:
     out["target_cv"] = (
         None if out["size"] is not None else (_number(spec, "target_cv") or DEFAULT_TARGET_CV)
     )
-    expected = spec.get("expected_p", DEFAULT_EXPECTED_P)
+    expected = spec.get("expected_p")
     if isinstance(expected, Mapping):
-        try:
-            out["expected_p"] = {str(k): float(v) for k, v in expected.items()}
-        except (TypeError, ValueError):
-            raise DesignError(
-                "expected_p must be a number or {stratum: number}", "expected_p"
-            ) from None
-    else:
-        out["expected_p"] = _number({"expected_p": expected}, "expected_p")
-    out["seed"] = _bounded(spec, "seed", 0, 2**63 - 1) if spec.get("seed") is not None else 0
+        out["expected_p"] = {
+            str(k): _number({f"expected_p.{k}": v}, f"expected_p.{k}") for k, v in expected.items()
+        }
+        if any(v is None for v in out["expected_p"].values()):
+            raise DesignError("expected_p must be a number or {stratum: number}", "expected_p")
+    elif isinstance(expected, (list, tuple)):
+        raise DesignError("expected_p must be a number or {stratum: number}", "expected_p")
+    else:  # absent or null: the seed's weighted estimate
+        out["expected_p"] = _number(spec, "expected_p", DEFAULT_EXPECTED_P)
+    seed = _bounded(spec, "seed", 0, 2**63 - 1)
+    out["seed"] = 0 if seed is None else seed
     return out
 
 

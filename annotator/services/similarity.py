@@ -21,6 +21,7 @@ from annotator.services.embeddings import (
     ready_embedding_set,
 )
 from annotator.services.projects import ProjectRuleError
+from config.inputs import InvalidInput, parse_int
 
 MAX_K = 100
 MAX_QUERY_CHARS = 2000
@@ -28,19 +29,10 @@ MAX_QUERY_CHARS = 2000
 
 def parse_k(raw: Any, default: int = 10) -> int:
     """`k` from a query string or JSON body: an integer 1..MAX_K (400 naming `k` otherwise)."""
-    if raw is None or raw == "":
-        return default
-    if isinstance(raw, bool):
-        raise ProjectRuleError(f"must be an integer between 1 and {MAX_K}", field="k")
     try:
-        k = int(raw)
-    except (TypeError, ValueError):
-        raise ProjectRuleError(f"must be an integer between 1 and {MAX_K}, got {raw!r}", field="k") from None
-    if isinstance(raw, float) and raw != k:
-        raise ProjectRuleError(f"must be an integer between 1 and {MAX_K}, got {raw!r}", field="k")
-    if not 1 <= k <= MAX_K:
-        raise ProjectRuleError(f"must be between 1 and {MAX_K}, got {k}", field="k")
-    return k
+        return parse_int(raw, "k", default=default, lo=1, hi=MAX_K)
+    except InvalidInput as exc:
+        raise ProjectRuleError(exc.message, field="k") from None
 
 
 def parse_query_text(raw: Any) -> str:

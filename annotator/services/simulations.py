@@ -21,8 +21,10 @@ from annotator.active_learning.simulation import LABEL_STRATEGIES, SIMULATION_ST
 from annotator.models import Example, Project, TaskType
 from annotator.models_simulation import Simulation, SimulationState
 from annotator.services.simulation_starts import build_starts, parse_starts
+from config.failures import public_reason
 
 logger = logging.getLogger(__name__)
+SIMULATE_TASK = "vigia.simulate"
 
 DEFAULTS = {"strategies": ["random", "margin"], "n0": 100, "batch": 50, "rounds": 10, "seeds": 3,
             "test_fraction": 0.2, "prevalence": None, "start": "random", "target_f1": None}
@@ -184,7 +186,7 @@ def run_simulation(simulation_id: int) -> Simulation:
                           target_f1=p.get("target_f1"), values=data["values"], progress=progress)
     except Exception as exc:
         logger.exception("simulation %s failed", simulation.pk)
-        message = exc.message if isinstance(exc, SimulationError) else f"{type(exc).__name__}: {exc}"
+        message = exc.message if isinstance(exc, SimulationError) else public_reason(exc)
         Simulation.objects.filter(pk=simulation.pk).update(
             state=SimulationState.FAILED, error=message[:4000], finished_at=timezone.now())
     else:

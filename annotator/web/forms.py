@@ -1,7 +1,6 @@
 """Browser forms: the import form (admins) and parsing of an annotate-page decision."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ from django.http import QueryDict
 
 from annotator.models import Project, TaskType
 from annotator.services.annotations import AnnotationInvalid
+from config.inputs import InvalidInput, InvalidJSON, loads_json
 
 IMPORT_FORMATS = [
     ("csv", "CSV"),
@@ -77,9 +77,11 @@ def _parse_spans(post: QueryDict) -> list[dict[str, Any]]:
     raw = (post.get("spans") or "").strip()
     if raw:
         try:
-            spans = json.loads(raw)
-        except json.JSONDecodeError as exc:
+            spans = loads_json(raw, "spans")
+        except InvalidJSON as exc:
             raise AnnotationInvalid(f"spans is not valid JSON: {exc.msg}.", "spans") from None
+        except InvalidInput as exc:
+            raise AnnotationInvalid(f"{exc.field}: {exc.message}.", "spans") from None
         if not isinstance(spans, list):
             raise AnnotationInvalid("spans must be a JSON list.", "spans")
         return spans

@@ -15,6 +15,7 @@ from annotator.services.project_settings import backends_for_task
 from annotator.services.project_setup import LabelEdit
 from annotator.services.projects import ProjectRuleError
 from annotator.services.queue_strategies import STRATEGIES
+from config.inputs import InvalidInput, parse_int
 
 BLANK_LABEL_ROWS = 6
 
@@ -22,8 +23,8 @@ BLANK_LABEL_ROWS = 6
 def _int(post: QueryDict, name: str) -> int:
     raw = post.get(name, "").strip()
     try:
-        return int(raw)
-    except ValueError:
+        return parse_int(raw, name)
+    except InvalidInput:
         raise ProjectRuleError(f"{name} must be a whole number, got {raw!r}.", name) from None
 
 
@@ -51,8 +52,12 @@ def parse_label_rows(post: QueryDict) -> list[LabelEdit]:
     indexes = sorted({int(k.split("-")[1]) for k in post if k.startswith("label-") and k.split("-")[1].isdigit()})
     for i in indexes:
         raw_id = post.get(f"label-{i}-id", "").strip()
+        try:
+            label_id = parse_int(raw_id, f"label-{i}-id", default=None, lo=1)
+        except InvalidInput:
+            raise ProjectRuleError(f"{raw_id!r} is not a label id.", "labels") from None
         rows.append(LabelEdit(
-            label_id=int(raw_id) if raw_id.isdigit() else None,
+            label_id=label_id,
             name=post.get(f"label-{i}-name", "").strip(),
             shortcut=post.get(f"label-{i}-shortcut", "").strip(),
             color=post.get(f"label-{i}-color", "").strip(),

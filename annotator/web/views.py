@@ -18,6 +18,7 @@ from annotator.models import ImportJob, ImportStatus, Membership, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
 from annotator.services import progress
 from annotator.services.label_distribution import label_distribution
+from annotator.visibility import restricted_user_id
 from annotator.web.forms import ImportForm
 
 # htmx stops polling when a response has this status.
@@ -52,7 +53,7 @@ def _detail_context(request: HttpRequest, project, form: ImportForm | None = Non
         "is_admin": role == Role.ADMIN,
         "can_annotate": RANK[Role(role)] >= RANK[Role.ANNOTATOR],
         "counts": progress.project_counts([project])[project.pk],
-        "distribution": label_distribution(project),
+        "distribution": label_distribution(project, restricted_user_id(project, request.user)),
         "labels": list(project.labels.all()),
         "form": form or ImportForm(),
         "jobs": [

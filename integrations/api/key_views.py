@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from annotator.models import Role
 from annotator.permissions import get_project_for
+from config.openapi import OBJECT_LIST
 from integrations.api.common import field_error, object_in_project
 from integrations.api_keys import service
 from integrations.models.api_keys import ApiKey
@@ -23,7 +24,7 @@ from integrations.models.api_keys import ApiKey
 
 class ProjectApiKeys(APIView):
     @extend_schema(tags=["api keys"], summary="The project's API keys, without secrets (admins)",
-                   responses=OpenApiTypes.OBJECT)
+                   responses={200: OBJECT_LIST})
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id, Role.ADMIN)
         return Response([service.key_body(k) for k in service.keys_of(project)])

@@ -22,6 +22,7 @@ from annotator.api.parsers import SafeFormParser, SafeMultiPartParser
 from annotator.models import Role
 from annotator.permissions import get_project_for
 from config.enqueue import BrokerUnavailable
+from config.openapi import OBJECT_LIST
 from config.storage import StorageError
 from integrations.api.common import object_in_project
 from integrations.models.scoring import ScoringJob, ScoringState
@@ -38,7 +39,7 @@ class ProjectScoringJobs(APIView):
     parser_classes = (SafeMultiPartParser, SafeFormParser)
 
     @extend_schema(tags=["scoring"], summary="The project's scoring jobs, newest first",
-                   responses=OpenApiTypes.OBJECT)
+                   responses={200: OBJECT_LIST})
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id, Role.VIEWER)
         service.expire_scoring_results()

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from annotator.models import Role
 from annotator.permissions import get_project_for
+from config.openapi import OBJECT_LIST
 from integrations.api.common import field_error, object_in_project
 from integrations.models.webhooks import Webhook
 from integrations.webhooks import service
@@ -24,7 +25,7 @@ DELIVERIES_SHOWN = 100
 
 
 class ProjectWebhooks(APIView):
-    @extend_schema(tags=["webhooks"], summary="The project's webhooks (admins)", responses=OpenApiTypes.OBJECT)
+    @extend_schema(tags=["webhooks"], summary="The project's webhooks (admins)", responses={200: OBJECT_LIST})
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id, Role.ADMIN)
         return Response([service.webhook_body(w) for w in project.webhooks.all()])
@@ -80,7 +81,7 @@ class WebhookTest(APIView):
 
 class WebhookDeliveries(APIView):
     @extend_schema(tags=["webhooks"], summary="The webhook's latest deliveries, newest first (admins)",
-                   responses=OpenApiTypes.OBJECT)
+                   responses={200: OBJECT_LIST})
     def get(self, request: Request, webhook_id: int) -> Response:
         webhook = object_in_project(Webhook, webhook_id, request.user, Role.ADMIN)
         rows = webhook.deliveries.all()[:DELIVERIES_SHOWN]

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.permissions import get_project_for
+from config.inputs import InvalidInput, parse_float, parse_int
 from models_zoo.services.prevalence import IndexQueryError, index_csv, prevalence_index
 
 
@@ -26,26 +27,18 @@ class _NoModel(APIException):
 
 def _int(params: Any, key: str, default: int | None = None, lo: int = 1, hi: int = 2**63 - 1) -> int | None:
     """A whole number in [lo, hi] (ids: 1..2**63-1, so 2**63 is a 400, not an overflow)."""
-    raw = params.get(key)
-    if raw in (None, ""):
-        return default
     try:
-        number = int(raw)
-    except ValueError:
-        raise ValidationError({key: [f"{key} must be a whole number, got {raw!r}"]}) from None
-    if not lo <= number <= hi:
-        raise ValidationError({key: [f"{key} must be between {lo} and {hi}"]})
-    return number
+        return parse_int(params.get(key), key, default=default, lo=lo, hi=hi)
+    except InvalidInput as exc:
+        raise ValidationError({key: [f"{key} {exc.message}"]}) from None
 
 
 def _float(params: Any, key: str, default: float) -> float:
-    raw = params.get(key)
-    if raw in (None, ""):
-        return default
+    """A finite number: `k=nan` or `k=inf` is a 400 (the answer could not be JSON)."""
     try:
-        return float(raw)
-    except ValueError:
-        raise ValidationError({key: [f"{key} must be a number, got {raw!r}"]}) from None
+        return parse_float(params.get(key), key, default=default)
+    except InvalidInput as exc:
+        raise ValidationError({key: [f"{key} {exc.message}"]}) from None
 
 
 def index_for_request(request: Any, project: Any) -> dict[str, Any]:

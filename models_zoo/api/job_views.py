@@ -21,6 +21,8 @@ from rest_framework.views import APIView
 
 from annotator.models import Role
 from annotator.permissions import get_project_for
+from config.inputs import INT64_MAX, InvalidInput, parse_int
+from config.openapi import OBJECT_LIST
 from models_zoo.models import PredictionJob
 from models_zoo.services import chunked_prediction as service
 
@@ -31,13 +33,13 @@ def _error(exc: service.PredictionJobError) -> Response:
     return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
 
 
-def _int_field(data: Any, key: str, default: int | None) -> int | None:
-    value = data.get(key, default) if isinstance(data, dict) else default
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise service.PredictionJobError(f"{key} must be a whole number", key)
-    return value
+def _int_field(data: Any, key: str, default: int | None, hi: int = INT64_MAX) -> int | None:
+    """An integer of the body through the shared parser; absent or null: `default`."""
+    value = data.get(key) if isinstance(data, dict) else None
+    try:
+        return parse_int(value, key, default=default, lo=1, hi=hi)
+    except InvalidInput as exc:
+        raise service.PredictionJobError(f"{key} {exc.message}", key) from None
 
 
 class ProjectPredictionJobs(APIView):
@@ -46,7 +48,7 @@ class ProjectPredictionJobs(APIView):
     @extend_schema(
         tags=["predictions"],
         summary="The project's chunked prediction jobs",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OBJECT_LIST},
     )
     def get(self, request: Request, project_id: int) -> Response:
         project = get_project_for(request.user, project_id)
@@ -64,7 +66,7 @@ class ProjectPredictionJobs(APIView):
             job = service.start_prediction_job(
                 project,
                 _int_field(request.data, "model_version", None),
-                _int_field(request.data, "chunk_size", service.DEFAULT_CHUNK_SIZE),
+                _int_field(request.data, "chunk_size", service.DEFAULT_CHUNK_SIZE, hi=service.MAX_CHUNK_SIZE),
             )
         except service.PredictionJobError as exc:
             return _error(exc)

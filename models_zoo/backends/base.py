@@ -94,12 +94,20 @@ def shown_when(field: str, *values: Any) -> dict[str, Any]:
 
 
 class BackendConfig(BaseModel):
-    """Base for every backend's `Config`: unknown keys are errors, not silently ignored."""
+    """Base for every backend's `Config`: unknown keys are errors, not silently ignored, and
+    every number has bounds (checked when the run is requested, a 400 naming the field, rather
+    than when a worker hits them): NaN and infinity are refused everywhere."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    seed: int = Field(13, description="Seeds the random validation split and the model's own "
-                      "randomness: the same seed on the same data gives the same run.",
+    # Fields naming a model on disk -> "directory" or "file": checked against the model roots
+    # (models_zoo.model_roots) when a run is requested, and again when a worker loads them.
+    model_path_fields: ClassVar[dict[str, str]] = {}
+
+    # numpy's and scikit-learn's generators take seeds in [0, 2**32); torch's a wider range.
+    seed: int = Field(13, ge=0, le=2**32 - 1,
+                      description="Seeds the random validation split and the model's own "
+                      "randomness: the same seed on the same data gives the same run (0 to 4294967295).",
                       json_schema_extra=VALIDATION_GROUP)
     # Read by the training service (the backend only ever sees the two sides it produced).
     validation_split: ValidationSplit = Field(

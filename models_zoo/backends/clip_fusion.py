@@ -15,7 +15,7 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -44,6 +44,7 @@ CLIP_DIR = "clip"
 
 
 class ClipFusionConfig(ClassifierConfig):
+    model_path_fields: ClassVar[dict[str, str]] = {"clip": "directory"}
     clip: str = Field("openai/clip-vit-base-patch32", description="CLIP checkpoint name or local "
                       "directory (any model with get_text_features / get_image_features)")
     fusion_dim: int = Field(512, ge=8, le=4096, description="projection / fusion width (seed 002)")

@@ -56,6 +56,7 @@ FOREST_ONLY = shown_when("head", "random_forest")
 
 
 class EmbeddingHeadConfig(ClassifierConfig):
+    model_path_fields: ClassVar[dict[str, str]] = {"encoder": "directory"}
     encoder: str = Field(
         DEFAULT_ENCODER,
         description='Sentence-transformers model name or local directory; "default" is the '
@@ -68,7 +69,7 @@ class EmbeddingHeadConfig(ClassifierConfig):
     )
     C: float = Field(1.0, gt=0, description="Inverse L2 regularisation strength of the logistic regression.",
                      json_schema_extra=LOGISTIC_ONLY)
-    max_iter: int = Field(2000, ge=10, description="Solver iterations for the logistic regression.",
+    max_iter: int = Field(2000, ge=10, le=1_000_000, description="Solver iterations for the logistic regression.",
                           json_schema_extra=LOGISTIC_ONLY)
     # Defaults measured on group hold-outs (bench/defaults_grid.py, README "Measured defaults"):
     # logistic regression, no class weighting and macro-F1 thresholds did best on average over
@@ -102,11 +103,11 @@ class EmbeddingHeadConfig(ClassifierConfig):
                                                       **shown_when("threshold_calibration", "cross_validation")})
     n_estimators: int = Field(300, ge=1, le=5000, description="Trees in the random forest.",
                               json_schema_extra=FOREST_ONLY)
-    max_depth: int | None = Field(None, ge=1, description="Depth limit of each tree (None: grow fully).",
+    max_depth: int | None = Field(None, ge=1, le=10_000, description="Depth limit of each tree (None: grow fully).",
                                   json_schema_extra=FOREST_ONLY)
-    min_samples_leaf: int = Field(1, ge=1, description="Minimum items per leaf of each tree.",
+    min_samples_leaf: int = Field(1, ge=1, le=1_000_000, description="Minimum items per leaf of each tree.",
                                   json_schema_extra=FOREST_ONLY)
-    embed_batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, description="Texts per encoder forward "
+    embed_batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=4096, description="Texts per encoder forward "
                                   "pass (length-sorted batches; default measured by bench/encoder.py).")
     normalize_embeddings: bool = Field(True, description="L2-normalise embeddings before the head.")
     device: str = Field("auto", description='"auto" (CUDA when present), "cpu" or "cuda".')

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ ENCODER_DIR = "encoder"
 
 
 class SpanTaggerConfig(BackendConfig):
+    model_path_fields: ClassVar[dict[str, str]] = {"encoder": "directory"}
     encoder: str = Field(DEFAULT_ENCODER, description="HF encoder name or local directory; "
                          "'default' is the packaged all-MiniLM-L6-v2")
     use_lstm: bool = Field(True, description="BiLSTM between encoder and CRF (seed 003)")

@@ -43,6 +43,7 @@ MODEL_DIR = "model"
 
 
 class TransformerClassifierConfig(ClassifierConfig):
+    model_path_fields: ClassVar[dict[str, str]] = {"model": "directory"}
     model: str = Field(
         DEFAULT_ENCODER,
         description='Hugging Face checkpoint name or local directory; "default" is the packaged '
@@ -52,12 +53,12 @@ class TransformerClassifierConfig(ClassifierConfig):
     # hold-out grid (bench/defaults_grid.py; README "Measured defaults").
     max_length: int = Field(64, ge=4, le=512, description="Tokens per text (seed 000: 32; 64 measured better).")
     epochs: int = Field(4, ge=1, le=100, description="Maximum training epochs.")
-    batch_size: int = Field(32, ge=1, description="Training batch size.")
-    eval_batch_size: int = Field(64, ge=1, description="Batch size for validation and prediction.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Training batch size.")
+    eval_batch_size: int = Field(64, ge=1, le=4096, description="Batch size for validation and prediction.")
     learning_rate: float = Field(5e-5, gt=0, description="AdamW learning rate (seed 000: 5e-5).")
     weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay (seed 000: 0.1).")
     warmup_ratio: float = Field(0.0, ge=0, lt=1, description="Share of steps with linear warm-up before the cosine decay.")
-    early_stopping_patience: int = Field(2, ge=1, description="Epochs without a better validation ROC-AUC before stopping.")
+    early_stopping_patience: int = Field(2, ge=1, le=1000, description="Epochs without a better validation ROC-AUC before stopping.")
     max_grad_norm: float = Field(1.0, ge=0, description="Gradient clipping norm (0 disables).")
     fp16: bool = Field(True, description="Mixed fp16 autocast on CUDA (ignored on CPU).")
     device: str = Field("auto", description='"auto" (CUDA when present), "cpu" or "cuda".')

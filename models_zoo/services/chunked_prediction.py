@@ -28,6 +28,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from annotator.models import Example, Project
+from config.enqueue import enqueue_on_commit
 from config.events import INDEX_UPDATED, PREDICTION_JOB_FINISHED, emit
 from models_zoo.models import (
     ChunkState,
@@ -168,16 +169,24 @@ def changed_days(job_id: int) -> list[str]:
         return [row[0].isoformat() for row in cur.fetchall()]
 
 
+PREDICT_CHUNK_TASK = "vigia.predict_chunk"
+
+
 def _enqueue(job: PredictionJob, chunk_ids: list[int]) -> None:
-    from tasks.predictions import predict_chunk_task
+    """Send one `vigia.predict_chunk` per chunk once the job commits. A broker that refuses
+    marks the job failed with the reason (resume sends the chunks again) and raises
+    BrokerUnavailable (503), instead of leaving the job `running` for ever."""
+    job_id = job.pk
 
-    queue = job.queue or None
+    def refused(reason: str) -> None:
+        PredictionJob.objects.filter(pk=job_id).exclude(state=PredictionJobState.SUCCEEDED).update(
+            state=PredictionJobState.FAILED, finished_at=timezone.now(),
+            error=f"could not enqueue the prediction chunks: {reason}",
+        )
 
-    def send() -> None:
-        for chunk_id in chunk_ids:
-            predict_chunk_task.apply_async(args=[chunk_id], queue=queue)
-
-    transaction.on_commit(send)
+    if chunk_ids:
+        enqueue_on_commit(PREDICT_CHUNK_TASK, queue=job.queue or None,
+                          many=[[chunk_id] for chunk_id in chunk_ids], on_refused=refused)
 
 
 def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
@@ -259,11 +268,13 @@ def resume_prediction_job(job: PredictionJob) -> PredictionJob:
     job = PredictionJob.objects.select_for_update().get(pk=job.pk)
     if job.state == PredictionJobState.SUCCEEDED:
         raise PredictionJobError("the job is complete; nothing to resume", "job", conflict=True)
-    job.cancel_requested = False
-    job.state = PredictionJobState.RUNNING
-    job.finished_at = None
-    job.save(update_fields=["cancel_requested", "state", "finished_at"])
     todo = list(job.chunks.exclude(state=ChunkState.DONE).values_list("id", flat=True))
+    job.cancel_requested = False
+    # Nothing left to send (every chunk is done): the job is complete, never "running" for ever.
+    job.state = PredictionJobState.RUNNING if todo else PredictionJobState.SUCCEEDED
+    job.finished_at = None if todo else timezone.now()
+    job.error = ""
+    job.save(update_fields=["cancel_requested", "state", "finished_at", "error"])
     PredictionChunk.objects.filter(id__in=todo).update(state=ChunkState.PENDING)
     _enqueue(job, todo)
     return job
@@ -287,6 +298,7 @@ def job_body(job: PredictionJob) -> dict[str, Any]:
         "predicted": job.predicted,
         "progress": round(job.progress, 4),
         "queue": job.queue,
+        "error": job.error,
         "created_at": job.created_at,
         "finished_at": job.finished_at,
     }

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotator.media import read_media
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
 from models_zoo.backends.base import Item
 from models_zoo.recipe import MIN_EXAMPLES as RECIPE_MIN_EXAMPLES
@@ -154,8 +155,7 @@ def check_trainable(golds: Sequence[GoldExample], task_type: str) -> None:
 def _item_for(example: Example, gold: GoldExample, task_type: str) -> Item:
     image = None
     if example.image:
-        with example.image.open("rb") as fh:
-            image = fh.read()
+        image = read_media(example.image.name)  # the one read path for stored images
     if task_type == TaskType.SPANS:
         # Span offsets point into the raw text, so span models train on it.
         return Item(text=example.text, image=image, spans=gold.spans)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from annotator.models import Example, Project
 from annotator.models_embeddings import EmbeddingSet
 from annotator.services.embeddings import load_vectors, ready_embedding_set, storage_prefix
+from config.enqueue import BrokerUnavailable, enqueue
 from config.storage import StorageError, get_storage
 from models_zoo.embedding_map import MIN_UMAP, project_map
 
@@ -86,13 +87,11 @@ def request_map(project: Project) -> str:
         return "pending"
     _, pending = _keys(es)
     get_storage().put_bytes(str(timezone.now().timestamp()).encode(), pending)
-    from tasks.embedding_map import embedding_map_task
-
     try:
-        embedding_map_task.apply_async(args=[project.pk])
-    except Exception as exc:  # broker down: no job, say so
+        enqueue("vigia.embedding_map", [project.pk])
+    except BrokerUnavailable:  # no job: no pending marker either, and the caller answers 503
         _clear_pending(pending)
-        raise MapUnavailable(f"the task queue is unavailable: {exc}") from exc
+        raise
     return "pending"
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from django.db import transaction
 
 from annotator.models import Annotation, AnnotationSource, Project
+from config.enqueue import BrokerUnavailable
+from config.resilience import after_commit
 from models_zoo.models import ACTIVE_RUN_STATES, TrainingRun
 from models_zoo.services.training import TrainingRequestError, start_training_run
 
@@ -42,6 +44,11 @@ def maybe_retrain(project_id: int) -> TrainingRun | None:
     except TrainingRequestError as exc:
         logger.info("retrain policy of project %s did not start a run: %s", project_id, exc.message)
         return None
+    except BrokerUnavailable as exc:
+        # The run exists and is marked failed with the reason (shown on the runs page); like
+        # any run it restarts the count, so the policy tries again N annotations later.
+        logger.warning("retrain policy of project %s: %s", project_id, exc)
+        return None
     logger.info("retrain policy started run %s of project %s", run.pk, project_id)
     return run
 
@@ -51,7 +58,9 @@ def on_annotation_saved(annotation: Annotation, created: bool) -> None:
     if not created or annotation.source != AnnotationSource.HUMAN:
         return
     project_id = annotation.example.project_id
-    transaction.on_commit(lambda: maybe_retrain(project_id))
+    # After the commit, and never an error for the annotation's request: it is stored whatever
+    # happens here (a broker that refuses marks the policy run failed, with the reason).
+    after_commit(lambda: maybe_retrain(project_id), f"retrain policy of project {project_id}")
 
 
 def update_policy(project: Project, *, retrain_every: Any, retrain_backend: str,

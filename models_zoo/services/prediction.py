@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from annotator.media import read_media
 from annotator.models import Example, Project, Role, TaskType
 from annotator.normalize import normalize
 from models_zoo.backends.base import Item, ItemPrediction
@@ -186,8 +187,7 @@ def item_for_example(example: Example, project: Project) -> Item:
     """An Example as a model input, exactly as models_zoo.services.datasets builds training items."""
     image = None
     if example.image:
-        with example.image.open("rb") as fh:
-            image = fh.read()
+        image = read_media(example.image.name)  # the one read path for stored images
     if project.task_type == TaskType.SPANS:
         return Item(text=example.text, image=image)
     return Item(text=example.normalized_text or example.text, image=image)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +21,14 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from annotator.models import Project
+from config.enqueue import BrokerUnavailable
+from config.enqueue import enqueue as enqueue_task
 from config.events import TRAINING_FINISHED, emit
+from config.failures import public_reason
 from models_zoo import registry
 from models_zoo.backends.base import Backend, ProgressEvent, TrainingCancelled
 from models_zoo.metric_names import metric_title
+from models_zoo.model_roots import ModelRefused, check_model_name
 from models_zoo.models import ACTIVE_RUN_STATES, ModelVersion, RunState, TrainingRun
 from models_zoo.services.artifact_storage import artifact_key, delete_artifact, save_artifact
 from models_zoo.services.datasets import (
@@ -79,7 +82,7 @@ def validate_config(cls: type[Backend], config: dict[str, Any] | None) -> dict[s
     if not isinstance(config, dict):
         raise TrainingRequestError("config must be a JSON object", errors=[{"field": "config", "message": "must be a JSON object"}])
     try:
-        return cls.Config.model_validate(config).model_dump(mode="json")
+        clean = cls.Config.model_validate(config).model_dump(mode="json")
     except ValidationError as exc:
         errors = [
             {"field": "config." + ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
@@ -87,6 +90,18 @@ def validate_config(cls: type[Backend], config: dict[str, Any] | None) -> dict[s
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise TrainingRequestError(f"invalid config: {summary}", errors=errors) from None
+    # Models on disk only from registered names or the model roots, refused before a run
+    # exists, with the same message whether or not the path exists.
+    for name, kind in cls.Config.model_path_fields.items():
+        if clean.get(name) in (None, ""):
+            continue
+        try:
+            check_model_name(clean[name], kind)
+        except ModelRefused as exc:
+            field = f"config.{name}"
+            raise TrainingRequestError(f"invalid config: {field}: {exc}",
+                                       errors=[{"field": field, "message": str(exc)}]) from None
+    return clean
 
 
 def queue_for(backend_name: str) -> str:
@@ -96,37 +111,37 @@ def queue_for(backend_name: str) -> str:
     return settings.CELERY_TASK_DEFAULT_QUEUE
 
 
+def _mark_not_queued(run_id: int, reason: str) -> None:
+    """The broker refused a committed run: fail it with the reason instead of leaving it
+    "queued" for ever (which would block the project)."""
+    message = f"could not enqueue the training task: {reason}"
+    TrainingRun.objects.filter(pk=run_id, state=RunState.QUEUED).update(
+        state=RunState.FAILED, error=message, finished_at=timezone.now(),
+    )
+    append_log(run_id, f"failed: {message}")
+
+
 def enqueue_run(run: TrainingRun) -> None:
     """Send the `vigia.train_model` task for a committed run to its queue. When the broker
-    cannot take it, the run fails at once instead of blocking the project as "queued"."""
-    from tasks.training import train_model
-
+    cannot take it, the run fails at once (with the reason) and BrokerUnavailable propagates."""
     try:
-        result = train_model.apply_async(args=[run.pk], queue=queue_for(run.backend))
-    except Exception as exc:  # kombu raises several types for an unreachable broker
-        logger.exception("could not enqueue training run %s", run.pk)
-        TrainingRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
-            state=RunState.FAILED, error=f"could not enqueue the training task: {exc}",
-            finished_at=timezone.now(),
-        )
-        append_log(run.pk, f"failed: could not enqueue the training task: {exc}")
-        return
-    TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+        task_id = enqueue_task(TASK_NAME, [run.pk], queue=queue_for(run.backend))
+    except BrokerUnavailable as exc:
+        _mark_not_queued(run.pk, exc.reason)
+        raise
+    TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=task_id)
 
 
 def _enqueue_or_withdraw(run: TrainingRun) -> None:
-    """Send the task now; when the broker cannot take it, delete the run and raise a 503, so
-    the caller hears it and no run is left behind to block the project."""
-    from tasks.training import train_model
-
+    """Send the task now; when the broker cannot take it, delete the run and raise
+    BrokerUnavailable (a 503), so the caller hears it and no run is left to block the project."""
     try:
-        result = train_model.apply_async(args=[run.pk], queue=queue_for(run.backend))
-    except Exception as exc:  # kombu raises several types for an unreachable broker
-        logger.exception("could not enqueue training run %s; withdrawing it", run.pk)
+        task_id = enqueue_task(TASK_NAME, [run.pk], queue=queue_for(run.backend))
+    except BrokerUnavailable:
+        logger.warning("could not enqueue training run %s; withdrawing it", run.pk)
         TrainingRun.objects.filter(pk=run.pk).delete()
-        message = f"the task queue is unavailable, no run was started: {exc}"
-        raise TrainingRequestError(message, status=503) from exc
-    TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=result.id or "")
+        raise
+    TrainingRun.objects.filter(pk=run.pk).update(celery_task_id=task_id)
 
 
 def _raise_if_active(project: Project) -> None:
@@ -355,9 +370,8 @@ def _announce_finished(run_id: int, state: str, version_id: int | None = None) -
 
 
 def _error_summary(exc: BaseException) -> str:
-    lines = traceback.format_exception(exc)
-    # The exception line and the innermost frames say what went wrong; keep it readable.
-    return ("".join(lines[-6:]))[-4000:]
+    """The reason admins see on the run: no traceback, no path (the worker's log has both)."""
+    return public_reason(exc)
 
 
 def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[str, Any],
@@ -447,7 +461,8 @@ def run_training(run_id: int) -> ModelVersion | None:
         _finish(run_id, RunState.CANCELLED, line="cancelled")
     except Exception as exc:  # every failure must land on the run row
         logger.exception("training run %s failed", run_id)
-        _finish(run_id, RunState.FAILED, error=_error_summary(exc), line=f"failed: {exc}")
+        reason = _error_summary(exc)
+        _finish(run_id, RunState.FAILED, error=reason, line=f"failed: {reason}")
     finally:
         heartbeat.stop()
     return None

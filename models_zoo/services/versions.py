@@ -17,16 +17,21 @@ version, so the suggestions shown to annotators follow the current model.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from annotator.models import Project
+from config.enqueue import BrokerUnavailable
 from config.events import MODEL_PROMOTED, emit
+from config.resilience import after_commit
 from models_zoo.metric_names import headline_metrics, metric_title
 from models_zoo.models import ModelVersion
 from models_zoo.splits import describe_split, split_record_of, split_signature
+
+logger = logging.getLogger(__name__)
 
 PROMOTION_METRIC = "f1_macro"
 
@@ -63,10 +68,16 @@ def _refresh_suggestions_on_commit(version: ModelVersion) -> None:
 
     def start() -> None:
         project = Project.objects.filter(pk=project_id).first()
-        if project is not None:
+        if project is None:
+            return
+        try:
             start_prediction_job(project, version_id)
+        except BrokerUnavailable:
+            # The promotion is stored and serves; the job is marked failed with the reason
+            # (resume it when the queue is back), so the promotion does not answer 503.
+            logger.warning("promotion of version %s: its prediction job could not be queued", version_id)
 
-    transaction.on_commit(start)
+    after_commit(start, f"predicting the project with promoted version {version_id}")
 
 
 def current_version(project: Project) -> ModelVersion | None:

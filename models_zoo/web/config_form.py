@@ -17,6 +17,8 @@ from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 
+from config.inputs import InvalidInput, loads_json
+
 PREFIX = "cfg__"
 VALIDATION = "validation"
 # Names and values that go into the generated CSS selectors verbatim.
@@ -143,8 +145,8 @@ def config_from_form(schema: dict[str, Any], data: Any) -> dict[str, Any]:
             config[field.name] = None
         elif field.kind == "json":
             try:
-                config[field.name] = json.loads(raw)
-            except ValueError:
+                config[field.name] = loads_json(raw, field.name)
+            except InvalidInput:  # pydantic names the field when the text is not what it takes
                 config[field.name] = raw
         elif field.kind == "choice":
             # Choices may be numbers: match the submitted text against their string forms.

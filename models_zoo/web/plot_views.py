@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from annotator.models import Example, Role
 from annotator.permissions import get_project_for
+from config.inputs import InvalidInput, parse_int
 from models_zoo.metric_names import metric_columns
 from models_zoo.models import ModelVersion
 from models_zoo.services.explain import explain_examples
@@ -81,9 +82,9 @@ def compare(request: HttpRequest, project_id: int) -> HttpResponse:
     picked: list[int] = []
     for raw in request.GET.getlist("v"):
         try:
-            picked.append(int(raw))
-        except ValueError:
-            pass
+            picked.append(parse_int(raw, "v"))
+        except InvalidInput:
+            pass  # not a version id: the latest versions are shown instead
     chosen = [v for v in all_versions if v.pk in picked]
     if len(chosen) < 2:
         extra = [v for v in all_versions if v not in chosen]
@@ -113,8 +114,8 @@ def explain(request: HttpRequest, version_id: int) -> HttpResponse:
     error = ""
     if raw:
         try:
-            examples = examples.filter(pk=int(raw))
-        except ValueError:
+            examples = examples.filter(pk=parse_int(raw, "example", lo=1))
+        except InvalidInput:
             error = f"example must be an example id, got {raw!r}"
             examples = examples.none()
         if not error and not examples.exists():
@@ -133,15 +134,19 @@ MAP_W, MAP_H, MAP_PAD = 720, 520, 14
 def embedding_map(request: HttpRequest, project_id: int) -> HttpResponse:
     """The project's stored vectors laid out in 2-D (PCA 50 then UMAP), coloured by gold label
     or prediction (?colour=gold|prediction); POST starts the map job."""
+    from config.enqueue import BrokerUnavailable
+    from config.resilience import broker_message
     from models_zoo.services.embedding_map import MapUnavailable, map_points, request_map
 
     project = get_project_for(request.user, project_id, Role.VIEWER if request.method == "GET" else Role.ANNOTATOR)
-    error = ""
+    error, status = "", 200
     if request.method == "POST":
         try:
             request_map(project)
         except MapUnavailable as exc:
-            error = str(exc)
+            error, status = str(exc), 400
+        except BrokerUnavailable as exc:
+            error, status = broker_message(exc), 503
         if not error:
             return redirect(reverse("models-map", args=[project.pk]))
     colour = request.GET.get("colour", "gold")
@@ -153,4 +158,4 @@ def embedding_map(request: HttpRequest, project_id: int) -> HttpResponse:
         p["cy"] = round(MAP_PAD + (1 - p["y"]) * (MAP_H - 2 * MAP_PAD), 1)
     return render(request, "models_zoo/embedding_map.html", {
         "project": project, "colour": colour, "error": error, "width": MAP_W, "height": MAP_H, **data,
-    }, status=400 if error else 200)
+    }, status=status)

@@ -8,6 +8,7 @@ from typing import Any
 from annotator.models import Project
 from annotator.services.projects import ProjectRuleError
 from annotator.services.training_defaults import check_training_defaults
+from config.inputs import InvalidInput, loads_json
 from models_zoo.metric_names import (
     binary_cells,
     headline_metrics,
@@ -109,9 +110,9 @@ def training_defaults_from_form(project: Project, data: Any) -> tuple[dict[str, 
             changes[name] = {}
             continue
         try:
-            changes[name] = json.loads(raw)
-        except ValueError as exc:
-            errors[name] = f"{name} must be a JSON object: {exc}"
+            changes[name] = loads_json(raw, name)
+        except InvalidInput as exc:
+            errors[name] = f"{name} must be a JSON object: {exc.message}"
     if not errors:
         try:
             check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))

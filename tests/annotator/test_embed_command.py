@@ -34,5 +34,6 @@ def test_embed_without_wait_only_enqueues(project, django_capture_on_commit_call
 def test_embed_reports_bad_input_clearly(project):
     with pytest.raises(CommandError, match="no project with id or name 'nope'"):
         call_command("embed", "nope")
-    with pytest.raises(CommandError, match="--encoder: encoder directory '/no/dir' does not exist"):
+    # Outside the model roots, without saying whether it exists (models_zoo.model_roots).
+    with pytest.raises(CommandError, match="--encoder: '/no/dir' is not a registered model name"):
         call_command("embed", str(project.pk), "--encoder", "/no/dir")

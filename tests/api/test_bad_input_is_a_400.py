@@ -126,7 +126,8 @@ def test_span_offsets_beyond_range_are_400s(owner_api, owner):
         {"spans": [{"start": 2**63, "end": 2**63 + 1, "label": "place"}]}, format="json",
     )
     assert response.status_code == 400
-    assert "spans" in response.json()
+    # The JSON parser names the exact value (spans.0.start) before the serializer sees it.
+    assert any(key.split(".")[0] == "spans" for key in response.json())
 
 
 def test_a_multipart_form_field_with_nul_is_a_400_naming_it(owner_api, project):

@@ -52,7 +52,8 @@ def test_an_out_of_range_integer_in_a_body_is_a_400_naming_it(owner_api, ids, ro
     body = {**base, field: [value] if field == "seeds" else value}
     response = owner_api.post("/api/v1/" + route.format(**ids), body, format="json")
     assert response.status_code == 400, (response.status_code, response.content[:300])
-    assert field in response.json(), response.json()
+    # Past int64 the JSON parser names the exact value (`seeds.0`); within it, the service.
+    assert any(key.split(".")[0] == field for key in response.json()), response.json()
 
 
 QUERY_CASES = [

@@ -49,6 +49,7 @@ def v1(project, hateval_artifacts):
 def test_admins_start_a_job_for_the_current_version(
     owner_api, project, v1, django_capture_on_commit_callbacks
 ):
+    add_examples(project, 3)  # something to predict: a job without chunks sends nothing
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = owner_api.post(predict_all_url(project.pk), format="json")
 

@@ -84,6 +84,8 @@ MIN_ROLE: dict[tuple[str, str], str] = {
     ("api-example-annotations", "get"): "viewer",
     ("api-example-annotations", "post"): "annotator",
     ("api-example-annotations", "delete"): "annotator",
+    # Issue 20: example images, for members of the example's project only.
+    ("api-example-image", "get"): "viewer",
     ("api-browse", "get"): "admin",
     ("api-examples-bulk", "post"): "admin",
     ("api-project-import", "post"): "admin",
@@ -227,3 +229,112 @@ def test_role_matrix(name, route, method, world, owner, annotator_user, viewer):
             body = getattr(response, "content", b"")[:200]
             wrong.append(f"{method.upper()} {url} as {persona} (needs {need}): {response.status_code} {body!r}")
     assert not wrong, "\n".join(wrong)
+
+
+# --- Issue 20: media and filters, for every persona -------------------------------------------
+
+
+def test_an_image_is_served_to_members_only_and_never_as_a_static_file(world, owner, annotator_user, viewer):
+    from annotator.models import Example
+    from tests.api.world import PNG
+
+    example = Example.objects.get(pk=world["example_id"])
+    stored = example.image.name
+    # The stored name carries a random token, not the upload's name or date.
+    assert re.fullmatch(rf"examples/{world['project_id']}/[A-Za-z0-9_-]{{22}}\.png", stored), stored
+    url = f"/api/v1/projects/{world['project_id']}/examples/{example.pk}/image"
+    other_project_url = f"/api/v1/projects/{world['project_id'] + 10_000}/examples/{example.pk}/image"
+    wrong = []
+    for persona in PERSONAS:
+        client = client_for(persona, owner, annotator_user, viewer)
+        response = client.get(url)
+        if persona in ("owner", "annotator", "viewer"):
+            body = b"".join(response.streaming_content) if response.status_code == 200 else b""
+            if response.status_code != 200 or body != PNG or response["Content-Type"] != "image/png":
+                wrong.append(f"{persona}: {response.status_code} {response.get('Content-Type')}")
+        elif persona == "outsider" and response.status_code != 404:
+            wrong.append(f"outsider: {response.status_code}")
+        elif persona == "anonymous" and response.status_code not in (401, 403):
+            wrong.append(f"anonymous: {response.status_code}")
+        # The static route is gone: the stored name is never a URL, for anyone.
+        if client.get("/media/" + stored).status_code != 404:
+            wrong.append(f"{persona}: /media/ still serves the file")
+        if client.get(other_project_url).status_code not in (401, 403, 404):
+            wrong.append(f"{persona}: the image is served under another project's id")
+    assert not wrong, wrong
+    listed = api_client_for(viewer).get(f"/api/v1/projects/{world['project_id']}/examples/{example.pk}/")
+    assert listed.json()["image"].endswith(url)
+
+
+def test_two_uploads_of_one_file_name_get_different_unguessable_names(world):
+    from django.core.files.base import ContentFile
+
+    from annotator.models import Example
+    from tests.api.world import PNG
+
+    example = Example.objects.get(pk=world["example_id"])
+    names = set()
+    for _ in range(2):
+        example.image.save("flood.png", ContentFile(PNG), save=True)
+        names.add(example.image.name)
+    assert len(names) == 2 and not any("flood" in name for name in names)
+
+
+# Filters an annotator could use to learn others' labels: what each persona may find.
+# world: w1 has HS by the annotator and TR by the owner; w2 has AG by a second annotator.
+FILTER_CASES = [
+    # (query, examples admins and viewers find, examples an annotator finds)
+    ("label=HS", {"w1"}, {"w1"}),
+    ("label=TR", {"w1"}, set()),
+    ("label=AG", {"w2"}, set()),
+    ("annotated=true", {"w1", "w2"}, {"w1"}),
+    ("annotated=false", set(), {"w2"}),
+    ("source=human", {"w1", "w2"}, {"w1"}),
+]
+
+
+@pytest.mark.parametrize(("query", "reviewers_see", "annotator_sees"), FILTER_CASES,
+                         ids=[case[0] for case in FILTER_CASES])
+def test_example_filters_see_only_what_each_persona_may_read(
+    query, reviewers_see, annotator_sees, world, owner, annotator_user, viewer
+):
+    url = f"/api/v1/projects/{world['project_id']}/examples/?{query}"
+    expected = {"owner": reviewers_see, "viewer": reviewers_see, "annotator": annotator_sees}
+    wrong = []
+    for persona in PERSONAS:
+        response = client_for(persona, owner, annotator_user, viewer).get(url)
+        if persona in expected:
+            found = {row["external_id"] for row in response.json()["results"]}
+            if response.status_code != 200 or found != expected[persona]:
+                wrong.append(f"{persona}: {response.status_code} {sorted(found)} != {sorted(expected[persona])}")
+        elif response.status_code != (404 if persona == "outsider" else 401) and not (
+            persona == "anonymous" and response.status_code == 403
+        ):
+            wrong.append(f"{persona}: {response.status_code}")
+    assert not wrong, wrong
+
+
+def test_counts_and_exports_see_only_what_each_persona_may_read(world, owner, annotator_user, viewer):
+    project_url = f"/api/v1/projects/{world['project_id']}/"
+    examples_url = f"/api/v1/projects/{world['project_id']}/examples/"
+    export_url = f"/api/v1/projects/{world['project_id']}/export?format=jsonl"
+    expected = {"owner": (3, 2, {"HS", "TR", "AG"}), "viewer": (3, 2, {"HS", "TR", "AG"}),
+                "annotator": (1, 1, {"HS"})}
+    wrong = []
+    for persona, (n_annotations, annotated, labels) in expected.items():
+        client = client_for(persona, owner, annotator_user, viewer)
+        counts = client.get(project_url).json()["counts"]
+        if (counts["annotations"], counts["annotated_examples"]) != (n_annotations, annotated):
+            wrong.append(f"{persona}: project counts {counts}")
+        listed = [row for row in client.get(project_url[:-1].rsplit("/", 1)[0] + "/").json()["results"]
+                  if row["id"] == world["project_id"]]
+        if listed[0]["counts"] != counts:
+            wrong.append(f"{persona}: the project list counts {listed[0]['counts']}")
+        rows = client.get(examples_url).json()["results"]
+        if sum(row["annotation_count"] for row in rows) != n_annotations:
+            wrong.append(f"{persona}: annotation_count {[row['annotation_count'] for row in rows]}")
+        body = b"".join(client.get(export_url).streaming_content).decode()
+        exported = set(re.findall(r'"(HS|TR|AG)"', body))
+        if exported != labels:
+            wrong.append(f"{persona}: export holds {sorted(exported)}")
+    assert not wrong, wrong

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 
 from annotator.models import Annotation, ImportJob, Membership, Role, Sample, SampleMember
 from annotator.models_mining import MiningRun, NegativesExperiment, Proposal
@@ -14,6 +15,13 @@ from annotator.models_simulation import Simulation
 from models_zoo.models import ModelVersion, PredictionJob, TrainingRun
 from tests.api.factories import make_example
 from tests.conftest import make_project
+
+# A 1x1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000050001"
+    "0d0a2db40000000049454e44ae426082"
+)
 
 
 def build_world(owner, annotator, viewer) -> dict[str, int]:
@@ -24,10 +32,14 @@ def build_world(owner, annotator, viewer) -> dict[str, int]:
     other = get_user_model().objects.create(username="second-annotator")
     other_membership = Membership.objects.create(user=other, project=project, role=Role.ANNOTATOR)
     example = make_example(project, "Flooding on the main road", external_id="w1")
-    make_example(project, "Nothing happening here", external_id="w2")
+    # An image only members may fetch (annotator.media), under an unguessable stored name.
+    example.image.save("flood.png", ContentFile(PNG), save=True)
+    second = make_example(project, "Nothing happening here", external_id="w2")
     # Both the annotator and the owner have an annotation to read, change and delete.
     Annotation.objects.create(example=example, user=annotator, labels=["HS"], source="human")
     Annotation.objects.create(example=example, user=owner, labels=["TR"], source="human")
+    # Labels only another annotator gave: an annotator must not find w2 through any filter.
+    Annotation.objects.create(example=second, user=other, labels=["AG"], source="human")
     job = ImportJob.objects.create(project=project, created_by=owner, path="/nonexistent", format="csv")
     run = TrainingRun.objects.create(project=project, backend="embedding_head", state="succeeded")
     version = ModelVersion.objects.create(

@@ -9,6 +9,7 @@ import pytest
 from models_zoo.artifacts import read_manifest
 from models_zoo.backends.base import BackendError, Item, ProgressEvent, TrainingCancelled
 from models_zoo.backends.transformer_classifier import TransformerClassifierBackend
+from models_zoo.model_roots import ModelRefused
 from tests.models_zoo.tiny_hf import synthetic_items, tiny_bert_dir
 from tests.models_zoo.tiny_transformer_classifier import TINY_CONFIG
 
@@ -96,7 +97,8 @@ def test_it_rejects_bad_input() -> None:
         _backend("multilabel").predict([Item("x")])
     with pytest.raises(BackendError, match="single-label item needs exactly one gold label"):
         _backend("singlelabel").fit([Item("a", labels=["HS", "TR"])], [Item("b", labels=["HS"])])
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    # Outside the model roots (models_zoo.model_roots): refused, without saying if it exists.
+    with pytest.raises(ModelRefused, match="not a registered model name"):
         TransformerClassifierBackend(LABELS, "multilabel", {"model": "/nowhere/model"}).fit(
             [Item("a", labels=["HS"])], [Item("b", labels=["HS"])])
 

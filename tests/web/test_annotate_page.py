@@ -122,7 +122,9 @@ def test_it_shows_the_image_when_there_is_one(project, annotator_user):
     ex.image = "examples/2024/01/photo.png"
     ex.save()
     html = client_for(annotator_user).get(url(project)).content.decode()
-    assert '<img class="example-image" src="/media/examples/2024/01/photo.png"' in html
+    # Through the members-only view, never the stored name (issue 20: annotator/media.py).
+    src = f"/api/v1/projects/{project.pk}/examples/{ex.pk}/image"
+    assert f'<img class="example-image" src="{src}"' in html and "photo.png" not in html
 
 
 def test_span_suggestions_prefill_the_hidden_spans_field(owner, annotator_user):

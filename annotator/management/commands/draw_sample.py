@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from annotator.management.commands._project_arg import find_project
 from annotator.sampling import DesignError
 from annotator.services.samples import draw_sample, preview_sample
+from config.inputs import InvalidInput, loads_json
 
 
 class Command(BaseCommand):
@@ -27,9 +28,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         project = find_project(options["project"])
         try:
-            design = json.loads(options["design"])
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"--design is not JSON: {exc}") from None
+            design = loads_json(options["design"], "--design")
+        except InvalidInput as exc:
+            raise CommandError(f"--design {exc.message}") from None
         try:
             if options["preview"]:
                 body = preview_sample(project, design)

@@ -11,6 +11,7 @@ from annotator.management.commands._project_arg import find_project
 from annotator.models import EmbeddingSet
 from annotator.services.embeddings import embed_inline, request_embedding_set
 from annotator.services.projects import ProjectRuleError
+from config.enqueue import BrokerUnavailable
 
 
 class Command(BaseCommand):
@@ -35,6 +36,8 @@ class Command(BaseCommand):
             embedding_set = request_embedding_set(project, opts["encoder"], enqueue=not opts["inline"])
         except ProjectRuleError as exc:
             raise CommandError(f"--{exc.field}: {exc.message}") from None
+        except BrokerUnavailable as exc:  # the set is marked failed with the reason
+            raise CommandError(f"the task queue is unavailable (or run with --inline): {exc.reason}") from None
         chunks = embedding_set.chunks.count()
         self.stdout.write(f"embedding set {embedding_set.pk} ({embedding_set.encoder}) of project "
                           f"{project.pk}: {chunks} chunk(s), state {embedding_set.state}")

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotator.management.commands._project_arg import find_project
 from annotator.mining.algorithm import MiningError
+from config.enqueue import BrokerUnavailable
 
 
 class Command(BaseCommand):
@@ -40,6 +41,8 @@ class Command(BaseCommand):
             run = create_mining_run(project, None, data, enqueue_job=not opts["inline"])
         except MiningError as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from None
+        except BrokerUnavailable as exc:  # the run is marked failed with the reason
+            raise CommandError(f"the task queue is unavailable (or run with --inline): {exc.reason}") from None
         if not opts["inline"]:
             self.stdout.write(f"mining run {run.pk} queued")
             return

@@ -1,7 +1,6 @@
 """`manage.py train PROJECT --backend B [--config JSON] [--wait | --inline]`."""
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -9,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from annotator.models import Project
+from config.enqueue import BrokerUnavailable
+from config.inputs import InvalidInput, loads_json
 from models_zoo.models import RunState, TrainingRun
 from models_zoo.services.training import TrainingRequestError, run_training, start_training_run
 
@@ -32,15 +33,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         project = self._project(opts["project"])
         try:
-            config = json.loads(opts["config"])
-        except ValueError as exc:
-            raise CommandError(f"--config is not valid JSON: {exc}") from None
+            config = loads_json(opts["config"], "--config")
+        except InvalidInput as exc:
+            raise CommandError(f"--config {exc.message}") from None
         try:
             run = start_training_run(
                 project, opts["backend"], config, None, enqueue=not opts["inline"], require_queue=True
             )
         except TrainingRequestError as exc:
             raise CommandError(exc.message) from None
+        except BrokerUnavailable as exc:  # the run was withdrawn: nothing blocks the project
+            raise CommandError(f"the task queue is unavailable, no run was started: {exc.reason}") from None
         self.stdout.write(f"run {run.pk} queued ({run.backend}) for project {project.pk}")
         if opts["inline"]:
             run_training(run.pk)

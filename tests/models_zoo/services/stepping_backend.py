@@ -54,7 +54,8 @@ class SteppingBackend(Backend):
             if self.config.sleep:
                 time.sleep(self.config.sleep)
             if self.config.fail_at == step:
-                raise RuntimeError(f"stepping backend failed at step {step} on purpose")
+                # Names a file, as library errors do: the run must not show it (config.failures).
+                raise RuntimeError(f"stepping backend failed at step {step} on purpose in {__file__}")
             if progress is not None:
                 progress(ProgressEvent(step=step, total_steps=self.config.steps, epoch=step,
                                        loss=1.0 / step, message=f"step {step}"))

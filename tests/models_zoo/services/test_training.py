@@ -117,13 +117,21 @@ def _current_version(project, artifacts_dir) -> ModelVersion:
     return promote_version(version)
 
 
-def test_a_failing_run_records_the_error_and_keeps_the_current_model(annotated_project, owner, stepping_backend, artifacts_dir):
+def test_a_failing_run_records_the_error_and_keeps_the_current_model(
+    annotated_project, owner, stepping_backend, artifacts_dir, caplog
+):
     current = _current_version(annotated_project, artifacts_dir)
     run = start_training_run(annotated_project, "stepping", {"steps": 3, "fail_at": 2}, owner)
     assert run_training(run.pk) is None
     run.refresh_from_db()
     assert run.state == RunState.FAILED and run.finished_at
     assert "failed at step 2 on purpose" in run.error and "RuntimeError" in run.error
+    # Issue 20: what admins see has no traceback and no path; the worker's log keeps both.
+    for shown in (run.error, run.log):
+        assert "Traceback" not in shown and "stepping_backend.py" not in shown and "/tests/" not in shown
+    assert "in <path>" in run.error
+    logged = [r for r in caplog.records if r.exc_info and "training run" in r.getMessage()]
+    assert logged and "stepping_backend.py" in caplog.text
     assert ModelVersion.objects.get(is_current=True) == current
     assert ModelVersion.objects.count() == 1
     assert not (artifacts_dir / str(annotated_project.pk) / str(run.pk)).exists()
