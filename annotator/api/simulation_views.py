@@ -20,7 +20,6 @@ from annotator.services.simulations import (
     simulation_csv,
     simulation_payload,
 )
-from config.enqueue import BrokerUnavailable
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
@@ -36,8 +35,6 @@ def project_simulations(request: Request, project_id: int) -> Response:
         simulation = create_simulation(project, request.user, request.data)
     except SimulationError as exc:
         raise ValidationError({exc.field: [exc.message]}) from None
-    except BrokerUnavailable as exc:
-        return Response({"detail": str(exc)}, status=503)
     return Response({"simulation": simulation.pk}, status=202)
 
 
