@@ -23,8 +23,8 @@ PAGES = [README, *sorted(DOCS.glob("*.md"))]
 PAGE_IDS = [str(p.relative_to(ROOT)) for p in PAGES]
 
 README_MAX_LINES = 300
-# Flags of programs that are not ours (Celery's worker), named in the deployment pages.
-EXTERNAL_FLAGS = {"--concurrency", "--loglevel"}
+# Flags no source of ours spells: argparse's own, and the Celery worker's (the deployment pages).
+EXTERNAL_FLAGS = {"--help", "--loglevel"}
 
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
