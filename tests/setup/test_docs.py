@@ -282,3 +282,21 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
     assert _slug("More than one host: shared storage, CPU and GPU workers") == (
         "more-than-one-host-shared-storage-cpu-and-gpu-workers"
     )
+
+
+def _env_reads(paths) -> set[str]:
+    read = re.compile(r"""(?:os\.environ\.get\(|os\.environ\[|os\.getenv\(|env_bool\()\s*["']([A-Z][A-Z0-9_]+)["']""")
+    return {m for p in paths for m in read.findall(p.read_text())}
+
+
+def test_every_vigia_variable_the_code_reads_is_in_the_configuration_page_and_back():
+    app_code = [p for d in ("annotator", "models_zoo", "integrations", "config", "tasks", "scripts") for p in (ROOT / d).rglob("*.py")]
+    page = (DOCS / "configuration.md").read_text()
+    read = {v for v in _env_reads(app_code) if v.startswith("VIGIA_")}
+    assert read, "found no environment reads: the pattern above no longer matches the code"
+    undocumented = sorted(v for v in read if f"`{v}`" not in page)
+    assert not undocumented, f"docs/configuration.md does not mention {undocumented}"
+    rows = set(re.findall(r"^\| `(VIGIA_[A-Z0-9_]+)`", page, re.M))
+    tests_read = _env_reads((ROOT / "tests").rglob("*.py"))
+    unread = sorted(rows - read - tests_read)
+    assert not unread, f"docs/configuration.md lists variables nothing reads: {unread}"
