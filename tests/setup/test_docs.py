@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import get_commands, load_command_class
+from django.urls import Resolver404, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -300,3 +301,30 @@ def test_every_vigia_variable_the_code_reads_is_in_the_configuration_page_and_ba
     tests_read = _env_reads((ROOT / "tests").rglob("*.py"))
     unread = sorted(rows - read - tests_read)
     assert not unread, f"docs/configuration.md lists variables nothing reads: {unread}"
+
+
+# Spans that start with "/" and are not routes: files, a model root's example, the API's prefix,
+# and the two prefixes deployment.md names to say what the proxy may (static) or must not serve.
+NOT_ROUTES = {"/usr/bin/chromium", "/models/xlm-t", "/api/v1/", "/static/", "/media/"}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
+def test_every_url_it_names_is_routed(page):
+    """`GET /projects/{id}/index`, `/models/versions/{id}/`: a page or, under /api/v1/, a REST route."""
+    unrouted = []
+    for span in TICKS.findall(page.read_text()):
+        for path in re.findall(r"(?:(?<=\s)|^)(/[\w{}<>.\-/]*)", span):
+            if path == "/" or path in NOT_ROUTES:
+                continue
+            concrete = re.sub(r"\{[^}]*\}|<[^>]*>", "1", path)
+            candidates = {concrete, concrete.rstrip("/") + "/"}
+            candidates |= {"/api/v1" + c for c in candidates if not c.startswith("/api/v1/")}
+            for candidate in candidates:
+                try:
+                    resolve(candidate)
+                    break
+                except Resolver404:
+                    continue
+            else:
+                unrouted.append(path)
+    assert not unrouted, f"{page.name} names URLs no route serves: {unrouted}"
