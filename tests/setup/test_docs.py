@@ -3,8 +3,10 @@
 Checked on README.md and docs/*.md: every repository path they name exists (and a
 `path.py::name` defines `name`), every dotted module reference resolves, every `manage.py`
 command and its flags exist, every flag given to a benchmark or script is one it parses, every
-`make` target is in the Makefile, every relative link (and its #anchor) resolves, every page is
-listed in the docs index, and the README stays a front door of at most 300 lines.
+`make` target is in the Makefile, every URL is routed, every relative link (and its #anchor)
+resolves, every page is listed in the docs index, every `VIGIA_` variable the code reads is on
+the configuration page (and every one listed there is read), and the README stays a front door
+of at most 300 lines.
 """
 from __future__ import annotations
 
