@@ -60,7 +60,7 @@ class ImageStager:
                 raise ImageRefused(f"file {value!r}: {exc}") from None
         else:
             source = "base64"
-            data = _decode_base64(value)
+            data = decode_base64(value)
             info = check_image(data)
         key = f"examples/{self.project_id}/{secrets.token_urlsafe(16)}.{info.extension}"
         if self.spool is None:
@@ -98,7 +98,7 @@ class ImageStager:
         self.staged = {}
 
 
-def _decode_base64(value: str) -> bytes:
+def decode_base64(value: str) -> bytes:
     text = _DATA_URI.sub("", value, count=1)
     if not _BASE64.match(text):
         raise ImageRefused("the image is neither base64 nor a data:image/...;base64, URI (a file name "

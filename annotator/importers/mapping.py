@@ -39,6 +39,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from annotator.images.examples import image_content_hash
 from annotator.importers.errors import ImportFailed, RowError
 from annotator.importers.readers import Record
 from annotator.importers.values import (
@@ -318,14 +319,14 @@ class RowBuilder:
         elif self.task_type == "spans":
             spans = self._spans(record, cols, text)
         normalized = normalize(text, self.normalization) if text else ""
-        key = normalized or text
+        digest = content_hash(normalized or text)
         if staged is not None:  # the same text with another image is another example
-            key = f"{key}\n\x00image:{staged.info.sha256}"
+            digest = image_content_hash(normalized or text, staged.info.sha256)
         return PreparedRow(
             line=line,
             text=text,
             normalized_text=normalized,
-            content_hash=content_hash(key),
+            content_hash=digest,
             external_id=external_id,
             meta=meta,
             labels=labels,

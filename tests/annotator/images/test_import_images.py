@@ -151,3 +151,16 @@ def test_on_error_skip_keeps_the_good_rows_and_stores_only_their_images(project)
     result = run(project, data, on_error="skip")
     assert (result.imported, result.skipped) == (1, 1)
     assert len(stored_image_keys(store_root())) == 1
+
+
+def test_the_preview_shows_thumbnails_and_names_bad_images(project):
+    from annotator.importers.preview import mapping_from_roles, preview_import
+
+    data = make_zip({"manifest.csv": "text,image\nhello,a.png\nbad,b.png\n", "a.png": png(), "b.png": b"xx"})
+    preview = preview_import(project, io.BytesIO(data), "zip")
+    assert preview.roles["image"] == "image" and preview.roles["text"] == "text"
+    good, bad = preview.rows
+    assert good.thumbnail.startswith("data:image/jpeg;base64,") and good.text == "hello"
+    assert "file 'b.png'" in bad.error and not bad.thumbnail
+    assert mapping_from_roles(preview.columns, preview.roles)["image"] == "image"
+    assert stored_image_keys(store_root()) == []
