@@ -130,3 +130,13 @@ def test_deleting_the_project_removes_its_images(project, owner_api, django_capt
     with django_capture_on_commit_callbacks(execute=True):
         delete_project(project)
     assert stored_image_keys(Path(settings.VIGIA_STORAGE_URL)) == []
+
+
+def test_the_browse_api_filters_on_has_image_and_gives_thumbnails(project, owner_api):
+    with_image = post_image(owner_api, project, png()).json()["id"]
+    owner_api.post(examples_url(project), {"text": "plain"}, format="json")
+    body = owner_api.get(f"/api/v1/projects/{project.pk}/browse?has_image=yes").json()
+    assert [r["id"] for r in body["results"]] == [with_image]
+    assert body["results"][0]["thumbnail"].endswith(f"/examples/{with_image}/thumbnail")
+    body = owner_api.get(f"/api/v1/projects/{project.pk}/browse?has_image=no").json()
+    assert [r["text"] for r in body["results"]] == ["plain"] and body["results"][0]["thumbnail"] is None

@@ -164,3 +164,18 @@ def test_the_preview_shows_thumbnails_and_names_bad_images(project):
     assert "file 'b.png'" in bad.error and not bad.thumbnail
     assert mapping_from_roles(preview.columns, preview.roles)["image"] == "image"
     assert stored_image_keys(store_root()) == []
+
+
+def test_the_cli_imports_and_exports_a_zip(project, tmp_path, capsys):
+    from django.core.management import call_command
+
+    source = tmp_path / "memes.zip"
+    source.write_bytes(make_zip({"manifest.csv": "text,image\nhello,a.png\n,b.png\n", "a.png": png(), "b.png": jpeg()}))
+    call_command("import_examples", str(project.pk), str(source), "--format", "zip")
+    assert "imported 2, duplicates 0" in capsys.readouterr().out
+    target = tmp_path / "out.zip"
+    call_command("export_examples", str(project.pk), "--format", "zip", "--output", str(target))
+    import zipfile
+
+    with zipfile.ZipFile(target) as archive:
+        assert len([n for n in archive.namelist() if n.startswith("images/")]) == 2
