@@ -23,7 +23,7 @@ def _backend(task_type: str, labels=LABELS, **config) -> TransformerClassifierBa
 def test_defaults_follow_the_seed_cards_and_the_group_hold_out_grid() -> None:
     config = TransformerClassifierBackend.Config()
     # lr, weight decay: seed 000; max length 64 (the card's 32 lost on the group hold-out grid,
-    # README "Measured defaults"); 4 epochs measured best.
+    # docs/backends.md, "Measured defaults"); 4 epochs measured best.
     assert (config.learning_rate, config.weight_decay, config.max_length, config.epochs) == (5e-5, 0.1, 64, 4)
     assert config.model == "default"
     schema = TransformerClassifierBackend.Config.model_json_schema()
