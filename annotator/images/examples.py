@@ -14,7 +14,7 @@ from annotator.images.checks import ImageInfo, ImageRefused, check_image
 from annotator.images.thumbnails import thumbnail_key
 from annotator.media import example_image_name
 from annotator.normalize import content_hash
-from config.storage import get_storage
+from config.storage import get_storage, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,11 @@ def image_content_hash(text_key: str, sha256: str) -> str:
     empty, or "" for an image-only example) together with the image's sha256. The same text
     with another image is another example; the same text and image is a duplicate."""
     return content_hash(f"{text_key}\n\x00image:{sha256}")
+
+
+def stored_image_sha256(name: str) -> str:
+    """The sha256 of a stored image (for the dedupe key when its example's text changes)."""
+    return sha256_file(get_storage().get_file(name))
 
 
 def read_upload(upload: Any) -> tuple[bytes, ImageInfo]:

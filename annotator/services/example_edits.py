@@ -19,6 +19,7 @@ from annotator.images.examples import (
     image_content_hash,
     read_upload,
     store_new_image,
+    stored_image_sha256,
 )
 from annotator.importers.values import posted_at_of
 from annotator.models import Example, Project, TaskType
@@ -129,6 +130,8 @@ def update_example(example: Example, **changes: Any) -> Example:
             )
         normalized = normalize(text, example.project.normalization)
         digest = content_hash(normalized or text)
+        if example.image:  # the dedupe key of an example with an image includes the image
+            digest = image_content_hash(normalized or text, stored_image_sha256(example.image.name))
         existing = _existing_id(example.project, digest, exclude=example.pk)
         if existing is not None:
             raise DuplicateExample(existing)

@@ -140,3 +140,16 @@ def test_the_browse_api_filters_on_has_image_and_gives_thumbnails(project, owner
     assert body["results"][0]["thumbnail"].endswith(f"/examples/{with_image}/thumbnail")
     body = owner_api.get(f"/api/v1/projects/{project.pk}/browse?has_image=no").json()
     assert [r["text"] for r in body["results"]] == ["plain"] and body["results"][0]["thumbnail"] is None
+
+
+def test_editing_the_text_of_an_image_example_keeps_the_image_in_its_dedupe_key(project, owner_api):
+    first = post_image(owner_api, project, png(), text="one").json()["id"]
+    second = post_image(owner_api, project, jpeg(), text="two").json()["id"]
+    plain = owner_api.post(examples_url(project), {"text": "two"}, format="json")
+    assert plain.status_code == 201  # the same text without an image is another example
+    edited = owner_api.patch(f"{examples_url(project)}{first}/", {"text": "two"}, format="json")
+    assert edited.status_code == 200, edited.content  # another image: not a duplicate of `second`
+    clash = owner_api.patch(f"{examples_url(project)}{second}/", {"text": "one"}, format="json")
+    assert clash.status_code == 200
+    again = post_image(owner_api, project, jpeg(), text="one")
+    assert again.status_code == 409 and again.json()["existing_id"] == second
