@@ -82,3 +82,21 @@ def test_import_a_zip_annotate_by_keys_and_see_thumbnails(login, live_server, pr
     shot(page, "browse")
     page.goto(f"{live_server.url}/projects/{project.pk}/data/?has_image=no")
     assert page.locator("img.thumb").count() == 0 and "text only here" in page.inner_text("body")
+
+
+def test_the_training_form_offers_the_clip_checkpoints_under_the_model_roots(login, live_server, owner, shot, tmp_path, settings, monkeypatch):
+    from annotator.services.projects import create_project
+    from tests.models_zoo.tiny_clip import build_tiny_clip
+
+    root = tmp_path / "models"
+    build_tiny_clip(root / "tiny-clip")
+    monkeypatch.delenv("VIGIA_MODEL_DIRS", raising=False)
+    settings.VIGIA_MODEL_DIRS = str(root)
+    project = create_project(creator=owner, name="memes", task_type="multimodal-multilabel", labels=["flood", "fire"])
+    page = login(owner)
+    page.goto(f"{live_server.url}/models/projects/{project.pk}/runs/?backend=clip_fusion")
+    page.wait_for_selector("#checkpoints_clip")
+    assert "tiny-clip (clip)" in page.inner_text("#checkpoints_clip")
+    assert page.get_attribute("#id_cfg__clip", "list") == "dl_cfg__clip"
+    page.fill("#id_cfg__clip", "tiny-clip")
+    shot(page, "training-form")
