@@ -209,6 +209,9 @@ class RowBuilder:
 
         self._used: set[str] = set()
         text = take(m.text, _TEXT_NAMES, "text")
+        # Columns named in the mapping are claimed before any auto-detection, so a column
+        # mapped to metadata is never also detected as the id, the image or a label column.
+        meta = {key: take(column, (), f"meta.{key}") or column for key, column in m.meta.items()}
         image = None
         if m.image is not None or (self.images is not None and self.fmt in ("zip", "jsonl")):
             image = take(m.image, _IMAGE_NAMES, "image")
@@ -218,11 +221,7 @@ class RowBuilder:
                 f"no text column among {', '.join(names) or '(none)'}; name it in the mapping, "
                 'e.g. {"text": "<column>"}',
             )
-        cols = ResolvedColumns(text=text, image=image)
-        # Columns named in the mapping are claimed before any auto-detection, so a column
-        # mapped to metadata is never also detected as the id (or as a label column).
-        for key, column in m.meta.items():
-            cols.meta[key] = take(column, (), f"meta.{key}") or column
+        cols = ResolvedColumns(text=text, image=image, meta=meta)
         cols.id = take(m.id, _ID_NAMES, "id")
         if isinstance(m.posted_at_from_id, str) and m.posted_at_from_id.strip():
             column = m.posted_at_from_id

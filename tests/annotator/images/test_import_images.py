@@ -179,3 +179,13 @@ def test_the_cli_imports_and_exports_a_zip(project, tmp_path, capsys):
 
     with zipfile.ZipFile(target) as archive:
         assert len([n for n in archive.namelist() if n.startswith("images/")]) == 2
+
+
+def test_a_jsonl_image_key_mapped_to_metadata_stays_metadata(project):
+    line = json.dumps({"text": "a tweet", "image": "https://example.org/a.jpg"})
+    with pytest.raises(ImportFailed, match="neither base64 nor a data:image"):
+        run(project, line.encode(), "jsonl")
+    result = run(project, line.encode(), "jsonl", mapping={"meta": {"image_url": "image"}})
+    assert result.imported == 1
+    example = Example.objects.get(project=project)
+    assert example.meta == {"image_url": "https://example.org/a.jpg"} and not example.image
