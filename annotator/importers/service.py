@@ -106,6 +106,8 @@ def import_file(
     parsed = ColumnMapping.parse(mapping)
     archive = ImageArchive(source) if fmt == "zip" else None
     stager = ImageStager(project.pk, archive)
+    if archive is not None and progress is not None:
+        progress = _archive_progress(progress, archive, source)
     try:
         return _import(project, archive.open_manifest() if archive else source, fmt, parsed, user,
                        progress, skip, stager, archive.manifest_format if archive else fmt)
@@ -189,6 +191,15 @@ def _import(project: Any, source: Any, fmt: str, mapping: ColumnMapping, user: A
         time.monotonic() - started,
     )
     return ImportResult(imported=imported, duplicates=duplicates, skipped=skipped, errors=errors)
+
+
+def _archive_progress(progress: Progress, archive: ImageArchive, source: Any) -> Progress:
+    """Progress in bytes of the archive (what a job's total_bytes counts) from the bytes of the
+    manifest read: the images are read as their rows are."""
+    total = os.path.getsize(source) if isinstance(source, (str, Path, os.PathLike)) else (
+        getattr(source, "size", 0) or 0)
+    manifest = max(1, archive.entries[archive.manifest_name].file_size)
+    return lambda done, rows: progress(min(total, int(done / manifest * total)) if total else done, rows)
 
 
 def _inserted_images(project: Any, keys: list[str]) -> set[str]:

@@ -189,3 +189,11 @@ def test_a_jsonl_image_key_mapped_to_metadata_stays_metadata(project):
     assert result.imported == 1
     example = Example.objects.get(project=project)
     assert example.meta == {"image_url": "https://example.org/a.jpg"} and not example.image
+
+
+def test_progress_of_a_zip_import_counts_archive_bytes(project, tmp_path):
+    path = tmp_path / "memes.zip"
+    path.write_bytes(make_zip({"manifest.csv": "text,image\na,a.png\n", "a.png": png()}))
+    seen = []
+    import_file(project, path, "zip", progress=lambda done, rows: seen.append((done, rows)))
+    assert seen[-1] == (path.stat().st_size, 1)
