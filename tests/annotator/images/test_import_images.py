@@ -197,3 +197,19 @@ def test_progress_of_a_zip_import_counts_archive_bytes(project, tmp_path):
     seen = []
     import_file(project, path, "zip", progress=lambda done, rows: seen.append((done, rows)))
     assert seen[-1] == (path.stat().st_size, 1)
+
+
+def test_a_large_zip_imports_as_a_background_job(project, owner, tmp_path, settings, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotator.importers.jobs import run_import_job, start_import_job
+    from annotator.models import ImportJob, ImportStatus
+
+    settings.VIGIA_UPLOAD_DIR = tmp_path / "uploads"
+    data = make_zip({"manifest.csv": "text,image\na,a.png\n,b.jpg\n", "a.png": png(), "b.jpg": jpeg()})
+    with django_capture_on_commit_callbacks(execute=False):
+        job = start_import_job(project, SimpleUploadedFile("memes.zip", data), "zip", None, owner)
+    run_import_job(job.pk)
+    job = ImportJob.objects.get(pk=job.pk)
+    assert (job.status, job.imported, job.progress) == (ImportStatus.SUCCEEDED, 2, 1.0)
+    assert len(stored_image_keys(store_root())) == 2
