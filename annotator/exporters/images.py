@@ -9,6 +9,7 @@ primary labels (annotator/images/archive.py reads exactly this layout).
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -16,10 +17,12 @@ from typing import Any
 from django.db.models import Q
 
 from annotator.exporters import example_record, iter_examples, visible_to
+from annotator.images.storage import image_storage
 from annotator.media import open_media
 from annotator.models import Project
 
 _FLUSH_BYTES = 1 << 20
+logger = logging.getLogger(__name__)
 
 
 class _Sink:
@@ -51,6 +54,7 @@ class _Sink:
 def iter_zip(project: Project, *, for_user: Any | None = None, only: Q | None = None) -> Iterator[bytes]:
     """The archive as byte chunks (the annotations `for_user` may see, as the other formats)."""
     sink = _Sink()
+    storage = image_storage()
     visible = visible_to(project, for_user)
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
         with archive.open("manifest.jsonl", "w", force_zip64=True) as manifest:
@@ -58,6 +62,12 @@ def iter_zip(project: Project, *, for_user: Any | None = None, only: Q | None = 
             for example, notes in iter_examples(project, visible, only):
                 record = example_record(project, example, notes)
                 name = example.image.name
+                if name and not storage.exists(name):
+                    # A row naming a file the store lost: exported without its image (logged),
+                    # rather than an archive that breaks off half-way.
+                    logger.warning("export of project %s: example %s names a missing image %s",
+                                   project.pk, example.pk, name)
+                    name = ""
                 if name:
                     record["image"] = f"images/{example.pk}.{name.rsplit('.', 1)[-1] if '.' in name else 'bin'}"
                     pending.append((record["image"], name))

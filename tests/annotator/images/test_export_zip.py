@@ -49,3 +49,14 @@ def test_export_zip_round_trips_through_import(project, owner, owner_api):
 
     assert summary(other) == summary(project)
 
+
+
+def test_an_example_whose_image_file_is_gone_is_exported_without_it(project, owner_api):
+    assert import_file(project, io.BytesIO(make_zip({"manifest.csv": "text,image\na,a.png\nb,b.jpg\n",
+                                                      "a.png": png(), "b.jpg": jpeg()})), "zip").imported == 2
+    lost = Example.objects.get(project=project, text="a")
+    get_storage().delete(lost.image.name)
+    response = owner_api.get(f"/api/v1/projects/{project.pk}/export?format=zip")
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+        records = [json.loads(line) for line in archive.read("manifest.jsonl").splitlines()]
+        assert "image" not in records[0] and archive.read(records[1]["image"]) == jpeg()
