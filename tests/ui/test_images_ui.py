@@ -59,11 +59,14 @@ def test_import_a_zip_annotate_by_keys_and_see_thumbnails(login, live_server, pr
         if page.locator("#example-image").count():
             seen_image = True
             _wait_loaded(page, "#example-image")
+            fit = page.eval_on_selector("#example-image", "e => e.clientWidth")
             page.keyboard.press("+")
             assert page.inner_text("#zoom-level") == "150%"
+            assert page.eval_on_selector("#example-image", "e => e.clientWidth") == round(fit * 1.5)
             shot(page, f"annotate-{done}-zoomed")
             page.keyboard.press("0")
             assert page.inner_text("#zoom-level") == "100%"
+            assert page.eval_on_selector("#example-image", "e => e.clientWidth") == fit
         page.keyboard.press("1")
         page.keyboard.press("Enter")
         page.wait_for_selector(f'#workspace:not([data-example="{first}"])')

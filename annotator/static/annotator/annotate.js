@@ -179,8 +179,10 @@
     if (!pane || !img) return;
     var z = parseFloat(pane.dataset.zoom || "1");
     z = step === 0 ? 1 : Math.min(8, Math.max(0.25, step > 0 ? z * 1.5 : z / 1.5));
+    // The width at fit (z = 1) is remembered; zooming sets the width, so the frame scrolls.
+    if (!pane.dataset.fitWidth) pane.dataset.fitWidth = String(img.clientWidth || img.naturalWidth);
     pane.dataset.zoom = String(z);
-    img.style.transform = z === 1 ? "" : "scale(" + z + ")";
+    img.style.width = z === 1 ? "" : Math.round(parseFloat(pane.dataset.fitWidth) * z) + "px";
     pane.classList.toggle("zoomed", z !== 1);
     var level = $("zoom-level");
     if (level) level.textContent = Math.round(z * 100) + "%";
