@@ -34,6 +34,9 @@ class ExampleFilter(django_filters.FilterSet):
         method="filter_source",
         label="Has an annotation from this source (human, model, import).",
     )
+    has_image = django_filters.BooleanFilter(
+        method="filter_has_image", label="Has an image (true) or has none (false)."
+    )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = django_filters.OrderingFilter(fields=(("id", "id"), ("created_at", "created_at")))
@@ -53,6 +56,11 @@ class ExampleFilter(django_filters.FilterSet):
         from annotator.api.permissions import project_for_view
 
         return rows.filter(visible_annotations(project_for_view(self.request, view), self.request.user))
+
+    def filter_has_image(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.exclude(image="") if value else queryset.filter(image="")
 
     def filter_annotated(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:

@@ -7,8 +7,8 @@
   (`annotator.api.media_views`), which checks that the caller is a member of the example's
   project (outsiders get 404), never as static files.
 - Every read goes through `open_media(name)` / `read_media(name)`: training, prediction and the
-  view. They use Django's default storage today; when images move to shared storage
-  (`VIGIA_STORAGE_URL`, fsspec) only these two functions change.
+  view. Images live in the shared store (`VIGIA_STORAGE_URL`, a path or s3://, through
+  `annotator.images.storage`), where artifacts live, so every host reads the same image.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import re
 import secrets
 from typing import IO, Any
 
-from django.core.files.storage import default_storage
+from annotator.images.storage import image_storage
 
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,8})$")
 # Served inline only as these types; anything else is an attachment (never HTML or SVG inline).
@@ -40,7 +40,7 @@ def example_image_url(example: Any) -> str:
 
 def open_media(name: str) -> IO[bytes]:
     """Open a stored media file for reading (the caller closes it)."""
-    return default_storage.open(name, "rb")
+    return image_storage().open(name, "rb")
 
 
 def read_media(name: str) -> bytes:

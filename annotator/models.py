@@ -6,6 +6,7 @@ import random
 from django.conf import settings
 from django.db import models
 
+from annotator.images.storage import image_storage
 from annotator.media import example_image_name
 
 
@@ -134,7 +135,10 @@ class Example(models.Model):
     # sha256 of the normalized text: the dedupe key within a project.
     content_hash = models.CharField(max_length=64)
     # examples/<project>/<random token>.<ext>, served to members only (annotator/media.py).
-    image = models.FileField(upload_to=example_image_name, blank=True)
+    # Stored in the shared store (VIGIA_STORAGE_URL), see annotator/images/storage.py.
+    image = models.FileField(upload_to=example_image_name, storage=image_storage, blank=True)
+    image_width = models.PositiveIntegerField(null=True, blank=True)
+    image_height = models.PositiveIntegerField(null=True, blank=True)
     # Random order key for the "random" queue strategy; indexed with the project.
     queue_key = models.FloatField(default=new_queue_key)
     # Number of annotators this example is assigned to (queue bookkeeping for overlap k).

@@ -82,6 +82,8 @@ def clip_fusion_rates(n: int, rounds: int) -> tuple[float, float]:
     from tests.models_zoo.tiny_clip import build_tiny_clip
 
     scratch = tempfile.TemporaryDirectory(prefix="clip-throughput-")
+    # The backend loads checkpoints from the model roots only (models_zoo/model_roots.py).
+    os.environ["VIGIA_MODEL_DIRS"] = os.pathsep.join(p for p in (os.environ.get("VIGIA_MODEL_DIRS"), scratch.name) if p)
     clip_dir = build_tiny_clip(Path(scratch.name) / "clip", sentences(), hidden=512, vision_hidden=768,
                                layers=12, heads=8, image_size=224, patch_size=32, projection_dim=512)
     items, _ = make_split(n, seed=5, size=224, mixed=False)

@@ -254,6 +254,11 @@ VIGIA_STORAGE_URL = (os.environ.get("VIGIA_STORAGE_URL") or os.environ.get("VIGI
 parse_storage_url(VIGIA_STORAGE_URL)  # a bad URL stops every process at start, naming it
 # This host's copies of what it read from an S3 store (checked against stored checksums).
 VIGIA_CACHE_DIR = Path(os.environ.get("VIGIA_CACHE_DIR", VAR_DIR / "cache"))
+# Example images (annotator/images): refused at import or upload above these sizes, and the
+# cap on the total uncompressed size of an imported ZIP archive (zip bombs).
+VIGIA_MAX_IMAGE_PIXELS = int(os.environ.get("VIGIA_MAX_IMAGE_PIXELS", str(40_000_000)))
+VIGIA_MAX_IMAGE_BYTES = int(os.environ.get("VIGIA_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
+VIGIA_MAX_ARCHIVE_BYTES = int(os.environ.get("VIGIA_MAX_ARCHIVE_BYTES", str(4 * 1024 * 1024 * 1024)))
 # A running training run whose heartbeat is older than this is marked failed (worker died).
 # The worker beats every min(10 s, this / 4), so a dead run is released in about a minute.
 VIGIA_RUN_STALE_SECONDS = int(os.environ.get("VIGIA_RUN_STALE_SECONDS", "60"))

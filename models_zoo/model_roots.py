@@ -117,3 +117,41 @@ def check_model_name(name: str, kind: str = "directory") -> str:
         return name
     resolve_model(name, kind)
     return name
+
+
+def checkpoint_dirs(max_depth: int = 2, limit: int = 200) -> list[tuple[str, str]]:
+    """The checkpoint directories under the model roots, for a form to offer: (name relative to
+    its root, model type from its config.json or ""), sorted. A checkpoint directory holds a
+    `config.json` (a Hugging Face save, e.g. a CLIP one for `clip_fusion`'s `clip`); at most
+    `max_depth` levels below a root are looked at, and links leading outside the roots are left
+    out, as `resolve_model` refuses them."""
+    import json
+
+    roots = model_roots()
+    found: dict[str, str] = {}
+    for root in roots:
+        level = [root]
+        for _depth in range(max_depth):
+            below: list[Path] = []
+            for directory in level:
+                try:
+                    children = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+                except OSError:
+                    continue
+                for child in children:
+                    real = child.resolve()
+                    if not _inside(real, roots):
+                        continue
+                    config = real / "config.json"
+                    if config.is_file():
+                        try:
+                            model_type = str(json.loads(config.read_text()).get("model_type") or "")
+                        except (OSError, ValueError, AttributeError):
+                            model_type = ""
+                        found.setdefault(child.relative_to(root).as_posix(), model_type)
+                    else:
+                        below.append(child)
+                if len(found) >= limit:
+                    return sorted(found.items())
+            level = below
+    return sorted(found.items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
@@ -26,6 +27,8 @@ def _row(example: Any, version: Any) -> dict[str, Any]:
         "meta": example.meta,
         "posted_at": example.posted_at.isoformat() if example.posted_at else None,
         "created_at": example.created_at.isoformat(),
+        # The members-only URL of a thumbnail of the example's image, or null (issue 23).
+        "thumbnail": reverse("api-example-thumbnail", args=[example.project_id, example.pk]) if example.image else None,
         "annotations": [
             {"user": a.user.username if a.user_id else None, "source": a.source,
              "labels": a.labels, "spans": a.spans, "updated_at": a.updated_at.isoformat()}
@@ -47,7 +50,7 @@ def _filter(params: Any) -> browse.BrowseFilter:
 
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["examples"],
-               summary="Browse examples: full-text q, label, annotator, source, annotated, "
+               summary="Browse examples: full-text q, label, annotator, source, annotated, has_image, "
                "score_label/score_min/score_max, model_disagrees, annotators_disagree, meta=k=v, "
                "posted_/created_after/before, sort, page, page_size, after (the previous "
                "page's next_after: keyset pages for id sorts) (admins)")

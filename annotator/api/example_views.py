@@ -27,6 +27,7 @@ from annotator.api.permissions import (
     project_for_view,
 )
 from annotator.filters import ExampleFilter
+from annotator.images.examples import delete_images_on_commit
 from annotator.models import Annotation, Example
 from annotator.services.annotations import (
     AnnotationInvalid,
@@ -147,10 +148,16 @@ class ExampleDetail(ExampleQuerysetMixin, generics.RetrieveUpdateDestroyAPIView)
             )
         return context
 
+    def perform_destroy(self, instance: Example) -> None:
+        delete_images_on_commit([instance.image.name])  # and its thumbnail
+        instance.delete()
+
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         example = self.get_object()
         data = s.ExampleWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        if "image" in data.validated_data:
+            raise api_error(ExampleInvalid("the image cannot be changed; delete the example and add it again", "image"))
         try:
             update_example(example, **data.validated_data)
         except DuplicateExample as exc:

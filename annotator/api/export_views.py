@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from annotator.api.io_views import ErrorList, _field_error, _IgnoreFormatOverride
 from annotator.exporters import CONTENT_TYPES, EXPORT_FORMATS, ExportError, iter_export
+from annotator.exporters.images import iter_zip
 from annotator.models import Role
 from annotator.permissions import get_project_for
 
@@ -26,14 +27,16 @@ class ExportView(APIView):
         summary="Download the project's examples and the annotations you may see",
         parameters=[
             OpenApiParameter(
-                "format", str, OpenApiParameter.QUERY, enum=list(EXPORT_FORMATS),
-                description="jsonl (default), csv, or conll (spans projects)",
+                "format", str, OpenApiParameter.QUERY, enum=[*EXPORT_FORMATS, "zip"],
+                description="jsonl (default), csv, conll (spans projects), or zip (manifest.jsonl "
+                "and the images; imports back with format=zip)",
             )
         ],
         responses={
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "text/plain"): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
             400: ErrorList,
             404: OpenApiResponse(description="No such project (or not a member)"),
         },
@@ -41,6 +44,10 @@ class ExportView(APIView):
     def get(self, request: Request, project_id: int) -> Any:
         project = get_project_for(request.user, project_id, Role.VIEWER)
         fmt = request.query_params.get("format", "jsonl")
+        if fmt == "zip":
+            response = StreamingHttpResponse(iter_zip(project, for_user=request.user), content_type="application/zip")
+            response["Content-Disposition"] = f'attachment; filename="project-{project.pk}.zip"'
+            return response
         try:
             chunks = iter_export(project, fmt, for_user=request.user)
         except ExportError as exc:

@@ -14,6 +14,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from annotator.images.thumbnails import thumbnail_path
 from annotator.media import IMAGE_TYPES, media_type, open_media
 from annotator.models import Example
 from annotator.permissions import get_project_for
@@ -38,11 +39,7 @@ class ExampleImage(APIView):
         },
     )
     def get(self, request: Request, project_id: int, example_id: int) -> FileResponse:
-        project = get_project_for(request.user, project_id)
-        example = Example.objects.filter(project=project, pk=example_id).exclude(image="").first()
-        if example is None:
-            raise Http404("No image for this example.")
-        name = example.image.name
+        name = _image_name(request, project_id, example_id)
         try:
             handle = open_media(name)
         except OSError:
@@ -51,4 +48,39 @@ class ExampleImage(APIView):
         response = FileResponse(handle, content_type=content_type)
         response["Content-Disposition"] = "inline" if content_type in IMAGE_TYPES else "attachment"
         response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+def _image_name(request: Request, project_id: int, example_id: int) -> str:
+    """The stored name of the example's image; 404 for outsiders and examples without one."""
+    project = get_project_for(request.user, project_id)
+    example = Example.objects.filter(project=project, pk=example_id).exclude(image="").first()
+    if example is None:
+        raise Http404("No image for this example.")
+    return example.image.name
+
+
+class ExampleThumbnail(APIView):
+    """A JPEG at most 256 px on its longer side, made once and kept in the shared store
+    (annotator/images/thumbnails.py); the same members-only rule as the image."""
+
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        tags=["examples"],
+        summary="A thumbnail of the example's image (members of its project)",
+        responses={
+            (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="A JPEG thumbnail"),
+            404: OpenApiResponse(description="No such project or example, not a member, or no image"),
+        },
+    )
+    def get(self, request: Request, project_id: int, example_id: int) -> FileResponse:
+        name = _image_name(request, project_id, example_id)
+        try:
+            path = thumbnail_path(name)
+        except OSError:
+            raise Http404("The image file is missing.") from None
+        response = FileResponse(open(path, "rb"), content_type="image/jpeg")  # noqa: SIM115
+        response["Content-Disposition"] = "inline"
+        response["Cache-Control"] = "private, max-age=86400"
         return response

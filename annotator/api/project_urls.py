@@ -50,6 +50,8 @@ urlpatterns = [
         "api-example-annotations",
     ),
     *both(P + "examples/<int:example_id>/image", media_views.ExampleImage, "api-example-image"),
+    *both(P + "examples/<int:example_id>/thumbnail", media_views.ExampleThumbnail,
+          "api-example-thumbnail"),
     *both("me", views.MeView, "api-me"),
     *both("auth/token", ObtainToken, "api-token"),
 ]

@@ -342,6 +342,9 @@ class ExampleSerializer(serializers.ModelSerializer):
     image = serializers.SerializerMethodField(
         help_text="URL of the example's image (members of the project only), or null."
     )
+    thumbnail = serializers.SerializerMethodField(
+        help_text="URL of a thumbnail of the image (at most 256 px; members only), or null."
+    )
 
     class Meta:
         model = Example
@@ -353,6 +356,9 @@ class ExampleSerializer(serializers.ModelSerializer):
             "meta",
             "content_hash",
             "image",
+            "image_width",
+            "image_height",
+            "thumbnail",
             "created_at",
             "annotated",
             "annotation_count",
@@ -367,6 +373,11 @@ class ExampleSerializer(serializers.ModelSerializer):
         url = example_image_url(example)
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail(self, example: Example) -> str | None:
+        image = self.get_image(example)
+        return None if image is None else image.removesuffix("/image") + "/thumbnail"
 
     def get_annotation_count(self, example: Example) -> int:
         if hasattr(example, "n_annotations"):
@@ -403,7 +414,15 @@ class ExampleDetailSerializer(ExampleSerializer):
 
 
 class ExampleWriteSerializer(serializers.Serializer):
-    text = serializers.CharField(trim_whitespace=False)
+    text = serializers.CharField(
+        trim_whitespace=False, required=False, allow_blank=True,
+        help_text="Required unless an image is sent (multipart); an example may be image-only.",
+    )
+    image = serializers.FileField(
+        required=False, write_only=True,
+        help_text="multipart/form-data only: PNG, JPEG, GIF, WebP or BMP, at most "
+        "VIGIA_MAX_IMAGE_BYTES bytes and VIGIA_MAX_IMAGE_PIXELS pixels. Not editable by PATCH.",
+    )
     external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
     meta = serializers.DictField(required=False, help_text="created_at, lang, author, ...")
 

@@ -69,7 +69,7 @@ def iter_examples(
             Example.objects.filter(project=project, pk__gt=last_id)
             .filter(only or Q())
             .order_by("pk")
-            .only("pk", "text", "meta", "external_id")[:_BATCH]
+            .only("pk", "text", "meta", "external_id", "image")[:_BATCH]
         )
         if not chunk:
             return

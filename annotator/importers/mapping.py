@@ -17,8 +17,13 @@ the header (CSV/TSV) or the first record's keys (JSONL, X JSON):
       "meta_defaults": {"event": "sandy"},  # constant metadata for every row
       "keep_extra": true,                   # unmapped columns go to meta under their own name
       "ignore": ["Favorites"],              # columns to drop
-      "posted_at_from_id": true             # posting time from the tweet ids in the id column
-    }                                       #   (or name a column of ids); a date column wins
+      "posted_at_from_id": true,            # posting time from the tweet ids in the id column
+                                            #   (or name a column of ids); a date column wins
+      "image": "image"                      # a file in the ZIP (format=zip) or base64 (JSONL)
+    }
+
+An `image` column is detected by name in ZIP manifests and JSONL; in CSV/TSV only when the
+mapping names it. A row with an image may have no text (annotator/images/).
 
 `posted_at_from_id` reads Twitter/X snowflake ids: the posting time is in the id (ms since the
 Unix epoch = (id >> 22) + 1288834974657), for the many public tweet sets that ship ids without
@@ -34,6 +39,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from annotator.images.examples import image_content_hash
 from annotator.importers.errors import ImportFailed, RowError
 from annotator.importers.readers import Record
 from annotator.importers.values import (
@@ -56,6 +62,7 @@ _TEXT_NAMES = ("text", "tweet", "tweet text", "full text", "content", "body", "m
 _ID_NAMES = ("id", "tweet id", "tweetid", "id str", "external id", "status id")
 _LABEL_NAMES = ("labels", "label")
 _SPAN_NAMES = ("spans", "location mentions", "entities")
+_IMAGE_NAMES = ("image", "image path", "image file", "img")
 # Canonical meta key -> header spellings seen in the wild (compared after `_key`).
 META_ALIASES: dict[str, tuple[str, ...]] = {
     "created_at": ("created at", "date", "timestamp", "created", "datetime", "time", "tweet date"),
@@ -94,6 +101,7 @@ class ColumnMapping(BaseModel):
     ignore: list[str] = []
     # True: the id column holds tweet ids; a string: that column does.
     posted_at_from_id: bool | str | None = None
+    image: str | None = None
 
     @classmethod
     def parse(cls, value: dict[str, Any] | ColumnMapping | None) -> ColumnMapping:
@@ -133,11 +141,14 @@ class PreparedRow:
     meta: dict[str, Any]
     labels: list[str] | None = None  # None: no annotation in the file for this row
     spans: list[dict[str, Any]] | None = None
+    image: str = ""  # the storage key its image will have ("" for none)
+    image_width: int | None = None
+    image_height: int | None = None
 
 
 @dataclass
 class ResolvedColumns:
-    text: str
+    text: str | None
     id: str | None = None
     label_column: str | None = None
     label_columns: dict[str, str] = field(default_factory=dict)
@@ -147,12 +158,15 @@ class ResolvedColumns:
     extra: list[str] = field(default_factory=list)
     # The column of tweet ids that gives posting times (mapping key posted_at_from_id).
     tweet_ids: str | None = None
+    image: str | None = None
 
 
 class RowBuilder:
     """Resolves a mapping against the columns once, then builds rows record by record."""
 
-    def __init__(self, project: Any, mapping: ColumnMapping, fmt: str) -> None:
+    def __init__(self, project: Any, mapping: ColumnMapping, fmt: str, images: Any = None) -> None:
+        # images: an annotator.images.staging.ImageStager (None: the import takes no images)
+        self.images = images
         self.mapping = mapping
         self.fmt = fmt
         self.task_type = project.task_type
@@ -195,17 +209,19 @@ class RowBuilder:
 
         self._used: set[str] = set()
         text = take(m.text, _TEXT_NAMES, "text")
-        if text is None:
+        # Columns named in the mapping are claimed before any auto-detection, so a column
+        # mapped to metadata is never also detected as the id, the image or a label column.
+        meta = {key: take(column, (), f"meta.{key}") or column for key, column in m.meta.items()}
+        image = None
+        if m.image is not None or (self.images is not None and self.fmt in ("zip", "jsonl")):
+            image = take(m.image, _IMAGE_NAMES, "image")
+        if text is None and image is None:
             raise RowError(
                 line,
                 f"no text column among {', '.join(names) or '(none)'}; name it in the mapping, "
                 'e.g. {"text": "<column>"}',
             )
-        cols = ResolvedColumns(text=text)
-        # Columns named in the mapping are claimed before any auto-detection, so a column
-        # mapped to metadata is never also detected as the id (or as a label column).
-        for key, column in m.meta.items():
-            cols.meta[key] = take(column, (), f"meta.{key}") or column
+        cols = ResolvedColumns(text=text, image=image, meta=meta)
         cols.id = take(m.id, _ID_NAMES, "id")
         if isinstance(m.posted_at_from_id, str) and m.posted_at_from_id.strip():
             column = m.posted_at_from_id
@@ -268,8 +284,11 @@ class RowBuilder:
         assert cols is not None
         fields = record.fields
         line = record.line
-        text = get_field(fields, cols.text)
-        if not isinstance(text, str) or not text.strip():
+        staged = self._image(fields, cols, line)
+        text = get_field(fields, cols.text) if cols.text is not None else None
+        if staged is not None and (text is None or (isinstance(text, str) and not text.strip())):
+            text = ""  # an image-only row
+        elif not isinstance(text, str) or not text.strip():
             what = "is empty" if isinstance(text, str) or text is None else "is not a string"
             raise RowError(line, f"column {cols.text!r}: the text {what}")
         bad = unsafe_in_text(text)
@@ -298,17 +317,37 @@ class RowBuilder:
             labels = self._labels(fields, cols, line)
         elif self.task_type == "spans":
             spans = self._spans(record, cols, text)
-        normalized = normalize(text, self.normalization)
+        normalized = normalize(text, self.normalization) if text else ""
+        digest = content_hash(normalized or text)
+        if staged is not None:  # the same text with another image is another example
+            digest = image_content_hash(normalized or text, staged.info.sha256)
         return PreparedRow(
             line=line,
             text=text,
             normalized_text=normalized,
-            content_hash=content_hash(normalized or text),
+            content_hash=digest,
             external_id=external_id,
             meta=meta,
             labels=labels,
             spans=spans,
+            image=staged.key if staged else "",
+            image_width=staged.info.width if staged else None,
+            image_height=staged.info.height if staged else None,
         )
+
+    def _image(self, fields: dict[str, Any], cols: ResolvedColumns, line: int) -> Any:
+        if cols.image is None:
+            return None
+        value = get_field(fields, cols.image)
+        if self.images is None:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return None
+            raise RowError(line, f"column {cols.image!r}: images are imported from a ZIP (format=zip) "
+                           "or as base64 in JSONL")
+        try:
+            return self.images.load(value)
+        except ValueError as exc:  # ImageRefused
+            raise RowError(line, f"column {cols.image!r}: {exc}") from None
 
     def _meta(self, fields: dict[str, Any], cols: ResolvedColumns, line: int) -> dict[str, Any]:
         meta: dict[str, Any] = dict(self.mapping.meta_defaults)

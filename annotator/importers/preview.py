@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotator.images.archive import ImageArchive
+from annotator.images.preview import PreviewImages
 from annotator.importers.errors import ImportFailed, RowError
 from annotator.importers.mapping import (
     CLASSIFICATION,
@@ -24,6 +26,7 @@ from annotator.text_safety import for_display
 PREVIEW_ROWS = 10
 # Roles a column can take (besides "label:<name>" and "meta:<key>").
 TEXT, ID, LABELS, SPANS, OWN_META, IGNORE = "text", "id", "labels", "spans", "meta", "ignore"
+IMAGE = "image"
 
 
 @dataclass
@@ -35,6 +38,7 @@ class PreviewRow:
     spans: int | None = None
     error: str = ""
     posted_at: str = ""  # the posting time the row gets (ISO 8601), when it has one
+    thumbnail: str = ""  # a data: URI of the row's image (ZIP and JSONL imports)
 
 
 @dataclass
@@ -50,6 +54,8 @@ class Preview:
 def role_choices(project: Any, fmt: str) -> list[tuple[str, str]]:
     """(value, label) of every role a column of this project's file can take."""
     choices = [(TEXT, "text"), (ID, "external id")]
+    if fmt in ("zip", "jsonl"):
+        choices.append((IMAGE, "image"))
     if project.task_type in CLASSIFICATION:
         choices.append((LABELS, "labels (names)"))
         choices += [(f"label:{n}", f"{n} (0/1)") for n in project.labels.values_list("name", flat=True)]
@@ -68,6 +74,8 @@ def roles_from_columns(columns: list[str], resolved: ResolvedColumns | None, map
         roles[resolved.text] = TEXT
     if resolved.id in roles:
         roles[resolved.id] = ID
+    if resolved.image in roles:
+        roles[resolved.image] = IMAGE
     if resolved.label_column in roles:
         roles[resolved.label_column] = LABELS
     for label, column in resolved.label_columns.items():
@@ -103,7 +111,7 @@ def mapping_from_roles(columns: list[str], roles: dict[str, str]) -> dict[str, A
 
     for column in columns:
         role = roles.get(column, OWN_META)
-        if role in (TEXT, ID, LABELS, SPANS):
+        if role in (TEXT, ID, LABELS, SPANS, IMAGE):
             claim(role, column)
             mapping[role] = column
         elif role.startswith("label:"):
@@ -155,16 +163,27 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
                    n: int = PREVIEW_ROWS) -> Preview:
     """Parse the first `n` records of `source` with `mapping` (None: detected) the way
     `import_file` would, storing nothing. Each row carries its text and labels or its error."""
+    archive = ImageArchive(source) if fmt == "zip" else None
+    try:
+        return _preview(project, archive.open_manifest() if archive else source, fmt,
+                        archive.manifest_format if archive else fmt, mapping, n, PreviewImages(archive))
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+def _preview(project: Any, source: Any, fmt: str, text_fmt: str, mapping: dict[str, Any] | None,
+             n: int, images: PreviewImages) -> Preview:
     from annotator.importers.service import open_source
 
     parsed = ColumnMapping.parse(mapping)
-    builder = RowBuilder(project, parsed, fmt)
+    builder = RowBuilder(project, parsed, fmt, images=images)
     detected: ResolvedColumns | None = None
     columns: list[str] = []
     rows: list[PreviewRow] = []
     errors: list[dict[str, object]] = []
     with open_source(source) as (stream, _counter):
-        reader = reader_for(fmt, stream)
+        reader = reader_for(text_fmt, stream)
         for item in reader:
             if len(rows) >= n:
                 break
@@ -194,7 +213,7 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
             rows.append(PreviewRow(
                 item.line, cells, text=_cell(row.text), labels=row.labels,
                 spans=None if row.spans is None else len(row.spans),
-                posted_at=str(row.meta.get("created_at") or ""),
+                posted_at=str(row.meta.get("created_at") or ""), thumbnail=images.last,
             ))
     if fmt == "conll":  # sentences, not columns: nothing to map
         columns, rows = [], [PreviewRow(r.line, [], text=r.text, spans=r.spans, error=r.error) for r in rows]

@@ -12,6 +12,8 @@ from typing import IO, Any, TextIO
 
 from django.db import transaction
 
+from annotator.images.archive import ImageArchive
+from annotator.images.staging import ImageStager, in_chunks
 from annotator.importers import writers
 from annotator.importers.errors import (
     MAX_ERRORS,
@@ -25,7 +27,9 @@ from annotator.importers.readers import reader_for
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("csv", "tsv", "jsonl", "conll", "x-json")
+# zip: a CSV or JSONL manifest with an `image` column naming files in the archive
+# (annotator/images/archive.py).
+FORMATS = ("csv", "tsv", "jsonl", "conll", "x-json", "zip")
 # progress(processed_bytes, rows_seen)
 Progress = Callable[[int, int], None]
 _PROGRESS_EVERY_ROWS = 5000
@@ -99,7 +103,23 @@ def import_file(
     if on_error not in ON_ERROR_CHOICES:
         raise ImportFailed.single(f"on_error must be one of {', '.join(ON_ERROR_CHOICES)}, not {on_error!r}")
     skip = on_error == "skip"
-    builder = RowBuilder(project, ColumnMapping.parse(mapping), fmt)
+    parsed = ColumnMapping.parse(mapping)
+    archive = ImageArchive(source) if fmt == "zip" else None
+    stager = ImageStager(project.pk, archive)
+    if archive is not None and progress is not None:
+        progress = _archive_progress(progress, archive, source)
+    try:
+        return _import(project, archive.open_manifest() if archive else source, fmt, parsed, user,
+                       progress, skip, stager, archive.manifest_format if archive else fmt)
+    finally:
+        stager.close()
+        if archive is not None:
+            archive.close()
+
+
+def _import(project: Any, source: Any, fmt: str, mapping: ColumnMapping, user: Any,
+            progress: Progress | None, skip: bool, stager: ImageStager, text_fmt: str) -> ImportResult:
+    builder = RowBuilder(project, mapping, fmt, images=stager)
     errors: list[dict[str, object]] = []
     skipped = 0
     truncated = False
@@ -107,7 +127,7 @@ def import_file(
     last_report = time.monotonic()
     started = last_report
     with open_source(source) as (stream, counter), transaction.atomic():
-        reader = reader_for(fmt, stream)
+        reader = reader_for(text_fmt, stream)
         writer = writers.PostgresCopyWriter(project)
         try:
             for item in reader:
@@ -154,6 +174,8 @@ def import_file(
             if errors and not skip:
                 raise ImportFailed(errors, truncated)
             imported, duplicates = writer.finish()
+            if stager.staged:  # store the images of the inserted rows (duplicates' are dropped)
+                stager.store(_inserted_images(project, list(stager.staged)))
         except BaseException as exc:
             writer.abort(exc)
             raise
@@ -169,6 +191,24 @@ def import_file(
         time.monotonic() - started,
     )
     return ImportResult(imported=imported, duplicates=duplicates, skipped=skipped, errors=errors)
+
+
+def _archive_progress(progress: Progress, archive: ImageArchive, source: Any) -> Progress:
+    """Progress in bytes of the archive (what a job's total_bytes counts) from the bytes of the
+    manifest read: the images are read as their rows are."""
+    total = os.path.getsize(source) if isinstance(source, (str, Path, os.PathLike)) else (
+        getattr(source, "size", 0) or 0)
+    manifest = max(1, archive.entries[archive.manifest_name].file_size)
+    return lambda done, rows: progress(min(total, int(done / manifest * total)) if total else done, rows)
+
+
+def _inserted_images(project: Any, keys: list[str]) -> set[str]:
+    from annotator.models import Example
+
+    found: set[str] = set()
+    for chunk in in_chunks(keys):
+        found.update(Example.objects.filter(project=project, image__in=chunk).values_list("image", flat=True))
+    return found
 
 
 def _line_of(error: dict[str, object]) -> int:

@@ -51,11 +51,12 @@ class PostgresCopyWriter:
         create = (
             f"CREATE TEMP TABLE {self.table} (seq bigint, line bigint, text text, normalized_text text, "
             "meta jsonb, external_id text, content_hash text, labels jsonb, spans jsonb, "
-            "annotated boolean, posted_at timestamptz)"
+            "annotated boolean, posted_at timestamptz, image text, image_width integer, "
+            "image_height integer)"
         )
         copy = (
             f"COPY {self.table} (seq, line, text, normalized_text, meta, external_id, content_hash, "
-            "labels, spans, annotated, posted_at) FROM STDIN"
+            "labels, spans, annotated, posted_at, image, image_width, image_height) FROM STDIN"
         )
         # FREEZE: the table is created in this subtransaction, so rows are written frozen and
         # reading them back sets no hint bits. PostgreSQL refuses FREEZE when the transaction
@@ -92,6 +93,9 @@ class PostgresCopyWriter:
                 _dumps(row.spans or []) if annotated else None,
                 annotated,
                 posted_at_of(row.meta),
+                row.image,
+                row.image_width,
+                row.image_height,
             )
         )
 
@@ -163,9 +167,11 @@ class PostgresCopyWriter:
         raw.execute("SELECT pg_advisory_xact_lock(%s, %s)", (IMPORT_LOCK_NAMESPACE, pid))
         insert = (
             "INSERT INTO annotator_example (project_id, text, normalized_text, meta, "
-            "external_id, content_hash, image, queue_key, assigned_count, posted_at, created_at) "
-            "SELECT %s, text, normalized_text, meta, external_id, content_hash, '', random(), 0, "
-            f"posted_at, now() FROM {self.table} ON CONFLICT (project_id, content_hash) DO NOTHING"
+            "external_id, content_hash, image, image_width, image_height, queue_key, assigned_count, "
+            "posted_at, created_at) "
+            "SELECT %s, text, normalized_text, meta, external_id, content_hash, image, image_width, "
+            f"image_height, random(), 0, posted_at, now() FROM {self.table} "
+            "ON CONFLICT (project_id, content_hash) DO NOTHING"
         )
         # DO NOTHING also drops repeats within the file: the first occurrence wins because a
         # sequential scan of this fresh, session-local table (never updated, never scanned in

@@ -61,6 +61,7 @@ class BrowseFilter:
     annotator: str = ""
     source: str = ""
     annotated: bool | None = None
+    has_image: bool | None = None
     score_label: str = ""
     score_min: float | None = None
     score_max: float | None = None
@@ -153,7 +154,7 @@ def parse_filter(params: Mapping[str, Any]) -> BrowseFilter:
     """Validate query parameters (a QueryDict or a dict) into a BrowseFilter.
 
     Parameters: q, label, annotator (username), source (human/model/import/mined), annotated
-    (yes/no), score_label + score_min/score_max (current model version), model_disagrees,
+    (yes/no), has_image (yes/no), score_label + score_min/score_max (current model version), model_disagrees,
     annotators_disagree (yes), meta (repeatable "key=value"), posted_after/posted_before,
     created_after/created_before (dates), sort (one of SORTS), page, page_size.
     """
@@ -184,6 +185,7 @@ def parse_filter(params: Mapping[str, Any]) -> BrowseFilter:
         annotator=_get(params, "annotator"),
         source=source,
         annotated=_yes_no(params, "annotated"),
+        has_image=_yes_no(params, "has_image"),
         score_label=_get(params, "score_label"),
         score_min=score_min,
         score_max=score_max,
@@ -284,6 +286,8 @@ def filtered_examples(project: Project, f: BrowseFilter) -> QuerySet[Example]:
     if f.annotated is not None:
         real = Exists(notes.filter(source__in=[AnnotationSource.HUMAN, AnnotationSource.IMPORT]))
         qs = qs.filter(real if f.annotated else ~real)
+    if f.has_image is not None:
+        qs = qs.exclude(image="") if f.has_image else qs.filter(image="")
     for key, value in f.meta:
         qs = qs.filter(_meta_q(key, value))
     if f.posted_after:

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from annotator.exporters import iter_export
+from annotator.images.examples import delete_images_on_commit
 from annotator.models import Example, Project
 from annotator.services.browse import BrowseFilter, filtered_examples
 from config.inputs import INT64_MAX, InvalidInput, parse_int
@@ -75,7 +76,9 @@ def delete_examples(project: Project, selection: Selection) -> int:
         deleted = 0
         for start in range(0, len(ids), 5000):
             chunk = ids[start:start + 5000]
-            Example.objects.filter(project=project, pk__in=chunk).delete()
+            rows = Example.objects.filter(project=project, pk__in=chunk)
+            delete_images_on_commit(rows.exclude(image="").values_list("image", flat=True))
+            rows.delete()
             deleted += len(chunk)
     return deleted
 

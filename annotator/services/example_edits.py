@@ -13,6 +13,14 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from annotator.images.checks import ImageRefused
+from annotator.images.examples import (
+    delete_image_files,
+    image_content_hash,
+    read_upload,
+    store_new_image,
+    stored_image_sha256,
+)
 from annotator.importers.values import posted_at_of
 from annotator.models import Example, Project, TaskType
 from annotator.normalize import content_hash, normalize
@@ -56,15 +64,30 @@ def _existing_id(project: Project, digest: str, exclude: int | None = None) -> i
 
 
 def create_example(
-    project: Project, text: Any, *, external_id: str = "", meta: Any = None
+    project: Project, text: Any = "", *, external_id: str = "", meta: Any = None, image: Any = None
 ) -> Example:
-    """Add one example; raise DuplicateExample naming the existing one when the text is known."""
-    text = _clean_text(text)
-    normalized = normalize(text, project.normalization)
+    """Add one example; raise DuplicateExample naming the existing one when the text is known.
+    `image` (an uploaded file) is checked (annotator.images.checks) and stored in the shared
+    store; an example with an image may have no text, and its dedupe key includes the image."""
+    key = ""
+    info = None
+    if image is not None:
+        try:
+            data, info = read_upload(image)
+        except ImageRefused as exc:
+            raise ExampleInvalid(str(exc), "image") from None
+        text = text if isinstance(text, str) and text.strip() else ""
+    else:
+        text = _clean_text(text)
+    normalized = normalize(text, project.normalization) if text else ""
     digest = content_hash(normalized or text)
+    if info is not None:
+        digest = image_content_hash(normalized or text, info.sha256)
     existing = _existing_id(project, digest)
     if existing is not None:
         raise DuplicateExample(existing)
+    if info is not None:
+        key = store_new_image(project.pk, data, info)
     try:
         with transaction.atomic():
             example = Example.objects.create(
@@ -75,13 +98,20 @@ def create_example(
                 external_id=external_id or "",
                 meta=_clean_meta(meta),
                 posted_at=posted_at_of(meta),
+                image=key,
+                image_width=info.width if info else None,
+                image_height=info.height if info else None,
             )
     except IntegrityError:
+        delete_image_files([key])
         # A concurrent request stored the same text between our check and our insert.
         existing = _existing_id(project, digest)
         if existing is None:
             raise
         raise DuplicateExample(existing) from None
+    except BaseException:
+        delete_image_files([key])
+        raise
     after_examples_changed(project)  # embed it where the project has an embedding set
     return example
 
@@ -100,6 +130,8 @@ def update_example(example: Example, **changes: Any) -> Example:
             )
         normalized = normalize(text, example.project.normalization)
         digest = content_hash(normalized or text)
+        if example.image:  # the dedupe key of an example with an image includes the image
+            digest = image_content_hash(normalized or text, stored_image_sha256(example.image.name))
         existing = _existing_id(example.project, digest, exclude=example.pk)
         if existing is not None:
             raise DuplicateExample(existing)

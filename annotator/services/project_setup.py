@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, models, transaction
 
+from annotator.images.examples import delete_project_images_on_commit
 from annotator.models import Example, Label, Project
 from annotator.services import projects as project_service
 from annotator.services.projects import ProjectRuleError
@@ -81,6 +82,7 @@ def delete_project(project: Project, *, confirm_name: str | None = None) -> None
             "type the project's name exactly to delete it; nothing was deleted.", "confirm_name"
         )
     with transaction.atomic():
+        delete_project_images_on_commit(project.pk)  # and their thumbnails
         _delete_examples(project)
         project.delete()
 

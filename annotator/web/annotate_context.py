@@ -19,7 +19,8 @@ HISTORY_SIZE = 10
 # Words (with inner apostrophes), @mentions and #hashtags stay whole; any other non-space
 # character is its own token. Spans snap to these token boundaries.
 # Letter keys annotate.js handles before looking for a label's shortcut.
-PAGE_KEYS = frozenset({"h"})
+# "+", "=", "-" and "0" zoom the example's image.
+PAGE_KEYS = frozenset({"h", "+", "=", "-", "0"})
 TOKEN_RE = re.compile(r"[#@]?\w+(?:['’]\w+)*|\S")
 
 

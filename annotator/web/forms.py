@@ -18,6 +18,7 @@ IMPORT_FORMATS = [
     ("jsonl", "JSON lines"),
     ("conll", "CoNLL (spans)"),
     ("x-json", "X / Twitter JSON"),
+    ("zip", "ZIP of images + manifest"),
 ]
 
 

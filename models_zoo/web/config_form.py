@@ -18,6 +18,7 @@ from typing import Any
 from django.utils.safestring import SafeString, mark_safe
 
 from config.inputs import InvalidInput, loads_json
+from models_zoo.model_roots import checkpoint_dirs
 
 PREFIX = "cfg__"
 VALIDATION = "validation"
@@ -37,6 +38,8 @@ class ConfigField:
     value: Any = None
     group: str = ""  # VALIDATION, or "" for the model's own settings
     shown_when: dict[str, list[str]] = dataclass_field(default_factory=dict)  # {field name: [values as shown]}
+    # Checkpoint directories found under the model roots: (name, model type), for a datalist.
+    suggestions: list[tuple[str, str]] = dataclass_field(default_factory=list)
 
     @property
     def input_name(self) -> str:
@@ -156,3 +159,17 @@ def config_from_form(schema: dict[str, Any], data: Any) -> dict[str, Any]:
             # pydantic's lax mode turns "3", "0.5", "true" into the declared types.
             config[field.name] = raw
     return config
+
+
+def suggest_checkpoints(fields: list[ConfigField], backend: Any) -> None:
+    """Offer the checkpoint directories found under the model roots (VIGIA_MODEL_DIRS) on the
+    backend's model-directory fields (e.g. `clip_fusion`'s `clip`); a field whose name says
+    which family it wants (clip) lists that family first."""
+    paths = getattr(getattr(backend, "Config", None), "model_path_fields", {}) or {}
+    wanted = [f for f in fields if paths.get(f.name) == "directory"]
+    if not wanted:
+        return
+    found = checkpoint_dirs()
+    for field in wanted:
+        family = [c for c in found if field.name.lower() in c[1].lower()]
+        field.suggestions = family + [c for c in found if c not in family]

@@ -37,6 +37,7 @@ from models_zoo.web.config_form import (
     config_from_form,
     field_groups,
     fields_from_schema,
+    suggest_checkpoints,
 )
 from models_zoo.web.learning_svg import learning_curve_svg
 from models_zoo.web.prediction_refresh import refresh_context
@@ -86,6 +87,8 @@ def _runs_context(request: HttpRequest, project: Project, backend_name: str | No
         # Pre-fill the project's training defaults, so the form shows (and submits) what applies.
         values = with_project_defaults(project, registry.get_backend(chosen["name"]), {})
     fields = fields_from_schema(chosen["config_schema"], values) if chosen else []
+    if chosen is not None:
+        suggest_checkpoints(fields, registry.get_backend(chosen["name"]))
     return {
         "project": project,
         "is_admin": _is_admin(project),

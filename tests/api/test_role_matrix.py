@@ -86,6 +86,7 @@ MIN_ROLE: dict[tuple[str, str], str] = {
     ("api-example-annotations", "delete"): "annotator",
     # Issue 20: example images, for members of the example's project only.
     ("api-example-image", "get"): "viewer",
+    ("api-example-thumbnail", "get"): "viewer",
     ("api-browse", "get"): "admin",
     ("api-examples-bulk", "post"): "admin",
     ("api-project-import", "post"): "admin",

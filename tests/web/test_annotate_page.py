@@ -124,7 +124,9 @@ def test_it_shows_the_image_when_there_is_one(project, annotator_user):
     html = client_for(annotator_user).get(url(project)).content.decode()
     # Through the members-only view, never the stored name (issue 20: annotator/media.py).
     src = f"/api/v1/projects/{project.pk}/examples/{ex.pk}/image"
-    assert f'<img class="example-image" src="{src}"' in html and "photo.png" not in html
+    assert f'<img class="example-image" id="example-image" src="{src}"' in html and "photo.png" not in html
+    # Beside the text, with the keyboard zoom keys (issue 23).
+    assert 'class="media-pair"' in html and "zoom <kbd>+</kbd> <kbd>-</kbd> <kbd>0</kbd>" in html
 
 
 def test_span_suggestions_prefill_the_hidden_spans_field(owner, annotator_user):

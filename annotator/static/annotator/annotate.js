@@ -173,6 +173,21 @@
   }
 
   /* ---- keys ----------------------------------------------------------------------------- */
+  /* ---- image zoom: + / = in, - out, 0 back to fit ---------------------------------------- */
+  function zoomImage(step) {
+    var pane = $("image-pane"), img = $("example-image");
+    if (!pane || !img) return;
+    var z = parseFloat(pane.dataset.zoom || "1");
+    z = step === 0 ? 1 : Math.min(8, Math.max(0.25, step > 0 ? z * 1.5 : z / 1.5));
+    // The width at fit (z = 1) is remembered; zooming sets the width, so the frame scrolls.
+    if (!pane.dataset.fitWidth) pane.dataset.fitWidth = String(img.clientWidth || img.naturalWidth);
+    pane.dataset.zoom = String(z);
+    img.style.width = z === 1 ? "" : Math.round(parseFloat(pane.dataset.fitWidth) * z) + "px";
+    pane.classList.toggle("zoomed", z !== 1);
+    var level = $("zoom-level");
+    if (level) level.textContent = Math.round(z * 100) + "%";
+  }
+
   function toggleGuidelines() {
     var g = $("guidelines");
     if (g) g.open = !g.open;
@@ -194,6 +209,9 @@
 
     if (key === "h" || key === "H") { toggleGuidelines(); e.preventDefault(); return; }
     if (key === "Backspace") { var u = $("undo-btn"); if (u && !u.disabled) u.click(); e.preventDefault(); return; }
+    if ($("image-pane") && (key === "+" || key === "=" || key === "-" || key === "0")) {
+      zoomImage(key === "0" ? 0 : (key === "-" ? -1 : 1)); e.preventDefault(); return;
+    }
     if (!$("annotate-form")) return;
     if (key === " ") { clickAction("skip"); e.preventDefault(); return; }
 

@@ -1,0 +1,116 @@
+"""The images of one import: checked row by row, spooled on this host, stored only once the
+rows are in the database, and only for the rows that were stored (not duplicates). A failed
+import stores no image at all; a failure while storing removes those already stored (the
+import's transaction is rolled back by the exception)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotator.images.archive import ImageArchive
+from annotator.images.checks import ImageInfo, ImageRefused, check_image
+from config.storage import get_storage
+
+logger = logging.getLogger(__name__)
+
+_DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
+_BASE64 = re.compile(r"^[A-Za-z0-9+/=\s_-]+$")
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class StagedImage:
+    key: str
+    info: ImageInfo
+    source: str  # the file name in the archive, or "base64"
+
+
+class ImageStager:
+    """Loads the `image` value of a row: a file name inside `archive`, or base64 (optionally a
+    `data:image/...;base64,` URI) when there is no archive."""
+
+    def __init__(self, project_id: int, archive: ImageArchive | None = None) -> None:
+        self.project_id = project_id
+        self.archive = archive
+        self.spool: Path | None = None
+        self.staged: dict[str, Path] = {}
+        self.stored: list[str] = []
+
+    def load(self, value: object) -> StagedImage | None:
+        """The staged image of a row, None when the row has none; ImageRefused naming the file
+        and the reason otherwise."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise ImageRefused(f"the image must be {'a file name' if self.archive else 'base64 text'}, "
+                               f"not {type(value).__name__}")
+        value = value.strip()
+        if self.archive is not None:
+            source = value
+            try:
+                data = self.archive.read(value)
+                info = check_image(data)
+            except ImageRefused as exc:
+                raise ImageRefused(f"file {value!r}: {exc}") from None
+        else:
+            source = "base64"
+            data = decode_base64(value)
+            info = check_image(data)
+        key = f"examples/{self.project_id}/{secrets.token_urlsafe(16)}.{info.extension}"
+        if self.spool is None:
+            self.spool = get_storage().scratch_dir()
+        path = self.spool / key.rsplit("/", 1)[1]
+        path.write_bytes(data)
+        self.staged[key] = path
+        return StagedImage(key, info, source)
+
+    def store(self, keys: set[str]) -> None:
+        """Store the staged images whose keys are in `keys` (the rows that were inserted)."""
+        storage = get_storage()
+        try:
+            for key, path in self.staged.items():
+                if key in keys:
+                    storage.put_file(path, key, move=True)
+                    self.stored.append(key)
+        except BaseException:
+            self.remove_stored()
+            raise
+
+    def remove_stored(self) -> None:
+        storage = get_storage()
+        for key in self.stored:
+            try:
+                storage.delete(key)
+            except Exception:
+                logger.exception("removing image %s of a failed import", key)
+        self.stored = []
+
+    def close(self) -> None:
+        if self.spool is not None:
+            shutil.rmtree(self.spool, ignore_errors=True)
+            self.spool = None
+        self.staged = {}
+
+
+def decode_base64(value: str) -> bytes:
+    text = _DATA_URI.sub("", value, count=1)
+    if not _BASE64.match(text):
+        raise ImageRefused("the image is neither base64 nor a data:image/...;base64, URI (a file name "
+                           "needs format=zip with the file inside the archive)")
+    try:
+        compact = "".join(text.split())
+        if "-" in compact or "_" in compact:
+            return base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ImageRefused(f"the image's base64 is invalid ({exc})") from None
+
+
+def in_chunks(keys: list[str]) -> list[list[str]]:
+    return [keys[i:i + _IN_CHUNK] for i in range(0, len(keys), _IN_CHUNK)]
