@@ -19,7 +19,7 @@ from annotator.importers.mapping import (
     get_field,
 )
 from annotator.importers.readers import reader_for
-from annotator.text_safety import for_display
+from config.text_safety import for_display
 
 PREVIEW_ROWS = 10
 # Roles a column can take (besides "label:<name>" and "meta:<key>").

@@ -23,7 +23,7 @@ import numpy as np
 
 from annotator.models import Project, TaskType
 from annotator.services.projects import ProjectRuleError
-from annotator.text_safety import find_unsafe
+from config.text_safety import find_unsafe
 
 logger = logging.getLogger(__name__)
 

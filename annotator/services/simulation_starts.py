@@ -16,7 +16,7 @@ import numpy as np
 from annotator.active_learning.simulation import Start
 from annotator.active_learning.starts import keyword_matches, query_closeness
 from annotator.models import Example, Project
-from annotator.text_safety import find_unsafe
+from config.text_safety import find_unsafe
 
 MAX_STARTS = 4
 MAX_KEYWORDS = 50
