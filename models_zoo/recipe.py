@@ -4,7 +4,7 @@ A training run of `embedding_head` (models_zoo.services.training) orders the gol
 id, divides them with `models_zoo.splits.split_positions` under the run's validation split and
 seed, fits the head on the train side's stored vectors and calibrates the thresholds (on the
 validation side or by cross-validation on the train side) under the config's objective. A
-simulation round (annotator.active_learning.simulation) must do exactly that on the labels it
+simulation round (models_zoo.active_learning.simulation) must do exactly that on the labels it
 has so far, or its curves describe another product (issue 18: fitted at 0.5, Vigia's own
 simulation reported F1 0 for every strategy on a 3% stream). `TrainingRecipe.fit` is that one
 code path: the same split function, the same backend method (`fit_embeddings`), the same config.

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from annotator.api import browse_views as v
-from annotator.api.mining_urls import both
+from annotator.api.routes import both
 
 P = "projects/<int:project_id>/"
 

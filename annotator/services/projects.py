@@ -263,7 +263,7 @@ def create_project(
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(fields, [spec.name for spec in specs])
-    from annotator.services.cold_start import check_cold_start
+    from models_zoo.services.cold_start import check_cold_start
 
     fields = check_cold_start(fields, None, creator)
     check_queue_label(fields, [s.name for s in specs])
@@ -292,7 +292,7 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
     from annotator.services.training_defaults import check_training_defaults
 
     check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
-    from annotator.services.cold_start import check_cold_start
+    from models_zoo.services.cold_start import check_cold_start
 
     changes = check_cold_start(changes, project, actor)
     check_queue_label(
@@ -326,12 +326,12 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
         setattr(project, key, value)
     project.save()
     if new_transfer:
-        from annotator.services.cold_start import predict_with_transfer
+        from models_zoo.services.cold_start import predict_with_transfer
 
         # Its predictions on this pool, in chunks; the last chunk rescores the queue.
         predict_with_transfer(project)
     if rescore:
-        from annotator.services.queue_scores import request_rescore
+        from models_zoo.services.queue_scores import request_rescore
 
         def revert(reason: str) -> None:
             # The queue would keep ordering by the old strategy's scores: take the change back

@@ -134,4 +134,4 @@ def get_strategy(name: str, context: Mapping[str, Any] | None = None) -> QueueSt
 
 
 # The active-learning strategies register themselves here (they need the base class above).
-from annotator.active_learning import queue_strategies as _active_learning  # noqa: E402, F401
+from models_zoo.active_learning import queue_strategies as _active_learning  # noqa: E402, F401

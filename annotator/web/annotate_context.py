@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from annotator.mining.proposals import mined_for
 from annotator.models import Annotation, AnnotationSource, Example, Label, Project, TaskType
 from annotator.services import progress
-from annotator.services.queue_scores import why_picked
+from models_zoo.services.queue_scores import why_picked
 
 HISTORY_SIZE = 10
 # Words (with inner apostrophes), @mentions and #hashtags stay whole; any other non-space
@@ -70,7 +70,7 @@ def current_suggestion(example: Example) -> Any:
     transfer_id = example.project.transfer_model_version_id
     if own is not None or transfer_id is None:
         return own
-    from annotator.services.cold_start import own_current_version
+    from models_zoo.services.cold_start import own_current_version
 
     if own_current_version(example.project) is not None:
         return None  # the project's own model has not predicted this example yet
@@ -81,7 +81,7 @@ def _transfer_in_force(project: Project) -> Any:
     """The project's transfer model version while it has no current model of its own."""
     if project.transfer_model_version_id is None:
         return None
-    from annotator.services.cold_start import effective_version
+    from models_zoo.services.cold_start import effective_version
 
     version, is_transfer = effective_version(project)
     return version if is_transfer else None

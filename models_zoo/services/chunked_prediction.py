@@ -124,7 +124,7 @@ def start_prediction_job(
     if not ranges and version.is_current:
         # Nothing left to predict (e.g. an older version promoted again): the queue's scores
         # still have to follow the current version (issue 9), in the background.
-        from annotator.services.queue_scores import AL_STRATEGIES, request_rescore
+        from models_zoo.services.queue_scores import AL_STRATEGIES, request_rescore
 
         if project.queue_strategy in AL_STRATEGIES:
             request_rescore(project)
@@ -246,7 +246,7 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
     if finished:
         # The last chunk: the active-learning queue orders by the current version's
         # predictions, so rescore it now that they are all stored (issue 9).
-        from annotator.services.queue_scores import rescore_if_current
+        from models_zoo.services.queue_scores import rescore_if_current
 
         rescore_if_current(job.project_id, job.model_version_id)
     return written

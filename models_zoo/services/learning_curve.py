@@ -2,7 +2,7 @@
 
 - Learning curve: each version's validation F1 (macro and per label) against the number of
   labelled examples that trained it (`data_snapshot.counts.examples`, recorded by training).
-- Stopping hint (annotator.active_learning.stopping, Bloodgood and Vijay-Shanker 2009): every
+- Stopping hint (models_zoo.active_learning.stopping, Bloodgood and Vijay-Shanker 2009): every
   new version predicts the project's fixed stop set right after training (`record_stop_set`,
   stored as ordinary Prediction rows, which a later promotion's predict-all then skips), and
   the page shows Cohen's kappa between consecutive versions' decisions on it. The stop set is
@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from annotator.active_learning.stopping import decisions_kappa, stopping_hint
 from annotator.models import Example, Project
+from models_zoo.active_learning.stopping import decisions_kappa, stopping_hint
 from models_zoo.models import ModelVersion, Prediction
 
 logger = logging.getLogger(__name__)

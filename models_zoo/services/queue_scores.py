@@ -3,12 +3,12 @@
 `rescore_project` reads the current version's stored Prediction rows (the promotion's
 chunked prediction job writes them and its last chunk calls it), computes the priority of every
 example under the project's queue strategy with the pure functions of
-`annotator.active_learning.scoring`, and writes them in one transaction, so the claim stays one
-indexed `ORDER BY al_score DESC` (annotator.active_learning.queue_strategies). Examples without
+`models_zoo.active_learning.scoring`, and writes them in one transaction, so the claim stays one
+indexed `ORDER BY al_score DESC` (models_zoo.active_learning.queue_strategies). Examples without
 a prediction (imported since) keep -1 and come last. `why_picked` is what the annotate page and
 `POST /queue/next` say about an example.
 
-Cold start (issue 18, annotator.services.cold_start): the `query` strategy stores each
+Cold start (issue 18, models_zoo.services.cold_start): the `query` strategy stores each
 example's closeness to the project's descriptions until the project has a current model, then
 the priorities of `queue_then`; without a current model, a transfer model version's stored
 predictions on the project drive the model-driven strategies.
@@ -22,16 +22,16 @@ from typing import Any
 import numpy as np
 from django.db import connection, transaction
 
-from annotator.active_learning import scoring
-from annotator.active_learning.queue_strategies import AL_STRATEGIES
 from annotator.models import Example, Project
-from annotator.services.cold_start import (
+from config.enqueue import enqueue_on_commit
+from models_zoo.active_learning import scoring
+from models_zoo.active_learning.queue_strategies import AL_STRATEGIES
+from models_zoo.services.cold_start import (
     effective_version,
     own_current_version,
     query_priorities,
     transfer_version_id,
 )
-from config.enqueue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 

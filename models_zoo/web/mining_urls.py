@@ -1,9 +1,9 @@
-"""Mining pages (project admins), mounted under "/" by annotator.web.urls."""
+"""Mining pages (project admins), mounted under "/" by models_zoo.web.loop_urls."""
 from __future__ import annotations
 
 from django.urls import path
 
-from annotator.web import mining_views as v
+from models_zoo.web import mining_views as v
 
 P = "projects/<int:project_id>/"
 

@@ -16,13 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.mining import algorithm as A
-from annotator.mining.experiment import run_negatives_experiment
-from annotator.mining.service import MAX_INT, MAX_WAITS, _int, positive_example_ids
 from annotator.models import Example, Project
 from annotator.models_mining import MiningState, NegativesExperiment
 from config.enqueue import BrokerUnavailable, enqueue_on_commit
 from config.enqueue import enqueue as enqueue_task
 from config.failures import public_reason
+from models_zoo.mining.experiment import run_negatives_experiment
+from models_zoo.mining.service import MAX_INT, MAX_WAITS, _int, positive_example_ids
 
 logger = logging.getLogger(__name__)
 EXPERIMENT_TASK = "vigia.negatives_experiment"

@@ -1,5 +1,5 @@
 """Active-learning simulations: parse the request, run the job on the project's labelled
-examples and cached vectors (annotator.active_learning.simulation) with the project's own
+examples and cached vectors (models_zoo.active_learning.simulation) with the project's own
 training recipe, answer JSON and CSV.
 
 Issue 18: every round trains as a real run of this project would (models_zoo.recipe); the
@@ -17,11 +17,11 @@ import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from annotator.active_learning.simulation import LABEL_STRATEGIES, SIMULATION_STRATEGIES, simulate
 from annotator.models import Example, Project, TaskType
 from annotator.models_simulation import Simulation, SimulationState
-from annotator.services.simulation_starts import build_starts, parse_starts
 from config.failures import public_reason
+from models_zoo.active_learning.simulation import LABEL_STRATEGIES, SIMULATION_STRATEGIES, simulate
+from models_zoo.services.simulation_starts import build_starts, parse_starts
 
 logger = logging.getLogger(__name__)
 SIMULATE_TASK = "vigia.simulate"
@@ -126,8 +126,8 @@ def create_simulation(project: Project, user: AbstractBaseUser | None, data: Any
 def _data(project: Project, split_field: str | None) -> dict[str, Any]:
     """The project's labelled examples that have vectors, in example id order: ids, vectors,
     gold matrix, texts (for keywords), metadata values of `split_field`, the encoder."""
-    from annotator.services.cold_start import usable_embedding_set
     from annotator.services.embeddings import load_vectors
+    from models_zoo.services.cold_start import usable_embedding_set
     from models_zoo.services.datasets import gold_examples
 
     embedding_set = usable_embedding_set(project)

@@ -2,7 +2,7 @@
 
 - Strategy `query` with `Project.queue_query` (one or more descriptions of the class): the queue
   serves the examples nearest to the descriptions first (their best cosine to any description,
-  on the embedding store's vectors, `annotator.active_learning.starts.query_closeness`) and
+  on the embedding store's vectors, `models_zoo.active_learning.starts.query_closeness`) and
   hands over to `Project.queue_then` (default `margin`) once the project has a current model
   of its own. This is the morning of an event: no labels yet, a sentence saying what to find.
 - `Project.transfer_model_version`: another project's version (the previous event's detector,
@@ -12,7 +12,7 @@
   model-driven strategy) and the annotate page's suggestions.
 
 The same rules apply to a simulation's `{"model_version": id}` start
-(annotator.services.simulations), which reads the version through `readable_foreign_version`.
+(models_zoo.services.simulations), which reads the version through `readable_foreign_version`.
 """
 from __future__ import annotations
 
@@ -58,14 +58,14 @@ def check_cold_start(fields: dict[str, Any], project: Project | None, actor: Any
     """`queue_query` (descriptions, a string or a list), `queue_then` (the model-driven
     strategy the `query` queue hands over to) and `transfer_model_version` (another project's
     version that `actor` may read, with this project's label names; stored as its id).
-    Returns the fields normalised (issue 18, annotator.services.cold_start)."""
+    Returns the fields normalised (issue 18, models_zoo.services.cold_start)."""
     out = dict(fields)
     if "queue_query" in fields:
         raw = fields["queue_query"]
         empty = raw is None or raw == [] or (isinstance(raw, str) and not raw.strip())
         out["queue_query"] = [] if empty else parse_descriptions(raw, "queue_query")
     if "queue_then" in fields:
-        from annotator.active_learning.queue_strategies import AL_STRATEGIES
+        from models_zoo.active_learning.queue_strategies import AL_STRATEGIES
 
         then = fields["queue_then"] or "margin"
         valid = [name for name in AL_STRATEGIES if name != "query"]
@@ -177,8 +177,8 @@ def query_priorities(project: Project) -> tuple[np.ndarray, np.ndarray] | None:
     """(example ids, closeness) for the `query` strategy: each stored vector's best cosine to
     the project's descriptions (clipped to [0, 1]: the queue keeps -1 for "unscored"); None
     without descriptions or a ready embedding set (the queue then stays in random order)."""
-    from annotator.active_learning.starts import query_closeness
     from annotator.services.embeddings import encode_texts, load_vectors
+    from models_zoo.active_learning.starts import query_closeness
 
     texts = [t for t in (project.queue_query or []) if isinstance(t, str) and t.strip()]
     embedding_set = usable_embedding_set(project)

@@ -7,11 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from annotator.active_learning.simulation import SIMULATION_STRATEGIES
 from annotator.models import Role
 from annotator.models_simulation import Simulation, SimulationState
 from annotator.permissions import get_project_for
-from annotator.services.simulations import (
+from models_zoo.active_learning.simulation import SIMULATION_STRATEGIES
+from models_zoo.services.simulations import (
     DEFAULTS,
     SimulationError,
     create_simulation,
@@ -73,8 +73,8 @@ def _form_values(posted: dict) -> dict:
 @login_required
 def simulations_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_project_for(request.user, project_id, Role.ADMIN)
-    from annotator.services.cold_start import transfer_candidates
     from config.enqueue import BrokerUnavailable
+    from models_zoo.services.cold_start import transfer_candidates
 
     error, status, posted = None, 200, DEFAULTS
     if request.method == "POST":

@@ -1,18 +1,10 @@
 """REST routes of difficult-negative mining (each with and without its trailing slash)."""
 from __future__ import annotations
 
-from django.urls import path
-
-from annotator.api import mining_views as v
+from annotator.api.routes import both
+from models_zoo.api import mining_views as v
 
 P = "projects/<int:project_id>/"
-
-
-def both(route: str, view, name: str) -> list:
-    """`route` (documented) and its slash twin (accepted, left out of the OpenAPI schema)."""
-    twin = route[:-1] if route.endswith("/") else route + "/"
-    return [path(route, view, name=name),
-            path(twin, view.cls.as_view(schema=None), name=f"{name}-twin")]
 
 
 urlpatterns = [

@@ -11,12 +11,12 @@ from rest_framework.response import Response
 
 from annotator.api.pagination import StandardPagination
 from annotator.mining.algorithm import MiningError
-from annotator.mining.experiment_service import create_experiment, experiment_payload
 from annotator.mining.proposals import band_figures, serve_in_queue
-from annotator.mining.service import create_mining_run, run_payload
 from annotator.models import Role
 from annotator.models_mining import MiningRun, NegativesExperiment
 from annotator.permissions import get_project_for
+from models_zoo.mining.experiment_service import create_experiment, experiment_payload
+from models_zoo.mining.service import create_mining_run, run_payload
 
 
 def _bad(exc: MiningError) -> ValidationError:

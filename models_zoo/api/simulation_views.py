@@ -14,7 +14,7 @@ from annotator.api.io_views import _IgnoreFormatOverride
 from annotator.models import Role
 from annotator.models_simulation import Simulation
 from annotator.permissions import get_project_for
-from annotator.services.simulations import (
+from models_zoo.services.simulations import (
     SimulationError,
     create_simulation,
     simulation_csv,

@@ -175,7 +175,7 @@ class Command(BaseCommand):
         return f"embedded PostgreSQL in {_shown(pgdata)} ({how})"
 
     def _prepare_demo(self) -> Any:
-        from annotator.management.commands.bootstrap_demo import build_demo
+        from models_zoo.management.commands.bootstrap_demo import build_demo
 
         call_command("migrate", interactive=False, verbosity=0)
         return build_demo()

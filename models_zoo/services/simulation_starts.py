@@ -1,5 +1,5 @@
 """A simulation's `start` (issue 18): parse the request's value, then build each start's arrays
-over the simulated rows (annotator.active_learning.starts picks the n0 from them).
+over the simulated rows (models_zoo.active_learning.starts picks the n0 from them).
 
 Values: `"random"`; `{"query": text or [texts]}` (the description(s) are embedded like the
 project's examples, with the embedding set's encoder); `{"model_version": id}` (another
@@ -13,18 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from annotator.active_learning.simulation import Start
-from annotator.active_learning.starts import keyword_matches, query_closeness
 from annotator.models import Example, Project
 from config.text_safety import find_unsafe
+from models_zoo.active_learning.simulation import Start
+from models_zoo.active_learning.starts import keyword_matches, query_closeness
 
 MAX_STARTS = 4
 MAX_KEYWORDS = 50
 
 
 def _one(raw: Any, project: Project, user: Any) -> Any:
-    from annotator.services.cold_start import parse_descriptions, readable_foreign_version
     from annotator.services.projects import ProjectRuleError
+    from models_zoo.services.cold_start import parse_descriptions, readable_foreign_version
 
     if raw == "random":
         return "random"

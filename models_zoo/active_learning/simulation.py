@@ -18,7 +18,7 @@ labels), and F1 is measured on the test side with the thresholds the round calib
 round cannot train (fewer than 6 labels, one class), it predicts nothing and the next batch is
 random, as the live queue hands out unscored examples in random order.
 
-Figures (annotator.active_learning.figures) per start, strategy and label, with their spread
+Figures (models_zoo.active_learning.figures) per start, strategy and label, with their spread
 over seeds: F1, AULC, labels to 95% of the full F1, labels to `target_f1`.
 """
 from __future__ import annotations
@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from annotator.active_learning import scoring
-from annotator.active_learning.figures import aulc, f1_per_label, macro_f1, spread, summarise
-from annotator.active_learning.starts import pick_start, subsample_to_prevalence
+from models_zoo.active_learning import scoring
+from models_zoo.active_learning.figures import aulc, f1_per_label, macro_f1, spread, summarise
+from models_zoo.active_learning.starts import pick_start, subsample_to_prevalence
 from models_zoo.recipe import TrainingRecipe, decisions_of, scores_of
 from models_zoo.splits import stratified_split
 

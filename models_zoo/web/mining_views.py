@@ -10,13 +10,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from annotator.mining.algorithm import MiningError
-from annotator.mining.experiment_service import create_experiment, experiment_payload
 from annotator.mining.proposals import band_figures, serve_in_queue
-from annotator.mining.service import create_mining_run
 from annotator.mining.svg import SETTING_NAMES, experiment_svg, histogram_svg
 from annotator.models import Role
 from annotator.models_mining import MiningRun, MiningState, NegativesExperiment
 from annotator.permissions import get_project_for
+from models_zoo.mining.experiment_service import create_experiment, experiment_payload
+from models_zoo.mining.service import create_mining_run
 
 HTMX_STOP_POLLING = 286
 FIELDS = ("label", "band", "tails", "n", "p", "seed", "dedupe_threshold", "mode")

@@ -29,8 +29,8 @@ class Command(BaseCommand):
                             help="embed (if needed) and mine in this process instead of a worker")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from annotator.mining.service import create_mining_run, mine_run, run_payload
         from annotator.models_mining import MiningRun
+        from models_zoo.mining.service import create_mining_run, mine_run, run_payload
 
         project = find_project(opts["project"])
         data = {k: opts[k] for k in ("label", "band", "n", "tails", "p", "seed", "mode", "encoder")}

@@ -11,8 +11,8 @@ from annotator.api import serializers as s
 from annotator.models import Role
 from annotator.permissions import get_project_for
 from annotator.services import queue
-from annotator.services.queue_scores import why_picked
 from annotator.services.queue_strategies import STRATEGIES
+from models_zoo.services.queue_scores import why_picked
 
 
 @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["queue"],

@@ -5,7 +5,7 @@ order, and returns a priority per example, higher = hand it out first. `task_typ
 read the rows: "singlelabel" rows are a softmax over the labels; "binary" rows hold one
 probability (of accept); "multilabel" (and multimodal-multilabel) rows are one independent
 sigmoid per label. The queue stores these priorities in `Example.al_score` so the claim stays
-one indexed `ORDER BY al_score DESC` (see annotator.services.queue_scores).
+one indexed `ORDER BY al_score DESC` (see models_zoo.services.queue_scores).
 
 Uncertainty priorities are in [0, 1] (1 = most unsure):
 - least_confidence: 1 - p(top class) (binary: 1 - max(p, 1 - p), multilabel: of the least

@@ -1,8 +1,8 @@
 """The active-learning queue strategies: they order by the stored `Example.al_score`.
 
 Registered into `annotator.services.queue_strategies.STRATEGIES` on import. The priority itself
-is computed by the pure functions in `annotator.active_learning.scoring` and stored by
-`annotator.services.queue_scores.rescore_project` (after each promotion's predictions and after
+is computed by the pure functions in `models_zoo.active_learning.scoring` and stored by
+`models_zoo.services.queue_scores.rescore_project` (after each promotion's predictions and after
 the project's strategy or queue label changes), so the claim stays one indexed query.
 """
 from __future__ import annotations

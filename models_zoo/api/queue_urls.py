@@ -1,8 +1,8 @@
 """REST routes of the annotation queue (each with and without its trailing slash)."""
 from __future__ import annotations
 
-from annotator.api import queue_views as v
-from annotator.api.mining_urls import both
+from annotator.api.routes import both
+from models_zoo.api import queue_views as v
 
 P = "projects/<int:project_id>/"
 
@@ -11,7 +11,7 @@ urlpatterns = [
     *both(P + "queue/next", v.queue_next, "api-queue-next"),
 ]
 
-from annotator.api import simulation_views as sv  # noqa: E402
+from models_zoo.api import simulation_views as sv  # noqa: E402
 
 urlpatterns += [
     *both(P + "simulations", sv.project_simulations, "api-project-simulations"),
