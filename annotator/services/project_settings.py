@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from annotator.services.projects import ProjectRuleError
+from config import hooks
 from config.inputs import INT32_MAX, INT64_MIN, InvalidInput, parse_int
 
 
 def backends_for_task(task_type: str) -> list[str]:
-    """Names of the registered backends that train `task_type` (importable here)."""
-    from models_zoo.services.catalog import backends_for
-
-    return [b["name"] for b in backends_for(task_type)]
+    """Names of the registered backends that train `task_type` (models_zoo's catalog, asked
+    through config.hooks)."""
+    return [b["name"] for b in hooks.call("backends_for", task_type)]
 
 
 def default_backend(task_type: str) -> str:

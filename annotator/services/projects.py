@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from annotator.models import Annotation, Example, Label, Membership, Project, Role, TaskType
+from config import hooks
 
 # Shortcut keys handed out in order when a label comes without one: digits first (as in
 # doccano / Label Studio), then the letter rows.
@@ -184,16 +185,13 @@ def check_settings(
             get_strategy(strategy)
         except ValueError as exc:
             raise ProjectRuleError(str(exc), "queue_strategy") from None
-    from annotator.services.training_defaults import check_training_defaults  # imports this module
-
-    check_training_defaults(fields)
+    hooks.call("check_training_defaults", fields)
     backend = fields.get("retrain_backend")
     if backend:
-        from models_zoo.registry import available
-
-        if backend not in available():
+        available = hooks.call("backend_names")
+        if backend not in available:
             raise ProjectRuleError(
-                f"unknown backend {backend!r}; valid: {', '.join(available())}.", "retrain_backend"
+                f"unknown backend {backend!r}; valid: {', '.join(available)}.", "retrain_backend"
             )
     if task_type is None:
         return dict(fields)
@@ -260,12 +258,8 @@ def create_project(
     }
     specs = complete_label_specs(parse_label_specs(labels))
     _check_label_count(task_type, len(specs))
-    from annotator.services.training_defaults import check_training_defaults
-
-    check_training_defaults(fields, [spec.name for spec in specs])
-    from models_zoo.services.cold_start import check_cold_start
-
-    fields = check_cold_start(fields, None, creator)
+    hooks.call("check_training_defaults", fields, [spec.name for spec in specs])
+    fields = hooks.call("check_cold_start", fields, None, creator)
     check_queue_label(fields, [s.name for s in specs])
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
     Label.objects.bulk_create(
@@ -289,12 +283,8 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
         changes, new_type, project.retrain_backend if new_type == project.task_type else None
     )
     changes = _with_queue_sample(project, changes)
-    from annotator.services.training_defaults import check_training_defaults
-
-    check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
-    from models_zoo.services.cold_start import check_cold_start
-
-    changes = check_cold_start(changes, project, actor)
+    hooks.call("check_training_defaults", changes, list(project.labels.values_list("name", flat=True)))
+    changes = hooks.call("check_cold_start", changes, project, actor)
     check_queue_label(
         {"queue_strategy": project.queue_strategy, "queue_label": project.queue_label,
          "queue_query": project.queue_query, "queue_then": project.queue_then, **changes},
@@ -326,13 +316,9 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
         setattr(project, key, value)
     project.save()
     if new_transfer:
-        from models_zoo.services.cold_start import predict_with_transfer
-
         # Its predictions on this pool, in chunks; the last chunk rescores the queue.
-        predict_with_transfer(project)
+        hooks.call("predict_with_transfer", project)
     if rescore:
-        from models_zoo.services.queue_scores import request_rescore
-
         def revert(reason: str) -> None:
             # The queue would keep ordering by the old strategy's scores: take the change back
             # (the edge answers 503, nothing changed) rather than store a half-applied setting.
@@ -340,7 +326,7 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
             for key, value in previous.items():
                 setattr(project, key, value)
 
-        request_rescore(project, on_refused=revert)
+        hooks.call("request_rescore", project, on_refused=revert)
     return project
 
 

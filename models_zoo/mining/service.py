@@ -17,6 +17,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from annotator.gold import resolve_gold
 from annotator.mining import algorithm as A
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
 from annotator.models_mining import MiningMode, MiningRun, MiningState, Proposal, ProposalStatus
@@ -45,10 +46,8 @@ def _int(data: Mapping[str, Any], field: str, default: int | None, lo: int = INT
 
 def positive_example_ids(project: Project, label: str) -> list[int]:
     """Examples whose gold labels (or span labels) include `label`, by training's gold rules
-    (models_zoo.services.datasets.resolve_gold). Only examples where some annotation names the
+    (annotator.gold.resolve_gold). Only examples where some annotation names the
     label can be positive, so only theirs are read (plain rows, no model instances)."""
-    from models_zoo.services.datasets import resolve_gold
-
     names = list(project.labels.values_list("name", flat=True))
     mentioned = Annotation.objects.filter(example__project=project).exclude(
         source=AnnotationSource.MODEL

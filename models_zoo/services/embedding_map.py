@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from annotator.gold import gold_examples
 from annotator.models import Example, Project
 from annotator.models_embeddings import EmbeddingSet
 from annotator.services.embeddings import load_vectors, ready_embedding_set, storage_prefix
@@ -119,8 +120,6 @@ def compute_map(project_id: int, seed: int = 0) -> int:
 
 
 def _gold_labels(project: Project) -> dict[int, str]:
-    from models_zoo.services.datasets import gold_examples
-
     out = {}
     for g in gold_examples(project):
         names = sorted({s["label"] for s in g.spans}) if g.spans else g.labels

@@ -17,6 +17,7 @@ import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from annotator.gold import gold_examples
 from annotator.models import Example, Project, TaskType
 from annotator.models_simulation import Simulation, SimulationState
 from config.failures import public_reason
@@ -128,8 +129,6 @@ def _data(project: Project, split_field: str | None) -> dict[str, Any]:
     gold matrix, texts (for keywords), metadata values of `split_field`, the encoder."""
     from annotator.services.embeddings import load_vectors
     from models_zoo.services.cold_start import usable_embedding_set
-    from models_zoo.services.datasets import gold_examples
-
     embedding_set = usable_embedding_set(project)
     if embedding_set is None:
         raise SimulationError("embeddings", "the project has no ready embedding set: embed it first")

@@ -7,7 +7,6 @@ from typing import Any
 
 from annotator.models import Project
 from annotator.services.projects import ProjectRuleError
-from annotator.services.training_defaults import check_training_defaults
 from config.inputs import InvalidInput, loads_json
 from models_zoo.metric_names import (
     binary_cells,
@@ -16,6 +15,7 @@ from models_zoo.metric_names import (
     macro_f1_both_classes,
 )
 from models_zoo.models import ModelVersion
+from models_zoo.services.training_defaults import check_training_defaults
 from models_zoo.splits import describe_split, split_record_of
 from models_zoo.web.curves import curve_figure
 from models_zoo.web.version_plots import version_plots
