@@ -8,6 +8,5 @@ urlpatterns = [
     path("", include("annotator.api.io_urls")),
     path("", include("annotator.api.sample_urls")),
     path("", include("annotator.api.embedding_urls")),
-    path("", include("annotator.api.browse_urls")),
 ]
 urlpatterns.append(path("", include("annotator.api.agreement_urls")))

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 from annotator.models import EmbeddingState, Example, Role
 from annotator.permissions import get_project_for
 from annotator.services import similarity
-from annotator.services.browse import example_predictions
 from annotator.services.embeddings import ready_embedding_set, request_embedding_set
 from annotator.services.projects import ProjectRuleError
+from models_zoo.services.browse import example_predictions
 
 HTMX_STOP_POLLING = 286
 ACTIVE = (EmbeddingState.QUEUED, EmbeddingState.RUNNING)

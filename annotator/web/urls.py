@@ -56,6 +56,5 @@ urlpatterns = [
     path("projects/<int:project_id>/import/preview/", import_preview_views.import_preview,
          name="project-import-preview"),
     path("favicon.ico", RedirectView.as_view(url=static("annotator/favicon.svg"), permanent=True)),
-    path("", include("annotator.web.browse_urls")),
     path("", include("annotator.web.agreement_urls")),
 ]

@@ -11,4 +11,5 @@ urlpatterns = [
     # The loop on annotator's data: mining, the scored queue, simulations (issue 22 moved them up).
     path("", include("models_zoo.api.mining_urls")),
     path("", include("models_zoo.api.queue_urls")),
+    path("", include("models_zoo.api.browse_urls")),
 ]

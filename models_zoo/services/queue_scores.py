@@ -143,7 +143,7 @@ def rescore_project(project_id: int, seed: int = 0) -> int:
     ids, values = compute_priorities(project, seed)
     table = Example._meta.db_table
     # Examples an admin sent to the front of the queue (queue_key >= 1, data browser's
-    # annotator.services.browse_bulk.send_to_front) keep their raised priority.
+    # models_zoo.services.browse_bulk.send_to_front) keep their raised priority.
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
             f"UPDATE {table} SET al_score = %s WHERE project_id = %s AND al_score <> %s"

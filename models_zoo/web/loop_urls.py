@@ -14,4 +14,5 @@ urlpatterns = [
     path("projects/<int:project_id>/simulations/<int:simulation_id>/",
          simulation_views.simulation_page, name="simulation"),
     path("", include("models_zoo.web.mining_urls")),
+    path("", include("models_zoo.web.browse_urls")),
 ]

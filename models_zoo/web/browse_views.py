@@ -1,5 +1,5 @@
 """The data browser page (project admins): filters, a page of examples, bulk actions. The
-filters and actions are annotator.services.browse / browse_bulk, shared with the REST API."""
+filters and actions are models_zoo.services.browse / browse_bulk, shared with the REST API."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from annotator.exporters import CONTENT_TYPES, EXPORT_FORMATS, ExportError
 from annotator.models import AnnotationSource, Role
 from annotator.permissions import get_project_for
-from annotator.services import browse, browse_bulk
+from models_zoo.services import browse, browse_bulk
 
 
 def _context(project, params: QueryDict) -> dict:

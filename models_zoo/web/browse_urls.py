@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from annotator.web import browse_views as v
+from models_zoo.web import browse_views as v
 
 urlpatterns = [
     path("projects/<int:project_id>/data/", v.browse_page, name="browse"),

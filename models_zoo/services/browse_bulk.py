@@ -22,8 +22,8 @@ from django.db.models import Q, QuerySet
 
 from annotator.exporters import iter_export
 from annotator.models import Example, Project
-from annotator.services.browse import BrowseFilter, filtered_examples
 from config.inputs import INT64_MAX, InvalidInput, parse_int
+from models_zoo.services.browse import BrowseFilter, filtered_examples
 
 FRONT_KEY = 1000.0
 ACTIONS = ("delete", "front", "export")

@@ -1,8 +1,8 @@
 """REST routes of the data browser (each with and without its trailing slash)."""
 from __future__ import annotations
 
-from annotator.api import browse_views as v
 from annotator.api.routes import both
+from models_zoo.api import browse_views as v
 
 P = "projects/<int:project_id>/"
 

@@ -1,5 +1,5 @@
 """REST edge of the data browser (project admins): the same filters and bulk actions as the
-page `/projects/{id}/data/` (annotator.services.browse, annotator.services.browse_bulk)."""
+page `/projects/{id}/data/` (models_zoo.services.browse, models_zoo.services.browse_bulk)."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from annotator.exporters import CONTENT_TYPES, ExportError
 from annotator.models import Role
 from annotator.permissions import get_project_for
-from annotator.services import browse, browse_bulk
+from models_zoo.services import browse, browse_bulk
 
 
 def _row(example: Any, version: Any) -> dict[str, Any]:
