@@ -26,11 +26,12 @@ HOOKS = {
     "check_cold_start": "(fields, project, actor) -> fields: the transfer model (issue 18)",
     "predict_with_transfer": "(project) -> None: predictions of a new transfer model",
     "request_rescore": "(project, on_refused=None) -> None: rescore the project's queue",
-    # annotator.web.annotate_context, annotator.services.agreement
+    # annotator.web.annotate_context, annotator.services.agreement, annotator.web.embedding_views
     "why_picked": "(project, example) -> dict: why the queue handed out `example`",
     "model_suggestion": "(example) -> Prediction | None: the suggestion the page pre-fills",
     "transfer_in_force": "(project) -> ModelVersion | None: the transfer model in force",
     "suggestion_pairs": "(project, rows) -> {username: [(saved, suggested)]}",
+    "example_predictions": "(example) -> list[dict]: every version's prediction of it",
     # annotator.services.workers, annotator.web.project_setup_views
     "training_queue": "(backend) -> str: the Celery queue a backend's runs go to",
     "model_version_count": "(project) -> int: the project's model versions",

@@ -12,7 +12,7 @@ from models_zoo.backends._encoders import DEFAULT_BATCH_SIZE, encode_sentences
 from models_zoo.model_roots import ModelRefused, check_model_name
 from models_zoo.models import ModelVersion
 from models_zoo.registry import available
-from models_zoo.services import catalog, cold_start, queue_scores, suggestions, training
+from models_zoo.services import browse, catalog, cold_start, queue_scores, suggestions, training
 from models_zoo.services.training_defaults import check_training_defaults
 
 
@@ -46,6 +46,7 @@ PROVIDERS: dict[str, Any] = {
     "model_suggestion": suggestions.current_suggestion,
     "transfer_in_force": suggestions.transfer_in_force,
     "suggestion_pairs": suggestions.suggestion_pairs,
+    "example_predictions": browse.example_predictions,
     "training_queue": training.queue_for,
     "model_version_count": model_version_count,
     "refused_model_name": refused_model_name,
