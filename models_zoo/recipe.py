@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from models_zoo.backends._classify import decide
 from models_zoo.backends.base import Item
+from models_zoo.backends.embedding_head import EmbeddingHeadBackend
 from models_zoo.splits import SplitEmpty, parse_split, split_positions
 
 # A run needs this many gold examples and two label sets (models_zoo.services.datasets).
@@ -59,8 +61,6 @@ class TrainingRecipe:
         in example id order; `values`: the rows' metadata values of a group or date split's
         field. None when a run could not train on them (too few labels, one class, an empty
         side of the split)."""
-        from models_zoo.backends.embedding_head import EmbeddingHeadBackend
-
         y = np.asarray(y)
         if self.trainable(y):
             return None
@@ -86,6 +86,4 @@ def scores_of(backend: Any, x: np.ndarray) -> np.ndarray:
 def decisions_of(backend: Any, scores: np.ndarray) -> np.ndarray:
     """0/1 decisions with the backend's calibrated thresholds (argmax for single-label), as the
     prediction API decides."""
-    from models_zoo.backends._classify import decide
-
     return decide(scores, backend.labels, backend.task_type, backend.thresholds)

@@ -19,6 +19,7 @@ from annotator.importers.mapping import (
     get_field,
 )
 from annotator.importers.readers import reader_for
+from annotator.importers.service import open_source
 from config.text_safety import for_display
 
 PREVIEW_ROWS = 10
@@ -155,8 +156,6 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
                    n: int = PREVIEW_ROWS) -> Preview:
     """Parse the first `n` records of `source` with `mapping` (None: detected) the way
     `import_file` would, storing nothing. Each row carries its text and labels or its error."""
-    from annotator.importers.service import open_source
-
     parsed = ColumnMapping.parse(mapping)
     builder = RowBuilder(project, parsed, fmt)
     detected: ResolvedColumns | None = None

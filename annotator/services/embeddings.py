@@ -46,7 +46,7 @@ from annotator.services.embedding_storage import (
 )
 from annotator.services.projects import ProjectRuleError
 from config import hooks
-from config.enqueue import BrokerUnavailable, enqueue_many
+from config.enqueue import BrokerUnavailable, enqueue, enqueue_many
 from config.failures import public_reason
 from config.resilience import CONNECTION_ERRORS, reset_connections
 from config.storage import ObjectMissing
@@ -267,7 +267,6 @@ def _rescore_query_queue(project_id: int) -> None:
     """The `query` queue (issue 18) ranks by the stored vectors: score it once they are ready."""
     if not Project.objects.filter(pk=project_id, queue_strategy="query").exists():
         return
-    from config.enqueue import BrokerUnavailable, enqueue
 
     try:
         enqueue("vigia.rescore_queue", [project_id])

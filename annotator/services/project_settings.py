@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from annotator.models import Normalization
 from annotator.services.projects import ProjectRuleError
 from config import hooks
 from config.inputs import INT32_MAX, INT64_MIN, InvalidInput, parse_int
@@ -54,8 +55,6 @@ def check_retrain_settings(fields: Mapping[str, Any], task_type: str,
     (`retrain_every`, `retrain_backend`, `auto_promote`); returns the fields with retrain_every
     normalised (0 -> None). The backend must train `task_type` (not re-checked when it is the
     project's `current_backend` of an unchanged task type: that check imports the backends)."""
-    from annotator.models import Normalization
-
     out = dict(fields)
     if "overlap" in fields:
         overlap = fields["overlap"]

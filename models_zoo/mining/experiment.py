@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from annotator.mining import algorithm as A
+from models_zoo.backends.embedding_head import EmbeddingHeadConfig
 
 SETTINGS = ("random", "1sigma", "2sigma", "3sigma")
 Fit = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
@@ -24,8 +25,6 @@ Fit = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 def fit_logistic_head(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, seed: int) -> np.ndarray:
     """Predicted 0/1 for `x_test` from embedding_head's logistic head (its config defaults)."""
     from sklearn.linear_model import LogisticRegression
-
-    from models_zoo.backends.embedding_head import EmbeddingHeadConfig
 
     cfg = EmbeddingHeadConfig()
     model = LogisticRegression(

@@ -17,7 +17,15 @@ from django.utils import timezone
 
 from annotator.mining import algorithm as A
 from annotator.models import Example, Project
+from annotator.models_embeddings import EmbeddingSet, EmbeddingState
 from annotator.models_mining import MiningState, NegativesExperiment
+from annotator.services.embeddings import (
+    check_encoder,
+    load_vectors,
+    ready_embedding_set,
+    request_embedding_set,
+)
+from annotator.services.projects import ProjectRuleError
 from config.enqueue import BrokerUnavailable, enqueue_on_commit
 from config.enqueue import enqueue as enqueue_task
 from config.failures import public_reason
@@ -70,9 +78,6 @@ def create_experiment(project: Project, user: Any, data: Mapping[str, Any]) -> N
 
 
 def _encoder(raw: Any) -> str:
-    from annotator.services.embeddings import check_encoder
-    from annotator.services.projects import ProjectRuleError
-
     try:
         return check_encoder(raw)
     except ProjectRuleError as exc:
@@ -104,13 +109,6 @@ def _fail(experiment: NegativesExperiment, message: str) -> str:
 
 def run_experiment(experiment_id: int) -> str:
     """Task body: "succeeded", "failed", "wait" (vectors not ready) or "skipped"."""
-    from annotator.models_embeddings import EmbeddingSet, EmbeddingState
-    from annotator.services.embeddings import (
-        load_vectors,
-        ready_embedding_set,
-        request_embedding_set,
-    )
-
     experiment = NegativesExperiment.objects.select_related("project").filter(pk=experiment_id).first()
     if experiment is None or experiment.state in (MiningState.SUCCEEDED, MiningState.FAILED):
         return "skipped"

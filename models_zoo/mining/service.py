@@ -20,7 +20,15 @@ from django.utils import timezone
 from annotator.gold import resolve_gold
 from annotator.mining import algorithm as A
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
+from annotator.models_embeddings import EmbeddingSet, EmbeddingState
 from annotator.models_mining import MiningMode, MiningRun, MiningState, Proposal, ProposalStatus
+from annotator.services.embeddings import (
+    check_encoder,
+    load_vectors,
+    ready_embedding_set,
+    request_embedding_set,
+)
+from annotator.services.projects import ProjectRuleError
 from config.enqueue import BrokerUnavailable, enqueue_on_commit
 from config.enqueue import enqueue as enqueue_task
 from config.failures import public_reason
@@ -102,8 +110,6 @@ def parse_params(project: Project, data: Mapping[str, Any]) -> dict[str, Any]:
         raise A.MiningError("dedupe_threshold", f"dedupe_threshold {exc.message}.") from None
     if not 0 < threshold <= 1:
         raise A.MiningError("dedupe_threshold", "dedupe_threshold must be in (0, 1].")
-    from annotator.services.embeddings import check_encoder
-    from annotator.services.projects import ProjectRuleError
 
     try:
         encoder = check_encoder(data.get("encoder"))
@@ -121,8 +127,6 @@ def parse_params(project: Project, data: Mapping[str, Any]) -> dict[str, Any]:
 def band_capacity(project: Project, params: Mapping[str, Any], positives: list[int]) -> int | None:
     """How many unannotated examples fall in the band, when a ready embedding set exists (a
     quick check before queueing: one matrix-vector product); None when there is no set yet."""
-    from annotator.services.embeddings import load_vectors, ready_embedding_set
-
     embedding_set = ready_embedding_set(project, params["encoder"])
     if embedding_set is None:
         return None
@@ -184,9 +188,6 @@ def _fail(run: MiningRun, message: str) -> str:
 
 def _wait_for_vectors(run: MiningRun) -> str | None:
     """None when a ready set exists; else request it (first time) and say "wait", or fail."""
-    from annotator.models_embeddings import EmbeddingSet, EmbeddingState
-    from annotator.services.embeddings import ready_embedding_set, request_embedding_set
-
     if ready_embedding_set(run.project, run.encoder) is not None:
         return None
     existing = EmbeddingSet.objects.filter(project=run.project, encoder=run.encoder).first()
@@ -232,8 +233,6 @@ def _normalized_texts(example_ids: list[int]) -> dict[int, str]:
 
 def mine_run(run: MiningRun) -> MiningRun:
     """Mine and store, timed end to end (load, score, fit, band, exclusions, draw, store)."""
-    from annotator.services.embeddings import load_vectors, ready_embedding_set
-
     started = time.perf_counter()
     project = run.project
     embedding_set = ready_embedding_set(project, run.encoder)

@@ -37,6 +37,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from annotator.filters import _has_label
 from annotator.models import Annotation, AnnotationSource, Example, Project
 from config.inputs import InvalidInput, loads_json, parse_float, parse_int
+from models_zoo.models import ModelVersion, Prediction
 
 PAGE_SIZES = (25, 50, 100, 200)
 COUNT_CAP = 1000
@@ -202,8 +203,6 @@ def parse_filter(params: Mapping[str, Any]) -> BrowseFilter:
 
 
 def current_version(project: Project) -> Any | None:
-    from models_zoo.models import ModelVersion
-
     return ModelVersion.objects.filter(project=project, is_current=True).first()
 
 
@@ -267,8 +266,6 @@ def filtered_examples(project: Project, f: BrowseFilter) -> QuerySet[Example]:
     """The project's examples matching `f`, sorted, with `browse_score` annotated when the
     filter or sort uses the model score. Raises BrowseFilterInvalid for values that only the
     project can judge (a score label the model lacks, scoring without a model)."""
-    from models_zoo.models import Prediction
-
     qs = Example.objects.filter(project=project)
     ann = Annotation._meta.db_table
     pred = Prediction._meta.db_table
@@ -357,8 +354,6 @@ def browse_page(project: Project, f: BrowseFilter) -> BrowsePage:
     """One page of `filtered_examples`, with annotations and current predictions prefetched."""
     from django.db.models import Prefetch
 
-    from models_zoo.models import Prediction
-
     qs = filtered_examples(project, f)
     start = (f.page - 1) * f.page_size
     version = current_version(project)
@@ -398,8 +393,6 @@ def browse_page(project: Project, f: BrowseFilter) -> BrowsePage:
 def example_predictions(example: Example) -> list[dict[str, Any]]:
     """Every model version's prediction of `example`, newest version first: [{version,
     is_current, labels, spans, scores: [(label, score, threshold, above)]}]."""
-    from models_zoo.models import Prediction
-
     out = []
     for p in (Prediction.objects.filter(example=example).select_related("model_version")
               .order_by("-model_version_id")):

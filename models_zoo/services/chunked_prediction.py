@@ -42,6 +42,7 @@ from models_zoo.services.embedding_reuse import predict_in_batches
 from models_zoo.services.prediction import item_for_example
 from models_zoo.services.prediction_rows import write_predictions
 from models_zoo.services.prevalence import index_updated
+from models_zoo.services.training import queue_for
 from models_zoo.serving import ModelCache, get_model_cache, version_ref
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,6 @@ def _ranges(project_id: int, version_id: int, chunk_size: int) -> list[tuple[int
 
 
 def _queue_for(version: ModelVersion) -> str:
-    from models_zoo.services.training import queue_for
-
     return queue_for(version.backend)
 
 

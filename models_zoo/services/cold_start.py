@@ -21,9 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from annotator.models import Project, TaskType
+from annotator.models import EmbeddingSet, EmbeddingState, Project, TaskType
+from annotator.permissions import get_project_for, visible_projects
+from annotator.services.embeddings import encode_texts, load_vectors, ready_embedding_set
 from annotator.services.projects import ProjectRuleError
 from config.text_safety import find_unsafe
+from models_zoo.active_learning.starts import query_closeness
+from models_zoo.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +99,6 @@ def readable_foreign_version(user: Any, project: Project, version_id: Any, field
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
 
-    from annotator.permissions import get_project_for
-    from models_zoo.models import ModelVersion
-
     if isinstance(version_id, bool) or not isinstance(version_id, int) or not 1 <= version_id <= 2**63 - 1:
         raise ProjectRuleError(f"a model version id, got {version_id!r}.", field)
     version = ModelVersion.objects.select_related("project").filter(pk=version_id).first()
@@ -125,8 +126,6 @@ def readable_foreign_version(user: Any, project: Project, version_id: Any, field
 
 
 def own_current_version(project: Project) -> Any:
-    from models_zoo.models import ModelVersion
-
     return ModelVersion.objects.filter(project=project, is_current=True).first()
 
 
@@ -138,7 +137,6 @@ def effective_version(project: Project) -> tuple[Any, bool]:
         return own, False
     if project.transfer_model_version_id is None:
         return None, False
-    from models_zoo.models import ModelVersion
 
     return ModelVersion.objects.filter(pk=project.transfer_model_version_id).first(), True
 
@@ -165,9 +163,6 @@ def usable_embedding_set(project: Project) -> Any:
     any encoder (descriptions are then embedded with that set's encoder), else None."""
     from django.db.models import Q
 
-    from annotator.models import EmbeddingSet, EmbeddingState
-    from annotator.services.embeddings import ready_embedding_set
-
     return ready_embedding_set(project) or (
         EmbeddingSet.objects.filter(project=project)
         .filter(Q(state=EmbeddingState.READY) | Q(ready_at__isnull=False)).order_by("-pk").first())
@@ -177,9 +172,6 @@ def query_priorities(project: Project) -> tuple[np.ndarray, np.ndarray] | None:
     """(example ids, closeness) for the `query` strategy: each stored vector's best cosine to
     the project's descriptions (clipped to [0, 1]: the queue keeps -1 for "unscored"); None
     without descriptions or a ready embedding set (the queue then stays in random order)."""
-    from annotator.services.embeddings import encode_texts, load_vectors
-    from models_zoo.active_learning.starts import query_closeness
-
     texts = [t for t in (project.queue_query or []) if isinstance(t, str) and t.strip()]
     embedding_set = usable_embedding_set(project)
     if not texts or embedding_set is None:
@@ -196,9 +188,6 @@ def query_priorities(project: Project) -> tuple[np.ndarray, np.ndarray] | None:
 def transfer_candidates(user: Any, project: Project, limit: int = 200) -> list[Any]:
     """Model versions of other projects `user` can read whose label names are this project's
     (the queue page's choices for `transfer_model_version`), newest first."""
-    from annotator.permissions import visible_projects
-    from models_zoo.models import ModelVersion
-
     mine = sorted(project.labels.values_list("name", flat=True))
     versions = (ModelVersion.objects.filter(project__in=visible_projects(user))
                 .exclude(project=project).select_related("project").order_by("-pk")[:limit])

@@ -19,6 +19,8 @@ from annotator.services.embeddings import load_vectors, ready_embedding_set, sto
 from config.enqueue import BrokerUnavailable, enqueue
 from config.storage import StorageError, get_storage
 from models_zoo.embedding_map import MIN_UMAP, project_map
+from models_zoo.models import Prediction
+from models_zoo.services.versions import current_version
 
 MAP_FILE = "map.json"
 PENDING_FILE = "map.pending"
@@ -130,9 +132,6 @@ def _gold_labels(project: Project) -> dict[int, str]:
 def _predicted_labels(project: Project) -> tuple[dict[int, str], dict[int, str]]:
     """(example id -> predicted label group, example id -> "label score (threshold t)" text)
     from the current version's stored predictions."""
-    from models_zoo.models import Prediction
-    from models_zoo.services.versions import current_version
-
     version = current_version(project)
     if version is None:
         return {}, {}

@@ -17,6 +17,9 @@ from typing import Any
 from annotator.models import Example, Project
 from models_zoo.active_learning.stopping import decisions_kappa, stopping_hint
 from models_zoo.models import ModelVersion, Prediction
+from models_zoo.services.embedding_reuse import predict_with_store
+from models_zoo.services.prediction import item_for_example
+from models_zoo.services.prediction_rows import write_predictions
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +36,6 @@ def stop_set_ids(project_id: int, size: int = STOP_SET_SIZE) -> list[int]:
 def record_stop_set(version: ModelVersion, backend: Any) -> int:
     """Predict the stop set with the freshly trained `backend` into Prediction rows of
     `version`; returns how many were written. Never fails the run (logged instead)."""
-    from models_zoo.services.embedding_reuse import predict_with_store
-    from models_zoo.services.prediction import item_for_example
-    from models_zoo.services.prediction_rows import write_predictions
-
     try:
         project = Project.objects.get(pk=version.project_id)
         ids = stop_set_ids(project.pk)

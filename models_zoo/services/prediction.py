@@ -19,6 +19,7 @@ from typing import Any
 from annotator.media import read_media
 from annotator.models import Example, Project, Role, TaskType
 from annotator.normalize import normalize
+from annotator.permissions import require_role
 from models_zoo.backends.base import Item, ItemPrediction
 from models_zoo.models import ModelVersion, Prediction
 from models_zoo.services.embedding_reuse import predict_in_batches
@@ -253,8 +254,6 @@ def project_for_prediction(user: Any, project_id: int | str) -> Project:
     get_project_for: 404 for outsiders and unknown ids, the caller's role on `current_role`;
     the version is read by `annotated_version_ref`."""
     from django.http import Http404
-
-    from annotator.permissions import require_role
 
     try:
         pk = int(project_id)

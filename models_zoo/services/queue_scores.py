@@ -23,9 +23,11 @@ import numpy as np
 from django.db import connection, transaction
 
 from annotator.models import Example, Project
+from annotator.services.embeddings import MissingVectors, load_vectors, ready_embedding_set
 from config.enqueue import enqueue_on_commit
 from models_zoo.active_learning import scoring
 from models_zoo.active_learning.queue_strategies import AL_STRATEGIES
+from models_zoo.models import ModelVersion, Prediction
 from models_zoo.services.cold_start import (
     effective_version,
     own_current_version,
@@ -45,8 +47,6 @@ _WRITE_CHUNK = 20_000
 def _current_predictions(project: Project) -> tuple[list[str], np.ndarray, np.ndarray] | None:
     """(labels, example ids, scores) of the version that drives the queue: the project's
     current one, else its transfer model version (issue 18)."""
-    from models_zoo.models import Prediction
-
     version, _transfer = effective_version(project)
     if version is None:
         return None
@@ -64,8 +64,6 @@ def _current_predictions(project: Project) -> tuple[list[str], np.ndarray, np.nd
 def _span_priorities(project: Project) -> tuple[np.ndarray, np.ndarray]:
     """Spans: (ids, 1 - mean per-word confidence) from the current version's stored
     predictions; rows without a confidence (written before it was stored) stay unscored."""
-    from models_zoo.models import ModelVersion, Prediction
-
     version = ModelVersion.objects.filter(project=project, is_current=True).first()
     if version is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
@@ -81,8 +79,6 @@ def _span_priorities(project: Project) -> tuple[np.ndarray, np.ndarray]:
 def _diverse_lift(project: Project, ids: np.ndarray, base: np.ndarray, seed: int) -> np.ndarray:
     """margin_diverse: +1 for the diverse batch, on the stored vectors of the candidates only
     (never the whole project's vectors)."""
-    from annotator.services.embeddings import MissingVectors, load_vectors, ready_embedding_set
-
     out = base.copy()
     embedding_set = ready_embedding_set(project)
     if embedding_set is None or len(ids) == 0:
@@ -204,8 +200,6 @@ def why_picked(project: Project, example: Example) -> dict[str, Any]:
 def rescore_if_current(project_id: int, version_id: int) -> int:
     """After `version_id` predicted the project: rescore when it is (still) the current model
     and the project's queue is an active-learning one; returns how many got a score."""
-    from models_zoo.models import ModelVersion
-
     project = Project.objects.filter(pk=project_id).first()
     if project is None or project.queue_strategy not in AL_STRATEGIES:
         return 0

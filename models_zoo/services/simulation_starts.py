@@ -14,18 +14,22 @@ from typing import Any
 import numpy as np
 
 from annotator.models import Example, Project
+from annotator.services.embeddings import encode_texts
+from annotator.services.projects import ProjectRuleError
 from config.text_safety import find_unsafe
 from models_zoo.active_learning.simulation import Start
 from models_zoo.active_learning.starts import keyword_matches, query_closeness
+from models_zoo.models import ModelVersion
+from models_zoo.services.cold_start import parse_descriptions, readable_foreign_version
+from models_zoo.services.embedding_reuse import predict_in_batches
+from models_zoo.services.prediction import item_for_example
+from models_zoo.serving import get_model_cache, version_ref
 
 MAX_STARTS = 4
 MAX_KEYWORDS = 50
 
 
 def _one(raw: Any, project: Project, user: Any) -> Any:
-    from annotator.services.projects import ProjectRuleError
-    from models_zoo.services.cold_start import parse_descriptions, readable_foreign_version
-
     if raw == "random":
         return "random"
     if not isinstance(raw, dict) or len(raw) != 1:
@@ -66,11 +70,6 @@ def _model_scores(project: Project, version_id: int, ids: np.ndarray, label: str
     """The other project's version's probability of the label on each simulated example (read
     through the model cache; embedding_head takes this project's stored vectors when its
     encoder matches)."""
-    from models_zoo.models import ModelVersion
-    from models_zoo.services.embedding_reuse import predict_in_batches
-    from models_zoo.services.prediction import item_for_example
-    from models_zoo.serving import get_model_cache, version_ref
-
     version = ModelVersion.objects.filter(pk=version_id).first()
     if version is None:
         raise ValueError(f"start: model version {version_id} no longer exists")
@@ -85,8 +84,6 @@ def _model_scores(project: Project, version_id: int, ids: np.ndarray, label: str
 def build_starts(specs: list[Any], project: Project, data: dict[str, Any],
                  label_index: int | None) -> list[Start]:
     """The Start of each spec over the simulated rows (`data` from the simulation service)."""
-    from annotator.services.embeddings import encode_texts
-
     out = []
     for spec in specs:
         if spec == "random":

@@ -20,9 +20,13 @@ from django.utils import timezone
 from annotator.gold import gold_examples
 from annotator.models import Example, Project, TaskType
 from annotator.models_simulation import Simulation, SimulationState
+from annotator.services.embeddings import load_vectors
+from config.enqueue import enqueue_on_commit
 from config.failures import public_reason
 from models_zoo.active_learning.simulation import LABEL_STRATEGIES, SIMULATION_STRATEGIES, simulate
+from models_zoo.services.cold_start import usable_embedding_set
 from models_zoo.services.simulation_starts import build_starts, parse_starts
+from models_zoo.services.training_defaults import project_recipe
 
 logger = logging.getLogger(__name__)
 SIMULATE_TASK = "vigia.simulate"
@@ -109,8 +113,6 @@ def _as_list(start: Any) -> list[Any]:
 def create_simulation(project: Project, user: AbstractBaseUser | None, data: Any) -> Simulation:
     """Store a queued simulation and send `vigia.simulate` once the transaction commits;
     config.enqueue.BrokerUnavailable (a 503) marks it failed with the reason."""
-    from config.enqueue import enqueue_on_commit
-
     params = parse_params(project, data, user)
     simulation = Simulation.objects.create(project=project, created_by=user, params=params)
     pk = simulation.pk
@@ -127,8 +129,6 @@ def create_simulation(project: Project, user: AbstractBaseUser | None, data: Any
 def _data(project: Project, split_field: str | None) -> dict[str, Any]:
     """The project's labelled examples that have vectors, in example id order: ids, vectors,
     gold matrix, texts (for keywords), metadata values of `split_field`, the encoder."""
-    from annotator.services.embeddings import load_vectors
-    from models_zoo.services.cold_start import usable_embedding_set
     embedding_set = usable_embedding_set(project)
     if embedding_set is None:
         raise SimulationError("embeddings", "the project has no ready embedding set: embed it first")
@@ -152,8 +152,6 @@ def _data(project: Project, split_field: str | None) -> dict[str, Any]:
 
 def run_simulation(simulation_id: int) -> Simulation:
     """The job body: mark running, simulate with progress, store the result (or the error)."""
-    from models_zoo.services.training_defaults import project_recipe
-
     simulation = Simulation.objects.select_related("project").get(pk=simulation_id)
     if simulation.state not in (SimulationState.QUEUED, SimulationState.RUNNING):
         return simulation  # redelivered after it finished

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from annotator.models import Project
 from annotator.services.projects import ProjectRuleError
 from models_zoo.backends.base import Backend
+from models_zoo.recipe import TrainingRecipe
 from models_zoo.splits import parse_split
 from models_zoo.thresholds import OBJECTIVES, check_targets
 
@@ -46,7 +47,6 @@ def project_recipe(project: Project, encoder: str | None = None) -> Any:
     threshold objective and targets) exactly as `start_training_run` completes a run's config;
     `encoder`: the embedding set's encoder the vectors come from. A project that retrains
     another backend gets embedding_head with its defaults, and the recipe says so."""
-    from models_zoo.recipe import TrainingRecipe
     from models_zoo.services.training import backend_class, validate_config
 
     cls = backend_class("embedding_head")

@@ -10,13 +10,12 @@ from rest_framework.exceptions import APIException, ValidationError
 
 from annotator.permissions import get_project_for
 from annotator.web.svg_chart import build_chart
+from models_zoo.api.index_views import index_for_request
+from models_zoo.models import ModelVersion
 
 
 @login_required
 def index_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    from models_zoo.api.index_views import index_for_request
-    from models_zoo.models import ModelVersion
-
     project = get_project_for(request.user, project_id)
     labels = list(project.labels.values_list("name", flat=True))
     versions = list(ModelVersion.objects.filter(project=project).order_by("-id"))

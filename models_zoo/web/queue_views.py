@@ -10,6 +10,9 @@ from annotator.models import Example, Role
 from annotator.permissions import RANK, get_project_for
 from annotator.services.projects import ProjectRuleError, update_project
 from annotator.services.queue_strategies import STRATEGIES
+from models_zoo.active_learning.queue_strategies import AL_STRATEGIES
+from models_zoo.services.cold_start import effective_version, transfer_candidates
+from models_zoo.services.queue_scores import strategy_in_force
 
 
 @login_required
@@ -40,9 +43,6 @@ def queue_settings(request: HttpRequest, project_id: int) -> HttpResponse:
             project.refresh_from_db()
         else:
             return redirect("queue-settings", project_id=project.pk)
-    from models_zoo.active_learning.queue_strategies import AL_STRATEGIES
-    from models_zoo.services.cold_start import effective_version, transfer_candidates
-    from models_zoo.services.queue_scores import strategy_in_force
 
     scored = Example.objects.filter(project=project, al_score__gte=0).count()
     driving, is_transfer = effective_version(project)

@@ -10,13 +10,16 @@ from django.shortcuts import redirect, render
 from annotator.models import Role
 from annotator.models_simulation import Simulation, SimulationState
 from annotator.permissions import get_project_for
+from config.enqueue import BrokerUnavailable
 from models_zoo.active_learning.simulation import SIMULATION_STRATEGIES
+from models_zoo.services.cold_start import transfer_candidates
 from models_zoo.services.simulations import (
     DEFAULTS,
     SimulationError,
     create_simulation,
     start_name,
 )
+from models_zoo.web.learning_svg import curve_svg
 
 HTMX_STOP_POLLING = 286
 INT_FIELDS = ("n0", "batch", "rounds", "seeds")
@@ -73,8 +76,6 @@ def _form_values(posted: dict) -> dict:
 @login_required
 def simulations_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_project_for(request.user, project_id, Role.ADMIN)
-    from config.enqueue import BrokerUnavailable
-    from models_zoo.services.cold_start import transfer_candidates
 
     error, status, posted = None, 200, DEFAULTS
     if request.method == "POST":
@@ -97,8 +98,6 @@ def simulations_page(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 def simulation_page(request: HttpRequest, project_id: int, simulation_id: int) -> HttpResponse:
-    from models_zoo.web.learning_svg import curve_svg
-
     project = get_project_for(request.user, project_id, Role.ADMIN)
     simulation = Simulation.objects.filter(pk=simulation_id, project=project).first()
     if simulation is None:

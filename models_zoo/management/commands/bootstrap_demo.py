@@ -16,7 +16,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from annotator.importers import import_file
 from annotator.models import Label, Membership, Project, Role, TaskType
+from models_zoo.models import ModelVersion
+from models_zoo.services.training import TrainingRequestError, start_training_run
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "crisislex_t6_sample.csv"
 DEMO_PROJECT = "CrisisLex demo: is the tweet about the crisis?"
@@ -59,7 +62,6 @@ def build_demo() -> Demo:
     if project is None:
         project = _create_project(admin, annotator)
         run_id = _queue_first_model(project, admin)
-    from models_zoo.models import ModelVersion
 
     current = ModelVersion.objects.filter(project=project, is_current=True).values_list("pk", flat=True)
     return Demo(project=project, examples=project.examples.count(), password=password,
@@ -69,8 +71,6 @@ def build_demo() -> Demo:
 
 @transaction.atomic
 def _create_project(admin: Any, annotator: Any) -> Project:
-    from annotator.importers import import_file
-
     project = Project.objects.create(
         name=DEMO_PROJECT,
         task_type=TaskType.BINARY,
@@ -95,8 +95,6 @@ def _create_project(admin: Any, annotator: Any) -> Project:
 def _queue_first_model(project: Project, admin: Any) -> int | None:
     """Queue the first training run (sent to the broker once committed; a worker takes it
     when one runs). A broker that refuses leaves the demo without a model, not broken."""
-    from models_zoo.services.training import TrainingRequestError, start_training_run
-
     try:
         run = start_training_run(project, DEMO_BACKEND, {}, admin)
     except TrainingRequestError as exc:

@@ -8,7 +8,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotator.management.commands._project_arg import find_project
 from annotator.mining.algorithm import MiningError
+from annotator.models_mining import MiningRun
+from annotator.services.embeddings import embed_inline, ready_embedding_set, request_embedding_set
 from config.enqueue import BrokerUnavailable
+from models_zoo.mining.service import create_mining_run, mine_run, run_payload
 
 
 class Command(BaseCommand):
@@ -29,9 +32,6 @@ class Command(BaseCommand):
                             help="embed (if needed) and mine in this process instead of a worker")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from annotator.models_mining import MiningRun
-        from models_zoo.mining.service import create_mining_run, mine_run, run_payload
-
         project = find_project(opts["project"])
         data = {k: opts[k] for k in ("label", "band", "n", "tails", "p", "seed", "mode", "encoder")}
         data["dedupe_threshold"] = opts["dedupe_threshold"]
@@ -59,12 +59,6 @@ class Command(BaseCommand):
         )
 
     def _embed_inline(self, project: Any, encoder: str) -> None:
-        from annotator.services.embeddings import (
-            embed_inline,
-            ready_embedding_set,
-            request_embedding_set,
-        )
-
         if ready_embedding_set(project, encoder) is None:
             embedding_set = embed_inline(request_embedding_set(project, encoder))
             self.stdout.write(f"embedded {embedding_set.count} examples ({embedding_set.state})")

@@ -36,6 +36,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from config.embedded_db import ensure_running, running
+from models_zoo.management.commands.bootstrap_demo import build_demo
+
 # A worker that dies this soon after its start waits before the next one (2, 4, ... 30 s).
 _QUICK_DEATH_SECONDS = 30.0
 _MAX_RESTART_PAUSE = 30.0
@@ -165,7 +168,6 @@ class Command(BaseCommand):
         db = settings.DATABASES["default"]
         if db["ENGINE"] != "config.embedded_db":
             return ""
-        from config.embedded_db import ensure_running, running
 
         pgdata = Path(db["PGDATA"])
         began = time.monotonic()
@@ -175,8 +177,6 @@ class Command(BaseCommand):
         return f"embedded PostgreSQL in {_shown(pgdata)} ({how})"
 
     def _prepare_demo(self) -> Any:
-        from models_zoo.management.commands.bootstrap_demo import build_demo
-
         call_command("migrate", interactive=False, verbosity=0)
         return build_demo()
 
