@@ -22,6 +22,7 @@ from annotator.importers.errors import (
 )
 from annotator.importers.mapping import ColumnMapping, RowBuilder
 from annotator.importers.readers import reader_for
+from annotator.services.embeddings import after_examples_changed
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +161,6 @@ def import_file(
     if progress is not None:
         progress(counter.count, rows_seen)
     if imported:
-        from annotator.services.embeddings import after_examples_changed
-
         after_examples_changed(project)  # embed the new examples where a set exists
     logger.info(
         "import into project %s by %s: %s imported, %s duplicates, %s skipped, %.1f s",

@@ -17,7 +17,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q
 
-from annotator.models import Annotation, Example, Label, Membership, Project, Role, TaskType
+from annotator.models import Annotation, Example, Label, Membership, Project, Role, Sample, TaskType
+from annotator.services.queue_strategies import get_strategy
 from config import hooks
 
 # Shortcut keys handed out in order when a label comes without one: digits first (as in
@@ -179,8 +180,6 @@ def check_settings(
     normalised (retrain_every 0 -> None)."""
     strategy = fields.get("queue_strategy")
     if strategy is not None:
-        from annotator.services.queue_strategies import get_strategy
-
         try:
             get_strategy(strategy)
         except ValueError as exc:
@@ -207,8 +206,6 @@ def _with_queue_sample(project: Project | None, changes: dict[str, Any]) -> dict
     changes = dict(changes)
     sample_id = changes.pop("queue_sample")
     if sample_id is not None:
-        from annotator.models import Sample
-
         if project is None or not Sample.objects.filter(pk=sample_id, project=project).exists():
             raise ProjectRuleError(f"sample {sample_id} is not a sample of this project.", "queue_sample")
     changes["queue_sample_id"] = sample_id

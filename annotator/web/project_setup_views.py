@@ -18,6 +18,7 @@ from annotator.models import Membership, Project, Role
 from annotator.permissions import get_project_for
 from annotator.services import project_setup
 from annotator.services import projects as project_service
+from annotator.services.project_settings import default_backend
 from annotator.services.projects import ProjectRuleError
 from annotator.web import project_forms as forms
 from config import hooks
@@ -43,7 +44,6 @@ def project_new(request: HttpRequest) -> HttpResponse:
         try:
             fields = forms.parse_settings(post)
             if not fields.get("retrain_backend"):  # "the default for the task type"
-                from annotator.services.project_settings import default_backend
 
                 fields["retrain_backend"] = default_backend(post.get("task_type", ""))
             project = project_service.create_project(

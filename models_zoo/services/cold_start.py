@@ -26,6 +26,7 @@ from annotator.permissions import get_project_for, visible_projects
 from annotator.services.embeddings import encode_texts, load_vectors, ready_embedding_set
 from annotator.services.projects import ProjectRuleError
 from config.text_safety import find_unsafe
+from models_zoo.active_learning.queue_strategies import AL_STRATEGIES
 from models_zoo.active_learning.starts import query_closeness
 from models_zoo.models import ModelVersion
 
@@ -69,8 +70,6 @@ def check_cold_start(fields: dict[str, Any], project: Project | None, actor: Any
         empty = raw is None or raw == [] or (isinstance(raw, str) and not raw.strip())
         out["queue_query"] = [] if empty else parse_descriptions(raw, "queue_query")
     if "queue_then" in fields:
-        from models_zoo.active_learning.queue_strategies import AL_STRATEGIES
-
         then = fields["queue_then"] or "margin"
         valid = [name for name in AL_STRATEGIES if name != "query"]
         if then not in valid:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from annotator.media import read_media
-from annotator.models import Example, Project, Role, TaskType
+from annotator.models import Example, Membership, Project, Role, TaskType
 from annotator.normalize import normalize
 from annotator.permissions import require_role
 from models_zoo.backends.base import Item, ItemPrediction
@@ -231,8 +231,6 @@ _MAX_ID = 2**63 - 1  # bigint
 def _project_for_prediction_sql() -> str:
     global _PROJECT_FOR_PREDICTION
     if _PROJECT_FOR_PREDICTION is None:
-        from annotator.models import Membership
-
         # At most one row each: (user, project) and the current version per project are unique.
         _PROJECT_FOR_PREDICTION = (
             "SELECT p.*, m.role AS _member_role, v.id AS _current_id, "

@@ -21,7 +21,7 @@ import numpy as np
 from django.db import connection
 from django.db.models.fields.json import KeyTransform
 
-from annotator.models import Example, Project, SampleMember
+from annotator.models import Annotation, AnnotationSource, Example, Project, SampleMember
 from annotator.services.samples import gold_labels
 from models_zoo import prevalence as math_
 from models_zoo.models import ModelVersion, Prediction, PredictionDayLabel
@@ -183,8 +183,6 @@ def _labelled_pairs(
         ids = list(members)
         source = f"sample {sample_id}"
     else:
-        from annotator.models import Annotation, AnnotationSource
-
         trained = set((version.data_snapshot or {}).get("train_example_ids", []))
         annotated = (
             Annotation.objects.filter(example__project=project)
