@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from annotator.models import Normalization
-from annotator.services.projects import ProjectRuleError
+from annotator.services.errors import ProjectRuleError
 from config import hooks
 from config.inputs import INT32_MAX, INT64_MIN, InvalidInput, parse_int
 

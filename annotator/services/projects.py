@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from annotator.models import Annotation, Example, Label, Membership, Project, Role, Sample, TaskType
+from annotator.services.errors import ProjectRuleError
+from annotator.services.project_settings import check_retrain_settings
 from annotator.services.queue_strategies import get_strategy
 from config import hooks
 
@@ -39,17 +41,6 @@ PALETTE = [
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Keys the annotation page keeps for itself (accept, skip, undo, help).
 RESERVED_SHORTCUTS = {" ", "?"}
-
-
-class ProjectRuleError(ValueError):
-    """A request breaks a project rule. `field` names the input; `conflict` marks errors caused
-    by the project's current state (HTTP 409) rather than by malformed input (HTTP 400)."""
-
-    def __init__(self, message: str, field: str = "non_field_errors", conflict: bool = False):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.conflict = conflict
 
 
 @dataclass
@@ -194,8 +185,6 @@ def check_settings(
             )
     if task_type is None:
         return dict(fields)
-    from annotator.services.project_settings import check_retrain_settings
-
     return check_retrain_settings(fields, task_type, current_backend)
 
 

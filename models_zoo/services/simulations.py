@@ -24,9 +24,11 @@ from annotator.services.embeddings import load_vectors
 from config.enqueue import enqueue_on_commit
 from config.failures import public_reason
 from models_zoo.active_learning.simulation import LABEL_STRATEGIES, SIMULATION_STRATEGIES, simulate
+from models_zoo.recipe import TrainingRecipe
 from models_zoo.services.cold_start import usable_embedding_set
 from models_zoo.services.simulation_starts import build_starts, parse_starts
-from models_zoo.services.training_defaults import project_recipe
+from models_zoo.services.training import backend_class, validate_config
+from models_zoo.services.training_defaults import with_project_defaults
 
 logger = logging.getLogger(__name__)
 SIMULATE_TASK = "vigia.simulate"
@@ -40,6 +42,25 @@ class SimulationError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field, self.message = field, message
+
+
+def project_recipe(project: Project, encoder: str | None = None) -> Any:
+    """The recipe a training run of this project would use on vectors (issue 18): embedding_head
+    with its defaults, completed with the project's training defaults (validation split,
+    threshold objective and targets) exactly as `start_training_run` completes a run's config;
+    `encoder`: the embedding set's encoder the vectors come from. A project that retrains
+    another backend gets embedding_head with its defaults, and the recipe says so."""
+    cls = backend_class("embedding_head")
+    config = validate_config(cls, with_project_defaults(project, cls, {}))
+    if encoder:
+        config["encoder"] = encoder
+    backend = project.retrain_backend or "embedding_head"
+    note = "" if backend == "embedding_head" else (
+        f"the project retrains {backend}; simulated rounds fit embedding_head on the stored "
+        "vectors with the project's training defaults")
+    return TrainingRecipe(labels=list(project.labels.values_list("name", flat=True)),
+                          task_type=project.task_type, config=config,
+                          split=dict(config.get("validation_split") or {}), note=note)
 
 
 def _number(params: dict[str, Any], key: str, low: float, high: float, open_low: bool = False,

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from annotator.models import Project
 from annotator.services.projects import ProjectRuleError
 from models_zoo.backends.base import Backend
-from models_zoo.recipe import TrainingRecipe
 from models_zoo.splits import parse_split
 from models_zoo.thresholds import OBJECTIVES, check_targets
 
@@ -39,27 +38,6 @@ def check_targets_name_labels(project: Project, config: dict[str, Any]) -> list[
     """Problems with the config's threshold targets (label names must be the project's)."""
     labels = list(project.labels.values_list("name", flat=True))
     return check_targets(config.get("threshold_targets") or {}, labels)
-
-
-def project_recipe(project: Project, encoder: str | None = None) -> Any:
-    """The recipe a training run of this project would use on vectors (issue 18): embedding_head
-    with its defaults, completed with the project's training defaults (validation split,
-    threshold objective and targets) exactly as `start_training_run` completes a run's config;
-    `encoder`: the embedding set's encoder the vectors come from. A project that retrains
-    another backend gets embedding_head with its defaults, and the recipe says so."""
-    from models_zoo.services.training import backend_class, validate_config
-
-    cls = backend_class("embedding_head")
-    config = validate_config(cls, with_project_defaults(project, cls, {}))
-    if encoder:
-        config["encoder"] = encoder
-    backend = project.retrain_backend or "embedding_head"
-    note = "" if backend == "embedding_head" else (
-        f"the project retrains {backend}; simulated rounds fit embedding_head on the stored "
-        "vectors with the project's training defaults")
-    return TrainingRecipe(labels=list(project.labels.values_list("name", flat=True)),
-                          task_type=project.task_type, config=config,
-                          split=dict(config.get("validation_split") or {}), note=note)
 
 
 def check_training_defaults(fields: Mapping[str, Any], labels: Sequence[str] | None = None) -> None:
