@@ -152,7 +152,7 @@ def predict_with_transfer(project: Project) -> None:
     (its last chunk rescores the queue), unless the project has a model of its own."""
     if transfer_version_id(project) is None:
         return
-    from models_zoo.services.chunked_prediction import start_prediction_job
+    from models_zoo.services.chunked_prediction import start_prediction_job  # cycle (issue 22)
 
     start_prediction_job(project, project.transfer_model_version_id)
 

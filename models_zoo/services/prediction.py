@@ -360,7 +360,7 @@ def start_project_prediction(project: Project) -> dict[str, Any]:
     current now: a promotion while it runs does not mix versions, and the new version gets its
     own job. Raises NoCurrentModel when the project has no current version.
     """
-    from models_zoo.services.chunked_prediction import start_prediction_job
+    from models_zoo.services.chunked_prediction import start_prediction_job  # cycle (issue 22)
 
     ref = current_version_ref(project.pk)
     job = start_prediction_job(project, ref.id)
