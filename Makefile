@@ -53,6 +53,7 @@ test-all: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf var/ .pytest_cache

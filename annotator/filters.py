@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from annotator.api.permissions import project_for_view
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
 from annotator.visibility import visible_annotations
 
@@ -53,7 +54,6 @@ class ExampleFilter(django_filters.FilterSet):
         view = context.get("view")
         if view is None or self.request is None:
             return rows.filter(user__isnull=True)  # no caller known: only what everyone sees
-        from annotator.api.permissions import project_for_view
 
         return rows.filter(visible_annotations(project_for_view(self.request, view), self.request.user))
 

@@ -147,7 +147,7 @@ class Example(models.Model):
     # date columns); indexed with the project so the daily prevalence index is one grouped query.
     posted_at = models.DateTimeField(null=True, blank=True)
     # Active-learning priority under the project's strategy from the current model version
-    # (annotator.services.queue_scores); -1 = not scored yet (handed out last).
+    # (models_zoo.services.queue_scores); -1 = not scored yet (handed out last).
     # db_default too: imports that COPY rows in SQL get the same value.
     al_score = models.FloatField(default=-1.0, db_default=-1.0)
     created_at = models.DateTimeField(auto_now_add=True)

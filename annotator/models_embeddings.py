@@ -13,6 +13,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from annotator.models import Project
+from annotator.services.embedding_storage import delete_project_objects, delete_set_objects
 
 
 class EmbeddingState(models.TextChoices):
@@ -88,8 +89,6 @@ class EmbeddingChunk(models.Model):
 @receiver(post_delete, sender=EmbeddingSet, dispatch_uid="embedding_set_files")
 def _remove_set_files(sender: Any, instance: EmbeddingSet, **kwargs: Any) -> None:
     """A deleted set takes its stored objects along, once the delete commits."""
-    from annotator.services.embedding_storage import delete_set_objects
-
     project_id, set_id = instance.project_id, instance.pk
     transaction.on_commit(lambda: delete_set_objects(project_id, set_id), robust=True)
 
@@ -97,8 +96,6 @@ def _remove_set_files(sender: Any, instance: EmbeddingSet, **kwargs: Any) -> Non
 @receiver(post_delete, sender=Project, dispatch_uid="embedding_project_files")
 def _remove_project_files(sender: Any, instance: Project, **kwargs: Any) -> None:
     """A deleted project's whole embeddings prefix goes too (uploads of failed attempts)."""
-    from annotator.services.embedding_storage import delete_project_objects
-
     project_id = instance.pk
     transaction.on_commit(lambda: delete_project_objects(project_id), robust=True)
 

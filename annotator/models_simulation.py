@@ -25,7 +25,7 @@ class Simulation(models.Model):
                              default=SimulationState.QUEUED)
     progress = models.FloatField(default=0.0)
     # {full_f1, full, curves, aulc, labels_to_95, labels_to_target, starts, sizes, recipe,
-    #  n_examples} (annotator.active_learning.simulation)
+    #  n_examples} (models_zoo.active_learning.simulation)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

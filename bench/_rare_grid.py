@@ -6,7 +6,7 @@ HatEval train -> dev), every fold, every prevalence (the balanced set as it is, 
 and 1% positives) and every subsampling seed:
 
 - positives are subsampled INSIDE EACH GROUP to the prevalence (the product's
-  `annotator.active_learning.starts.subsample_to_prevalence`), on the training groups and on
+  `models_zoo.active_learning.starts.subsample_to_prevalence`), on the training groups and on
   the held-out groups alike, so the test side has the same rate;
 - the training groups are split 80/20 into train and validation by the product's stratified
   split (`models_zoo.splits.stratified_split`, as a default run does);
@@ -43,7 +43,7 @@ def emit(line: str) -> None:
 def subsample_groups(y: np.ndarray, groups: Sequence[str], members: Sequence[int],
                      prevalence: float | None, rng: np.random.Generator) -> list[int]:
     """`members` with positives subsampled to `prevalence` inside each group (None: all)."""
-    from annotator.active_learning.starts import subsample_to_prevalence
+    from models_zoo.active_learning.starts import subsample_to_prevalence
 
     if prevalence is None:
         return sorted(members)

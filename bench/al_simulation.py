@@ -1,5 +1,5 @@
 """Active learning on an unseen event's rare-positive stream (issue 18), through the product's
-own simulation code (annotator.active_learning.simulation.simulate, every round trained with
+own simulation code (models_zoo.active_learning.simulation.simulate, every round trained with
 embedding_head's default recipe: models_zoo.recipe.TrainingRecipe).
 
     OMP_NUM_THREADS=1 nice .venv/bin/python bench/al_simulation.py [--sets t6 t26]
@@ -89,8 +89,8 @@ def encode_queries(texts):
 def one_pool(name, x, y, texts, label, description, keywords, previous, args, prevalence):
     """Simulate one held-out pool; `previous`: (x, y) of the other events for the model start."""
 
-    from annotator.active_learning.simulation import Start, simulate
-    from annotator.active_learning.starts import keyword_matches, query_closeness
+    from models_zoo.active_learning.simulation import Start, simulate
+    from models_zoo.active_learning.starts import keyword_matches, query_closeness
     from models_zoo.recipe import scores_of
 
     recipe = recipe_for(label)
@@ -205,7 +205,7 @@ def round_timing(args):
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from annotator.active_learning import scoring
+    from models_zoo.active_learning import scoring
     from models_zoo.recipe import scores_of
 
     rng = np.random.default_rng(0)

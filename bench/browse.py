@@ -6,7 +6,7 @@ Creates (once) and migrates its own database and bulk-generates the examples in 
 INSERT ... SELECT FROM generate_series, the fast path the queue bench uses; the two GIN indexes
 are dropped during the load and rebuilt after, as a bulk load would), with a tenth of them
 annotated (labels HS/TR/AG) and a current model version predicting all of them. Then times
-`annotator.services.browse.browse_page` (one page of 50 plus the capped match count, what the
+`models_zoo.services.browse.browse_page` (one page of 50 plus the capped match count, what the
 page and `GET /browse` run) for: no filter, full-text search, a label filter, a score range, a
 metadata filter and sort by date, over random pages 1-20. Reference in the same run: the bare
 `SELECT id FROM annotator_example WHERE project_id = %s ORDER BY id LIMIT 50 OFFSET ...` page.
@@ -151,7 +151,7 @@ def main() -> None:
     setup_django(args.db)
     from django.db import connection
 
-    from annotator.services.browse import browse_page, parse_filter
+    from models_zoo.services.browse import browse_page, parse_filter
 
     project = ensure_project(args.rows)
     rng = random.Random(0)

@@ -8,7 +8,7 @@ positive (import annotations), and writes synthetic unit vectors (float32) throu
 store's real shard format into a ready EmbeddingSet: `--shards` chunk shards, then merged into
 one as the embedding job does when a set becomes ready (readers map that file; `--no-merge`
 leaves the chunks, which readers concatenate). Then, per band 1, 2, 3, it
-times the whole mining run of `annotator.mining.service.mine_run` (load, score, fit, band,
+times the whole mining run of `models_zoo.mining.service.mine_run` (load, score, fit, band,
 exclusions, draw, store 864 proposals) and, in the same run, the reference: `vectors @ anchor`
 over the same loaded matrix. Prints one figure per line. Goal: the mining run under 1 s.
 
@@ -133,9 +133,9 @@ def main() -> None:
     setup_django(args.db, args.artifacts or str(Path(tempfile.gettempdir()) / "vigia-bench-mining" / args.db))
 
     from annotator.mining.algorithm import MiningError, anchor_vector
-    from annotator.mining.service import create_mining_run, mine_run
     from annotator.models import MiningRun
     from annotator.services.embeddings import load_vectors, ready_embedding_set
+    from models_zoo.mining.service import create_mining_run, mine_run
 
     project = ensure_project(args.examples, args.dim, args.shards, merge=not args.no_merge)
     MiningRun.objects.filter(project=project).delete()

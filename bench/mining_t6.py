@@ -5,7 +5,7 @@ Reads `../shared/datasets/crisislex/CrisisLexT6`, keeps up to `--off-per-event` 
 on-topic tweets (the positives) per event, seeded,
 normalises them as a project would (`strip`), drops duplicate texts, encodes them once with the
 packaged all-MiniLM-L6-v2 through the one encoder code path (vectors cached in `--cache`), and runs
-`annotator.mining.experiment.run_negatives_experiment` holding each event out in turn.
+`models_zoo.mining.experiment.run_negatives_experiment` holding each event out in turn.
 
     OMP_NUM_THREADS=1 nice .venv/bin/python bench/mining_t6.py --seeds 3
 
@@ -98,7 +98,7 @@ def main() -> None:
     print(f"{len(vectors)} vectors, {int(positive.sum())} on-topic, groups {sorted(set(groups))}")
     if args.encode_only:
         return
-    from annotator.mining.experiment import run_negatives_experiment
+    from models_zoo.mining.experiment import run_negatives_experiment
 
     t0 = time.perf_counter()
     result = run_negatives_experiment(

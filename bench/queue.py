@@ -11,7 +11,7 @@ Goal: p95 under 50 ms.
 
 `--strategy margin` (or any active-learning strategy): first stores a current model version
 with one Prediction per example (random scores, generated in SQL), times
-`annotator.services.queue_scores.rescore_project` (what a promotion's predict job runs at the
+`models_zoo.services.queue_scores.rescore_project` (what a promotion's predict job runs at the
 end) and then the claims, which order by the stored score.
 """
 from __future__ import annotations
@@ -145,8 +145,8 @@ def prepare_active_learning(project, strategy: str) -> None:
     """A current version with a stored prediction per example, then the rescore, timed."""
     from django.db import connection
 
-    from annotator.services.queue_scores import rescore_project
     from models_zoo.models import ModelVersion
+    from models_zoo.services.queue_scores import rescore_project
 
     project.queue_strategy = strategy
     project.queue_label = "HS"

@@ -6,7 +6,7 @@
   recursive decoder and every recursive walk after it would raise RecursionError, a 500),
   `NaN`, `Infinity` and numbers too large for a double (`1e400` decodes to infinity, which
   neither PostgreSQL's jsonb nor a JSON answer can hold), integers outside int64 (no column is
-  wider), and strings holding NUL or a lone surrogate (`annotator.text_safety`).
+  wider), and strings holding NUL or a lone surrogate (`config.text_safety`).
 - `parse_int` / `parse_float` turn one value (from JSON, a form or a query string) into a
   number within bounds, or raise `InvalidInput(field, message)`: `null` or `""` where a number
   is required, `true`, `"abc"`, `1.5` for an integer, NaN, infinity, and anything outside the
@@ -21,7 +21,7 @@ import math
 import re
 from typing import Any
 
-from annotator.text_safety import find_unsafe
+from config.text_safety import find_unsafe
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from annotator.text_safety import find_unsafe
 from config.inputs import InvalidInput
+from config.text_safety import find_unsafe
 
 
 def wants_json(request: HttpRequest) -> bool:

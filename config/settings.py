@@ -269,7 +269,7 @@ VIGIA_IMPORT_STALE_SECONDS = int(os.environ.get("VIGIA_IMPORT_STALE_SECONDS", "6
 VIGIA_WORKER_STALE_SECONDS = int(os.environ.get("VIGIA_WORKER_STALE_SECONDS", "15"))
 VIGIA_WORKER_WAIT_SECONDS = int(os.environ.get("VIGIA_WORKER_WAIT_SECONDS", "10"))
 # JSON and form bodies of the REST API refuse NUL and lone surrogates with a 400 naming the
-# field (annotator.text_safety), instead of a database error.
+# field (config.text_safety), instead of a database error.
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "annotator.api.parsers.SafeJSONParser",
     "annotator.api.parsers.SafeFormParser",

@@ -26,5 +26,6 @@ urlpatterns = [
     path("", include("integrations.web.urls")),
     # No /media/ route: example images are served to members of their project only, by
     # GET /api/v1/projects/{id}/examples/{eid}/image (annotator/media.py).
+    path("", include("models_zoo.web.loop_urls")),
     path("", include("annotator.web.urls")),
 ]

@@ -9,7 +9,16 @@ class ModelsZooConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the retrain policy's post_save receiver on annotator.Annotation.
-        from models_zoo import signals  # noqa: F401
+        # What annotator asks of the models and the loop, without importing them (config.hooks).
+        from models_zoo import (
+            hooks,
+            signals,  # noqa: F401
+        )
+
+        # The active-learning queue strategies register into annotator's strategy registry.
+        from models_zoo.active_learning import queue_strategies  # noqa: F401
+
+        hooks.install()
 
         # The ONNX encoder engine (no Django) learns where exports live: the shared storage.
         from models_zoo.services.encoder_exports import install

@@ -11,6 +11,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models_zoo.registry import get_backend
+
 if TYPE_CHECKING:
     from models_zoo.backends.base import Backend
 
@@ -64,7 +66,5 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
 
 def load_backend(directory: str | Path) -> Backend:
     """Load a fitted backend from its artifact directory via the registry."""
-    from models_zoo.registry import get_backend
-
     manifest = read_manifest(directory)
     return get_backend(manifest["backend"]).load(directory)

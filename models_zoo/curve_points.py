@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from models_zoo.thresholds import objective_curve
+
 MAX_POINTS = 101
 
 
@@ -95,8 +97,6 @@ def validation_plots(y_true: np.ndarray, scores: np.ndarray, y_pred: np.ndarray,
                      labels: Sequence[str], task_type: str) -> dict[str, Any]:
     """Everything the version page plots, for `metrics["plots"]`: per-label PR and ROC curves
     and the confusion (a matrix for single-label, gold-vs-predicted co-occurrence otherwise)."""
-    from models_zoo.thresholds import objective_curve
-
     curves = {}
     for j, name in enumerate(labels):
         curves[name] = {"pr": pr_points(y_true[:, j], scores[:, j]),

@@ -10,7 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from models_zoo.thresholds import THRESHOLD_GRID  # noqa: F401  (re-exported)
+from models_zoo.thresholds import (
+    THRESHOLD_GRID,  # noqa: F401  (re-exported)
+    calibrate,
+)
 
 
 def labels_to_matrix(gold: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
@@ -29,8 +32,6 @@ def calibrate_thresholds(
 ) -> dict[str, float]:
     """Per-class threshold maximising positive-class F1 on validation (seed 002); 0.5 when a
     class has no positive in the validation split. The other objectives: `models_zoo.thresholds`."""
-    from models_zoo.thresholds import calibrate
-
     thresholds, _ = calibrate(y_true, scores, labels, "f1_positive")
     return thresholds
 

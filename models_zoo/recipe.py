@@ -4,7 +4,7 @@ A training run of `embedding_head` (models_zoo.services.training) orders the gol
 id, divides them with `models_zoo.splits.split_positions` under the run's validation split and
 seed, fits the head on the train side's stored vectors and calibrates the thresholds (on the
 validation side or by cross-validation on the train side) under the config's objective. A
-simulation round (annotator.active_learning.simulation) must do exactly that on the labels it
+simulation round (models_zoo.active_learning.simulation) must do exactly that on the labels it
 has so far, or its curves describe another product (issue 18: fitted at 0.5, Vigia's own
 simulation reported F1 0 for every strategy on a 3% stream). `TrainingRecipe.fit` is that one
 code path: the same split function, the same backend method (`fit_embeddings`), the same config.
@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from models_zoo.backends._classify import decide
 from models_zoo.backends.base import Item
+from models_zoo.backends.embedding_head import EmbeddingHeadBackend
 from models_zoo.splits import SplitEmpty, parse_split, split_positions
 
 # A run needs this many gold examples and two label sets (models_zoo.services.datasets).
@@ -59,8 +61,6 @@ class TrainingRecipe:
         in example id order; `values`: the rows' metadata values of a group or date split's
         field. None when a run could not train on them (too few labels, one class, an empty
         side of the split)."""
-        from models_zoo.backends.embedding_head import EmbeddingHeadBackend
-
         y = np.asarray(y)
         if self.trainable(y):
             return None
@@ -86,6 +86,4 @@ def scores_of(backend: Any, x: np.ndarray) -> np.ndarray:
 def decisions_of(backend: Any, scores: np.ndarray) -> np.ndarray:
     """0/1 decisions with the backend's calibrated thresholds (argmax for single-label), as the
     prediction API decides."""
-    from models_zoo.backends._classify import decide
-
     return decide(scores, backend.labels, backend.task_type, backend.thresholds)

@@ -21,6 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from models_zoo.artifacts import load_backend
+from models_zoo.backends.base import BackendError
+from models_zoo.models import ModelVersion
+from models_zoo.services.artifact_storage import ArtifactUnavailable, local_artifact
+
 if TYPE_CHECKING:
     from models_zoo.backends.base import Backend, Item, ItemPrediction
 
@@ -116,15 +121,11 @@ os.register_at_fork(after_in_child=_forget_executor_after_fork)
 
 
 def _default_loader(artifact_dir: str) -> Backend:
-    from models_zoo.artifacts import load_backend
-
     return load_backend(artifact_dir)
 
 
 def current_version_ref(project_id: int) -> VersionRef:
     """The project's current version (id and artifact) or NoCurrentModel; a single query."""
-    from models_zoo.models import ModelVersion
-
     row = (
         ModelVersion.objects.filter(project_id=project_id, is_current=True)
         .values_list("id", "artifact_dir", "backend", "artifact_checksum")
@@ -138,8 +139,6 @@ def current_version_ref(project_id: int) -> VersionRef:
 
 def version_ref(version_id: int) -> VersionRef:
     """A specific version (e.g. the one a prediction job was started with)."""
-    from models_zoo.models import ModelVersion
-
     row = (
         ModelVersion.objects.filter(pk=version_id)
         .values_list("id", "project_id", "artifact_dir", "backend", "artifact_checksum")
@@ -203,9 +202,6 @@ class ModelCache:
         return model
 
     def _load(self, ref: VersionRef) -> LoadedModel:
-        from models_zoo.backends.base import BackendError
-        from models_zoo.services.artifact_storage import ArtifactUnavailable, local_artifact
-
         started = time.monotonic()
         try:
             # The store itself, or this host's cached copy (downloaded once, checksum-checked).

@@ -14,8 +14,8 @@ def mine_negatives_task(run_id: int) -> str:
     """Mine MiningRun `run_id` (idempotent). Embeds first when the project has no ready
     embedding set: requests it, then sends itself again with a countdown (through
     config.enqueue, like every task message) until the set is ready (or failed)."""
-    from annotator.mining.service import enqueue, run_mining
     from annotator.models_mining import MiningRun
+    from models_zoo.mining.service import enqueue, run_mining
 
     outcome = run_mining(int(run_id))
     if outcome == "wait":
@@ -27,8 +27,8 @@ def mine_negatives_task(run_id: int) -> str:
 @shared_task(name="vigia.negatives_experiment", acks_late=True, ignore_result=True)
 def negatives_experiment_task(experiment_id: int) -> str:
     """Run NegativesExperiment `experiment_id` (idempotent); waits for vectors like mining."""
-    from annotator.mining.experiment_service import enqueue, run_experiment
     from annotator.models_mining import NegativesExperiment
+    from models_zoo.mining.experiment_service import enqueue, run_experiment
 
     outcome = run_experiment(int(experiment_id))
     if outcome == "wait":

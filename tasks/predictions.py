@@ -29,7 +29,7 @@ def predict_project_task(project_id: int, model_version_id: int) -> int:
         "predict_project %s v%s done: %s predictions written", project_id, model_version_id, written
     )
     # The promotion's predictions are what the active-learning queue orders by (issue 9).
-    from annotator.services.queue_scores import rescore_if_current
+    from models_zoo.services.queue_scores import rescore_if_current
 
     rescore_if_current(project_id, model_version_id)
     return written

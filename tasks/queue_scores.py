@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 def rescore_queue_task(project_id: int) -> int:
     """Store `Example.al_score` under the project's strategy from the current version's
     predictions. Idempotent: it rewrites every score from the stored predictions."""
-    from annotator.services.queue_scores import rescore_project
+    from models_zoo.services.queue_scores import rescore_project
 
     scored = rescore_project(project_id)
     logger.info("rescore_queue %s: %s examples scored", project_id, scored)

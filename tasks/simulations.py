@@ -9,6 +9,6 @@ from celery import shared_task
 def simulate_task(simulation_id: int) -> str:
     """Simulate and store the curves on the Simulation row; a redelivered finished job is a
     no-op, a redelivered running one starts over (the result is a pure function of its seeds)."""
-    from annotator.services.simulations import run_simulation
+    from models_zoo.services.simulations import run_simulation
 
     return run_simulation(simulation_id).state

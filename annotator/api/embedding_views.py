@@ -21,7 +21,7 @@ from annotator.api.errors import api_error
 from annotator.models import EmbeddingSet, Example, Project, Role
 from annotator.permissions import get_project_for
 from annotator.services import similarity
-from annotator.services.embeddings import request_embedding_set
+from annotator.services.embeddings import ready_embedding_set, request_embedding_set
 from annotator.services.projects import ProjectRuleError
 
 _detail = inline_serializer("EmbeddingDetail", {"detail": serializers.CharField()})
@@ -80,8 +80,6 @@ def _encoder_param(raw: Any) -> str | None:
 
 
 def _hits_response(project: Project, encoder: str | None, results: list[dict[str, Any]]) -> Response:
-    from annotator.services.embeddings import ready_embedding_set
-
     used = ready_embedding_set(project, encoder)
     return Response({"embedding_set": used.pk if used else None,
                      "encoder": used.encoder if used else encoder, "count": len(results),

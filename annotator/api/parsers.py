@@ -5,7 +5,7 @@ deeper than 64 levels, NaN, Infinity, `1e400`, integers outside int64, and NUL o
 surrogate anywhere are a 400 naming the field (`{"meta.author": ["contains a NUL character
 (U+0000) at character 3"]}`), never a 500 (RecursionError, OverflowError, PostgreSQL's "integer
 out of range"). A body that is not JSON at all is DRF's usual `{"detail": "JSON parse error -
-..."}`. Form and multipart values get the NUL/surrogate rule (`annotator.text_safety`), which
+..."}`. Form and multipart values get the NUL/surrogate rule (`config.text_safety`), which
 the importer applies to file contents too.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
-from annotator.text_safety import find_unsafe
 from config.inputs import InvalidInput, InvalidJSON, loads_json
+from config.text_safety import find_unsafe
 
 
 def _refuse_unsafe(data: Any) -> None:

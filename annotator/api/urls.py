@@ -7,9 +7,6 @@ urlpatterns = [
     path("", include("annotator.api.project_urls")),
     path("", include("annotator.api.io_urls")),
     path("", include("annotator.api.sample_urls")),
-    path("", include("annotator.api.mining_urls")),
     path("", include("annotator.api.embedding_urls")),
-    path("", include("annotator.api.queue_urls")),
-    path("", include("annotator.api.browse_urls")),
 ]
 urlpatterns.append(path("", include("annotator.api.agreement_urls")))

@@ -25,6 +25,7 @@ from annotator.filters import ProjectFilter
 from annotator.models import Label, Membership, Project, Role
 from annotator.permissions import visible_projects
 from annotator.services import projects as project_service
+from annotator.services.project_setup import delete_project
 from annotator.services.projects import ProjectRuleError
 
 CONFLICT = OpenApiResponse(s.DetailSerializer, description="Conflicts with the project's state.")
@@ -127,8 +128,6 @@ class ProjectDetail(generics.RetrieveUpdateDestroyAPIView):
         return Response(s.ProjectSerializer(self.get_object()).data)
 
     def perform_destroy(self, instance: Project) -> None:
-        from annotator.services.project_setup import delete_project
-
         delete_project(instance)
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from annotator.importers.errors import RowError
-from annotator.text_safety import guess_encoding, undecodable_byte
+from config.text_safety import guess_encoding, undecodable_byte
 
 # A tweet is small; a field (or a JSON line) this big means a stray quote swallowed the rest
 # of the file, or the file is not what its format says.

@@ -54,7 +54,7 @@ from annotator.importers.values import (
     split_names,
 )
 from annotator.normalize import content_hash, normalize
-from annotator.text_safety import find_unsafe, unsafe_in_text
+from config.text_safety import find_unsafe, unsafe_in_text
 
 CLASSIFICATION = {"multilabel", "singlelabel", "binary", "multimodal-multilabel"}
 

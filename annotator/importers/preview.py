@@ -21,7 +21,8 @@ from annotator.importers.mapping import (
     get_field,
 )
 from annotator.importers.readers import reader_for
-from annotator.text_safety import for_display
+from annotator.importers.service import open_source
+from config.text_safety import for_display
 
 PREVIEW_ROWS = 10
 # Roles a column can take (besides "label:<name>" and "meta:<key>").
@@ -174,8 +175,6 @@ def preview_import(project: Any, source: Any, fmt: str, mapping: dict[str, Any] 
 
 def _preview(project: Any, source: Any, fmt: str, text_fmt: str, mapping: dict[str, Any] | None,
              n: int, images: PreviewImages) -> Preview:
-    from annotator.importers.service import open_source
-
     parsed = ColumnMapping.parse(mapping)
     builder = RowBuilder(project, parsed, fmt, images=images)
     detected: ResolvedColumns | None = None

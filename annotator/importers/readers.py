@@ -21,8 +21,8 @@ from annotator.importers.lines import (
     UndecodableLine,
     numbered,
 )
-from annotator.text_safety import undecodable_byte
 from config.inputs import InvalidInput, InvalidJSON, loads_json
+from config.text_safety import undecodable_byte
 
 
 def decode_json(text: str) -> Any:

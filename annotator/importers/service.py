@@ -24,6 +24,7 @@ from annotator.importers.errors import (
 )
 from annotator.importers.mapping import ColumnMapping, RowBuilder
 from annotator.importers.readers import reader_for
+from annotator.services.embeddings import after_examples_changed
 
 logger = logging.getLogger(__name__)
 
@@ -182,8 +183,6 @@ def _import(project: Any, source: Any, fmt: str, mapping: ColumnMapping, user: A
     if progress is not None:
         progress(counter.count, rows_seen)
     if imported:
-        from annotator.services.embeddings import after_examples_changed
-
         after_examples_changed(project)  # embed the new examples where a set exists
     logger.info(
         "import into project %s by %s: %s imported, %s duplicates, %s skipped, %.1f s",

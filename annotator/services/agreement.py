@@ -8,12 +8,12 @@ entity-level F1, and alpha over span units (`annotator.agreement.span_units`).
 """
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from typing import Any
 
 from annotator import agreement as A
 from annotator.models import Annotation, AnnotationSource, Project, TaskType
+from config import hooks
 
 
 def _pairs(figures: list[A.PairFigure], key: str) -> list[dict[str, Any]]:
@@ -32,42 +32,6 @@ def _human_rows(project: Project) -> list[Annotation]:
         .select_related("user")
         .order_by("example_id", "id")
     )
-
-
-def _suggestion_pairs(project: Project, rows: list[Annotation]) -> dict[str, list[tuple[Any, Any]]]:
-    """Per annotator, (what they saved, what the model suggested or None).
-
-    The page pre-fills the current version's stored prediction, and annotations do not record
-    what was shown; so the suggestion is taken to be the prediction of the version that was
-    current when the annotation was first saved (latest promoted_at before it), if that
-    prediction existed by then."""
-    from models_zoo.models import ModelVersion, Prediction  # optional app at import time
-
-    versions = list(
-        ModelVersion.objects.filter(project=project, promoted_at__isnull=False)
-        .order_by("promoted_at")
-        .values_list("promoted_at", "pk")
-    )
-    out: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
-    if not versions:
-        return out
-    promoted = [p for p, _ in versions]
-    preds = {
-        (eid, vid): (created, labels, spans)
-        for eid, vid, created, labels, spans in Prediction.objects.filter(
-            model_version_id__in=[v for _, v in versions],
-            example_id__in={r.example_id for r in rows},
-        ).values_list("example_id", "model_version_id", "created_at", "labels", "spans")
-    }
-    spans_task = project.task_type == TaskType.SPANS
-    for r in rows:
-        i = bisect.bisect_right(promoted, r.created_at) - 1
-        pred = preds.get((r.example_id, versions[i][1])) if i >= 0 else None
-        suggested = None
-        if pred is not None and pred[0] <= r.created_at:
-            suggested = pred[2] if spans_task else pred[1]
-        out[r.user.username].append((r.spans if spans_task else r.labels, suggested))
-    return out
 
 
 def agreement_report(project: Project) -> dict[str, Any]:
@@ -115,7 +79,8 @@ def agreement_report(project: Project) -> dict[str, Any]:
             units = [{c: next(iter(v), "") for c, v in item.items()} for item in items]
         overall_pairs = A.pairwise_kappa(units)
         overall_alpha = A.krippendorff_alpha(units)
-    suggestions = _suggestion_pairs(project, rows)
+    # What the model suggested to each annotator (models_zoo, through config.hooks).
+    suggestions = hooks.call("suggestion_pairs", project, rows, default={})
     times: dict[str, list] = defaultdict(list)
     for r in rows:
         times[r.user.username].append(r.created_at)

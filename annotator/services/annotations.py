@@ -30,6 +30,7 @@ from annotator.models import (
     Project,
     TaskType,
 )
+from annotator.services import progress, queue
 from config.resilience import after_commit
 
 # Sent after the transaction that saved a human/model annotation commits, with
@@ -248,8 +249,6 @@ def undo_last_decision(project: Project, user: AbstractBaseUser) -> Any:
     """Undo `user`'s latest decision in `project` (an annotation or a skip) and bring that
     example back to the front of their queue; returns the `queue.LastDecision` undone, or None
     when there is nothing to undo. The annotate page's Undo and `POST .../undo` call this."""
-    from annotator.services import progress, queue  # noqa: PLC0415 (keeps this module light)
-
     last = queue.last_decision(project, user)
     if last is None:
         return None

@@ -8,7 +8,7 @@ that failed or never ran. Readers never see deleted examples: `load_vectors` kee
 still exist in the project.
 
 The text embedded is the one `embedding_head` trains on (`normalized_text`, else `text`), through
-the same encoder function (`models_zoo.backends._encoders.encode_sentences`), so cached vectors
+the same encoder function (`models_zoo.backends._encoders.encode_sentences`, through config.hooks), so cached vectors
 can stand in for fresh ones in training.
 
 Shards live in the shared storage (annotator/services/embedding_storage.py): a chunk uploads its
@@ -45,11 +45,11 @@ from annotator.services.embedding_storage import (
     store_shard,
 )
 from annotator.services.projects import ProjectRuleError
-from config.enqueue import BrokerUnavailable, enqueue_many
+from config import hooks
+from config.enqueue import BrokerUnavailable, enqueue, enqueue_many
 from config.failures import public_reason
 from config.resilience import CONNECTION_ERRORS, reset_connections
 from config.storage import ObjectMissing
-from models_zoo.model_roots import ModelRefused, check_model_name
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,11 @@ def check_encoder(encoder: str | None) -> str:
         return DEFAULT_ENCODER
     if not isinstance(encoder, str) or len(encoder) > 500:
         raise ProjectRuleError("must be a model name or a model directory", field="encoder")
-    try:
-        return check_model_name(encoder)  # models_zoo.model_roots: registered or under a root
-    except ModelRefused as exc:
-        raise ProjectRuleError(str(exc), field="encoder") from None
+    # models_zoo.model_roots (through config.hooks): a registered name or a model under a root.
+    refused = hooks.call("refused_model_name", encoder)
+    if refused is not None:
+        raise ProjectRuleError(refused, field="encoder")
+    return encoder
 
 
 def storage_prefix(embedding_set: EmbeddingSet) -> str:
@@ -266,7 +267,6 @@ def _rescore_query_queue(project_id: int) -> None:
     """The `query` queue (issue 18) ranks by the stored vectors: score it once they are ready."""
     if not Project.objects.filter(pk=project_id, queue_strategy="query").exists():
         return
-    from config.enqueue import BrokerUnavailable, enqueue
 
     try:
         enqueue("vigia.rescore_queue", [project_id])
@@ -275,10 +275,9 @@ def _rescore_query_queue(project_id: int) -> None:
 
 
 def encode_sentences_for(encoder: str, texts: Sequence[str]) -> np.ndarray:
-    """The store's one encoding call (embedding_head's code path, unit-length rows)."""
-    from models_zoo.backends._encoders import DEFAULT_BATCH_SIZE, encode_sentences
-
-    return encode_sentences(encoder, texts, batch_size=DEFAULT_BATCH_SIZE, normalize=True)
+    """The store's one encoding call (embedding_head's code path, unit-length rows), made by
+    models_zoo through config.hooks (`encode_texts`)."""
+    return hooks.call("encode_texts", encoder, texts)
 
 
 def embed_inline(embedding_set: EmbeddingSet) -> EmbeddingSet:

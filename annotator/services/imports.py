@@ -17,7 +17,9 @@ from django.conf import settings
 
 from annotator.importers import FORMATS, ImportFailed, ImportResult, import_file
 from annotator.importers.errors import ON_ERROR_CHOICES
+from annotator.importers.jobs import start_import_job
 from annotator.importers.mapping import ColumnMapping
+from annotator.importers.preview import preview_import
 from annotator.models import ImportJob, Project
 from config.events import IMPORT_FINISHED, emit
 from config.inputs import InvalidInput, InvalidJSON, loads_json
@@ -98,7 +100,6 @@ def check_import_request(project: Project, source: Any, fmt: str, mapping: dict[
     if mapping and fmt in ("csv", "tsv"):
         # A mapped column missing from the header fails the whole file: say so now, not in
         # the worker an hour later. Only the first record is read.
-        from annotator.importers.preview import preview_import
 
         header = preview_import(project, source, fmt, mapping, n=1)
         if any("is not in the header" in str(e["message"]) for e in header.errors):
@@ -125,8 +126,6 @@ def start_import(
     if background is None:
         background = source_size(source) > settings.VIGIA_IMPORT_ASYNC_BYTES
     if background:
-        from annotator.importers.jobs import start_import_job
-
         if isinstance(source, (str, Path, os.PathLike)):
             from django.core.files import File
 

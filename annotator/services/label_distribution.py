@@ -1,6 +1,6 @@
 """The project page's label distribution: how many examples carry each label, each example
 counted once, by the label set it trains with (the training recipe's gold,
-`models_zoo.services.datasets.resolve_gold`)."""
+`annotator.gold.resolve_gold`)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q
 
+from annotator.gold import resolve_gold
 from annotator.models import Annotation, AnnotationSource, Project, TaskType
 
-# Annotations that can make an example's gold (models_zoo.services.datasets.gold_examples
+# Annotations that can make an example's gold (annotator.gold.gold_examples
 # leaves out only the model's suggestions).
 GOLD_SOURCES = (AnnotationSource.ADJUDICATED, AnnotationSource.HUMAN, AnnotationSource.IMPORT,
                 AnnotationSource.MINED)
@@ -69,7 +70,7 @@ class LabelDistribution:
 
 def label_distribution(project: Project, only_user_id: int | None = None) -> LabelDistribution:
     """How many examples carry each label, each example counted once by the label set it trains
-    with: the training recipe's gold (`models_zoo.services.datasets.resolve_gold`): an admin's
+    with: the training recipe's gold (`annotator.gold.resolve_gold`): an admin's
     adjudication, else the annotators' decision (their majority when several), else the
     imported label or mined negative; model suggestions never count. Span projects count each
     gold span. Binary projects show the rejects (gold: not the label) beside the accepts.
@@ -79,8 +80,6 @@ def label_distribution(project: Project, only_user_id: int | None = None) -> Lab
     An example whose best tier holds one annotation is counted in SQL (that annotation is its
     gold); every example with several there goes through `resolve_gold` itself.
     """
-    from models_zoo.services.datasets import resolve_gold  # noqa: PLC0415 (optional app)
-
     labels = list(project.labels.all())
     names = [label.name for label in labels]
     params = {"project": project.pk, "sources": [str(s) for s in GOLD_SOURCES], "labels": names,

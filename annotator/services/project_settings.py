@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from annotator.services.projects import ProjectRuleError
+from annotator.models import Normalization
+from annotator.services.errors import ProjectRuleError
+from config import hooks
 from config.inputs import INT32_MAX, INT64_MIN, InvalidInput, parse_int
 
 
 def backends_for_task(task_type: str) -> list[str]:
-    """Names of the registered backends that train `task_type` (importable here)."""
-    from models_zoo.services.catalog import backends_for
-
-    return [b["name"] for b in backends_for(task_type)]
+    """Names of the registered backends that train `task_type` (models_zoo's catalog, asked
+    through config.hooks)."""
+    return [b["name"] for b in hooks.call("backends_for", task_type)]
 
 
 def default_backend(task_type: str) -> str:
@@ -54,8 +55,6 @@ def check_retrain_settings(fields: Mapping[str, Any], task_type: str,
     (`retrain_every`, `retrain_backend`, `auto_promote`); returns the fields with retrain_every
     normalised (0 -> None). The backend must train `task_type` (not re-checked when it is the
     project's `current_backend` of an unchanged task type: that check imports the backends)."""
-    from annotator.models import Normalization
-
     out = dict(fields)
     if "overlap" in fields:
         overlap = fields["overlap"]

@@ -8,145 +8,31 @@ renaming a label renames it inside the stored annotations.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q
 
-from annotator.models import Annotation, Example, Label, Membership, Project, Role, TaskType
-
-# Shortcut keys handed out in order when a label comes without one: digits first (as in
-# doccano / Label Studio), then the letter rows.
-DEFAULT_SHORTCUTS = "123456789qwertyuiopasdfghjklzxcvbnm"
-PALETTE = [
-    "#ef4444",
-    "#3b82f6",
-    "#22c55e",
-    "#eab308",
-    "#a855f7",
-    "#ec4899",
-    "#14b8a6",
-    "#f97316",
-    "#6366f1",
-    "#84cc16",
-]
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-# Keys the annotation page keeps for itself (accept, skip, undo, help).
-RESERVED_SHORTCUTS = {" ", "?"}
-
-
-class ProjectRuleError(ValueError):
-    """A request breaks a project rule. `field` names the input; `conflict` marks errors caused
-    by the project's current state (HTTP 409) rather than by malformed input (HTTP 400)."""
-
-    def __init__(self, message: str, field: str = "non_field_errors", conflict: bool = False):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.conflict = conflict
-
-
-@dataclass
-class LabelSpec:
-    name: str
-    shortcut: str = ""
-    color: str = ""
-
-
-def parse_label_specs(raw: Any, field: str = "labels") -> list[LabelSpec]:
-    """Accept `["HS", ...]` or `[{"name", "shortcut", "color"}, ...]` (mixed is fine)."""
-    if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
-        raise ProjectRuleError("labels must be a list of names or objects.", field)
-    specs = []
-    for i, item in enumerate(raw):
-        if isinstance(item, str):
-            item = {"name": item}
-        if not isinstance(item, Mapping):
-            raise ProjectRuleError(f"labels[{i}] must be a name or an object.", field)
-        extra = set(item) - {"name", "shortcut", "color"}
-        if extra:
-            raise ProjectRuleError(
-                f"labels[{i}] has unknown keys: {', '.join(sorted(extra))}.", field
-            )
-        name, shortcut, color = (
-            item.get("name"),
-            item.get("shortcut") or "",
-            item.get("color") or "",
-        )
-        if not isinstance(name, str) or not name.strip():
-            raise ProjectRuleError(f"labels[{i}].name must be a non-empty string.", field)
-        if not isinstance(shortcut, str) or not isinstance(color, str):
-            raise ProjectRuleError(f"labels[{i}]: shortcut and color must be strings.", field)
-        specs.append(LabelSpec(name=name.strip(), shortcut=shortcut, color=color))
-    return specs
-
-
-def check_label(spec: LabelSpec, where: str, field: str = "labels") -> None:
-    if not spec.name:
-        raise ProjectRuleError(f"{where}: name must not be empty.", field)
-    if len(spec.name) > 100:
-        raise ProjectRuleError(f"{where}: name is longer than 100 characters.", field)
-    if spec.shortcut and (len(spec.shortcut) != 1 or spec.shortcut in RESERVED_SHORTCUTS):
-        raise ProjectRuleError(
-            f"{where}: shortcut must be one key other than space and '?', got {spec.shortcut!r}.",
-            field,
-        )
-    if spec.color and not COLOR_RE.match(spec.color):
-        raise ProjectRuleError(f"{where}: color must look like #rrggbb, got {spec.color!r}.", field)
-
-
-def complete_label_specs(specs: list[LabelSpec], taken: Iterable[Label] = ()) -> list[LabelSpec]:
-    """Validate `specs` against each other and the labels already `taken`, and fill in missing
-    shortcuts and colours (the first free key of DEFAULT_SHORTCUTS, the next palette colour)."""
-    taken = list(taken)
-    names = {label.name.lower() for label in taken}
-    keys = {label.shortcut.lower() for label in taken if label.shortcut}
-    for i, spec in enumerate(specs):
-        where = f"labels[{i}] ({spec.name!r})"
-        check_label(spec, where)
-        if spec.name.lower() in names:
-            raise ProjectRuleError(f"{where}: the label name is used twice.", "labels")
-        names.add(spec.name.lower())
-        if spec.shortcut:
-            if spec.shortcut.lower() in keys:
-                raise ProjectRuleError(
-                    f"{where}: shortcut {spec.shortcut!r} is used twice.", "labels"
-                )
-            keys.add(spec.shortcut.lower())
-    free_keys = (k for k in DEFAULT_SHORTCUTS if k not in keys)
-    for i, spec in enumerate(specs):
-        if not spec.shortcut:
-            spec.shortcut = next(free_keys, "")
-        if not spec.color:
-            spec.color = PALETTE[(len(taken) + i) % len(PALETTE)]
-    return specs
-
-
-def labels_room(task_type: str, count: int) -> int | None:
-    """How many more labels a project of `task_type` with `count` labels may take: None for no
-    limit; a binary project has exactly one (accept / reject), so 0 once it has it. The settings
-    page offers only as many new-label rows as this allows."""
-    return max(0, 1 - count) if task_type == TaskType.BINARY else None
-
-
-def labels_deletable(task_type: str, count: int) -> bool:
-    """Whether a label may be deleted at all: a project keeps at least one (a binary one exactly
-    one); whether that label is unused is `delete_label`'s other check."""
-    return task_type != TaskType.BINARY and count > 1
-
-
-def _check_label_count(task_type: str, count: int) -> None:
-    if task_type == TaskType.BINARY and count != 1:
-        raise ProjectRuleError(
-            f"a binary project needs exactly one label (accept / reject), got {count}.", "labels"
-        )
-    if task_type != TaskType.BINARY and count < 1:
-        raise ProjectRuleError("a project needs at least one label.", "labels")
-
+from annotator.models import Annotation, Example, Label, Membership, Project, Role, Sample, TaskType
+from annotator.services.errors import ProjectRuleError
+from annotator.services.label_specs import (  # noqa: F401 - the edges import them from here too
+    COLOR_RE,
+    DEFAULT_SHORTCUTS,
+    PALETTE,
+    RESERVED_SHORTCUTS,
+    LabelSpec,
+    _check_label_count,
+    check_label,
+    complete_label_specs,
+    labels_deletable,
+    labels_room,
+    parse_label_specs,
+)
+from annotator.services.project_settings import check_retrain_settings
+from annotator.services.queue_strategies import get_strategy
+from config import hooks
 
 # Project settings an admin may change (in the order the API shows them).
 PROJECT_FIELDS = (
@@ -178,27 +64,20 @@ def check_settings(
     normalised (retrain_every 0 -> None)."""
     strategy = fields.get("queue_strategy")
     if strategy is not None:
-        from annotator.services.queue_strategies import get_strategy
-
         try:
             get_strategy(strategy)
         except ValueError as exc:
             raise ProjectRuleError(str(exc), "queue_strategy") from None
-    from annotator.services.training_defaults import check_training_defaults  # imports this module
-
-    check_training_defaults(fields)
+    hooks.call("check_training_defaults", fields)
     backend = fields.get("retrain_backend")
     if backend:
-        from models_zoo.registry import available
-
-        if backend not in available():
+        available = hooks.call("backend_names")
+        if backend not in available:
             raise ProjectRuleError(
-                f"unknown backend {backend!r}; valid: {', '.join(available())}.", "retrain_backend"
+                f"unknown backend {backend!r}; valid: {', '.join(available)}.", "retrain_backend"
             )
     if task_type is None:
         return dict(fields)
-    from annotator.services.project_settings import check_retrain_settings
-
     return check_retrain_settings(fields, task_type, current_backend)
 
 
@@ -209,8 +88,6 @@ def _with_queue_sample(project: Project | None, changes: dict[str, Any]) -> dict
     changes = dict(changes)
     sample_id = changes.pop("queue_sample")
     if sample_id is not None:
-        from annotator.models import Sample
-
         if project is None or not Sample.objects.filter(pk=sample_id, project=project).exists():
             raise ProjectRuleError(f"sample {sample_id} is not a sample of this project.", "queue_sample")
     changes["queue_sample_id"] = sample_id
@@ -260,12 +137,8 @@ def create_project(
     }
     specs = complete_label_specs(parse_label_specs(labels))
     _check_label_count(task_type, len(specs))
-    from annotator.services.training_defaults import check_training_defaults
-
-    check_training_defaults(fields, [spec.name for spec in specs])
-    from annotator.services.cold_start import check_cold_start
-
-    fields = check_cold_start(fields, None, creator)
+    hooks.call("check_training_defaults", fields, [spec.name for spec in specs])
+    fields = hooks.call("check_cold_start", fields, None, creator)
     check_queue_label(fields, [s.name for s in specs])
     project = Project.objects.create(name=name, task_type=task_type, created_by=creator, **fields)
     Label.objects.bulk_create(
@@ -289,12 +162,8 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
         changes, new_type, project.retrain_backend if new_type == project.task_type else None
     )
     changes = _with_queue_sample(project, changes)
-    from annotator.services.training_defaults import check_training_defaults
-
-    check_training_defaults(changes, list(project.labels.values_list("name", flat=True)))
-    from annotator.services.cold_start import check_cold_start
-
-    changes = check_cold_start(changes, project, actor)
+    hooks.call("check_training_defaults", changes, list(project.labels.values_list("name", flat=True)))
+    changes = hooks.call("check_cold_start", changes, project, actor)
     check_queue_label(
         {"queue_strategy": project.queue_strategy, "queue_label": project.queue_label,
          "queue_query": project.queue_query, "queue_then": project.queue_then, **changes},
@@ -326,13 +195,9 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
         setattr(project, key, value)
     project.save()
     if new_transfer:
-        from annotator.services.cold_start import predict_with_transfer
-
         # Its predictions on this pool, in chunks; the last chunk rescores the queue.
-        predict_with_transfer(project)
+        hooks.call("predict_with_transfer", project)
     if rescore:
-        from annotator.services.queue_scores import request_rescore
-
         def revert(reason: str) -> None:
             # The queue would keep ordering by the old strategy's scores: take the change back
             # (the edge answers 503, nothing changed) rather than store a half-applied setting.
@@ -340,7 +205,7 @@ def update_project(project: Project, actor: Any = None, **changes: Any) -> Proje
             for key, value in previous.items():
                 setattr(project, key, value)
 
-        request_rescore(project, on_refused=revert)
+        hooks.call("request_rescore", project, on_refused=revert)
     return project
 
 

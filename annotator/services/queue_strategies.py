@@ -131,7 +131,3 @@ def get_strategy(name: str, context: Mapping[str, Any] | None = None) -> QueueSt
         ) from None
     known = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in (context or {}).items() if k in known})
-
-
-# The active-learning strategies register themselves here (they need the base class above).
-from annotator.active_learning import queue_strategies as _active_learning  # noqa: E402, F401

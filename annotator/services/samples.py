@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models.fields.json import KeyTextTransform
 
+from annotator.gold import resolve_gold
 from annotator.models import Annotation, AnnotationSource, Example, Project, Sample, SampleMember
 from annotator.sampling import (
     DesignError,
@@ -238,8 +239,6 @@ def draw_sample(project: Project, spec: Any, user: AbstractBaseUser | None = Non
 def gold_labels(project: Project, example_ids: list[int]) -> dict[int, set[str]]:
     """Gold label set per annotated example, by the training data's rule (majority of human
     annotations, else the imported one; suggestions never count)."""
-    from models_zoo.services.datasets import resolve_gold
-
     label_names = list(project.labels.values_list("name", flat=True))
     by_example: dict[int, list[Annotation]] = defaultdict(list)
     annotations = Annotation.objects.filter(example_id__in=example_ids).exclude(

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from annotator.models_workers import WorkerHeartbeat
+from config import hooks
 
 HEARTBEAT_SECONDS = 5.0
 
@@ -104,9 +105,7 @@ def notice_for(job: Any, now: datetime | None = None) -> WaitingNotice | None:
     queue = None
     backend = getattr(job, "backend", None)
     if isinstance(backend, str) and backend:
-        from models_zoo.services.training import queue_for
-
-        queue = queue_for(backend)
+        queue = hooks.call("training_queue", backend)
     # An embedding set is re-queued after each import: its updated_at is when that happened.
     since = getattr(job, "updated_at", None) or getattr(job, "created_at", None)
     return waiting_notice(since, queue, now)

@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from annotator.mining.proposals import mined_for
 from annotator.models import Annotation, AnnotationSource, Example, Label, Project, TaskType
 from annotator.services import progress
-from annotator.services.queue_scores import why_picked
+from config import hooks
 
 HISTORY_SIZE = 10
 # Words (with inner apostrophes), @mentions and #hashtags stay whole; any other non-space
@@ -58,34 +58,6 @@ def tokenize(text: str) -> list[dict[str, Any]]:
             {"start": m.start(), "end": m.end(), "text": m.group(), "ws": text[m.end():following_end]}
         )
     return tokens
-
-
-def current_suggestion(example: Example) -> Any:
-    """The stored Prediction for `example` of the project's current model version; without
-    one, of the project's transfer model version (issue 18), else None."""
-    from models_zoo.models import Prediction  # models_zoo is optional at import time
-
-    predictions = Prediction.objects.filter(example=example).select_related("model_version")
-    own = predictions.filter(model_version__project_id=example.project_id,
-                             model_version__is_current=True).first()
-    transfer_id = example.project.transfer_model_version_id
-    if own is not None or transfer_id is None:
-        return own
-    from annotator.services.cold_start import own_current_version
-
-    if own_current_version(example.project) is not None:
-        return None  # the project's own model has not predicted this example yet
-    return predictions.filter(model_version_id=transfer_id).first()
-
-
-def _transfer_in_force(project: Project) -> Any:
-    """The project's transfer model version while it has no current model of its own."""
-    if project.transfer_model_version_id is None:
-        return None
-    from annotator.services.cold_start import effective_version
-
-    version, is_transfer = effective_version(project)
-    return version if is_transfer else None
 
 
 def meta_line(example: Example) -> list[tuple[str, str]]:
@@ -169,7 +141,7 @@ def annotate_context(
         .exclude(source=AnnotationSource.ADJUDICATED)
         .first()
     )
-    suggestion = None if mine or posted_labels is not None else current_suggestion(example)
+    suggestion = None if mine or posted_labels is not None else hooks.call("model_suggestion", example, default=None)
     if posted_labels is not None or posted_spans is not None:
         chosen, spans = set(posted_labels or []), posted_spans or []
     elif mine is not None:
@@ -199,7 +171,7 @@ def annotate_context(
         suggestion=suggestion,
         # Issue 18: another project's model drives suggestions and queue until this one has
         # its own.
-        transfer=_transfer_in_force(project),
+        transfer=hooks.call("transfer_in_force", project, default=None),
         mine=mine,
         spans_json=json.dumps(spans),
         spans_suggested=suggestion is not None and bool(spans),
@@ -209,7 +181,7 @@ def annotate_context(
         mined_for=mined_for(example),
         # Why the queue picked it (issue 9); random order needs no explanation.
         why=(
-            why_picked(project, example)
+            hooks.call("why_picked", project, example, default=None)
             if (project.queue_strategy or "random") != "random" and not editing
             else None
         ),

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 from annotator.models import EmbeddingState, Example, Role
 from annotator.permissions import get_project_for
 from annotator.services import similarity
-from annotator.services.browse import example_predictions
 from annotator.services.embeddings import ready_embedding_set, request_embedding_set
 from annotator.services.projects import ProjectRuleError
+from config import hooks
 
 HTMX_STOP_POLLING = 286
 ACTIVE = (EmbeddingState.QUEUED, EmbeddingState.RUNNING)
@@ -91,6 +91,6 @@ def example_page(request: HttpRequest, project_id: int, example_id: int) -> Http
     annotations = list(example.annotations.select_related("user").order_by("pk"))
     return render(request, "annotator/example.html", {
         "project": project, "example": example, "similar": similar, "similar_error": error,
-        "annotations": annotations, "predictions": example_predictions(example),
+        "annotations": annotations, "predictions": hooks.call("example_predictions", example),
         "meta_items": sorted(example.meta.items()) if isinstance(example.meta, dict) else [],
     })

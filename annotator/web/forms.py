@@ -8,8 +8,10 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
+from annotator.importers import ImportFailed
 from annotator.models import Project, TaskType
 from annotator.services.annotations import AnnotationInvalid
+from annotator.services.imports import parse_mapping_text
 from config.inputs import InvalidInput, InvalidJSON, loads_json
 
 IMPORT_FORMATS = [
@@ -51,9 +53,6 @@ class ImportForm(forms.Form):
         return self.cleaned_data.get("on_error") or "stop"
 
     def clean_mapping(self) -> dict[str, str] | None:
-        from annotator.importers import ImportFailed
-        from annotator.services.imports import parse_mapping_text
-
         try:
             return parse_mapping_text(self.cleaned_data.get("mapping"))
         except ImportFailed as exc:

@@ -26,6 +26,7 @@ from annotator.models import Project, Role
 from annotator.permissions import get_project_for
 from annotator.services.imports import start_import, with_posted_at_from_id
 from annotator.web.forms import ImportForm
+from annotator.web.views import _imported
 
 _KEEP_SECONDS = 3600
 _SESSION_KEY = "import_preview"
@@ -136,6 +137,5 @@ def import_preview(request: HttpRequest, project_id: int) -> HttpResponse:
     if outcome.job is not None:
         messages.info(request, f"Importing {entry['name']} in the background (job {outcome.job.pk}).")
         return redirect("project-detail", project_id=project.pk)
-    from annotator.web.views import _imported
 
     return _imported(request, project, outcome.result)

@@ -15,6 +15,7 @@ from annotator.services.project_settings import backends_for_task
 from annotator.services.project_setup import LabelEdit
 from annotator.services.projects import ProjectRuleError
 from annotator.services.queue_strategies import STRATEGIES
+from config import hooks
 from config.inputs import InvalidInput, parse_int
 
 BLANK_LABEL_ROWS = 6
@@ -84,9 +85,8 @@ def choices(task_type: str | None) -> dict[str, Any]:
 
 
 def _all_backends() -> list[tuple[str, str]]:
-    from models_zoo.services.catalog import backend_catalog
-
-    return [(b["name"], ", ".join(b["task_types"])) for b in backend_catalog() if b["task_types"]]
+    catalog = hooks.call("backend_catalog")
+    return [(b["name"], ", ".join(b["task_types"])) for b in catalog if b["task_types"]]
 
 
 def settings_values(project: Project | None, post: QueryDict | None = None) -> dict[str, Any]:

@@ -18,8 +18,10 @@ from annotator.models import Membership, Project, Role
 from annotator.permissions import get_project_for
 from annotator.services import project_setup
 from annotator.services import projects as project_service
+from annotator.services.project_settings import default_backend
 from annotator.services.projects import ProjectRuleError
 from annotator.web import project_forms as forms
+from config import hooks
 
 
 def _error(exc: ProjectRuleError) -> dict[str, str]:
@@ -42,7 +44,6 @@ def project_new(request: HttpRequest) -> HttpResponse:
         try:
             fields = forms.parse_settings(post)
             if not fields.get("retrain_backend"):  # "the default for the task type"
-                from annotator.services.project_settings import default_backend
 
                 fields["retrain_backend"] = default_backend(post.get("task_type", ""))
             project = project_service.create_project(
@@ -149,11 +150,9 @@ def project_delete(request: HttpRequest, project_id: int) -> HttpResponse:
             messages.success(request, f"Deleted project {project.name} and all its data.")
             return redirect("project-list")
     counts = project_service.project_counts([project.pk])[project.pk]
-    from models_zoo.models import ModelVersion
-
     context = {
         "project": project, "error": error, "counts": counts,
-        "versions": ModelVersion.objects.filter(project=project).count(),
+        "versions": hooks.call("model_version_count", project),
         "members": Project.objects.get(pk=project.pk).memberships.count(),
     }
     return render(request, "annotator/project_delete.html", context, status=400 if error else 200)

@@ -9,11 +9,8 @@ from django.views.generic import RedirectView
 from annotator.web import (
     annotate_views,
     import_preview_views,
-    index_views,
     project_setup_views,
-    queue_views,
     sample_views,
-    simulation_views,
     views,
 )
 
@@ -50,13 +47,6 @@ urlpatterns = [
         sample_views.sample_queue,
         name="sample-queue",
     ),
-    path("projects/<int:project_id>/index/", index_views.index_page, name="prevalence-index"),
-    path("projects/<int:project_id>/queue/", queue_views.queue_settings, name="queue-settings"),
-    path("projects/<int:project_id>/simulations/", simulation_views.simulations_page,
-         name="simulations"),
-    path("projects/<int:project_id>/simulations/<int:simulation_id>/",
-         simulation_views.simulation_page, name="simulation"),
-    path("", include("annotator.web.mining_urls")),
     path("", include("annotator.web.embedding_urls")),
     # Project setup in the browser (issue 13).
     path("projects/new/", project_setup_views.project_new, name="project-new"),
@@ -66,6 +56,5 @@ urlpatterns = [
     path("projects/<int:project_id>/import/preview/", import_preview_views.import_preview,
          name="project-import-preview"),
     path("favicon.ico", RedirectView.as_view(url=static("annotator/favicon.svg"), permanent=True)),
-    path("", include("annotator.web.browse_urls")),
     path("", include("annotator.web.agreement_urls")),
 ]

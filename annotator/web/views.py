@@ -14,9 +14,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from annotator.importers import ImportFailed
+from annotator.importers.errors import EnqueueFailed
+from annotator.importers.jobs import reap_stale_imports
 from annotator.models import ImportJob, ImportStatus, Membership, Role
 from annotator.permissions import RANK, get_project_for, visible_projects
 from annotator.services import progress
+from annotator.services.imports import start_import, with_posted_at_from_id
 from annotator.services.label_distribution import label_distribution
 from annotator.visibility import restricted_user_id
 from annotator.web.forms import ImportForm
@@ -79,10 +83,6 @@ def project_import(request: HttpRequest, project_id: int) -> HttpResponse:
     all-or-nothing import fails, the upload is kept for an hour (`import_retry` in the session)
     so the page can offer "skip bad rows and import the rest" without uploading it again.
     """
-    from annotator.importers import ImportFailed
-    from annotator.importers.errors import EnqueueFailed
-    from annotator.services.imports import start_import, with_posted_at_from_id
-
     project = get_project_for(request.user, project_id, Role.ADMIN)
     if request.POST.get("retry"):
         return _retry_skipping(request, project)
@@ -146,9 +146,6 @@ def _keep_for_retry(request: HttpRequest, upload: Any, fmt: str, mapping: dict |
 
 
 def _retry_skipping(request: HttpRequest, project: Any) -> HttpResponse:
-    from annotator.importers import ImportFailed
-    from annotator.services.imports import start_import
-
     token = request.POST.get("retry", "")
     kept = request.session.get("import_retry", {})
     entry = kept.pop(token, None) if token.isalnum() else None
@@ -190,7 +187,6 @@ def import_job_status(request: HttpRequest, project_id: int, job_id: int) -> Htt
     """The progress row of one import job; htmx polls it until the job finishes."""
     project = get_project_for(request.user, project_id)
     job = get_object_or_404(ImportJob, pk=job_id, project=project)
-    from annotator.importers.jobs import reap_stale_imports
 
     if reap_stale_imports(job_id=job.pk):  # its worker died: say so now
         job.refresh_from_db()

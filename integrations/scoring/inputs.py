@@ -19,7 +19,7 @@ from typing import Any
 from annotator.importers.errors import RowError
 from annotator.importers.readers import DelimitedReader, JsonLinesReader, Record
 from annotator.importers.service import open_source
-from annotator.text_safety import unsafe_in_text
+from config.text_safety import unsafe_in_text
 
 INPUT_FORMATS = ("jsonl", "csv")
 MAX_ERRORS = 100

@@ -36,7 +36,11 @@ from config.storage import StorageError
 from integrations.models.scoring import ScoringChunk, ScoringJob, ScoringState
 from integrations.scoring import files
 from integrations.scoring.inputs import detect_format
+from models_zoo.backends.base import Item
 from models_zoo.models import ModelVersion
+from models_zoo.services.prediction import model_text
+from models_zoo.services.training import queue_for
+from models_zoo.serving import get_model_cache, version_ref
 
 logger = logging.getLogger(__name__)
 OUTPUT_FORMATS = ("jsonl", "csv")
@@ -88,8 +92,6 @@ def start_scoring_job(
     """Check, split and enqueue a scoring job. Raises ScoringRequestError (a field) or
     ScoringInputError (bad rows, by line); config.enqueue.BrokerUnavailable when the queue is
     down (the job is then marked failed and its files removed)."""
-    from models_zoo.services.training import queue_for
-
     expire_scoring_results()
     if upload is None:
         raise ScoringRequestError("no file uploaded (send it as the multipart field 'file')", "file")
@@ -161,10 +163,6 @@ def _event_data(job: ScoringJob) -> dict[str, Any]:
 
 
 def _score_rows(job: ScoringJob, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from models_zoo.backends.base import Item
-    from models_zoo.services.prediction import model_text
-    from models_zoo.serving import get_model_cache, version_ref
-
     project = Project.objects.get(pk=job.project_id)
     backend = get_model_cache().get(version_ref(job.model_version_id)).backend
     items = [Item(text=model_text(project, row["text"])) for row in rows]

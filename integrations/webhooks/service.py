@@ -12,6 +12,7 @@ from django.utils import timezone
 from annotator.models import Project
 from config.events import EVENTS
 from integrations.models.webhooks import Delivery, Webhook
+from integrations.webhooks.dispatch import enqueue_deliveries
 from integrations.webhooks.signing import new_secret
 from integrations.webhooks.urlguard import UnsafeUrl, check_url
 
@@ -75,8 +76,6 @@ def delete_webhook(webhook: Webhook) -> None:
 
 def send_test_event(webhook: Webhook) -> Delivery:
     """A "ping" delivery, sent once (no retries; it never disables the webhook)."""
-    from integrations.webhooks.dispatch import enqueue_deliveries
-
     body = json.dumps({
         "event": TEST_EVENT, "project": webhook.project_id, "webhook": webhook.pk, "test": True,
         "occurred_at": timezone.now().isoformat(),

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from models_zoo.backends.base import BackendError, Item, ItemPrediction
+from models_zoo.curve_points import validation_plots
 from models_zoo.metrics import apply_thresholds, classification_metrics
 from models_zoo.thresholds import calibrate
 
@@ -95,7 +96,6 @@ def calibrate_and_measure(y_true: np.ndarray, scores: np.ndarray, labels: Sequen
     metrics = measure(y_true, scores, y_pred, labels)
     metrics["threshold_calibration"] = report
     # Issue 13: PR/ROC curves and the confusion between labels, for the version page.
-    from models_zoo.curve_points import validation_plots
 
     metrics["plots"] = validation_plots(y_true, scores, y_pred, labels, task_type)
     return thresholds, metrics

@@ -65,7 +65,7 @@ def clear_cache() -> None:
         _cache.clear()
     _fallbacks.clear()
     try:
-        from models_zoo.backends._onnx_encoder import clear_sessions
+        from models_zoo.backends._onnx_encoder import clear_sessions  # lazy: onnxruntime
     except ImportError:
         return
     clear_sessions()
@@ -115,7 +115,7 @@ def _onnx_or_none(name: str, engine: str) -> Any:
     if key in _fallbacks:
         return None
     try:
-        from models_zoo.backends._onnx_encoder import onnx_encoder
+        from models_zoo.backends._onnx_encoder import onnx_encoder  # lazy: onnxruntime
 
         checkpoint = local_checkpoint(name)
         if checkpoint is None:
@@ -167,7 +167,7 @@ PROGRESS_BLOCK = 1024
 
 def _encode_block(name: str, texts: list[str], batch_size: int, normalize: bool, device: str,
                   engine: str) -> np.ndarray:
-    from models_zoo.backends._torch_utils import pick_device
+    from models_zoo.backends._torch_utils import pick_device  # lazy: torch
 
     resolved = str(pick_device(device))
     if engine != "torch" and resolved == "cpu":

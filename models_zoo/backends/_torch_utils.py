@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from models_zoo.backends.base import BackendError
+
 T = TypeVar("T")
 
 WEIGHTS_FILE = "weights.safetensors"
@@ -104,8 +106,6 @@ def load_head_weights(net: torch.nn.Module, path: str | Path, encoder_prefix: st
     Every parameter outside `encoder_prefix` must be in the file and nothing else may be:
     a mismatch means the artifact does not belong to this network.
     """
-    from models_zoo.backends.base import BackendError
-
     state = load_state_dict(path, device)
     missing, unexpected = net.load_state_dict(state, strict=False)
     head_missing = [k for k in missing if not k.startswith(encoder_prefix)]

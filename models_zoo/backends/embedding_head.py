@@ -41,6 +41,8 @@ from models_zoo.backends.base import (
     ProgressEvent,
     shown_when,
 )
+from models_zoo.splits import stratified_folds
+from models_zoo.thresholds import out_of_fold_scores
 
 HEAD_FILE = "head.safetensors"
 # Progress of a run in PROGRESS_SCALE steps: encoding takes the first ENCODE_SHARE when texts
@@ -209,9 +211,6 @@ class EmbeddingHeadBackend(Backend):
         cross-validation (issue 18): the rows are dealt into `calibration_folds` folds
         stratified on their label sets (seeded by `seed`), and each fold is scored by a head of
         the same config fitted on the other folds. This backend's own head is not touched."""
-        from models_zoo.splits import stratified_folds
-        from models_zoo.thresholds import out_of_fold_scores
-
         keys = ["|".join(str(j) for j in np.flatnonzero(row)) for row in y]
         folds = stratified_folds(keys, self.config.calibration_folds, np.random.default_rng(self.config.seed))
 

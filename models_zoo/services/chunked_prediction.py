@@ -42,6 +42,8 @@ from models_zoo.services.embedding_reuse import predict_in_batches
 from models_zoo.services.prediction import item_for_example
 from models_zoo.services.prediction_rows import write_predictions
 from models_zoo.services.prevalence import index_updated
+from models_zoo.services.queue_scores import AL_STRATEGIES, request_rescore, rescore_if_current
+from models_zoo.services.training import queue_for
 from models_zoo.serving import ModelCache, get_model_cache, version_ref
 
 logger = logging.getLogger(__name__)
@@ -72,8 +74,6 @@ def _ranges(project_id: int, version_id: int, chunk_size: int) -> list[tuple[int
 
 
 def _queue_for(version: ModelVersion) -> str:
-    from models_zoo.services.training import queue_for
-
     return queue_for(version.backend)
 
 
@@ -124,7 +124,6 @@ def start_prediction_job(
     if not ranges and version.is_current:
         # Nothing left to predict (e.g. an older version promoted again): the queue's scores
         # still have to follow the current version (issue 9), in the background.
-        from annotator.services.queue_scores import AL_STRATEGIES, request_rescore
 
         if project.queue_strategy in AL_STRATEGIES:
             request_rescore(project)
@@ -246,7 +245,6 @@ def predict_chunk(chunk_id: int, cache: ModelCache | None = None) -> int:
     if finished:
         # The last chunk: the active-learning queue orders by the current version's
         # predictions, so rescore it now that they are all stored (issue 9).
-        from annotator.services.queue_scores import rescore_if_current
 
         rescore_if_current(job.project_id, job.model_version_id)
     return written

@@ -12,12 +12,15 @@ from typing import Any
 
 from django.utils import timezone
 
+from annotator.gold import gold_examples
 from annotator.models import Example, Project
 from annotator.models_embeddings import EmbeddingSet
 from annotator.services.embeddings import load_vectors, ready_embedding_set, storage_prefix
 from config.enqueue import BrokerUnavailable, enqueue
 from config.storage import StorageError, get_storage
 from models_zoo.embedding_map import MIN_UMAP, project_map
+from models_zoo.models import Prediction
+from models_zoo.services.versions import current_version
 
 MAP_FILE = "map.json"
 PENDING_FILE = "map.pending"
@@ -119,8 +122,6 @@ def compute_map(project_id: int, seed: int = 0) -> int:
 
 
 def _gold_labels(project: Project) -> dict[int, str]:
-    from models_zoo.services.datasets import gold_examples
-
     out = {}
     for g in gold_examples(project):
         names = sorted({s["label"] for s in g.spans}) if g.spans else g.labels
@@ -131,9 +132,6 @@ def _gold_labels(project: Project) -> dict[int, str]:
 def _predicted_labels(project: Project) -> tuple[dict[int, str], dict[int, str]]:
     """(example id -> predicted label group, example id -> "label score (threshold t)" text)
     from the current version's stored predictions."""
-    from models_zoo.models import Prediction
-    from models_zoo.services.versions import current_version
-
     version = current_version(project)
     if version is None:
         return {}, {}

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from annotator.services.embeddings import cached_or_encoded
 from models_zoo.backends.base import Backend, FitReport, Item, ItemPrediction, ProgressCallback
+from models_zoo.backends.embedding_head import EmbeddingHeadBackend
 
 
 def uses_store(backend: Backend) -> bool:
     """Whether `backend` can take the store's vectors: embedding_head with unit-length
     embeddings (the store keeps L2-normalised vectors)."""
-    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
-
     return isinstance(backend, EmbeddingHeadBackend) and backend.config.normalize_embeddings
 
 
@@ -23,7 +23,6 @@ def fit_with_store(backend: Backend, project: Any, dataset: Any, progress: Progr
     examples the store lacks (the same encoder function and text, see the store's service)."""
     if not uses_store(backend):
         return backend.fit(dataset.train, dataset.validation, progress=progress)
-    from annotator.services.embeddings import cached_or_encoded
 
     items = [*dataset.train, *dataset.validation]
     ids = [*dataset.snapshot["train_example_ids"], *dataset.snapshot["validation_example_ids"]]
@@ -43,7 +42,6 @@ def predict_with_store(backend: Backend, project: Any, example_ids: Sequence[int
     (the stop set) does not re-encode either. Rows align with `items`."""
     if not uses_store(backend):
         return backend.predict(items)
-    from annotator.services.embeddings import cached_or_encoded
 
     vectors, _cached = cached_or_encoded(project, backend.config.encoder, list(example_ids),
                                          [item.text for item in items], backend.encode)

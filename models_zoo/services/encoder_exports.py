@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from config.storage import MANIFEST, Storage, get_storage
+from models_zoo.backends import _onnx_encoder
 
 PREFIX = "encoders"
 
@@ -51,6 +52,4 @@ def export_location() -> tuple[Path | None, StorageExports | None]:
 
 def install() -> None:
     """Called from ModelsZooConfig.ready(): hand the engine its location."""
-    from models_zoo.backends import _onnx_encoder
-
     _onnx_encoder.configure(export_location)

@@ -2,7 +2,7 @@
 
 - Learning curve: each version's validation F1 (macro and per label) against the number of
   labelled examples that trained it (`data_snapshot.counts.examples`, recorded by training).
-- Stopping hint (annotator.active_learning.stopping, Bloodgood and Vijay-Shanker 2009): every
+- Stopping hint (models_zoo.active_learning.stopping, Bloodgood and Vijay-Shanker 2009): every
   new version predicts the project's fixed stop set right after training (`record_stop_set`,
   stored as ordinary Prediction rows, which a later promotion's predict-all then skips), and
   the page shows Cohen's kappa between consecutive versions' decisions on it. The stop set is
@@ -14,9 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from annotator.active_learning.stopping import decisions_kappa, stopping_hint
 from annotator.models import Example, Project
+from models_zoo.active_learning.stopping import decisions_kappa, stopping_hint
 from models_zoo.models import ModelVersion, Prediction
+from models_zoo.services.embedding_reuse import predict_with_store
+from models_zoo.services.prediction import item_for_example
+from models_zoo.services.prediction_rows import write_predictions
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +36,6 @@ def stop_set_ids(project_id: int, size: int = STOP_SET_SIZE) -> list[int]:
 def record_stop_set(version: ModelVersion, backend: Any) -> int:
     """Predict the stop set with the freshly trained `backend` into Prediction rows of
     `version`; returns how many were written. Never fails the run (logged instead)."""
-    from models_zoo.services.embedding_reuse import predict_with_store
-    from models_zoo.services.prediction import item_for_example
-    from models_zoo.services.prediction_rows import write_predictions
-
     try:
         project = Project.objects.get(pk=version.project_id)
         ids = stop_set_ids(project.pk)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from annotator.models import Annotation, AnnotationSource, Project
+from annotator.services.projects import update_project
 from config.enqueue import BrokerUnavailable
 from config.resilience import after_commit
 from models_zoo.models import ACTIVE_RUN_STATES, TrainingRun
@@ -68,8 +69,6 @@ def update_policy(project: Project, *, retrain_every: Any, retrain_backend: str,
     """Store the retrain policy, auto-promote and the training defaults given
     (threshold_objective, threshold_targets, validation_split) through the project service,
     which validates all of them (ProjectRuleError naming the field), as it does for REST."""
-    from annotator.services.projects import update_project
-
     return update_project(
         project, retrain_every=retrain_every, retrain_backend=retrain_backend,
         auto_promote=auto_promote, **training_defaults,

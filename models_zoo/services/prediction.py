@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from annotator.media import read_media
-from annotator.models import Example, Project, Role, TaskType
+from annotator.models import Example, Membership, Project, Role, TaskType
 from annotator.normalize import normalize
+from annotator.permissions import require_role
 from models_zoo.backends.base import Item, ItemPrediction
 from models_zoo.models import ModelVersion, Prediction
 from models_zoo.services.embedding_reuse import predict_in_batches
@@ -230,8 +231,6 @@ _MAX_ID = 2**63 - 1  # bigint
 def _project_for_prediction_sql() -> str:
     global _PROJECT_FOR_PREDICTION
     if _PROJECT_FOR_PREDICTION is None:
-        from annotator.models import Membership
-
         # At most one row each: (user, project) and the current version per project are unique.
         _PROJECT_FOR_PREDICTION = (
             "SELECT p.*, m.role AS _member_role, v.id AS _current_id, "
@@ -253,8 +252,6 @@ def project_for_prediction(user: Any, project_id: int | str) -> Project:
     get_project_for: 404 for outsiders and unknown ids, the caller's role on `current_role`;
     the version is read by `annotated_version_ref`."""
     from django.http import Http404
-
-    from annotator.permissions import require_role
 
     try:
         pk = int(project_id)
@@ -363,7 +360,7 @@ def start_project_prediction(project: Project) -> dict[str, Any]:
     current now: a promotion while it runs does not mix versions, and the new version gets its
     own job. Raises NoCurrentModel when the project has no current version.
     """
-    from models_zoo.services.chunked_prediction import start_prediction_job
+    from models_zoo.services.chunked_prediction import start_prediction_job  # cycle (issue 22)
 
     ref = current_version_ref(project.pk)
     job = start_prediction_job(project, ref.id)

@@ -21,7 +21,8 @@ import numpy as np
 from django.db import connection
 from django.db.models.fields.json import KeyTransform
 
-from annotator.models import Example, Project
+from annotator.models import Annotation, AnnotationSource, Example, Project, SampleMember
+from annotator.services.samples import gold_labels
 from models_zoo import prevalence as math_
 from models_zoo.models import ModelVersion, Prediction, PredictionDayLabel
 from models_zoo.prevalence import IndexDelta
@@ -171,9 +172,6 @@ def _labelled_pairs(
     """(truth, predicted, weights, source) for the examples with a gold label and a prediction
     by `version`: a sample's members (weighted N_h/n_h), or else every annotated example the
     version did not train on."""
-    from annotator.models import SampleMember
-    from annotator.services.samples import gold_labels
-
     if sample_id is not None:
         members = dict(
             SampleMember.objects.filter(sample_id=sample_id, sample__project=project).values_list(
@@ -185,8 +183,6 @@ def _labelled_pairs(
         ids = list(members)
         source = f"sample {sample_id}"
     else:
-        from annotator.models import Annotation, AnnotationSource
-
         trained = set((version.data_snapshot or {}).get("train_example_ids", []))
         annotated = (
             Annotation.objects.filter(example__project=project)

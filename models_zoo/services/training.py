@@ -39,7 +39,9 @@ from models_zoo.services.datasets import (
     gold_examples,
 )
 from models_zoo.services.embedding_reuse import fit_with_store
+from models_zoo.services.learning_curve import record_stop_set
 from models_zoo.services.training_defaults import check_targets_name_labels, with_project_defaults
+from models_zoo.services.versions import maybe_auto_promote
 from models_zoo.splits import describe_split, parse_split
 
 logger = logging.getLogger(__name__)
@@ -378,8 +380,6 @@ def _record_version(run_id: int, backend: Backend, report: Any, snapshot: dict[s
                     artifact: tuple[str, str]) -> ModelVersion | None:
     """One transaction: the ModelVersion, the run's success, and auto-promotion. None when the
     run stopped being `running` meanwhile (reaped): it is not resurrected."""
-    from models_zoo.services.versions import maybe_auto_promote
-
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().get(pk=run_id)
         if run.state != RunState.RUNNING:
@@ -437,7 +437,6 @@ def _train(run: TrainingRun) -> ModelVersion | None:
         delete_artifact(artifact[0])
     else:
         # The stopping hint compares consecutive versions on a fixed stop set (issue 9).
-        from models_zoo.services.learning_curve import record_stop_set
 
         record_stop_set(version, backend)
     return version

@@ -1,12 +1,18 @@
-"""A run's config completed with its project's training defaults (issue 12): the validation
+"""A project's training defaults (issue 12): their check (`check_training_defaults`, called by the
+project service through config.hooks) and a run's config completed with them: the validation
 split and the threshold objective and targets the project sets, unless the request gives them."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from annotator.models import Project
+from annotator.services.projects import ProjectRuleError
 from models_zoo.backends.base import Backend
-from models_zoo.thresholds import check_targets
+from models_zoo.splits import parse_split
+from models_zoo.thresholds import OBJECTIVES, check_targets
 
 
 def with_project_defaults(project: Project, cls: type[Backend], config: dict[str, Any] | None) -> Any:
@@ -34,23 +40,36 @@ def check_targets_name_labels(project: Project, config: dict[str, Any]) -> list[
     return check_targets(config.get("threshold_targets") or {}, labels)
 
 
-def project_recipe(project: Project, encoder: str | None = None) -> Any:
-    """The recipe a training run of this project would use on vectors (issue 18): embedding_head
-    with its defaults, completed with the project's training defaults (validation split,
-    threshold objective and targets) exactly as `start_training_run` completes a run's config;
-    `encoder`: the embedding set's encoder the vectors come from. A project that retrains
-    another backend gets embedding_head with its defaults, and the recipe says so."""
-    from models_zoo.recipe import TrainingRecipe
-    from models_zoo.services.training import backend_class, validate_config
-
-    cls = backend_class("embedding_head")
-    config = validate_config(cls, with_project_defaults(project, cls, {}))
-    if encoder:
-        config["encoder"] = encoder
-    backend = project.retrain_backend or "embedding_head"
-    note = "" if backend == "embedding_head" else (
-        f"the project retrains {backend}; simulated rounds fit embedding_head on the stored "
-        "vectors with the project's training defaults")
-    return TrainingRecipe(labels=list(project.labels.values_list("name", flat=True)),
-                          task_type=project.task_type, config=config,
-                          split=dict(config.get("validation_split") or {}), note=note)
+def check_training_defaults(fields: Mapping[str, Any], labels: Sequence[str] | None = None) -> None:
+    """Threshold objective, targets and validation split (issue 12); with `labels`, target
+    names must be labels of the project."""
+    objective = fields.get("threshold_objective")
+    if objective and objective not in OBJECTIVES:
+        raise ProjectRuleError(
+            f"unknown threshold objective {objective!r}; valid: {', '.join(OBJECTIVES)} "
+            "(empty: the backend's default).", "threshold_objective",
+        )
+    targets = fields.get("threshold_targets")
+    if "threshold_targets" in fields:
+        if not isinstance(targets, Mapping):
+            raise ProjectRuleError(
+                "threshold_targets must be an object {label: target} ({} for none).",
+                "threshold_targets",
+            )
+        problems = check_targets(targets, labels if labels is not None else list(targets))
+        if problems:
+            raise ProjectRuleError("; ".join(problems) + ".", "threshold_targets")
+    split = fields.get("validation_split")
+    if "validation_split" in fields:
+        if not isinstance(split, Mapping):
+            raise ProjectRuleError(
+                "validation_split must be an object ({} for the default random split).",
+                "validation_split",
+            )
+        try:
+            parse_split(dict(split))
+        except ValidationError as exc:
+            detail = "; ".join(
+                (".".join(str(p) for p in e["loc"]) + ": " if e["loc"] else "") + e["msg"] for e in exc.errors()
+            )
+            raise ProjectRuleError(f"invalid validation_split: {detail}.", "validation_split") from None

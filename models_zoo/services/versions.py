@@ -62,7 +62,7 @@ def _refresh_suggestions_on_commit(version: ModelVersion) -> None:
     """The annotation UI pre-fills from the current version's stored predictions: once the
     promotion commits, predict the project with the new version as a chunked job shared by every
     worker (resumable: a done chunk is never redone)."""
-    from models_zoo.services.chunked_prediction import start_prediction_job
+    from models_zoo.services.chunked_prediction import start_prediction_job  # cycle (issue 22)
 
     project_id, version_id = version.project_id, version.pk
 

@@ -12,9 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from annotator.models import Example, Role
 from annotator.permissions import get_project_for
+from config.enqueue import BrokerUnavailable
 from config.inputs import InvalidInput, parse_int
+from config.resilience import broker_message
 from models_zoo.metric_names import metric_columns
 from models_zoo.models import ModelVersion
+from models_zoo.services.embedding_map import MapUnavailable, map_points, request_map
 from models_zoo.services.explain import explain_examples
 from models_zoo.services.promotion import (
     PromotionNeedsConfirmation,
@@ -134,10 +137,6 @@ MAP_W, MAP_H, MAP_PAD = 720, 520, 14
 def embedding_map(request: HttpRequest, project_id: int) -> HttpResponse:
     """The project's stored vectors laid out in 2-D (PCA 50 then UMAP), coloured by gold label
     or prediction (?colour=gold|prediction); POST starts the map job."""
-    from config.enqueue import BrokerUnavailable
-    from config.resilience import broker_message
-    from models_zoo.services.embedding_map import MapUnavailable, map_points, request_map
-
     project = get_project_for(request.user, project_id, Role.VIEWER if request.method == "GET" else Role.ANNOTATOR)
     error, status = "", 200
     if request.method == "POST":

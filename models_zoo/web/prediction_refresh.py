@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from annotator.active_learning.queue_strategies import AL_STRATEGIES
 from annotator.models import Project
+from models_zoo.active_learning.queue_strategies import AL_STRATEGIES
 from models_zoo.models import ModelVersion, PredictionJob, PredictionJobState
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from annotator.models import Project
 from annotator.services.projects import ProjectRuleError
-from annotator.services.training_defaults import check_training_defaults
 from config.inputs import InvalidInput, loads_json
 from models_zoo.metric_names import (
     binary_cells,
@@ -16,7 +15,9 @@ from models_zoo.metric_names import (
     macro_f1_both_classes,
 )
 from models_zoo.models import ModelVersion
+from models_zoo.services.training_defaults import check_training_defaults
 from models_zoo.splits import describe_split, split_record_of
+from models_zoo.thresholds import FEW_POSITIVES
 from models_zoo.web.curves import curve_figure
 from models_zoo.web.version_plots import version_plots
 
@@ -75,8 +76,6 @@ def few_positives(labels: list[str], picks: dict[str, Any], per_class: dict[str,
     """Labels whose threshold or validation metrics rest on fewer than FEW_POSITIVES positives
     (issue 18): {label, threshold_positives, metric_positives}; a count is None when unknown
     (versions from before it was recorded)."""
-    from models_zoo.thresholds import FEW_POSITIVES
-
     out = []
     for label in labels:
         support = (per_class.get(label) or {}).get("support")

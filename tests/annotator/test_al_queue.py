@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from annotator.models import Example, Membership, Role
 from annotator.services import queue
 from annotator.services.projects import ProjectRuleError, update_project
-from annotator.services.queue_scores import rescore_project, why_picked
 from models_zoo.models import ModelVersion, Prediction
+from models_zoo.services.queue_scores import rescore_project, why_picked
 from tests.api.factories import make_example
 from tests.conftest import make_project, make_user
 
@@ -141,7 +141,7 @@ def test_settings_reject_a_queue_label_that_is_not_a_label(binary):
 def test_margin_diverse_lifts_one_example_per_cluster_from_the_stored_vectors(
     owner, monkeypatch, settings, tmp_path
 ):
-    from annotator.services import queue_scores
+    from models_zoo.services import queue_scores
     from tests.annotator.mining_store import store_vectors
 
     monkeypatch.setattr(queue_scores, "DIVERSE_BATCH", 2)

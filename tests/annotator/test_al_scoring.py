@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotator.active_learning import scoring as S
+from models_zoo.active_learning import scoring as S
 
 # Single-label, 3 classes. Row 0 sure; row 1 has the lowest top prob (least confidence);
 # row 2 has the closest top-2 (margin) but a confident-ish top; row 3 spread over all three.
@@ -120,7 +120,7 @@ def test_priorities_dispatch_and_errors() -> None:
 
 
 def test_spans_rank_by_the_lowest_mean_word_confidence():
-    from annotator.active_learning.scoring import span_uncertainty
+    from models_zoo.active_learning.scoring import span_uncertainty
 
     priorities = span_uncertainty(np.array([0.9, 0.4, 0.75, 1.0]))
     assert priorities == pytest.approx([0.1, 0.6, 0.25, 0.0])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotator.active_learning.figures import aulc, labels_to, macro_f1, spread, summarise
-from annotator.active_learning.simulation import Start, pick_batch, simulate
+from models_zoo.active_learning.figures import aulc, labels_to, macro_f1, spread, summarise
+from models_zoo.active_learning.simulation import Start, pick_batch, simulate
 from models_zoo.recipe import TrainingRecipe
 
 

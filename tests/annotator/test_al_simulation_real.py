@@ -6,7 +6,7 @@ import pytest
 
 from annotator.models import Annotation, Simulation
 from annotator.services.embeddings import encode_sentences_for
-from annotator.services.simulations import run_simulation
+from models_zoo.services.simulations import run_simulation
 from tests.annotator.mining_store import add_example, store_vectors
 from tests.models_zoo.prediction_fixtures import hateval_rows
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotator.active_learning.starts import (
+from models_zoo.active_learning.starts import (
     keyword_matches,
     pick_start,
     query_closeness,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.active_learning.stopping import cohen_kappa, decisions_kappa, stopping_hint
+from models_zoo.active_learning.stopping import cohen_kappa, decisions_kappa, stopping_hint
 
 
 def test_kappa_matches_the_hand_computed_value() -> None:

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 
 from annotator.models import Annotation, AnnotationSource, Example
-from annotator.services import browse
-from annotator.services.browse import BrowseFilterInvalid, filtered_examples, parse_filter
 from models_zoo.models import ModelVersion, Prediction
+from models_zoo.services import browse
+from models_zoo.services.browse import BrowseFilterInvalid, filtered_examples, parse_filter
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +152,7 @@ def test_page_has_next_and_capped_count(project, world):
 def test_filters_stay_right_inside_subqueries(project, world):
     """The capped count and "all matching" selections run the filter as a subquery: the raw
     SQL parts must refer to that subquery's own rows, not the outer query's."""
-    from annotator.services.browse_bulk import Selection, selected
+    from models_zoo.services.browse_bulk import Selection, selected
 
     page = browse.browse_page(project, parse_filter({"q": "fox or zorro", "page_size": "1"}))
     assert page.has_next and page.count == 2

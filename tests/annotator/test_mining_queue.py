@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from annotator.mining.proposals import queue_run, serve_in_queue
-from annotator.mining.service import create_mining_run, mine_run
 from annotator.models import MiningRun, Project
 from annotator.services import queue
 from annotator.services.annotations import save_annotation
 from annotator.services.queue_strategies import ProposalsStrategy, get_strategy
+from models_zoo.mining.service import create_mining_run, mine_run
 from tests.annotator.mining_store import cosine_project
 
 

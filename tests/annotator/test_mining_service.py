@@ -5,9 +5,9 @@ import pytest
 
 from annotator.mining import algorithm as A
 from annotator.mining.proposals import band_figures, refresh_proposals
-from annotator.mining.service import create_mining_run, mine_run, run_mining
 from annotator.models import Annotation, MiningRun, Proposal
 from annotator.services.annotations import save_annotation
+from models_zoo.mining.service import create_mining_run, mine_run, run_mining
 from tests.annotator.mining_store import cosine_project
 
 

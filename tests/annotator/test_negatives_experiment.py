@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotator.mining.experiment import binary_scores, run_negatives_experiment
-from annotator.mining.experiment_service import create_experiment, run_experiment
 from annotator.models import Annotation, NegativesExperiment
+from models_zoo.mining.experiment import binary_scores, run_negatives_experiment
+from models_zoo.mining.experiment_service import create_experiment, run_experiment
 from tests.annotator.mining_store import add_example, store_vectors
 
 

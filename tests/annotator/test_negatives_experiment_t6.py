@@ -7,9 +7,9 @@ import csv
 import pytest
 
 from annotator.importers import import_file
-from annotator.mining.experiment_service import create_experiment, run_experiment
 from annotator.models import NegativesExperiment
 from annotator.services.embeddings import embed_inline, request_embedding_set
+from models_zoo.mining.experiment_service import create_experiment, run_experiment
 from tests.conftest import make_project
 
 pytestmark = pytest.mark.slow

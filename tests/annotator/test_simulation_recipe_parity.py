@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotator.active_learning.simulation import simulate
 from annotator.models import Annotation
-from annotator.services.simulations import _data
+from models_zoo.active_learning.simulation import simulate
+from models_zoo.services.simulations import _data, project_recipe
 from models_zoo.services.training import run_training, start_training_run
-from models_zoo.services.training_defaults import project_recipe
 from tests.annotator.mining_store import add_example, store_vectors
 from tests.conftest import make_project
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.mining.service import mine_run
 from annotator.models import MiningRun
+from models_zoo.mining.service import mine_run
 from tests.annotator.mining_store import cosine_project
 
 
@@ -74,7 +74,7 @@ def test_a_valid_request_is_accepted_and_the_run_reads_back(
 def test_annotators_and_viewers_get_403_and_outsiders_404(
     annotator_api, viewer_api, outsider_api, owner, project, mined
 ):
-    from annotator.mining.service import create_mining_run
+    from models_zoo.mining.service import create_mining_run
 
     run = create_mining_run(project, owner, {"label": "HS", "band": 1}, enqueue_job=False)
     for client, code in ((annotator_api, 403), (viewer_api, 403), (outsider_api, 404)):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from annotator.models import Annotation, Simulation
-from annotator.services.simulations import run_simulation
+from models_zoo.services.simulations import run_simulation
 from tests.annotator.mining_store import add_example, store_vectors
 
 pytestmark = pytest.mark.django_db

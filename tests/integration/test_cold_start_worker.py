@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from annotator.models import Example, Membership, Role
-from annotator.services.cold_start import usable_embedding_set
 from annotator.services.embeddings import encode_texts, load_vectors
 from models_zoo.backends.base import Item
 from models_zoo.backends.embedding_head import EmbeddingHeadBackend
 from models_zoo.models import Prediction
+from models_zoo.services.cold_start import usable_embedding_set
 from tests.api.factories import make_example
 from tests.conftest import api_client_for, make_project, make_user
 from tests.models_zoo.prediction_fixtures import make_version

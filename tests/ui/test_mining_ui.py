@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.mining.service import mine_run
 from annotator.models import Annotation, MiningRun, Proposal
+from models_zoo.mining.service import mine_run
 from tests.annotator.mining_store import cosine_project
 
 pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
@@ -64,8 +64,8 @@ def test_an_annotator_confirms_one_proposal_and_flips_another(
 
 
 def test_the_experiment_page_shows_the_table_and_the_plot(login, live_server, project, owner, shot):
-    from annotator.mining.experiment import run_negatives_experiment
     from annotator.models import NegativesExperiment
+    from models_zoo.mining.experiment import run_negatives_experiment
     from tests.annotator.test_negatives_experiment import synthetic
 
     v, pos, groups = synthetic(n_pos=20, n_neg=220)

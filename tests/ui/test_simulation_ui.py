@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from annotator.models import Simulation
-from annotator.services.simulations import run_simulation
 from models_zoo.models import ModelVersion
+from models_zoo.services.simulations import run_simulation
 from tests.api.test_simulations import labelled_store
 
 pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]

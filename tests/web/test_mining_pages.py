@@ -1,8 +1,8 @@
 """The mining pages: admins only, the form's errors name the field, the project page links it."""
 from __future__ import annotations
 
-from annotator.mining.service import create_mining_run, mine_run
 from annotator.models import MiningRun
+from models_zoo.mining.service import create_mining_run, mine_run
 from tests.annotator.mining_store import cosine_project
 
 

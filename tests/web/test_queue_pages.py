@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.services.queue_scores import rescore_project
+from models_zoo.services.queue_scores import rescore_project
 from tests.annotator.test_al_queue import version_with_scores
 from tests.api.factories import make_example
 

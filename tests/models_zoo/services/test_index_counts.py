@@ -11,12 +11,12 @@ import pytest
 from django.db import transaction
 
 from annotator.models import Example
-from annotator.services.browse_bulk import Selection, delete_examples
 from annotator.services.example_edits import update_example
 from models_zoo.backends.base import ItemPrediction
 from models_zoo.models import ModelVersion, Prediction, PredictionDay, PredictionDayLabel
 from models_zoo.prevalence import index_delta
 from models_zoo.services import chunked_prediction, prevalence
+from models_zoo.services.browse_bulk import Selection, delete_examples
 from models_zoo.services.prediction_rows import write_predictions
 from models_zoo.services.prevalence import daily_counts
 from tests.conftest import make_project
