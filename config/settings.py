@@ -3,7 +3,7 @@
 With nothing set, Vigia runs on the embedded default: an embedded PostgreSQL server (started on
 first use, `config/embedded_db`) and kombu's `filesystem://` broker, both under `var/`.
 Production and the test suite set `DATABASE_URL` (PostgreSQL) and `CELERY_BROKER_URL` (Redis).
-Every variable is listed in README.md.
+Every variable is listed in docs/configuration.md (checked by tests/setup/test_docs.py).
 """
 from __future__ import annotations
 

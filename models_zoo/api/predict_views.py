@@ -197,7 +197,7 @@ class PredictView(APIView):
             return _unavailable(exc)
         response = Response(result.as_dict())
         # The model's forward; serialisation, database and whole-app times are added by
-        # TimedJSONRenderer and ServerTimingMiddleware (config/server_timing.py, README).
+        # TimedJSONRenderer and ServerTimingMiddleware (config/server_timing.py, docs/benchmarks.md).
         add_metric(response, "model", result.model_seconds)
         return response
 

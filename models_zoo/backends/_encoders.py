@@ -76,7 +76,7 @@ def is_directory(name: str) -> bool:
 
 
 ENGINES = ("torch", "onnx", "onnx-int8")
-# Texts per forward pass, measured by bench/encoder.py (README "Encoder throughput"): with
+# Texts per forward pass, measured by bench/encoder.py (docs/benchmarks.md): with
 # length-sorted batches the packaged MiniLM on 2 cores is fastest at this size.
 DEFAULT_BATCH_SIZE = 32
 

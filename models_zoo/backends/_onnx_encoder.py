@@ -52,7 +52,7 @@ _digests: dict[tuple[Any, ...], str] = {}
 # Checkpoint directory -> (monotonic time of the last file walk, its digest). Walking and
 # stat-ing a checkpoint's files costs 2-3 ms, a fifth of a one-item prediction, so a digest is
 # re-checked at most every STAMP_TTL_S seconds: a checkpoint replaced in place is picked up
-# within that time (README "Encoder engine").
+# within that time (docs/embeddings.md, "Encoder engine").
 STAMP_TTL_S = 10.0
 _recent: dict[str, tuple[float, str]] = {}
 _sessions: dict[tuple[str, bool], OnnxSentenceEncoder] = {}

@@ -73,7 +73,7 @@ class EmbeddingHeadConfig(ClassifierConfig):
                      json_schema_extra=LOGISTIC_ONLY)
     max_iter: int = Field(2000, ge=10, le=1_000_000, description="Solver iterations for the logistic regression.",
                           json_schema_extra=LOGISTIC_ONLY)
-    # Defaults measured on group hold-outs (bench/defaults_grid.py, README "Measured defaults"):
+    # Defaults measured on group hold-outs (bench/defaults_grid.py, docs/backends.md "Measured defaults"):
     # logistic regression, no class weighting and macro-F1 thresholds did best on average over
     # CrisisLex T6 leave-one-event-out, CrisisLex T26 by event and HatEval train -> dev, and
     # (issue 18) held at 10%, 3% and 1% positives too.
@@ -88,7 +88,7 @@ class EmbeddingHeadConfig(ClassifierConfig):
         "or none (0.5).",
         json_schema_extra=VALIDATION_GROUP,
     )
-    # Issue 18 (bench/defaults_grid.py rare, README "Measured defaults"): cross-validation
+    # Issue 18 (bench/defaults_grid.py rare, docs/backends.md "Measured defaults"): cross-validation
     # beat the validation split at 3% and 1% positives and tied at 10% and on balanced sets.
     threshold_calibration: Literal["validation", "cross_validation"] = Field(
         "cross_validation",

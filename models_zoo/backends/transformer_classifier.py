@@ -50,7 +50,7 @@ class TransformerClassifierConfig(ClassifierConfig):
         "all-MiniLM-L6-v2 (a fresh classification head is added).",
     )
     # lr 5e-5 and 4 epochs (seed 000) and max length 64 (the card's 32) did best on the group
-    # hold-out grid (bench/defaults_grid.py; README "Measured defaults").
+    # hold-out grid (bench/defaults_grid.py; docs/backends.md "Measured defaults").
     max_length: int = Field(64, ge=4, le=512, description="Tokens per text (seed 000: 32; 64 measured better).")
     epochs: int = Field(4, ge=1, le=100, description="Maximum training epochs.")
     batch_size: int = Field(32, ge=1, le=1024, description="Training batch size.")

@@ -10,7 +10,7 @@
 - `cancel_prediction_job` stops chunks that have not started; `resume_prediction_job`
   re-enqueues every chunk that is not done (after a cancel or a lost worker).
 
-Storage: a Prediction row holds the scores and labels as jsonb; see the README for bytes per row.
+Storage: a Prediction row holds the scores and labels as jsonb; see docs/benchmarks.md for bytes per row.
 A chunk's rows go in set-based (`write_predictions`: COPY + one INSERT), and the prevalence
 index's daily counts are updated by triggers in that statement; which (label, day) counts the
 chunk changed is `index_delta` of its rows, handed to `index_updated` once the chunk commits.

@@ -219,7 +219,7 @@ def prevalence_index(
     seed: int = 0,
     rounds: int = BOOTSTRAP_ROUNDS,
 ) -> dict[str, Any]:
-    """The index as the REST API returns it (see the README's "Prevalence index" section)."""
+    """The index as the REST API returns it (docs/samples-and-index.md, "Prevalence index")."""
     if label not in set(project.labels.values_list("name", flat=True)):
         raise IndexQueryError(f"unknown label {label!r}", "label")
     if window < 1:

@@ -16,12 +16,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+import annotator
 from annotator.importers import import_file
 from annotator.models import Label, Membership, Project, Role, TaskType
 from models_zoo.models import ModelVersion
 from models_zoo.services.training import TrainingRequestError, start_training_run
 
-DEMO_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "crisislex_t6_sample.csv"
+# The demo tweets are a dataset: they stay with annotator (annotator/fixtures/demo/).
+DEMO_FILE = Path(annotator.__file__).resolve().parent / "fixtures" / "demo" / "crisislex_t6_sample.csv"
 DEMO_PROJECT = "CrisisLex demo: is the tweet about the crisis?"
 # CrisisLex T6 ships tweet ids without dates: the ids are Twitter snowflakes, which carry them.
 DEMO_MAPPING = {"text": "text", "id": "id", "labels": "label", "meta": {"event": "event"},
