@@ -145,7 +145,8 @@ def job_on_workers(project, encoder: str = "default", timeout: float = 3600) -> 
 
 
 def train_seconds(project, owner) -> tuple[float, str]:
-    from models_zoo.services.training import run_training, start_training_run
+    from models_zoo.services.training import start_training_run
+    from models_zoo.services.training_worker import run_training
 
     run = start_training_run(project, "embedding_head", {"seed": 1}, owner, enqueue=False)
     elapsed, version = timed(lambda: run_training(run.pk))

@@ -82,7 +82,8 @@ def main() -> None:
         from models_zoo.backends._encoders import configured_engine, encode_sentences
         from models_zoo.models import ModelVersion, Prediction
         from models_zoo.services.prediction import predict_project
-        from models_zoo.services.training import run_training, start_training_run
+        from models_zoo.services.training import start_training_run
+        from models_zoo.services.training_worker import run_training
 
         figure("torch_threads", torch.get_num_threads())
         print(f"encoder_engine {configured_engine()}", flush=True)

@@ -12,7 +12,15 @@ from models_zoo.backends._encoders import DEFAULT_BATCH_SIZE, encode_sentences
 from models_zoo.model_roots import ModelRefused, check_model_name
 from models_zoo.models import ModelVersion
 from models_zoo.registry import available
-from models_zoo.services import browse, catalog, cold_start, queue_scores, suggestions, training
+from models_zoo.services import (
+    browse,
+    catalog,
+    chunked_prediction,
+    cold_start,
+    queue_scores,
+    queues,
+    suggestions,
+)
 from models_zoo.services.training_defaults import check_training_defaults
 
 
@@ -40,14 +48,14 @@ PROVIDERS: dict[str, Any] = {
     "backend_catalog": catalog.backend_catalog,
     "check_training_defaults": check_training_defaults,
     "check_cold_start": cold_start.check_cold_start,
-    "predict_with_transfer": cold_start.predict_with_transfer,
+    "predict_with_transfer": chunked_prediction.predict_with_transfer,
     "request_rescore": queue_scores.request_rescore,
     "why_picked": queue_scores.why_picked,
     "model_suggestion": suggestions.current_suggestion,
     "transfer_in_force": suggestions.transfer_in_force,
     "suggestion_pairs": suggestions.suggestion_pairs,
     "example_predictions": browse.example_predictions,
-    "training_queue": training.queue_for,
+    "training_queue": queues.queue_for,
     "model_version_count": model_version_count,
     "refused_model_name": refused_model_name,
     "encode_texts": encode_texts,

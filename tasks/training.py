@@ -23,7 +23,7 @@ def train_model(run_id: int) -> int | None:
     even when nobody looks at it.
     """
     from models_zoo.models import RunState, TrainingRun
-    from models_zoo.services.training import run_training
+    from models_zoo.services.training_worker import run_training
 
     version = run_training(int(run_id))
     if version is None and TrainingRun.objects.filter(pk=run_id, state=RunState.RUNNING).exists():

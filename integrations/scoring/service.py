@@ -38,8 +38,8 @@ from integrations.scoring import files
 from integrations.scoring.inputs import detect_format
 from models_zoo.backends.base import Item
 from models_zoo.models import ModelVersion
-from models_zoo.services.prediction import model_text
-from models_zoo.services.training import queue_for
+from models_zoo.services.items import model_text
+from models_zoo.services.queues import queue_for
 from models_zoo.serving import get_model_cache, version_ref
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from models_zoo import registry
-from models_zoo.services.training import GPU_BACKENDS
+from models_zoo.services.queues import GPU_BACKENDS
 
 
 def backend_catalog() -> list[dict[str, Any]]:

@@ -38,12 +38,13 @@ from models_zoo.models import (
     PredictionJobState,
 )
 from models_zoo.prevalence import index_delta
+from models_zoo.services.cold_start import transfer_version_id
 from models_zoo.services.embedding_reuse import predict_in_batches
-from models_zoo.services.prediction import item_for_example
+from models_zoo.services.items import item_for_example
 from models_zoo.services.prediction_rows import write_predictions
 from models_zoo.services.prevalence import index_updated
 from models_zoo.services.queue_scores import AL_STRATEGIES, request_rescore, rescore_if_current
-from models_zoo.services.training import queue_for
+from models_zoo.services.queues import queue_for
 from models_zoo.serving import ModelCache, get_model_cache, version_ref
 
 logger = logging.getLogger(__name__)
@@ -300,3 +301,11 @@ def job_body(job: PredictionJob) -> dict[str, Any]:
         "created_at": job.created_at,
         "finished_at": job.finished_at,
     }
+
+
+def predict_with_transfer(project: Project) -> None:
+    """Predict the project's examples with its transfer version, as a chunked prediction job
+    (its last chunk rescores the queue), unless the project has a model of its own."""
+    if transfer_version_id(project) is None:
+        return
+    start_prediction_job(project, project.transfer_model_version_id)

@@ -147,16 +147,6 @@ def transfer_version_id(project: Project) -> int | None:
     return project.transfer_model_version_id
 
 
-def predict_with_transfer(project: Project) -> None:
-    """Predict the project's examples with its transfer version, as a chunked prediction job
-    (its last chunk rescores the queue), unless the project has a model of its own."""
-    if transfer_version_id(project) is None:
-        return
-    from models_zoo.services.chunked_prediction import start_prediction_job  # cycle (issue 22)
-
-    start_prediction_job(project, project.transfer_model_version_id)
-
-
 def usable_embedding_set(project: Project) -> Any:
     """The project's ready embedding set of the default encoder, else its newest ready set of
     any encoder (descriptions are then embedded with that set's encoder), else None."""

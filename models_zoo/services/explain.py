@@ -9,7 +9,7 @@ from typing import Any
 
 from annotator.models import Example, Project
 from models_zoo.models import ModelVersion
-from models_zoo.services.prediction import item_for_example
+from models_zoo.services.items import item_for_example
 from models_zoo.serving import get_model_cache, version_ref
 
 SHADES = 10

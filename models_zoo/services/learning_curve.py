@@ -18,7 +18,7 @@ from annotator.models import Example, Project
 from models_zoo.active_learning.stopping import decisions_kappa, stopping_hint
 from models_zoo.models import ModelVersion, Prediction
 from models_zoo.services.embedding_reuse import predict_with_store
-from models_zoo.services.prediction import item_for_example
+from models_zoo.services.items import item_for_example
 from models_zoo.services.prediction_rows import write_predictions
 
 logger = logging.getLogger(__name__)

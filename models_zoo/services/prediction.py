@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from annotator.media import read_media
 from annotator.models import Example, Membership, Project, Role, TaskType
-from annotator.normalize import normalize
 from annotator.permissions import require_role
 from models_zoo.backends.base import Item, ItemPrediction
 from models_zoo.models import ModelVersion, Prediction
+from models_zoo.services.chunked_prediction import start_prediction_job
 from models_zoo.services.embedding_reuse import predict_in_batches
+from models_zoo.services.items import item_for_example, model_text
 from models_zoo.services.prediction_rows import write_predictions
 from models_zoo.serving import (
     LoadedModel,
@@ -175,23 +175,6 @@ def parse_predict_payload(
     if errors:
         raise PredictionInputError(errors)
     return inputs
-
-
-def model_text(project: Project, text: str) -> str:
-    """The text as the model saw it in training (see the module docstring)."""
-    if project.task_type == TaskType.SPANS:
-        return text
-    return normalize(text, project.normalization) or text
-
-
-def item_for_example(example: Example, project: Project) -> Item:
-    """An Example as a model input, exactly as models_zoo.services.datasets builds training items."""
-    image = None
-    if example.image:
-        image = read_media(example.image.name)  # the one read path for stored images
-    if project.task_type == TaskType.SPANS:
-        return Item(text=example.text, image=image)
-    return Item(text=example.normalized_text or example.text, image=image)
 
 
 def prediction_payload(prediction: ItemPrediction) -> dict[str, Any]:
@@ -360,8 +343,6 @@ def start_project_prediction(project: Project) -> dict[str, Any]:
     current now: a promotion while it runs does not mix versions, and the new version gets its
     own job. Raises NoCurrentModel when the project has no current version.
     """
-    from models_zoo.services.chunked_prediction import start_prediction_job  # cycle (issue 22)
-
     ref = current_version_ref(project.pk)
     job = start_prediction_job(project, ref.id)
     return {"job": job.pk, "model_version": ref.id, "chunks": job.total_chunks}

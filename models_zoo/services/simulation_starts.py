@@ -22,7 +22,7 @@ from models_zoo.active_learning.starts import keyword_matches, query_closeness
 from models_zoo.models import ModelVersion
 from models_zoo.services.cold_start import parse_descriptions, readable_foreign_version
 from models_zoo.services.embedding_reuse import predict_in_batches
-from models_zoo.services.prediction import item_for_example
+from models_zoo.services.items import item_for_example
 from models_zoo.serving import get_model_cache, version_ref
 
 MAX_STARTS = 4

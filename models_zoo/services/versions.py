@@ -29,6 +29,7 @@ from config.events import MODEL_PROMOTED, emit
 from config.resilience import after_commit
 from models_zoo.metric_names import headline_metrics, metric_title
 from models_zoo.models import ModelVersion
+from models_zoo.services.chunked_prediction import start_prediction_job
 from models_zoo.splits import describe_split, split_record_of, split_signature
 
 logger = logging.getLogger(__name__)
@@ -62,8 +63,6 @@ def _refresh_suggestions_on_commit(version: ModelVersion) -> None:
     """The annotation UI pre-fills from the current version's stored predictions: once the
     promotion commits, predict the project with the new version as a chunked job shared by every
     worker (resumable: a done chunk is never redone)."""
-    from models_zoo.services.chunked_prediction import start_prediction_job  # cycle (issue 22)
-
     project_id, version_id = version.project_id, version.pk
 
     def start() -> None:

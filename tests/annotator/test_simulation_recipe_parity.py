@@ -8,7 +8,8 @@ import pytest
 from annotator.models import Annotation
 from models_zoo.active_learning.simulation import simulate
 from models_zoo.services.simulations import _data, project_recipe
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from tests.annotator.mining_store import add_example, store_vectors
 from tests.conftest import make_project
 

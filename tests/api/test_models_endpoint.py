@@ -1,7 +1,8 @@
 # ruff: noqa: F811  (fixtures imported from tests.models_zoo.services.helpers are parameters)
 from __future__ import annotations
 
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from tests.models_zoo.services.helpers import (  # noqa: F401 - fixtures
     annotated_project,
     artifacts_dir,

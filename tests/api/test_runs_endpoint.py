@@ -6,7 +6,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from models_zoo.models import RunState, TrainingRun
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from tests.models_zoo.services.helpers import (  # noqa: F401 - fixtures
     annotated_project,
     artifacts_dir,

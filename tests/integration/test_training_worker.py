@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from annotator.importers import import_file
 from models_zoo.models import ModelVersion, Prediction, RunState, TrainingRun
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from models_zoo.services.versions import promote_version
 from tests.conftest import make_project
 

@@ -16,7 +16,8 @@ from annotator.models import Example
 from annotator.services.projects import create_project
 from models_zoo.models import Prediction
 from models_zoo.services.prediction import predict_project
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from models_zoo.services.versions import promote_version
 from tests.annotator.images.helpers import make_zip
 from tests.conftest import api_client_for

@@ -8,7 +8,8 @@ from django.test import Client
 from annotator.models import Example
 from models_zoo.models import ModelVersion, Prediction
 from models_zoo.services.learning_curve import STOP_SET_SIZE, stop_set_ids
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from tests.models_zoo.services.helpers import (  # noqa: F401 - fixtures
     annotated_project,
     artifacts_dir,

@@ -4,7 +4,8 @@ from __future__ import annotations
 from django.test import Client
 
 from models_zoo.models import ModelVersion, RunState, TrainingRun
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from models_zoo.services.versions import promote_version
 from tests.conftest import make_project
 from tests.models_zoo.services.helpers import (  # noqa: F401 - fixtures

@@ -11,7 +11,8 @@ from annotator.models import Project
 from config.enqueue import BrokerUnavailable
 from config.inputs import InvalidInput, loads_json
 from models_zoo.models import RunState, TrainingRun
-from models_zoo.services.training import TrainingRequestError, run_training, start_training_run
+from models_zoo.services.training import TrainingRequestError, start_training_run
+from models_zoo.services.training_worker import run_training
 
 
 class Command(BaseCommand):

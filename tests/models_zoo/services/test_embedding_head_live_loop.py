@@ -8,7 +8,8 @@ from annotator.services import embeddings as E
 from models_zoo.backends import embedding_head as H
 from models_zoo.models import Prediction, RunState, TrainingRun
 from models_zoo.services.learning_curve import stop_set_ids
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from tests.models_zoo.services.helpers import add_example, annotate
 
 

@@ -7,7 +7,8 @@ import pytest
 from annotator.models import Annotation, AnnotationSource, Example
 from annotator.normalize import normalize
 from models_zoo.models import RunState
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from tests.models_zoo.services.helpers import add_example
 
 pytestmark = pytest.mark.slow

@@ -10,14 +10,14 @@ from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
 from models_zoo.models import ModelVersion, RunState, TrainingRun
 from models_zoo.services.artifact_storage import local_artifact
+from models_zoo.services.queues import queue_for
 from models_zoo.services.training import (
     TrainingRequestError,
     cancel_run,
-    queue_for,
     reap_stale_runs,
-    run_training,
     start_training_run,
 )
+from models_zoo.services.training_worker import run_training
 from models_zoo.services.versions import promote_version
 from tests.conftest import make_project
 

@@ -9,7 +9,8 @@ from annotator.services import embeddings as E
 from models_zoo.artifacts import load_backend
 from models_zoo.models import RunState
 from models_zoo.services.artifact_storage import local_artifact
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from tests.models_zoo.services.helpers import add_example, annotate
 
 

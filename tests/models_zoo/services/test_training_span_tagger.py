@@ -6,7 +6,8 @@ from models_zoo.artifacts import load_backend
 from models_zoo.backends.base import Item
 from models_zoo.models import RunState
 from models_zoo.services.artifact_storage import local_artifact
-from models_zoo.services.training import run_training, start_training_run
+from models_zoo.services.training import start_training_run
+from models_zoo.services.training_worker import run_training
 from tests.conftest import make_project
 from tests.models_zoo.services.helpers import add_example
 from tests.models_zoo.tiny_hf import build_tiny_bert

@@ -7,7 +7,8 @@ import pytest
 from annotator.models import Annotation, AnnotationSource
 from models_zoo.models import ModelVersion, RunState
 from models_zoo.services.datasets import build_dataset
-from models_zoo.services.training import TrainingRequestError, run_training, start_training_run
+from models_zoo.services.training import TrainingRequestError, start_training_run
+from models_zoo.services.training_worker import run_training
 from models_zoo.services.versions import maybe_auto_promote, promote_version, split_warning
 from tests.models_zoo.services.helpers import PATTERNS, add_example
 
