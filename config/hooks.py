@@ -38,6 +38,9 @@ HOOKS = {
     # annotator.services.embeddings (the embedding store encodes with models_zoo's encoders)
     "refused_model_name": "(name) -> str | None: why `name` is no usable model (None: it is)",
     "encode_texts": "(encoder, texts) -> ndarray: unit-length sentence embeddings",
+    "encodes_images": "(encoder) -> bool: the encoder embeds images too (a CLIP checkpoint)",
+    "encode_items": "(encoder, texts, images) -> ndarray: unit-length embeddings of items "
+                    "(images[i]: the item's image bytes or None)",
 }
 
 _provided: dict[str, Callable[..., Any]] = {}

@@ -9,6 +9,7 @@ from typing import Any
 from annotator.models import Project
 from config import hooks
 from models_zoo.backends._encoders import DEFAULT_BATCH_SIZE, encode_sentences
+from models_zoo.backends.clip_embed import clip_directory, encode_clip_items
 from models_zoo.model_roots import ModelRefused, check_model_name
 from models_zoo.models import ModelVersion
 from models_zoo.registry import available
@@ -38,8 +39,26 @@ def refused_model_name(name: str) -> str | None:
 
 
 def encode_texts(encoder: str, texts: Any) -> Any:
-    """The embedding store's encoding call: embedding_head's code path, unit-length rows."""
+    """The embedding store's encoding call: embedding_head's code path, unit-length rows
+    (a CLIP checkpoint: its text embeddings, in the space of the set's image vectors)."""
+    clip = clip_directory(encoder)
+    if clip is not None:
+        return encode_clip_items(clip, list(texts), [None] * len(texts))
     return encode_sentences(encoder, texts, batch_size=DEFAULT_BATCH_SIZE, normalize=True)
+
+
+def encodes_images(encoder: str) -> bool:
+    """Whether the store should read the examples' images for `encoder` (a CLIP checkpoint)."""
+    return clip_directory(encoder) is not None
+
+
+def encode_items(encoder: str, texts: Any, images: Any) -> Any:
+    """Items (text and/or image) as unit-length rows: CLIP's rule (backends/clip_embed.py) for a
+    CLIP checkpoint; any other encoder embeds the texts alone, as `encode_texts` does."""
+    clip = clip_directory(encoder)
+    if clip is not None:
+        return encode_clip_items(clip, list(texts), list(images))
+    return encode_texts(encoder, texts)
 
 
 PROVIDERS: dict[str, Any] = {
@@ -59,6 +78,8 @@ PROVIDERS: dict[str, Any] = {
     "model_version_count": model_version_count,
     "refused_model_name": refused_model_name,
     "encode_texts": encode_texts,
+    "encodes_images": encodes_images,
+    "encode_items": encode_items,
 }
 
 

@@ -9,7 +9,9 @@ still exist in the project.
 
 The text embedded is the one `embedding_head` trains on (`normalized_text`, else `text`), through
 the same encoder function (`models_zoo.backends._encoders.encode_sentences`, through config.hooks), so cached vectors
-can stand in for fresh ones in training.
+can stand in for fresh ones in training. An encoder naming a CLIP checkpoint directory embeds the
+examples' images too (`encode_rows_for`, issue 23): text-only, image-only and text+image examples
+each get one vector in CLIP's shared space.
 
 Shards live in the shared storage (annotator/services/embedding_storage.py): a chunk uploads its
 shard before its row says ready, and the row records the shard's name and checksums, so any
@@ -29,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from annotator.media import read_media
 from annotator.models import Example, Project
 from annotator.models_embeddings import EmbeddingChunk, EmbeddingSet, EmbeddingState
 from annotator.normalize import normalize
@@ -221,10 +224,9 @@ def embed_chunk(chunk_id: int) -> int:
     try:
         rows = list(
             Example.objects.filter(project_id=embedding_set.project_id, pk__in=chunk.example_ids)
-            .order_by("pk").values_list("pk", "normalized_text", "text")
+            .order_by("pk").values_list("pk", "normalized_text", "text", "image")
         )
-        texts = [normalized or text for _pk, normalized, text in rows]
-        vectors = encode_sentences_for(embedding_set.encoder, texts)
+        vectors = encode_rows_for(embedding_set.encoder, rows)
         # A fresh name per attempt: an uploaded object is never overwritten under a reader.
         shard = store_shard(prefix, f"{chunk_name(chunk.pk)}-{uuid.uuid4().hex[:8]}",
                             [r[0] for r in rows], vectors, dtype=embedding_set.dtype)
@@ -278,6 +280,18 @@ def encode_sentences_for(encoder: str, texts: Sequence[str]) -> np.ndarray:
     """The store's one encoding call (embedding_head's code path, unit-length rows), made by
     models_zoo through config.hooks (`encode_texts`)."""
     return hooks.call("encode_texts", encoder, texts)
+
+
+def encode_rows_for(encoder: str, rows: Sequence[tuple[int, str, str, str]]) -> np.ndarray:
+    """Vectors of examples given as (pk, normalized_text, text, image name) rows. A text
+    encoder embeds the texts; an encoder that embeds images too (a CLIP checkpoint, issue 23:
+    models_zoo/backends/clip_embed.py) gets each stored image as well, so image-only examples
+    have a vector and an image+text one combines both."""
+    texts = [normalized or text for _pk, normalized, text, _image in rows]
+    if not hooks.call("encodes_images", encoder, default=False):
+        return encode_sentences_for(encoder, texts)
+    images = [read_media(image) if image else None for _pk, _n, _t, image in rows]
+    return hooks.call("encode_items", encoder, texts, images)
 
 
 def embed_inline(embedding_set: EmbeddingSet) -> EmbeddingSet:

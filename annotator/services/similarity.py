@@ -15,7 +15,7 @@ from annotator.services import embedding_shards as shards
 from annotator.services.embeddings import (
     DEFAULT_ENCODER,
     check_encoder,
-    encode_sentences_for,
+    encode_rows_for,
     encode_texts,
     load_vectors,
     ready_embedding_set,
@@ -78,7 +78,8 @@ def similar_examples(project: Project, example: Example, k: int = 10,
     if pos < len(ids) and ids[pos] == example.pk:
         query = vectors[pos]
     else:
-        query = encode_sentences_for(embedding_set.encoder, [example.normalized_text or example.text])[0]
+        row = (example.pk, example.normalized_text, example.text, example.image.name or "")
+        query = encode_rows_for(embedding_set.encoder, [row])[0]
     return _items(rank(ids, vectors, query, k, skip_id=example.pk))
 
 

@@ -8,13 +8,17 @@ from typing import Any
 
 from annotator.services.embeddings import cached_or_encoded
 from models_zoo.backends.base import Backend, FitReport, Item, ItemPrediction, ProgressCallback
+from models_zoo.backends.clip_embed import clip_directory
 from models_zoo.backends.embedding_head import EmbeddingHeadBackend
 
 
 def uses_store(backend: Backend) -> bool:
     """Whether `backend` can take the store's vectors: embedding_head with unit-length
-    embeddings (the store keeps L2-normalised vectors)."""
-    return isinstance(backend, EmbeddingHeadBackend) and backend.config.normalize_embeddings
+    embeddings (the store keeps L2-normalised vectors), on a text encoder: a CLIP checkpoint's
+    set mixes image vectors in (backends/clip_embed.py), which embedding_head's encoder never
+    gives, so its vectors cannot stand in for fresh ones."""
+    return (isinstance(backend, EmbeddingHeadBackend) and backend.config.normalize_embeddings
+            and clip_directory(backend.config.encoder) is None)
 
 
 def fit_with_store(backend: Backend, project: Any, dataset: Any, progress: ProgressCallback,

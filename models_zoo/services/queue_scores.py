@@ -76,11 +76,25 @@ def _span_priorities(project: Project) -> tuple[np.ndarray, np.ndarray]:
     return ids, scoring.span_uncertainty(np.asarray([r[1] for r in rows], dtype=np.float64))
 
 
+def _diverse_set(project: Project) -> Any:
+    """The embedding set margin_diverse spreads its batch on: when the current version is a
+    clip_fusion one, the project's ready set for its `clip` checkpoint (text and image vectors,
+    issue 23: an image-only example is no empty text there); else the default set."""
+    version = (ModelVersion.objects.filter(project=project, is_current=True)
+               .values_list("backend", "config").first())
+    if version is not None and version[0] == "clip_fusion":
+        clip = (version[1] or {}).get("clip")
+        found = ready_embedding_set(project, clip) if isinstance(clip, str) and clip else None
+        if found is not None:
+            return found
+    return ready_embedding_set(project)
+
+
 def _diverse_lift(project: Project, ids: np.ndarray, base: np.ndarray, seed: int) -> np.ndarray:
     """margin_diverse: +1 for the diverse batch, on the stored vectors of the candidates only
     (never the whole project's vectors)."""
     out = base.copy()
-    embedding_set = ready_embedding_set(project)
+    embedding_set = _diverse_set(project)
     if embedding_set is None or len(ids) == 0:
         logger.info("margin_diverse for project %s: no embedding set, plain margin", project.pk)
         return out

@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("project", help="project id or exact name")
         parser.add_argument("--encoder", default=None,
-                            help='sentence encoder: "default" (packaged MiniLM) or a local directory')
+                            help='encoder: "default" (packaged MiniLM) or a model directory under VIGIA_MODEL_DIRS (a CLIP checkpoint embeds the images too)')
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--wait", action="store_true", help="poll until every chunk is done")
         mode.add_argument("--inline", action="store_true", help="embed in this process, without a worker")
