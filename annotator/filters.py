@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from typing import Any
+
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from rest_framework.exceptions import ValidationError
 
 from annotator.api.permissions import project_for_view
 from annotator.models import Annotation, AnnotationSource, Example, Project, TaskType
@@ -14,6 +18,23 @@ def _has_label(annotations: QuerySet[Annotation], name: str) -> QuerySet[Annotat
     """Annotations carrying label `name` as a document label or in a span."""
     return annotations.filter(Q(labels__contains=[name]) | Q(spans__contains=[{"label": name}]))
 
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time compared in UTC. Python takes offsets up to +/-23:59, PostgreSQL
+    only up to +/-15:59 ("time zone displacement out of range", a 500): the value reaches the
+    database as UTC, and one that cannot be (an offset past year 1 or 9999) is a 400 naming
+    the parameter."""
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except (OverflowError, ValueError):
+                param = "created_after" if self.lookup_expr == "gte" else "created_before"
+                raise ValidationError(
+                    {param: ["a date-time out of range once converted to UTC"]}) from None
+        return super().filter(qs, value)
 
 class ExampleFilter(django_filters.FilterSet):
     annotated = django_filters.BooleanFilter(
@@ -38,8 +59,8 @@ class ExampleFilter(django_filters.FilterSet):
     has_image = django_filters.BooleanFilter(
         method="filter_has_image", label="Has an image (true) or has none (false)."
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = django_filters.OrderingFilter(fields=(("id", "id"), ("created_at", "created_at")))
 
     class Meta:

@@ -100,7 +100,11 @@ def resolve_model(name: str, kind: str = "directory") -> str:
             continue
         if not _inside(real, roots):
             continue
-        if (real.is_dir() if kind == "directory" else real.is_file()):
+        try:
+            found = real.is_dir() if kind == "directory" else real.is_file()
+        except OSError:  # e.g. a name too long for the file system: no such model
+            continue
+        if found:
             return str(real)
     raise ModelRefused(name, kind)
 

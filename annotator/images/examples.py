@@ -2,6 +2,7 @@
 files removed when their examples go (one example, a bulk delete, a whole project)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from types import SimpleNamespace
@@ -14,7 +15,7 @@ from annotator.images.checks import ImageInfo, ImageRefused, check_image
 from annotator.images.thumbnails import thumbnail_key
 from annotator.media import example_image_name
 from annotator.normalize import content_hash
-from config.storage import get_storage, sha256_file
+from config.storage import ObjectMissing, get_storage, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,15 @@ def image_content_hash(text_key: str, sha256: str) -> str:
 
 
 def stored_image_sha256(name: str) -> str:
-    """The sha256 of a stored image (for the dedupe key when its example's text changes)."""
-    return sha256_file(get_storage().get_file(name))
+    """The sha256 of a stored image (for the dedupe key when its example's text changes). An
+    image whose object is gone from the store (deleted by hand, a store restored from an older
+    backup) stands in by its stored name, which is random and unique to it, so editing the
+    example's text still works instead of failing on the missing file."""
+    try:
+        return sha256_file(get_storage().get_file(name))
+    except ObjectMissing:
+        logger.warning("stored image %s is missing from the store; its name stands in", name)
+        return hashlib.sha256(f"missing-image:{name}".encode()).hexdigest()
 
 
 def read_upload(upload: Any) -> tuple[bytes, ImageInfo]:

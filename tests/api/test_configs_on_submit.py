@@ -70,3 +70,12 @@ def test_the_embedding_store_and_mining_refuse_the_same_way(owner_api, trainable
         assert response.status_code == 400, (url, response.content[:300])
         text = json.dumps(response.json())
         assert "encoder" in text and "exist" not in text
+
+
+def test_an_encoder_name_too_long_for_the_file_system_is_refused_not_a_500(owner_api, trainable):
+    """Found by the long schema fuzz: a 300-character name under a model root raised
+    ENAMETOOLONG from the file system check."""
+    response = owner_api.post(f"/api/v1/projects/{trainable.pk}/embeddings",
+                              {"encoder": "x" * 300}, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert "encoder" in response.json()

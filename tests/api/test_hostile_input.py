@@ -124,6 +124,9 @@ QUERY_CASES = [
     ("/api/v1/projects/{project_id}/browse?score_max=inf", "score_max"),
     ("/api/v1/projects/{project_id}/examples/{example_id}/similar?k=inf", "k"),
     ("/api/v1/projects/{project_id}/examples/?a%00b=1", "a\x00b"),
+    # an offset that takes the date-time past year 1 once in UTC
+    ("/api/v1/projects/{project_id}/examples/?created_after=0001-01-01T00:00:00%2B20:45",
+     "created_after"),
 ]
 
 
@@ -137,6 +140,18 @@ def test_nul_nan_and_infinity_in_a_query_are_400s_naming_the_parameter(owner_api
         if response.status_code != 400 or param not in response.json():
             wrong.append((url, response.status_code, response.content[:200]))
     assert wrong == []
+
+
+def test_a_time_zone_offset_postgresql_does_not_take_is_compared_in_utc(owner_api, world):
+    """Found by the long schema fuzz: Python takes offsets up to 23:59, PostgreSQL up to 15:59,
+    so `+20:45` reached the database and was a 500. The filter now compares in UTC."""
+    url = "/api/v1/projects/{project_id}/examples/?created_before=1755-04-04T08:10:14%2B20:45"
+    response = owner_api.get(url.format(**world))
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["count"] == 0  # nothing was created in 1755
+    later = owner_api.get("/api/v1/projects/{project_id}/examples/?created_after=2000-01-01T00:00:00%2B20:45"
+                          .format(**world))
+    assert later.status_code == 200 and later.json()["count"] > 0
 
 
 PAGE_CASES = [

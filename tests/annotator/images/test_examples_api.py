@@ -153,3 +153,13 @@ def test_editing_the_text_of_an_image_example_keeps_the_image_in_its_dedupe_key(
     assert clash.status_code == 200
     again = post_image(owner_api, project, jpeg(), text="one")
     assert again.status_code == 409 and again.json()["existing_id"] == second
+
+
+def test_editing_the_text_of_an_example_whose_image_is_gone_from_the_store(project, owner_api):
+    """Found by the long schema fuzz: a PATCH of the text was a 500 when the stored image had
+    been removed from the store by hand; the stored name now stands in for its hash."""
+    created = post_image(owner_api, project, png(), text="a flood").json()["id"]
+    get_storage().delete(Example.objects.get(pk=created).image.name)
+    edited = owner_api.patch(f"{examples_url(project)}{created}/", {"text": "a fire"}, format="json")
+    assert edited.status_code == 200, edited.content
+    assert Example.objects.get(pk=created).text == "a fire"

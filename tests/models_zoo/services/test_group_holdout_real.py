@@ -35,7 +35,12 @@ def test_a_held_out_event_validates_a_real_model(project, owner, artifacts_dir, 
             example.save()
             Annotation.objects.create(example=example, user=owner, source=AnnotationSource.HUMAN,
                                       labels=["HS"] if item.labels else [])
-    run = start_training_run(project, "embedding_head", {"device": "cpu"}, owner)
+    # Thresholds from the validation split, as when this test was written: with issue 18's
+    # default (cross-validation on the training events) the two training events' threshold does
+    # not carry to the unseen one at 160 labels (ROC-AUC .835, F1 .43 on Boston), which says
+    # nothing about the group split this test is about.
+    run = start_training_run(project, "embedding_head",
+                             {"device": "cpu", "threshold_calibration": "validation"}, owner)
     version = run_training(run.pk)
     run.refresh_from_db()
     assert run.state == RunState.SUCCEEDED, run.error
