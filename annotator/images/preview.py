@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from annotator.images.archive import ImageArchive
 from annotator.images.checks import ImageRefused, check_image
-from annotator.images.staging import StagedImage, decode_base64
+from annotator.images.staging import StagedImage, decode_base64, image_reference
 from annotator.images.thumbnails import data_uri
 
 
@@ -18,12 +18,9 @@ class PreviewImages:
 
     def load(self, value: object) -> StagedImage | None:
         self.last = ""
-        if value is None or (isinstance(value, str) and not value.strip()):
+        value = image_reference(value, self.archive)
+        if value is None:
             return None
-        if not isinstance(value, str):
-            raise ImageRefused(f"the image must be {'a file name' if self.archive else 'base64 text'}, "
-                               f"not {type(value).__name__}")
-        value = value.strip()
         if self.archive is not None:
             try:
                 data = self.archive.read(value)

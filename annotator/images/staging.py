@@ -24,6 +24,18 @@ _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s_-]+$")
 _IN_CHUNK = 500
 
 
+def image_reference(value: object, archive: object | None) -> str | None:
+    """A row's image cell: None when empty, else the file name inside `archive` (or the base64
+    text without one), stripped; ImageRefused when it is not text. Shared by the import and
+    its preview, so both read a cell the same way."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ImageRefused(f"the image must be {'a file name' if archive else 'base64 text'}, "
+                           f"not {type(value).__name__}")
+    return value.strip()
+
+
 @dataclass(frozen=True)
 class StagedImage:
     key: str
@@ -45,12 +57,9 @@ class ImageStager:
     def load(self, value: object) -> StagedImage | None:
         """The staged image of a row, None when the row has none; ImageRefused naming the file
         and the reason otherwise."""
-        if value is None or (isinstance(value, str) and not value.strip()):
+        value = image_reference(value, self.archive)
+        if value is None:
             return None
-        if not isinstance(value, str):
-            raise ImageRefused(f"the image must be {'a file name' if self.archive else 'base64 text'}, "
-                               f"not {type(value).__name__}")
-        value = value.strip()
         if self.archive is not None:
             source = value
             try:
