@@ -6,24 +6,23 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vigia
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install lock run test test-slow test-all lint bench clean
+.PHONY: install install-dev lock run test test-slow test-all lint bench clean
 
+# `make install`: what `make run` needs; `make install-dev`: that plus the test and lint tools
+# (the `dev` extra), for `make test` and `make lint`. scripts/install.py creates the venv and
+# installs the versions constraints.txt pins (torch is the CPU build) with uv, handing it pip's
+# own settings, or with pip when uv fails; it prints nothing more unless something fails.
 install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
 
-# constraints.txt pins every package to the version the suite last passed with, so two
-# installs a month apart get the same libraries.
-# Quiet: pip says nothing unless something fails (-qq; its errors still show). --no-compile:
-# pip would byte-compile every installed module (1.8 GB of packages, minutes of CPU); Python
-# compiles the few it imports on first use instead. The venv's own pip (>= 21.3 for editable
-# installs from pyproject.toml, Python 3.11 ships 22.3+) is used as it is.
-PIP := $(PY) -m pip install -qq --disable-pip-version-check --no-compile
-$(VENV)/.installed: pyproject.toml constraints.txt
-	@echo "Installing Vigia and its dependencies into $(VENV) (once; pip's cache makes it faster)..."
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@# Pinned CPU torch first: an unpinned torch would pull gigabytes of CUDA packages.
-	@$(PIP) torch==2.13.0 -c constraints.txt
-	@$(PIP) -e '.[dev]' -c constraints.txt
+INSTALLER := pyproject.toml constraints.txt scripts/install.py
+$(VENV)/.installed: $(INSTALLER)
+	@$(PYTHON) scripts/install.py --venv $(VENV)
 	@touch $@
+
+$(VENV)/.installed-dev: $(INSTALLER)
+	@$(PYTHON) scripts/install.py --venv $(VENV) --dev
+	@touch $@ $(VENV)/.installed
 
 # Rewrite constraints.txt from the installed venv (after a dependency change and a green suite).
 lock:
@@ -37,21 +36,21 @@ lock:
 run: install
 	@VIGIA_DEMO=true PORT=$(PORT) $(PY) manage.py serve --demo
 
-test: install
+test: install-dev
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		$(PY) scripts/check_services.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
-test-slow: install
+test-slow: install-dev
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
-test-all: install
+test-all: install-dev
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		$(PY) -m pytest -m '' $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
