@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -290,23 +291,25 @@ VIGIA_ENCODER_CACHE_DIR = (Path(os.environ["VIGIA_ENCODER_CACHE_DIR"])
 # Requests per API key, DRF's rate syntax ("600/min", "20/second", "10000/day"); 429 with
 # Retry-After above it. Counted in the "throttle" cache below.
 VIGIA_API_KEY_RATE = os.environ.get("VIGIA_API_KEY_RATE", "600/min")
-# Throttle counters must be shared by every web process: Redis when one is configured
-# (VIGIA_CACHE_URL, else a Redis broker URL); the demo without Redis (kombu's filesystem
-# broker) uses a file cache under var/, which every process of that one machine shares.
+# Caches shared by every process of the installation (gunicorn's workers, the Celery worker):
+# Redis when one is configured (VIGIA_CACHE_URL, else a Redis broker URL); the demo without
+# Redis (kombu's filesystem broker) uses a file cache under var/, which every process of that
+# one machine shares. "default" holds the progress counters (annotator/services/progress.py:
+# every page agrees whichever process answers), "throttle" the API keys' request counts.
 VIGIA_CACHE_URL = os.environ.get("VIGIA_CACHE_URL", "") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
 )
-CACHES = {
-    # Unchanged: per-process memory (short-lived progress counts).
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": VIGIA_CACHE_URL,
-         "KEY_PREFIX": "vigia-throttle"}
-        if VIGIA_CACHE_URL.startswith(("redis://", "rediss://"))
-        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-              "LOCATION": str(VAR_DIR / "cache" / "throttle"), "OPTIONS": {"MAX_ENTRIES": 100_000}}
-    ),
-}
+
+
+def _shared_cache(prefix: str) -> dict[str, Any]:
+    if VIGIA_CACHE_URL.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": VIGIA_CACHE_URL,
+                "KEY_PREFIX": prefix}
+    return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache" / prefix), "OPTIONS": {"MAX_ENTRIES": 100_000}}
+
+
+CACHES = {"default": _shared_cache("vigia"), "throttle": _shared_cache("vigia-throttle")}
 # Webhooks: private, loopback and link-local addresses are refused unless this is on (tests,
 # or an operator whose receivers live on the internal network).
 VIGIA_WEBHOOK_ALLOW_PRIVATE = env_bool("VIGIA_WEBHOOK_ALLOW_PRIVATE", False)

@@ -11,7 +11,8 @@ What is counted, in every page's words (one definition, `project_counts`):
 
 Whole-project counts scan every example of a project, which is fine for the list pages but not
 for every keystroke on the annotate page; `cached_project_counts` serves those from Django's
-cache for a few seconds, and `tracking_decision` moves every cached figure by exactly what one
+default cache for a few seconds (shared by every process: Redis, or a file cache under var/ for
+the demo, so two gunicorn workers never show two figures; config/settings.py `CACHES`), and `tracking_decision` moves every cached figure by exactly what one
 decision changed (the same predicates, for one example), so the annotate page agrees with the
 project page after each decision instead of drifting until the next recount.
 """
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
+from django.core.cache import cache as _cache
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -37,6 +38,34 @@ from annotator.models import (
     Project,
 )
 
+
+class _GuardedCache:
+    """The default cache, or nothing: a cache that does not answer (Redis down, a file cache
+    unwritable) makes the pages count from the database instead of failing."""
+
+    def get(self, key: str) -> object | None:
+        try:
+            return _cache.get(key)
+        except Exception:  # noqa: BLE001 - redis errors, OSError: any failure means "not cached"
+            return None
+
+    def set(self, key: str, value: object, timeout: int) -> None:
+        try:
+            _cache.set(key, value, timeout)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def incr(self, key: str, delta: int) -> None:
+        """ValueError when the key is gone (as Django's), nothing when the cache fails."""
+        try:
+            _cache.incr(key, delta)
+        except ValueError:
+            raise
+        except Exception:  # noqa: BLE001
+            pass
+
+
+cache = _GuardedCache()
 PROJECT_COUNTS_TTL = 10  # seconds
 USER_COUNT_TTL = 60  # seconds
 # "Labelled by people" and "imported labels only" are told apart by these sources.
@@ -222,7 +251,7 @@ def example_share(project: Project, example_id: int, user: AbstractBaseUser) -> 
 @contextmanager
 def tracking_decision(project: Project, example: Example, user: AbstractBaseUser) -> Iterator[None]:
     """Wrap one decision on `example` (save, skip, undo, edit): afterwards the cached figures
-    (this process's cache) move by exactly what the decision changed, so the annotate page's
+    (the shared cache) move by exactly what the decision changed, so the annotate page's
     line follows the annotator at once without recounting the project. Costs two one-example
     queries, and none when nothing is cached. The periodic recount corrects everything else
     (other annotators, imports). Nothing moves when the block raises."""
@@ -261,7 +290,7 @@ def user_done_count(project: Project, user: AbstractBaseUser) -> int:
     """How many examples of `project` the user has finished.
 
     Counted once a minute (the count grows with the annotator's history) and moved by
-    `tracking_decision` in between, so it follows every decision made through this process.
+    `tracking_decision` in between, so it follows every decision, whichever process serves it.
     """
     key = _user_cache_key(project, user)
     done = cache.get(key)

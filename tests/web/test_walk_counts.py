@@ -3,13 +3,21 @@ page count the same things the same way (annotator.services.progress), and the l
 distribution counts each example once, by the label set it trains with."""
 from __future__ import annotations
 
+import json
+import os
 import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 from django.urls import reverse
 
 from annotator.models import Annotation, AnnotationSource, Membership, Role
+from annotator.services import progress
 from models_zoo.services.datasets import gold_examples
 from tests.conftest import make_project
 from tests.web.helpers import HTMX, add_examples, client_for
@@ -39,9 +47,14 @@ def _imported_project(owner, annotator_user, n=12):
     return project
 
 
+def _forget_counts(project, *users) -> None:
+    """A test database made again reuses project ids: drop what an earlier run cached for them."""
+    cache.delete_many([progress._cache_key(project), *(progress._user_cache_key(project, u) for u in users)])
+
+
 def test_the_annotate_page_and_the_project_page_agree_after_decisions_skips_and_undo(owner, annotator_user):
-    cache.clear()
     project = _imported_project(owner, annotator_user)
+    _forget_counts(project, annotator_user)
     c = client_for(annotator_user)
     annotate = reverse("annotate", args=[project.pk])
     html = c.get(annotate).content.decode()  # counts the project once: later pages are cached
@@ -64,6 +77,52 @@ def test_the_annotate_page_and_the_project_page_agree_after_decisions_skips_and_
     # ... and so does a later plain GET (another request, same cache).
     html = c.get(annotate).content.decode()
     assert _figure(html, "imported-only") == 8 and _figure(html, "my-done") == 4
+
+
+def test_the_counts_a_decision_moved_are_the_ones_another_process_reads(owner, annotator_user):
+    """`make run` serves pages from two gunicorn processes (and production from more): the
+    cached figures a decision moved in one must be what the next request reads in another,
+    not a per-process copy that disagrees for up to a minute."""
+    project = _imported_project(owner, annotator_user)
+    _forget_counts(project, annotator_user)
+    c = client_for(annotator_user)
+    html = c.get(reverse("annotate", args=[project.pk])).content.decode()
+    html = c.post(reverse("annotate-example", args=[project.pk, _current(html)]),
+                  {"action": "accept"}, **HTMX).content.decode()
+    assert _figure(html, "count-by-people") == 1 and _figure(html, "my-done") == 1
+    code = (
+        "import json, sys, django; django.setup(); from django.core.cache import cache; "
+        "counts, _ = cache.get(sys.argv[1]); "
+        "print(json.dumps([counts.by_people, counts.imported, cache.get(sys.argv[2])]))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    other = subprocess.run(
+        [sys.executable, "-c", code, progress._cache_key(project),
+         progress._user_cache_key(project, annotator_user)],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, check=True,
+    )
+    assert json.loads(other.stdout.strip().splitlines()[-1]) == [1, 11, 1]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_pages_count_from_the_database_when_the_shared_cache_does_not_answer(owner, annotator_user):
+    project = _imported_project(owner, annotator_user)
+    dead = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0"}
+    with override_settings(CACHES={"default": dead, "throttle": dead}):
+        c = client_for(annotator_user)
+        html = c.get(reverse("annotate", args=[project.pk])).content.decode()
+        assert _figure(html, "imported-only") == 12
+        r = c.post(reverse("annotate-example", args=[project.pk, _current(html)]),
+                   {"action": "accept"}, **HTMX)
+        assert r.status_code == 200
+        html = r.content.decode()
+        assert _figure(html, "count-by-people") == 1 and _figure(html, "imported-only") == 11
 
 
 def test_the_label_distribution_counts_each_example_once_people_over_imports(owner, annotator_user):
