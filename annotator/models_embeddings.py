@@ -6,6 +6,7 @@ covers, how far the job is, and which stored shard (name and checksums) holds th
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import models, transaction
@@ -61,6 +62,15 @@ class EmbeddingSet(models.Model):
 
     def __str__(self) -> str:
         return f"embeddings of {self.project_id} ({self.encoder}, {self.state})"
+
+    def idle_since(self) -> datetime:
+        """The set's last sign of work: when it was (re)requested or a chunk last finished (the
+        set is saved then, and the chunk records its finish; one aggregate over the
+        (set, state) index). The worker notice of a running set reads it
+        (annotator.services.workers.notice_for). Chunk tasks go to the default queue."""
+        finished = EmbeddingChunk.objects.filter(embedding_set_id=self.pk).aggregate(
+            t=models.Max("finished_at"))["t"]
+        return max(t for t in (self.created_at, self.updated_at, finished) if t is not None)
 
 
 class EmbeddingChunk(models.Model):

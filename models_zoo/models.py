@@ -1,6 +1,8 @@
 """Training runs, model versions and stored predictions (Django side of models_zoo)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -156,6 +158,14 @@ class PredictionJob(models.Model):
     @property
     def progress(self) -> float:
         return 1.0 if not self.total_chunks else self.done_chunks / self.total_chunks
+
+    def idle_since(self) -> datetime:
+        """The job's last sign of work: its creation or the latest start or finish of one of
+        its chunks (one aggregate over the (job, index) index). The worker notice of a running
+        job reads it (annotator.services.workers.notice_for)."""
+        latest = PredictionChunk.objects.filter(job_id=self.pk).aggregate(
+            started=models.Max("started_at"), finished=models.Max("finished_at"))
+        return max(t for t in (self.created_at, latest["started"], latest["finished"]) if t is not None)
 
 
 class ChunkState(models.TextChoices):

@@ -7,6 +7,11 @@ A worker's main process upserts its `WorkerHeartbeat` row every `HEARTBEAT_SECON
 for `VIGIA_WORKER_WAIT_SECONDS` without a worker taking it says so (`waiting_notice`), naming
 the command that starts one.
 
+A job that has started (a prediction refresh, an embedding set with some chunks done) but whose
+remaining chunks nobody works on says so too (`idle_notice`): the job tells when it last showed a
+sign of work (`idle_since()`), and the notice appears once that is VIGIA_WORKER_WAIT_SECONDS old
+and no live worker reads its queue (a live worker busy with a long chunk is working, not gone).
+
 We chose heartbeats over Celery's `ping` because a ping is a broadcast round trip through the
 broker on every page poll (a second's wait when nobody answers), while a heartbeat is one
 indexed read, and works the same with Redis and with `filesystem://`.
@@ -37,6 +42,8 @@ class WaitingNotice:
     live_workers: int  # live workers on any queue
     live_on_queue: int  # of those, the ones consuming `queue`
     command: str
+    # The job had started (some of its chunks taken or done): nobody has *worked* on it since.
+    started: bool = False
 
     @property
     def no_worker(self) -> bool:
@@ -93,19 +100,55 @@ def waiting_notice(queued_since: datetime | None, queue: str | None = None,
     )
 
 
+def idle_notice(idle_since: datetime | None, queue: str | None = None,
+                now: datetime | None = None) -> WaitingNotice | None:
+    """A notice for a started job whose last sign of work was at `idle_since`, once that is
+    VIGIA_WORKER_WAIT_SECONDS old and no live worker reads `queue`; None otherwise (a live
+    worker on the queue may be busy with a long chunk of it). Reads the heartbeats only when
+    the job has been idle that long."""
+    if idle_since is None:
+        return None
+    now = now or timezone.now()
+    idle = (now - idle_since).total_seconds()
+    if idle < settings.VIGIA_WORKER_WAIT_SECONDS:
+        return None
+    queue = queue or settings.CELERY_TASK_DEFAULT_QUEUE
+    workers = live_workers(now)
+    on_queue = sum(queue in w.queue_names for w in workers)
+    if on_queue:
+        return None
+    return WaitingNotice(
+        waited_seconds=int(idle), queue=queue, live_workers=len(workers), live_on_queue=0,
+        command=worker_command(queue), started=True,
+    )
+
+
 _WAITING_STATES = {"queued"}
+_STARTED_STATES = {"running"}
+
+
+def _queue_of(job: Any) -> str | None:
+    """The Celery queue the job's tasks go to: its backend's training queue, else its own
+    `queue` field (PredictionJob), else None (the default queue: imports, embedding chunks,
+    mining and simulations are sent without a queue and no task route moves them)."""
+    backend = getattr(job, "backend", None)
+    if isinstance(backend, str) and backend:
+        return hooks.call("training_queue", backend)
+    queue = getattr(job, "queue", None)
+    return queue if isinstance(queue, str) and queue else None
 
 
 def notice_for(job: Any, now: datetime | None = None) -> WaitingNotice | None:
     """The waiting notice of a job row (TrainingRun, ImportJob, EmbeddingSet, MiningRun,
-    NegativesExperiment, Simulation): set while it is still queued."""
+    NegativesExperiment, Simulation, PredictionJob): set while it is still queued, and for a
+    running job that tells when it last showed a sign of work (`idle_since()`: EmbeddingSet,
+    PredictionJob) while no live worker reads its queue."""
     state = getattr(job, "state", None) or getattr(job, "status", None)
-    if state not in _WAITING_STATES:
-        return None
-    queue = None
-    backend = getattr(job, "backend", None)
-    if isinstance(backend, str) and backend:
-        queue = hooks.call("training_queue", backend)
-    # An embedding set is re-queued after each import: its updated_at is when that happened.
-    since = getattr(job, "updated_at", None) or getattr(job, "created_at", None)
-    return waiting_notice(since, queue, now)
+    if state in _WAITING_STATES:
+        # An embedding set is re-queued after each import: its updated_at is when that happened.
+        since = getattr(job, "updated_at", None) or getattr(job, "created_at", None)
+        return waiting_notice(since, _queue_of(job), now)
+    idle_since = getattr(job, "idle_since", None)
+    if state in _STARTED_STATES and callable(idle_since):
+        return idle_notice(idle_since(), _queue_of(job), now)
+    return None

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotator.models import (
+    EmbeddingChunk,
     EmbeddingSet,
     ImportJob,
     MiningRun,
@@ -17,8 +18,11 @@ from annotator.models import (
     WorkerHeartbeat,
 )
 from annotator.services.workers import notice_for, waiting_notice, worker_command
-from models_zoo.models import TrainingRun
-from tests.web.helpers import HTMX, client_for
+from models_zoo.models import PredictionChunk, PredictionJobState, TrainingRun
+from models_zoo.services.chunked_prediction import start_prediction_job
+from models_zoo.services.versions import promote_version
+from tests.web.helpers import HTMX, add_examples, client_for
+from tests.web.test_models_pages import _version
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +127,132 @@ def test_every_page_that_waits_on_a_job_carries_the_notice(project, owner, setti
         page = client.get(url).content.decode()
         assert f"{NO_WORKER} 25 s" in page, url
         assert "-m celery -A config worker -Q celery" in page, url
+
+
+# --- started jobs: a prediction refresh, a running embedding set (chunks taken or done, the rest
+# waiting) whose worker died. They are flagged once nobody has worked on them for
+# VIGIA_WORKER_WAIT_SECONDS and no live worker reads their queue.
+STARTED = "No worker has worked on this job for"
+
+
+def _prediction_job(project, chunks=3):
+    """The refresh that follows a promotion, as start_prediction_job cuts it (its chunk tasks
+    are never sent: the test transaction does not commit)."""
+    add_examples(project, [f"tweet {i}" for i in range(2 * chunks)])
+    promote_version(_version(project))
+    return start_prediction_job(project, chunk_size=2)
+
+
+def _at(job, seconds_ago: float, now) -> None:
+    """The job was created `seconds_ago` before `now`."""
+    type(job).objects.filter(pk=job.pk).update(created_at=now - dt.timedelta(seconds=seconds_ago))
+    job.refresh_from_db()
+
+
+def test_a_running_prediction_job_is_flagged_only_while_no_live_worker_reads_its_queue(project, settings):
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    settings.VIGIA_WORKER_STALE_SECONDS = 15
+    job = _prediction_job(project)
+    assert (job.state, job.total_chunks, job.queue) == (PredictionJobState.RUNNING, 3, "celery")
+    now = timezone.now()
+    _at(job, 5, now)
+    assert notice_for(job, now) is None  # a moment old: a worker has not had time
+    _at(job, 100, now)
+    notice = notice_for(job, now)
+    assert (notice.started, notice.waited_seconds, notice.queue, notice.live_workers, notice.no_worker) == (
+        True, 100, "celery", 0, True)
+    assert notice.command.endswith("-m celery -A config worker -Q celery --loglevel=INFO")
+    # The last sign of work is the latest chunk start or finish.
+    first, second, _third = PredictionChunk.objects.filter(job=job).order_by("index")
+    PredictionChunk.objects.filter(pk=first.pk).update(
+        state="done", started_at=now - dt.timedelta(seconds=80), finished_at=now - dt.timedelta(seconds=60))
+    assert notice_for(job, now).waited_seconds == 60
+    PredictionChunk.objects.filter(pk=second.pk).update(state="running", started_at=now - dt.timedelta(seconds=4))
+    assert notice_for(job, now) is None  # a worker took a chunk 4 s ago
+    PredictionChunk.objects.filter(pk=second.pk).update(started_at=now - dt.timedelta(seconds=40))
+    assert notice_for(job, now).waited_seconds == 40
+    # A live worker on the queue is working (a long chunk), not gone; a dead one or one on
+    # another queue does not count.
+    _worker("dead@host", seen_seconds_ago=60)
+    assert notice_for(job, now).live_workers == 0
+    _worker("gpu@host", queues="gpu")
+    notice = notice_for(job, now)
+    assert (notice.live_workers, notice.no_worker) == (1, True)
+    _worker("cpu@host", queues="celery")
+    assert notice_for(job, now) is None
+    # Its queue is the job's own (a transformer version's refresh goes to the GPU queue).
+    job.queue = "gpu"
+    assert notice_for(job, now) is None
+    job.queue = "cpu-only"
+    assert notice_for(job, now).queue == "cpu-only"
+    job.state = PredictionJobState.CANCELLED
+    assert notice_for(job, now) is None
+
+
+def test_a_running_embedding_set_is_flagged_once_its_chunks_stopped_moving(project, settings):
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    now = timezone.now()
+    embedding = EmbeddingSet.objects.create(project=project, state="running", progress=0.5)
+    done = EmbeddingChunk.objects.create(embedding_set=embedding, example_ids=[1], state="ready",
+                                         finished_at=now - dt.timedelta(seconds=20))
+    EmbeddingChunk.objects.create(embedding_set=embedding, example_ids=[2])  # still queued
+    EmbeddingSet.objects.filter(pk=embedding.pk).update(
+        created_at=now - dt.timedelta(seconds=90), updated_at=now - dt.timedelta(seconds=50))
+    embedding.refresh_from_db()
+    notice = notice_for(embedding, now)
+    assert (notice.started, notice.waited_seconds, notice.queue, notice.no_worker) == (True, 20, "celery", True)
+    EmbeddingChunk.objects.filter(pk=done.pk).update(finished_at=now - dt.timedelta(seconds=3))
+    assert notice_for(embedding, now) is None  # a chunk finished 3 s ago
+    EmbeddingChunk.objects.filter(pk=done.pk).update(finished_at=now - dt.timedelta(seconds=30))
+    _worker(queues="celery", seen_seconds_ago=1)
+    assert notice_for(embedding, now) is None  # a live worker reads the chunks' queue
+
+
+def _refresh_card(page: str) -> str:
+    start = page.index('<p class="card prediction-refresh')
+    return page[start:page.index("</p>", start)]
+
+
+def test_the_versions_page_says_no_worker_works_on_the_prediction_refresh(project, owner, settings):
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    job = _prediction_job(project)
+    client = client_for(owner)
+    versions = reverse("models-versions", args=[project.pk])
+    partial = reverse("models-prediction-refresh", args=[project.pk])
+    assert STARTED not in _refresh_card(client.get(versions).content.decode())  # just started
+    _at(job, 30, timezone.now())
+    for response in (client.get(versions), client.get(partial, **HTMX)):
+        card = _refresh_card(response.content.decode())
+        assert "Refreshing predictions" in card
+        assert f"{STARTED} 30 s" in card and "no worker is running." in card
+        assert "-m celery -A config worker -Q celery --loglevel=INFO" in card
+    assert client.get(partial, **HTMX).status_code == 200  # still polling
+    _worker(queues="celery")
+    for response in (client.get(versions), client.get(partial, **HTMX)):
+        card = _refresh_card(response.content.decode())
+        assert "Refreshing predictions" in card and "worker-notice" not in card
+
+
+def test_the_embeddings_page_flags_a_running_set_whose_worker_died(project, owner, settings):
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    settings.VIGIA_WORKER_STALE_SECONDS = 15
+    embedding = EmbeddingSet.objects.create(project=project, state="running", progress=0.5)
+    EmbeddingChunk.objects.create(embedding_set=embedding, example_ids=[1], state="ready",
+                                  finished_at=timezone.now())
+    EmbeddingChunk.objects.create(embedding_set=embedding, example_ids=[2], state="running")
+    client = client_for(owner)
+    pages = (reverse("embeddings", args=[project.pk]), reverse("embedding-sets", args=[project.pk]))
+    for url in pages:
+        page = client.get(url).content.decode()
+        assert "worker-notice" not in page and '<td colspan="7"></td>' not in page, url
+    _aged(embedding, 25)
+    EmbeddingChunk.objects.filter(embedding_set=embedding).update(
+        finished_at=timezone.now() - dt.timedelta(seconds=25))
+    _worker("died@host", seen_seconds_ago=40)  # its worker stopped beating
+    for url in pages:
+        page = client.get(url).content.decode()
+        assert f"{STARTED} 25 s" in page and "no worker is running." in page, url
+        assert "-m celery -A config worker -Q celery --loglevel=INFO" in page, url
+    _worker("alive@host", queues="celery")
+    for url in pages:
+        assert "worker-notice" not in client.get(url).content.decode(), url
