@@ -1,5 +1,6 @@
 """Is any Celery worker there to take a job? Heartbeats the workers write, read by the pages
-that wait on a job (training run, import, embeddings, mining, simulation).
+that wait on a job (training run, import, embeddings, mining, simulation, prediction refresh,
+batch scoring).
 
 A worker's main process upserts its `WorkerHeartbeat` row every `HEARTBEAT_SECONDS`
 (tasks/worker_heartbeat.py) and deletes it when it stops cleanly. A row not refreshed for
@@ -7,10 +8,11 @@ A worker's main process upserts its `WorkerHeartbeat` row every `HEARTBEAT_SECON
 for `VIGIA_WORKER_WAIT_SECONDS` without a worker taking it says so (`waiting_notice`), naming
 the command that starts one.
 
-A job that has started (a prediction refresh, an embedding set with some chunks done) but whose
-remaining chunks nobody works on says so too (`idle_notice`): the job tells when it last showed a
-sign of work (`idle_since()`), and the notice appears once that is VIGIA_WORKER_WAIT_SECONDS old
-and no live worker reads its queue (a live worker busy with a long chunk is working, not gone).
+A job that has started (a prediction refresh, a batch scoring job, an embedding set with some
+chunks done) but whose remaining chunks nobody works on says so too (`idle_notice`): the job
+tells when it last showed a sign of work (`idle_since()`), and the notice appears once that is
+VIGIA_WORKER_WAIT_SECONDS old and no live worker reads its queue (a live worker busy with a long
+chunk is working, not gone). The wait is written for people (`human_duration`: "4 min").
 
 We chose heartbeats over Celery's `ping` because a ping is a broadcast round trip through the
 broker on every page poll (a second's wait when nobody answers), while a heartbeat is one
@@ -48,6 +50,30 @@ class WaitingNotice:
     @property
     def no_worker(self) -> bool:
         return self.live_on_queue == 0
+
+    @property
+    def waited(self) -> str:
+        """`waited_seconds` as people read it ("78 s", "4 min", "2 h 5 min", "3 days")."""
+        return human_duration(self.waited_seconds)
+
+
+def human_duration(seconds: float) -> str:
+    """A wait as people say it, rounded down (a notice never overstates it): seconds under two
+    minutes ("78 s"), then minutes ("4 min"), hours and minutes ("2 h 5 min", "3 h"), one day
+    and its hours ("1 day 4 h"), then days ("3 days")."""
+    total = max(0, int(seconds))
+    if total < 120:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    if days < 2:
+        return f"1 day {hours} h" if hours else "1 day"
+    return f"{days} days"
 
 
 def beat(hostname: str, queues: list[str], pid: int, started_at: datetime) -> None:
@@ -129,7 +155,7 @@ _STARTED_STATES = {"running"}
 
 def _queue_of(job: Any) -> str | None:
     """The Celery queue the job's tasks go to: its backend's training queue, else its own
-    `queue` field (PredictionJob), else None (the default queue: imports, embedding chunks,
+    `queue` field (PredictionJob, ScoringJob), else None (the default queue: imports, embedding chunks,
     mining and simulations are sent without a queue and no task route moves them)."""
     backend = getattr(job, "backend", None)
     if isinstance(backend, str) and backend:
@@ -140,9 +166,9 @@ def _queue_of(job: Any) -> str | None:
 
 def notice_for(job: Any, now: datetime | None = None) -> WaitingNotice | None:
     """The waiting notice of a job row (TrainingRun, ImportJob, EmbeddingSet, MiningRun,
-    NegativesExperiment, Simulation, PredictionJob): set while it is still queued, and for a
-    running job that tells when it last showed a sign of work (`idle_since()`: EmbeddingSet,
-    PredictionJob) while no live worker reads its queue."""
+    NegativesExperiment, Simulation, PredictionJob, ScoringJob): set while it is still queued,
+    and for a running job that tells when it last showed a sign of work (`idle_since()`:
+    EmbeddingSet, PredictionJob, ScoringJob) while no live worker reads its queue."""
     state = getattr(job, "state", None) or getattr(job, "status", None)
     if state in _WAITING_STATES:
         # An embedding set is re-queued after each import: its updated_at is when that happened.

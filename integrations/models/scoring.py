@@ -2,6 +2,8 @@
 never stored as examples; the results are a file that expires."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -48,6 +50,15 @@ class ScoringJob(models.Model):
     @property
     def progress(self) -> float:
         return 1.0 if not self.rows else min(1.0, self.scored / self.rows)
+
+    def idle_since(self) -> datetime:
+        """The job's last sign of work: its creation or the latest start or finish of one of its
+        chunks (one aggregate over the (job, index) constraint's index). The worker notice of a
+        running job reads it (annotator.services.workers.notice_for); its chunk tasks go to the
+        job's own `queue` (the default one when blank)."""
+        latest = ScoringChunk.objects.filter(job_id=self.pk).aggregate(
+            started=models.Max("started_at"), finished=models.Max("finished_at"))
+        return max(t for t in (self.created_at, latest["started"], latest["finished"]) if t is not None)
 
 
 class ScoringChunk(models.Model):

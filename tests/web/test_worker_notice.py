@@ -1,10 +1,15 @@
-"""Pages that wait on a job say when no worker has taken it, and give the command that starts
-one (annotator/services/workers.py); the workers' own heartbeats are what they read."""
+"""Pages that wait on a job say when no worker has taken it (or, for a started job, worked on it:
+a prediction refresh, an embedding set, a batch scoring job), how long for in words people read,
+and give the command that starts one (annotator/services/workers.py); the workers' own
+heartbeats are what they read."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,8 +22,10 @@ from annotator.models import (
     Simulation,
     WorkerHeartbeat,
 )
-from annotator.services.workers import notice_for, waiting_notice, worker_command
-from models_zoo.models import PredictionChunk, PredictionJobState, TrainingRun
+from annotator.services.workers import human_duration, notice_for, waiting_notice, worker_command
+from integrations.models import ScoringChunk, ScoringJob, ScoringState
+from integrations.scoring.service import start_scoring_job
+from models_zoo.models import ModelVersion, PredictionChunk, PredictionJobState, TrainingRun
 from models_zoo.services.chunked_prediction import start_prediction_job
 from models_zoo.services.versions import promote_version
 from tests.web.helpers import HTMX, add_examples, client_for
@@ -256,3 +263,117 @@ def test_the_embeddings_page_flags_a_running_set_whose_worker_died(project, owne
     _worker("alive@host", queues="celery")
     for url in pages:
         assert "worker-notice" not in client.get(url).content.decode(), url
+
+
+# --- batch scoring jobs (integrations): a job is running from its start; its chunks wait on the
+# job's own queue (the GPU queue for a transformer version when one is configured).
+def _scoring_job(project, backend: str = "stepping", texts: int = 6):
+    """A job as the scoring page starts it, in chunks of two (its chunk tasks are never sent:
+    the test transaction does not commit)."""
+    version = ModelVersion.objects.create(project=project, backend=backend, artifact_dir="/nowhere",
+                                          labels=["HS"])
+    upload = SimpleUploadedFile("day.jsonl", "".join(
+        json.dumps({"id": i, "text": f"flood {i}"}) + "\n" for i in range(texts)).encode())
+    return start_scoring_job(project, upload, model_version=version.pk, chunk_size=2)
+
+
+def test_a_running_scoring_job_is_flagged_only_while_no_live_worker_reads_its_queue(project, settings):
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    settings.VIGIA_WORKER_STALE_SECONDS = 15
+    job = _scoring_job(project)
+    assert (job.state, job.total_chunks, job.queue) == (ScoringState.RUNNING, 3, "celery")
+    now = timezone.now()
+    _at(job, 5, now)
+    assert notice_for(job, now) is None  # a moment old: a worker has not had time
+    _at(job, 100, now)
+    notice = notice_for(job, now)
+    assert (notice.started, notice.waited_seconds, notice.queue, notice.no_worker) == (True, 100, "celery", True)
+    assert notice.command.endswith("-m celery -A config worker -Q celery --loglevel=INFO")
+    # The last sign of work is the latest chunk start or finish.
+    first, second, _third = ScoringChunk.objects.filter(job=job).order_by("index")
+    ScoringChunk.objects.filter(pk=first.pk).update(
+        state="done", started_at=now - dt.timedelta(seconds=80), finished_at=now - dt.timedelta(seconds=70))
+    assert notice_for(job, now).waited_seconds == 70
+    ScoringChunk.objects.filter(pk=second.pk).update(state="running", started_at=now - dt.timedelta(seconds=4))
+    assert notice_for(job, now) is None  # a worker took a chunk 4 s ago
+    ScoringChunk.objects.filter(pk=second.pk).update(started_at=now - dt.timedelta(seconds=45))
+    assert notice_for(job, now).waited_seconds == 45
+    _worker("dead@host", seen_seconds_ago=60)  # its heartbeat is stale: gone
+    _worker("gpu@host", queues="gpu")  # alive, but not on the job's queue
+    notice = notice_for(job, now)
+    assert (notice.waited_seconds, notice.live_workers, notice.no_worker) == (45, 1, True)
+    _worker("cpu@host", queues="celery")
+    assert notice_for(job, now) is None  # a live worker reads the queue: busy with a long chunk
+    WorkerHeartbeat.objects.filter(hostname="cpu@host").delete()
+    job.state = ScoringState.CANCELLED
+    assert notice_for(job, now) is None
+
+
+def _scoring_row(page: str, job) -> str:
+    """The job's rows in the scoring jobs table: its own and those that follow it up to the next job's."""
+    start = page.index(f'<tr id="scoring-job-{job.pk}">')
+    following = re.compile(r'<tr id="scoring-job-\d+">').search(page, start + 1)
+    return page[start:following.start() if following else page.index("</table>", start)]
+
+
+def test_the_scoring_page_says_no_worker_works_on_a_job_and_how_to_start_one(project, owner, settings):
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    settings.VIGIA_WORKER_STALE_SECONDS = 15
+    job = _scoring_job(project)
+    done = _scoring_job(project, texts=2)
+    ScoringJob.objects.filter(pk=done.pk).update(state=ScoringState.SUCCEEDED, done_chunks=1, scored=2)
+    _at(done, 300, timezone.now())
+    client = client_for(owner)
+    page_url, partial_url = reverse("scoring", args=[project.pk]), reverse("scoring-jobs", args=[project.pk])
+    for response in (client.get(page_url), client.get(partial_url, **HTMX)):
+        assert "worker-notice" not in response.content.decode()  # just started
+    _at(job, 30, timezone.now())
+    ScoringChunk.objects.filter(job=job, index=0).update(
+        state="running", started_at=timezone.now() - dt.timedelta(seconds=30))
+    _worker("died@host", seen_seconds_ago=40)  # its worker stopped beating
+    for response in (client.get(page_url), client.get(partial_url, **HTMX)):
+        assert response.status_code == 200  # still polling
+        page = response.content.decode()
+        row = _scoring_row(page, job)
+        assert f"{STARTED} 30 s:</strong>" in row and "no worker is running." in row
+        assert "-m celery -A config worker -Q celery --loglevel=INFO" in row
+        assert page.count("worker-notice") == 1  # not on the finished job
+    _worker("alive@host", queues="celery")
+    for response in (client.get(page_url), client.get(partial_url, **HTMX)):
+        assert "worker-notice" not in response.content.decode()
+
+
+def test_a_transformer_scoring_job_waits_for_the_gpu_queue_and_says_how_long_for_people(
+        project, owner, settings):
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    settings.VIGIA_GPU_QUEUE = "gpu"
+    _worker(queues="celery")
+    job = _scoring_job(project, backend="transformer_classifier")
+    assert job.queue == "gpu"
+    _at(job, 2 * 3600 + 5 * 60 + 12, timezone.now())
+    row = _scoring_row(client_for(owner).get(reverse("scoring", args=[project.pk])).content.decode(), job)
+    assert f"{STARTED} 2 h 5 min:</strong>" in row
+    assert 'data-waited-seconds="7512"' in row
+    assert "no running worker reads the queue <code>gpu</code>" in row and "-Q gpu --loglevel=INFO" in row
+
+
+@pytest.mark.parametrize(("seconds", "said"), [
+    (0, "0 s"), (9.7, "9 s"), (78, "78 s"), (119, "119 s"),
+    (120, "2 min"), (4 * 60 + 59, "4 min"), (59 * 60 + 59, "59 min"),
+    (3600, "1 h"), (4000, "1 h 6 min"), (2 * 3600 + 5 * 60 + 59, "2 h 5 min"), (23 * 3600 + 59 * 60, "23 h 59 min"),
+    (86400, "1 day"), (86400 + 4 * 3600 + 1800, "1 day 4 h"), (2 * 86400 - 1, "1 day 23 h"),
+    (2 * 86400, "2 days"), (3 * 86400 + 7 * 3600, "3 days"), (-5, "0 s"),
+])
+def test_a_wait_is_written_for_people(seconds, said):
+    assert human_duration(seconds) == said
+
+
+def test_the_notice_writes_a_long_wait_for_people(project, owner, settings):
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    run = TrainingRun.objects.create(project=project, backend="embedding_head")
+    _aged(run, 4000)
+    page = client_for(owner).get(reverse("models-run-progress", args=[run.pk]), **HTMX).content.decode()
+    assert f"{NO_WORKER} 1 h 6 min:</strong>" in page and "4000 s" not in page
+    _worker()
+    page = client_for(owner).get(reverse("models-run-progress", args=[run.pk]), **HTMX).content.decode()
+    assert "Queued for 1 h 6 min:</strong>" in page
