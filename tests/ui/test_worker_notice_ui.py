@@ -1,4 +1,5 @@
-"""The worker notice as a user sees it: a run nobody took, on its progress page in Chromium."""
+"""The worker notice as a user sees it in Chromium: a run nobody took, on its progress page; a
+prediction refresh, an embedding set and a batch scoring job nobody works on."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from annotator.models import EmbeddingChunk, EmbeddingSet
+from integrations.models import ScoringChunk, ScoringJob
 from models_zoo.models import ModelVersion, PredictionChunk, PredictionJob, TrainingRun
 
 pytestmark = [pytest.mark.ui, pytest.mark.django_db(transaction=True)]
@@ -58,3 +60,30 @@ def test_a_prediction_refresh_and_an_embedding_set_nobody_works_on_say_so(
     notice.wait_for()
     assert re.search(started, notice.inner_text())
     shot(page, "embedding-set")
+
+
+def test_a_scoring_job_nobody_works_on_says_so_with_how_long_in_words(
+        login, live_server, project, owner, shot, settings):
+    """A batch scoring job whose worker died two hours ago, one chunk of three done, in the
+    scoring jobs table (rows written by hand: nothing is sent to a broker)."""
+    settings.VIGIA_WORKER_WAIT_SECONDS = 10
+    now = timezone.now()
+    version = ModelVersion.objects.create(project=project, backend="stepping", artifact_dir="/nowhere",
+                                          labels=["HS"], is_current=True)
+    job = ScoringJob.objects.create(project=project, model_version=version, original_name="day.jsonl",
+                                    input_format="jsonl", rows=6, chunk_size=2, total_chunks=3,
+                                    done_chunks=1, scored=2, queue="celery")
+    ScoringJob.objects.filter(pk=job.pk).update(created_at=now - dt.timedelta(hours=2, minutes=20))
+    ScoringChunk.objects.create(job=job, index=0, first_row=0, rows=2, state="done", attempts=1,
+                                started_at=now - dt.timedelta(hours=2, minutes=6),
+                                finished_at=now - dt.timedelta(hours=2, minutes=5, seconds=30))
+    ScoringChunk.objects.create(job=job, index=1, first_row=2, rows=2, state="running", attempts=1,
+                                started_at=now - dt.timedelta(hours=2, minutes=5, seconds=30))
+    ScoringChunk.objects.create(job=job, index=2, first_row=4, rows=2)
+    page = login(owner)
+    page.goto(f"{live_server.url}/projects/{project.pk}/scoring/")
+    notice = page.locator(f"#scoring-job-{job.pk}-notice .worker-notice")
+    notice.wait_for()
+    assert re.search(r"No worker has worked on this job for 2 h 5 min: no worker is running", notice.inner_text())
+    assert "-Q celery --loglevel=INFO" in notice.locator("code.command").inner_text()
+    shot(page, "scoring-job")
