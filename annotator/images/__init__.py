@@ -5,7 +5,9 @@
 - `storage.SharedImageStorage`: the Django storage of `Example.image`, over `config.storage`
   (VIGIA_STORAGE_URL, a path or s3://), so every host reaches the same images.
 - `archive.ImageArchive`: a ZIP holding a manifest (CSV or JSONL) and its images, read safely.
-- `staging.ImageStager`: the images of one import, stored under fresh keys and removed again
-  when the import fails or a row turns out to be a duplicate (no orphan files).
+- `uploads.atomic_uploads()`: the transaction every upload of an example image happens in; the
+  objects it uploaded are deleted when it does not commit (COMMIT failing included).
+- `staging.ImageStager`: the images of one import, stored under fresh keys (through the import's
+  `atomic_uploads()`) only for the rows inserted (no orphan files).
 - `thumbnails.thumbnail_key(name)`: a thumbnail made once and kept in the store.
 """

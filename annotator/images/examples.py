@@ -13,6 +13,7 @@ from django.db import transaction
 
 from annotator.images.checks import ImageInfo, ImageRefused, check_image
 from annotator.images.thumbnails import thumbnail_key
+from annotator.images.uploads import TransactionUploads
 from annotator.media import example_image_name
 from annotator.normalize import content_hash
 from config.storage import ObjectMissing, get_storage, sha256_file
@@ -55,10 +56,11 @@ def read_upload(upload: Any) -> tuple[bytes, ImageInfo]:
         raise ImageRefused(f"file {name!r}: {exc}") from None
 
 
-def store_new_image(project_id: int, data: bytes, info: ImageInfo) -> str:
-    """Store `data` under a fresh random key of the project; returns the key."""
+def store_new_image(uploads: TransactionUploads, project_id: int, data: bytes, info: ImageInfo) -> str:
+    """Store `data` under a fresh random key of the project, through the `atomic_uploads()`
+    block that writes the row (removed again if it does not commit); returns the key."""
     key = example_image_name(SimpleNamespace(project_id=project_id), f"x.{info.extension}")
-    get_storage().put_bytes(data, key)
+    uploads.put_bytes(data, key)
     return key
 
 

@@ -1,12 +1,12 @@
 """The images of one import: checked row by row, spooled on this host, stored only once the
 rows are in the database, and only for the rows that were stored (not duplicates). A failed
-import stores no image at all; a failure while storing removes those already stored (the
-import's transaction is rolled back by the exception)."""
+import stores no image at all: the images are uploaded through the import's
+`uploads.atomic_uploads()` block, which deletes them when its transaction does not commit (a
+failure while storing, or at COMMIT)."""
 from __future__ import annotations
 
 import base64
 import binascii
-import logging
 import re
 import secrets
 import shutil
@@ -15,9 +15,8 @@ from pathlib import Path
 
 from annotator.images.archive import ImageArchive
 from annotator.images.checks import ImageInfo, ImageRefused, check_image
+from annotator.images.uploads import TransactionUploads
 from config.storage import get_storage
-
-logger = logging.getLogger(__name__)
 
 _DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.IGNORECASE)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s_-]+$")
@@ -52,7 +51,6 @@ class ImageStager:
         self.archive = archive
         self.spool: Path | None = None
         self.staged: dict[str, Path] = {}
-        self.stored: list[str] = []
 
     def load(self, value: object) -> StagedImage | None:
         """The staged image of a row, None when the row has none; ImageRefused naming the file
@@ -79,26 +77,12 @@ class ImageStager:
         self.staged[key] = path
         return StagedImage(key, info, source)
 
-    def store(self, keys: set[str]) -> None:
-        """Store the staged images whose keys are in `keys` (the rows that were inserted)."""
-        storage = get_storage()
-        try:
-            for key, path in self.staged.items():
-                if key in keys:
-                    storage.put_file(path, key, move=True)
-                    self.stored.append(key)
-        except BaseException:
-            self.remove_stored()
-            raise
-
-    def remove_stored(self) -> None:
-        storage = get_storage()
-        for key in self.stored:
-            try:
-                storage.delete(key)
-            except Exception:
-                logger.exception("removing image %s of a failed import", key)
-        self.stored = []
+    def store(self, keys: set[str], uploads: TransactionUploads) -> None:
+        """Store the staged images whose keys are in `keys` (the rows that were inserted),
+        through the import transaction's `uploads` (removed again if it does not commit)."""
+        for key, path in self.staged.items():
+            if key in keys:
+                uploads.put_file(path, key, move=True)
 
     def close(self) -> None:
         if self.spool is not None:

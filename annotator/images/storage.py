@@ -14,6 +14,7 @@ from django.core.files import File
 from django.core.files.storage import Storage
 from django.utils.deconstruct import deconstructible
 
+from annotator.images.uploads import current_uploads
 from config.storage import ObjectMissing, get_storage
 
 
@@ -33,7 +34,12 @@ class SharedImageStorage(Storage):
         if hasattr(content, "seek"):
             content.seek(0)
         data = content.read()
-        get_storage().put_bytes(data if isinstance(data, bytes) else data.encode(), name)
+        data = data if isinstance(data, bytes) else data.encode()
+        uploads = current_uploads()
+        if uploads is not None:  # inside atomic_uploads(): removed again if it does not commit
+            uploads.put_bytes(data, name)
+        else:
+            get_storage().put_bytes(data, name)
         return name
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
@@ -56,10 +62,6 @@ class SharedImageStorage(Storage):
 def image_storage() -> SharedImageStorage:
     """The storage of Example.image (a callable, so migrations do not pin a location)."""
     return SharedImageStorage()
-
-
-def put_image(data: bytes, key: str) -> None:
-    get_storage().put_bytes(data, key)
 
 
 def read_image(key: str) -> bytes:

@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from django.db import transaction
-
 from annotator.images.archive import ImageArchive
 from annotator.images.staging import ImageStager, in_chunks
+from annotator.images.uploads import atomic_uploads
 from annotator.importers import writers
 from annotator.importers.errors import (
     MAX_ERRORS,
@@ -127,7 +126,7 @@ def _import(project: Any, source: Any, fmt: str, mapping: ColumnMapping, user: A
     rows_seen = 0
     last_report = time.monotonic()
     started = last_report
-    with open_source(source) as (stream, counter), transaction.atomic():
+    with open_source(source) as (stream, counter), atomic_uploads() as uploads:
         reader = reader_for(text_fmt, stream)
         writer = writers.PostgresCopyWriter(project)
         try:
@@ -176,7 +175,7 @@ def _import(project: Any, source: Any, fmt: str, mapping: ColumnMapping, user: A
                 raise ImportFailed(errors, truncated)
             imported, duplicates = writer.finish()
             if stager.staged:  # store the images of the inserted rows (duplicates' are dropped)
-                stager.store(_inserted_images(project, list(stager.staged)))
+                stager.store(_inserted_images(project, list(stager.staged)), uploads)
         except BaseException as exc:
             writer.abort(exc)
             raise

@@ -15,12 +15,12 @@ from django.db import IntegrityError, transaction
 
 from annotator.images.checks import ImageRefused
 from annotator.images.examples import (
-    delete_image_files,
     image_content_hash,
     read_upload,
     store_new_image,
     stored_image_sha256,
 )
+from annotator.images.uploads import atomic_uploads
 from annotator.importers.values import posted_at_of
 from annotator.models import Example, Project, TaskType
 from annotator.normalize import content_hash, normalize
@@ -86,10 +86,10 @@ def create_example(
     existing = _existing_id(project, digest)
     if existing is not None:
         raise DuplicateExample(existing)
-    if info is not None:
-        key = store_new_image(project.pk, data, info)
     try:
-        with transaction.atomic():
+        with atomic_uploads() as uploads:  # the image goes again if the row does not commit
+            if info is not None:
+                key = store_new_image(uploads, project.pk, data, info)
             example = Example.objects.create(
                 project=project,
                 text=text,
@@ -103,15 +103,11 @@ def create_example(
                 image_height=info.height if info else None,
             )
     except IntegrityError:
-        delete_image_files([key])
         # A concurrent request stored the same text between our check and our insert.
         existing = _existing_id(project, digest)
         if existing is None:
             raise
         raise DuplicateExample(existing) from None
-    except BaseException:
-        delete_image_files([key])
-        raise
     after_examples_changed(project)  # embed it where the project has an embedding set
     return example
 
