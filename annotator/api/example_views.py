@@ -124,8 +124,8 @@ class ExampleListCreate(ExampleQuerysetMixin, generics.ListCreateAPIView):
     ),
     patch=extend_schema(
         tags=["examples"],
-        summary="Edit text, external id or metadata (admins)",
-        request=s.ExampleWriteSerializer(partial=True),
+        summary="Edit text, external id, metadata or the image (admins)",
+        request=s.ExampleEditSerializer(partial=True),
         responses={200: s.ExampleDetailSerializer, 409: DUPLICATE},
     ),
     delete=extend_schema(tags=["examples"], summary="Delete an example and its annotations"),
@@ -154,10 +154,8 @@ class ExampleDetail(ExampleQuerysetMixin, generics.RetrieveUpdateDestroyAPIView)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         example = self.get_object()
-        data = s.ExampleWriteSerializer(data=request.data, partial=True)
+        data = s.ExampleEditSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        if "image" in data.validated_data:
-            raise api_error(ExampleInvalid("the image cannot be changed; delete the example and add it again", "image"))
         try:
             update_example(example, **data.validated_data)
         except DuplicateExample as exc:

@@ -421,10 +421,31 @@ class ExampleWriteSerializer(serializers.Serializer):
     image = serializers.FileField(
         required=False, write_only=True,
         help_text="multipart/form-data only: PNG, JPEG, GIF, WebP or BMP, at most "
-        "VIGIA_MAX_IMAGE_BYTES bytes and VIGIA_MAX_IMAGE_PIXELS pixels. Not editable by PATCH.",
+        "VIGIA_MAX_IMAGE_BYTES bytes and VIGIA_MAX_IMAGE_PIXELS pixels.",
     )
     external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
     meta = serializers.DictField(required=False, help_text="created_at, lang, author, ...")
+
+
+class _ImageOrNothingField(serializers.FileField):
+    """An uploaded image, or `""` / null for none (a multipart form cannot send null)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "":
+            return None
+        return super().to_internal_value(data)
+
+
+class ExampleEditSerializer(ExampleWriteSerializer):
+    """PATCH of one example: as POST, and the image may be replaced or removed."""
+
+    image = _ImageOrNothingField(
+        required=False, allow_null=True, write_only=True,
+        help_text="multipart/form-data: a new image replaces the example's image (checked as on "
+        "POST; the old image and its thumbnail are removed once the change commits). `\"\"` "
+        "(multipart or JSON) or JSON null removes the image; an example without text cannot "
+        "lose its image.",
+    )
 
 
 class DetailSerializer(serializers.Serializer):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from annotator.images.checks import ImageRefused
 from annotator.images.examples import (
+    delete_images_on_commit,
     image_content_hash,
     read_upload,
     store_new_image,
@@ -112,23 +113,55 @@ def create_example(
     return example
 
 
+_KEEP = object()  # update_example(): the image is not part of the changes
+
+
 def update_example(example: Example, **changes: Any) -> Example:
-    """Edit text, external id or metadata. A new text is re-normalized and re-hashed; it may
-    not collide with another example, nor move under existing span offsets."""
+    """Edit text, external id, metadata or the image. A new text is re-normalized and re-hashed;
+    it may not collide with another example, nor move under existing span offsets.
+
+    `image`: an uploaded file replaces the image (checked as `create_example` checks it; the
+    dedupe key follows the new image), None removes it, which an example without text may not
+    do (it would have neither). The new image is stored within the row's transaction (removed
+    again if it does not commit); the old image and its thumbnail are removed from the store
+    once the new row has committed."""
+    project = example.project
+    image = changes.get("image", _KEEP)
+    info = None
+    if image is not _KEEP and image is not None:
+        try:
+            data, info = read_upload(image)
+        except ImageRefused as exc:
+            raise ExampleInvalid(str(exc), "image") from None
     text_changed = "text" in changes and changes["text"] != example.text
     if text_changed:
         text = _clean_text(changes["text"])
-        if example.project.task_type == TaskType.SPANS and example.annotations.exists():
+        if project.task_type == TaskType.SPANS and example.annotations.exists():
             raise ExampleInvalid(
                 "the text of an example with span annotations cannot change: the spans' "
                 "character offsets point into it.",
                 "text",
             )
-        normalized = normalize(text, example.project.normalization)
-        digest = content_hash(normalized or text)
-        if example.image:  # the dedupe key of an example with an image includes the image
-            digest = image_content_hash(normalized or text, stored_image_sha256(example.image.name))
-        existing = _existing_id(example.project, digest, exclude=example.pk)
+        normalized = normalize(text, project.normalization)
+    else:
+        text, normalized = example.text, example.normalized_text
+    old_image = example.image.name if example.image else ""
+    removing = image is None and bool(old_image)
+    if removing and not text.strip():
+        raise ExampleInvalid(
+            "an example needs a text or an image: this one has no text, so its image cannot be "
+            "removed (send a text with it, or delete the example).",
+            "image",
+        )
+    image_changed = info is not None or removing
+    if text_changed or image_changed:
+        if info is not None:  # the dedupe key of an example with an image includes the image
+            digest = image_content_hash(normalized or text, info.sha256)
+        elif old_image and not removing:
+            digest = image_content_hash(normalized or text, stored_image_sha256(old_image))
+        else:
+            digest = content_hash(normalized or text)
+        existing = _existing_id(project, digest, exclude=example.pk)
         if existing is not None:
             raise DuplicateExample(existing)
         example.text, example.normalized_text, example.content_hash = text, normalized, digest
@@ -138,13 +171,22 @@ def update_example(example: Example, **changes: Any) -> Example:
         example.meta = _clean_meta(changes["meta"])
         example.posted_at = posted_at_of(example.meta)
     try:
-        with transaction.atomic():
+        with atomic_uploads() as uploads:  # a new image goes again if the row does not commit
+            if info is not None:
+                example.image = store_new_image(uploads, project.pk, data, info)
+                example.image_width, example.image_height = info.width, info.height
+            elif removing:
+                example.image = ""
+                example.image_width = example.image_height = None
             example.save()
+            if image_changed:
+                delete_images_on_commit([old_image])  # with its thumbnail, once this commits
     except IntegrityError:
-        existing = _existing_id(example.project, example.content_hash, exclude=example.pk)
+        example.image = old_image  # the row in the database still names the old image
+        existing = _existing_id(project, example.content_hash, exclude=example.pk)
         if existing is None:
             raise
         raise DuplicateExample(existing) from None
-    if text_changed:
-        after_examples_changed(example.project, [example.pk])  # its stored vectors are stale
+    if text_changed or image_changed:
+        after_examples_changed(project, [example.pk])  # its stored vectors are stale
     return example

@@ -14,8 +14,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection
 
-from annotator.importers import import_file
 from annotator.images.uploads import atomic_uploads
+from annotator.importers import import_file
 from annotator.models import Example
 from annotator.services.example_edits import create_example
 from config.storage import get_storage
@@ -135,3 +135,35 @@ def test_an_image_saved_on_the_model_inside_the_block_is_undone_too(project, ref
         example.image.save("a.png", ContentFile(png()), save=True)
         assert len(objects_of(project)) == 1
     assert objects_of(project) == []
+
+
+def test_a_patch_of_the_image_failing_at_commit_keeps_the_old_image_and_stores_no_new_one(
+        project, owner_api, refused_at_commit):
+    from annotator.images.thumbnails import thumbnail_key
+
+    owner_api.raise_request_exception = False
+    url = f"/api/v1/projects/{project.pk}/examples/"
+    body = owner_api.post(url, {"text": "fine", "image": SimpleUploadedFile("a.png", png())},
+                          format="multipart").json()
+    old = Example.objects.get(pk=body["id"]).image.name
+    assert owner_api.get(body["thumbnail"]).status_code == 200
+    storage = get_storage()
+    assert storage.exists(thumbnail_key(old))
+
+    response = owner_api.patch(f"{url}{body['id']}/",
+                               {"text": MARKER, "image": SimpleUploadedFile("b.jpg", jpeg())},
+                               format="multipart")
+    assert response.status_code >= 400
+    example = Example.objects.get(pk=body["id"])
+    assert (example.text, example.image.name) == ("fine", old)
+    assert objects_of(project) == [old]  # the new image is gone, the old one kept
+    assert storage.exists(thumbnail_key(old))
+    assert b"".join(owner_api.get(body["image"]).streaming_content) == png()
+
+    # Committed for real: the old image and its thumbnail go, the new one stays.
+    response = owner_api.patch(f"{url}{body['id']}/", {"image": SimpleUploadedFile("b.jpg", jpeg())},
+                               format="multipart")
+    assert response.status_code == 200, response.content
+    new = Example.objects.get(pk=body["id"]).image.name
+    assert objects_of(project) == [new] and new != old
+    assert not storage.exists(thumbnail_key(old))
