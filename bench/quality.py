@@ -27,6 +27,13 @@ baseline of the same block):
   against TF-IDF + logistic regression with the same objective, same folds, same run: test
   macro-F1 over both classes, positive-class F1 and ROC-AUC, mean over folds, and the ratio.
   MiniLM vectors are cached under /tmp (encoded once).
+- `--only groups --compare-calibration` (issue 18): where the default embedding_head picks its
+  threshold, `threshold_calibration: cross_validation` (stratified folds) against
+  `group_cross_validation` (folds = the training events), same vectors, same seeds, positive-
+  class F1 on the test side: (a) CrisisLex T6 leave-one-event-out with 160 labels, 80 from each
+  of the two events after the held-out one (the issue's case; per event and mean); (b) T6
+  leave-one-event-out and T26 by event in 5 folds on the full subsamples; (c) a random 20% test
+  split of T6 and of T26 over 3 seeds (no event shift: the check that nothing is lost).
 - Then, when present, `bench/quality_spans.py:run()` (WNUT-17 span_tagger) and
   `bench/fusion_synthetic.py:run()` (clip_fusion on a generated set), their lines as they are.
 """
@@ -267,6 +274,81 @@ def group_holdout_block(args: argparse.Namespace) -> None:
                  f"ratio_vs_tfidf_lr {ours / ref:.3f}")
 
 
+def calibration_compare_block(args: argparse.Namespace) -> None:
+    """cross_validation vs group_cross_validation thresholds (issue 18; see the docstring)."""
+    import random
+    from dataclasses import replace
+
+    from bench._group_sets import load_sets, vectors_of
+    from bench.defaults_grid import folds_of, test_figures
+    from models_zoo.backends.embedding_head import EmbeddingHeadBackend
+
+    methods = ("cross_validation", "group_cross_validation")
+    sets = {s.name: s for s in load_sets(t6_per_event=150 if args.quick else 600,
+                                         t26_per_event=50 if args.quick else 150,
+                                         hateval_train=args.train_size, hateval_dev=args.dev_size)
+            if s.name in ("t6", "t26")}
+
+    def compare(s, x, train, val, test) -> dict[str, dict[str, float]]:
+        items = [replace(it, meta={"event": g}) for it, g in zip(s.items, s.groups, strict=True)]
+        y = s.y()
+        out = {}
+        for method in methods:
+            backend = EmbeddingHeadBackend((s.label,), "binary", {"threshold_calibration": method})
+            backend.fit_embeddings(x[train], [items[i] for i in train], x[val], [items[i] for i in val])
+            figures = test_figures(y[test], backend._scores(x[test])[:, 0], backend.thresholds[s.label])
+            figures["threshold"] = backend.thresholds[s.label]
+            figures["groups"] = backend.metrics["threshold_calibration"].get("groups") or 0
+            out[method] = figures
+        return out
+
+    def line(name: str, rows: list[dict[str, dict[str, float]]]) -> None:
+        cells = []
+        for method in methods:
+            pos = float(np.mean([r[method]["pos_f1"] for r in rows]))
+            macro = float(np.mean([r[method]["macro_f1"] for r in rows]))
+            cells.append(f"{method} pos_f1 {pos:.4f} macro_f1 {macro:.4f}")
+        auc = float(np.mean([r[methods[0]]["roc_auc"] for r in rows]))
+        emit(f"calibration.{name} " + "  ".join(cells) + f"  roc_auc {auc:.4f} n={len(rows)}")
+
+    t6 = sets["t6"]
+    x6 = vectors_of(t6)
+    events = [fold[0] for fold in t6.folds]
+    per_event_budget = 40 if args.quick else 80
+    small = []
+    for k, held in enumerate(events):
+        trained = [events[(k + 1) % len(events)], events[(k + 2) % len(events)]]
+        rows = []
+        for event in trained:
+            members = [i for i, g in enumerate(t6.groups) if g == event]
+            rows += random.Random(k).sample(members, per_event_budget)
+        order = sorted(rows)
+        random.Random(0).shuffle(order)
+        cut = round(len(order) * 0.2)
+        test = [i for i, g in enumerate(t6.groups) if g == held]
+        result = compare(t6, x6, sorted(order[cut:]), sorted(order[:cut]), test)
+        small.append(result)
+        emit(f"calibration.t6_{2 * per_event_budget}labels.{held} " + "  ".join(
+            f"{m} pos_f1 {r['pos_f1']:.4f} t={r['threshold']:.2f} groups={r['groups']}"
+            for m, r in result.items()) + f"  roc_auc {result[methods[0]]['roc_auc']:.4f}")
+    line(f"t6_{2 * per_event_budget}labels.mean", small)
+    for name, s in sets.items():
+        x = vectors_of(s)
+        rows = [compare(s, x, *fold) for fold in folds_of(s)]
+        for held, r in zip(s.folds, rows, strict=True):
+            emit(f"calibration.{name}_groups.{'+'.join(held) if len(held) == 1 else f'{len(held)}_events'} "
+                 + "  ".join(f"{m} pos_f1 {v['pos_f1']:.4f} t={v['threshold']:.2f}" for m, v in r.items()))
+        line(f"{name}_groups.mean", rows)
+        randoms = []
+        for seed in range(3):
+            order = list(range(len(s.items)))
+            random.Random(100 + seed).shuffle(order)
+            cut_test, rest = sorted(order[:round(len(order) * 0.2)]), order[round(len(order) * 0.2):]
+            cut = round(len(rest) * 0.2)
+            randoms.append(compare(s, x, sorted(rest[cut:]), sorted(rest[:cut]), cut_test))
+        line(f"{name}_random.mean", randoms)
+
+
 def plugin_lines(filename: str, quick_kwargs: dict[str, int] | None = None) -> None:
     """Run another helper's bench module's `run()` and print its lines; in --quick mode pass
     the smaller sizes its `run` accepts."""
@@ -296,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bilstm-epochs", type=int, default=None)
     parser.add_argument("--crisis-per-event", type=int, default=None)
     parser.add_argument("--dev-size", type=int, default=None, help="HatEval dev rows (default: all 1000)")
+    parser.add_argument("--compare-calibration", action="store_true",
+                        help="with groups: cross_validation vs group_cross_validation thresholds (issue 18)")
     args = parser.parse_args(argv)
     quick = args.quick
     args.train_size = args.train_size or (600 if quick else 3000)
@@ -311,7 +395,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "crisislex" in wanted:
         crisislex_block(args)
     if "groups" in wanted:
-        group_holdout_block(args)
+        if args.compare_calibration:
+            calibration_compare_block(args)
+        else:
+            group_holdout_block(args)
     if "spans" in wanted:
         plugin_lines("quality_spans.py", {"train_size": 300, "epochs": 1} if quick else None)
     if "fusion" in wanted:

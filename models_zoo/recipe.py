@@ -56,11 +56,21 @@ class TrainingRecipe:
             return "need at least 2 classes among the annotated examples to train"
         return ""
 
-    def fit(self, x: np.ndarray, y: np.ndarray, values: Sequence[Any] | None = None) -> Any:
+    @property
+    def group_field(self) -> str | None:
+        """The metadata key whose values a round needs for group cross-validation
+        (`threshold_calibration: group_cross_validation`); None for other calibrations."""
+        if self.config.get("threshold_calibration") != "group_cross_validation":
+            return None
+        return str(self.config.get("calibration_group_field") or "event")
+
+    def fit(self, x: np.ndarray, y: np.ndarray, values: Sequence[Any] | None = None,
+            groups: Sequence[Any] | None = None) -> Any:
         """The fitted backend (thresholds in `.thresholds`) for rows `x`, gold `y` (n, L) 0/1,
         in example id order; `values`: the rows' metadata values of a group or date split's
-        field. None when a run could not train on them (too few labels, one class, an empty
-        side of the split)."""
+        field; `groups`: their values of `group_field` (group cross-validation; a training
+        run reads them from the examples' metadata). None when a run could not train on them
+        (too few labels, one class, an empty side of the split)."""
         y = np.asarray(y)
         if self.trainable(y):
             return None
@@ -71,7 +81,10 @@ class TrainingRecipe:
             return None
         if not train or not validation:
             return None
-        items = [Item(text="", labels=[self.labels[j] for j in np.flatnonzero(row)]) for row in y]
+        field = self.group_field
+        items = [Item(text="", labels=[self.labels[j] for j in np.flatnonzero(row)],
+                      meta={field: groups[i]} if field and groups is not None else None)
+                 for i, row in enumerate(y)]
         backend = EmbeddingHeadBackend(self.labels, self.task_type, self.config)
         backend.fit_embeddings(np.asarray(x)[train], [items[i] for i in train],
                                np.asarray(x)[validation], [items[i] for i in validation])

@@ -13,6 +13,10 @@ validation, so a version's metrics estimate what the admin needs them to estimat
 Threshold calibration by cross-validation (issue 18) deals the TRAINING examples into k folds
 with `stratified_folds`: with 30 positives a 20% validation split holds 6, too few to place a
 threshold; k folds of out-of-fold scores use all 30 (see models_zoo.thresholds).
+`group_folds` deals them by GROUP instead (`threshold_calibration: group_cross_validation`):
+random folds mix every training event, so out-of-fold scores look like in-event scores and the
+threshold does not carry to a new event (CrisisLex T6 leave-one-event-out, 160 labels from two
+events: ROC-AUC .835 but positive F1 .43); out-of-GROUP scores are what a new event looks like.
 
 The split is recorded on the model version (`data_snapshot["split"]`); metrics from different
 splits are not comparable, so `split_signature` says when two versions were validated alike.
@@ -183,6 +187,49 @@ def stratified_folds(keys: Sequence[str], k: int, rng: np.random.Generator) -> l
             folds[position % k].append(member)
             position += 1
     return [sorted(fold) for fold in folds if fold]
+
+
+MISSING_GROUP = "(missing)"
+
+
+def group_folds(groups: Sequence[Any], keys: Sequence[str], k: int,
+                rng: np.random.Generator) -> tuple[list[list[int]], int, str]:
+    """(folds, groups, note) for cross-validation by group (issue 18; seed 002's per-class
+    thresholds, ../shared/seeds/002_58145e44d9d40203.txt, picked where a new event's scores
+    would fall): every fold is whole groups, so each fold is scored by a head that never saw
+    its groups.
+
+    `groups`: each row's group value (compared as text; None or "" is missing: those rows form
+    one group of their own, MISSING_GROUP). With at most `k` groups, one fold per group
+    (leave-one-group-out); with more, groups are merged into `k` folds deterministically:
+    largest group first (ties by name), each into the fold with the fewest rows so far (ties:
+    the lowest fold). `groups` in the answer counts the distinct groups used.
+
+    Fewer than 2 named groups (the field missing everywhere, or one event only): the
+    stratified folds of `stratified_folds(keys, k, rng)`, 0 groups and a note saying why."""
+    if k < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, got {k}")
+    if len(groups) != len(keys):
+        raise ValueError("groups and keys differ in length")
+    names = [MISSING_GROUP if g is None or str(g) == "" else str(g) for g in groups]
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(names):
+        members[name].append(i)
+    named = [g for g in members if g != MISSING_GROUP]
+    if len(named) < 2:
+        why = ("no training example has a value of the group field" if not named else
+               f"the training examples have one group only ({named[0]!r})")
+        folds = stratified_folds(keys, k, rng)
+        return folds, 0, (f"group cross-validation fell back to {len(folds)}-fold stratified "
+                          f"cross-validation: {why}")
+    order = sorted(members, key=lambda g: (-len(members[g]), g))
+    if len(order) <= k:
+        return [sorted(members[g]) for g in sorted(members)], len(order), ""
+    folds: list[list[int]] = [[] for _ in range(k)]
+    for g in order:
+        smallest = min(range(k), key=lambda f: (len(folds[f]), f))
+        folds[smallest].extend(members[g])
+    return [sorted(fold) for fold in folds], len(order), ""
 
 
 class SplitEmpty(ValueError):

@@ -19,7 +19,11 @@ Where the scores come from (issue 18, `CALIBRATIONS`): `validation` picks on the
 split's scores; `cross_validation` picks on out-of-fold scores of the TRAINING examples (k folds,
 `models_zoo.splits.stratified_folds`, each scored by a head fitted on the other folds, see
 `out_of_fold_scores`), so a rare label's threshold rests on all its training positives instead of
-the few a 20% split holds. Either way the version's metrics are measured on the validation split.
+the few a 20% split holds; `group_cross_validation` deals the folds by group instead (the
+`calibration_group_field` of each training example, e.g. its event: leave-one-event-out,
+`models_zoo.splits.group_folds`), so the threshold is picked on scores of events the head never
+saw, as a new event's will be (falls back to stratified folds, with a note, under two groups).
+Either way the version's metrics are measured on the validation split.
 
 Thresholds come from the grid 0.01, 0.02, 0.03, 0.04, 0.05, 0.10, ..., 0.95. The low steps are
 for rare labels (issue 18): at 1% positives an unweighted head rarely scores a positive above
@@ -36,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-CALIBRATIONS = ("validation", "cross_validation")
+CALIBRATIONS = ("validation", "cross_validation", "group_cross_validation")
 # Below this many positives behind a label's threshold (or its validation metrics) the version
 # page says the figures rest on few positives (issue 18).
 FEW_POSITIVES = 30
@@ -151,12 +155,15 @@ def pick_threshold(y_true: np.ndarray, scores: np.ndarray, objective: str,
 
 def calibrate(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str], objective: str = "f1_positive",
               targets: Mapping[str, float] | None = None, method: str = "validation",
-              folds: int | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+              folds: int | None = None, groups: int | None = None, group_field: str | None = None,
+              note: str = "") -> tuple[dict[str, float], dict[str, Any]]:
     """Per-label thresholds and the calibration report recorded on the model version:
     `{"objective", "method", "folds", "per_label": {label: ThresholdChoice.as_dict() +
-    "positives"}}` (`positives`: how many positives the pick rested on). `targets` maps label ->
-    target for the target objectives (a label without one: DEFAULT_TARGET). `method` and
-    `folds` only record where `scores` came from (see `CALIBRATIONS`)."""
+    "positives"}}` (`positives`: how many positives the pick rested on), plus `groups`,
+    `group_field` and `note` for group_cross_validation (groups 0 and the note: it fell back to
+    stratified folds). `targets` maps label -> target for the target objectives (a label
+    without one: DEFAULT_TARGET). `method`, `folds`, `groups` and `note` only record where
+    `scores` came from (see `CALIBRATIONS`)."""
     if method not in CALIBRATIONS:
         raise ValueError(f"unknown threshold calibration {method!r}; valid: {', '.join(CALIBRATIONS)}")
     targets = dict(targets or {})
@@ -166,7 +173,11 @@ def calibrate(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str], obj
         picked = pick_threshold(y_true[:, j], scores[:, j], objective, targets.get(name))
         thresholds[name] = picked.threshold
         per_label[name] = {**picked.as_dict(), "positives": int(np.asarray(y_true[:, j]).astype(bool).sum())}
-    return thresholds, {"objective": objective, "method": method, "folds": folds, "per_label": per_label}
+    report: dict[str, Any] = {"objective": objective, "method": method, "folds": folds}
+    if method == "group_cross_validation":
+        report.update(groups=groups, group_field=group_field, note=note)
+    report["per_label"] = per_label
+    return thresholds, report
 
 
 def out_of_fold_scores(n: int, n_labels: int, folds: Sequence[Sequence[int]],

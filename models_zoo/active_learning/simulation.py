@@ -117,12 +117,13 @@ def simulate(x: np.ndarray, y: np.ndarray, recipe: TrainingRecipe, strategies: S
              n0: int, batch: int, rounds: int, seeds: int, test_fraction: float,
              label_index: int | None = None, prevalence: float | None = None,
              starts: Sequence[Start] | None = None, target_f1: float | None = None,
-             values: Sequence[Any] | None = None,
+             values: Sequence[Any] | None = None, groups: Sequence[Any] | None = None,
              progress: Callable[[float], None] | None = None,
              on_round: Callable[[dict[str, Any]], None] | None = None) -> SimulationResult:
     """Run the simulation (see the module docstring). `x`: (n, d) vectors and `y`: (n, L) 0/1
     gold, rows in example id order (a round's labels are then in the order a training run
-    reads them); `values`: the rows' metadata values for a group or date validation split.
+    reads them); `values`: the rows' metadata values for a group or date validation split;
+    `groups`: their values of the recipe's `group_field` (group cross-validation).
     `on_round(info)` sees every round: {seed, start, strategy, rows (labelled row indices),
     model}. Returns the figures (see `SimulationResult.as_dict`)."""
     # The vectors keep their dtype (the store's float32 or float16): a training run fits on
@@ -134,6 +135,7 @@ def simulate(x: np.ndarray, y: np.ndarray, recipe: TrainingRecipe, strategies: S
     if prevalence is not None and label_index is None:
         raise ValueError("a prevalence needs the label whose positives it counts")
     vals = None if values is None else np.asarray(list(values), dtype=object)
+    grps = None if groups is None else np.asarray(list(groups), dtype=object)
     steps, done = seeds * (1 + len(starts) * len(strategies) * (rounds + 1)), 0
     # [start][strategy] -> list over seeds of (rounds + 1, L) F1 arrays
     f1s: list[dict[str, list[np.ndarray]]] = [{s: [] for s in strategies} for _ in starts]
@@ -149,7 +151,8 @@ def simulate(x: np.ndarray, y: np.ndarray, recipe: TrainingRecipe, strategies: S
             progress(done / steps)
 
     def fit(rows: np.ndarray) -> Any:
-        return recipe.fit(x[rows], y[rows], None if vals is None else vals[rows])
+        return recipe.fit(x[rows], y[rows], None if vals is None else vals[rows],
+                          None if grps is None else list(grps[rows]))
 
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
@@ -231,6 +234,6 @@ def _result(labels: list[str], starts: list[Start], strategies: Sequence[str],
         "sizes": {key: spread([s[key] for s in sizes]) for key in sizes[0]} if sizes else {},
         "recipe": {"config": {k: recipe.config.get(k) for k in (
             "head", "class_weight", "threshold_objective", "threshold_calibration",
-            "calibration_folds", "C", "seed")}, "split": recipe.split, "note": recipe.note},
+            "calibration_folds", "calibration_group_field", "C", "seed")}, "split": recipe.split, "note": recipe.note},
     }
     return SimulationResult(full_f1=round(float(full_macro.mean()), 4), result=result)

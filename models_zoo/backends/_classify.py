@@ -80,18 +80,22 @@ def calibrate_and_measure(y_true: np.ndarray, scores: np.ndarray, labels: Sequen
                           task_type: str, objective: str = "f1_positive",
                           targets: dict[str, float] | None = None,
                           calibration: tuple[np.ndarray, np.ndarray] | None = None,
-                          folds: int | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+                          folds: int | None = None,
+                          method: dict[str, Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """Per-class thresholds under the threshold `objective` (issue 12), then the shared metrics
     with those thresholds on validation (`y_true`, `scores`); `metrics["threshold_calibration"]`
     keeps the objective, where the thresholds were picked, each label's pick, the positives it
     rested on and its curve (the version page draws it). `calibration`: (y, out-of-fold scores)
     of the training examples when thresholds are calibrated by `folds`-fold cross-validation
-    (issue 18); None: on the validation split."""
+    (issue 18); None: on the validation split. `method`: how those folds were dealt
+    (`{"method": "group_cross_validation", "groups", "group_field", "note"}`; None: stratified
+    cross-validation)."""
     if calibration is None:
         thresholds, report = calibrate(y_true, scores, labels, objective, targets)
     else:
+        how = dict(method or {"method": "cross_validation"})
         thresholds, report = calibrate(calibration[0], calibration[1], labels, objective, targets,
-                                       method="cross_validation", folds=folds)
+                                       folds=folds, **how)
     y_pred = decide(scores, labels, task_type, thresholds)
     metrics = measure(y_true, scores, y_pred, labels)
     metrics["threshold_calibration"] = report
@@ -103,12 +107,13 @@ def calibrate_and_measure(y_true: np.ndarray, scores: np.ndarray, labels: Sequen
 
 def calibrate_for(config: Any, y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str],
                   task_type: str, calibration: tuple[np.ndarray, np.ndarray] | None = None,
-                  folds: int | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+                  folds: int | None = None,
+                  method: dict[str, Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """`calibrate_and_measure` with the objective and targets of a ClassifierConfig."""
     return calibrate_and_measure(y_true, scores, labels, task_type,
                                  getattr(config, "threshold_objective", "f1_positive"),
                                  getattr(config, "threshold_targets", None),
-                                 calibration=calibration, folds=folds)
+                                 calibration=calibration, folds=folds, method=method)
 
 
 def measure(y_true: np.ndarray, scores: np.ndarray, y_pred: np.ndarray,

@@ -30,6 +30,8 @@ class Item:
     labels: list[str] | None = None
     # [{"start": int, "end": int, "label": str}], offsets into `text`.
     spans: list[dict[str, Any]] | None = None
+    # The example's metadata (e.g. {"event": ...}): what group cross-validation groups by.
+    meta: dict[str, Any] | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from models_zoo.artifacts import read_manifest, write_manifest
 from models_zoo.backends import _classify as C
@@ -41,7 +41,7 @@ from models_zoo.backends.base import (
     ProgressEvent,
     shown_when,
 )
-from models_zoo.splits import stratified_folds
+from models_zoo.splits import group_folds, stratified_folds
 from models_zoo.thresholds import out_of_fold_scores
 
 HEAD_FILE = "head.safetensors"
@@ -90,19 +90,29 @@ class EmbeddingHeadConfig(ClassifierConfig):
     )
     # Issue 18 (bench/defaults_grid.py rare, docs/backends.md "Measured defaults"): cross-validation
     # beat the validation split at 3% and 1% positives and tied at 10% and on balanced sets.
-    threshold_calibration: Literal["validation", "cross_validation"] = Field(
+    threshold_calibration: Literal["validation", "cross_validation", "group_cross_validation"] = Field(
         "cross_validation",
         description="Where each label's threshold is picked: on out-of-fold scores of the "
         "training examples (cross-validation, `calibration_folds` folds: a rare label's "
-        "threshold rests on all its training positives; the measured default), or on the "
+        "threshold rests on all its training positives; the measured default), on out-of-group "
+        "scores (group cross-validation: folds are whole groups of `calibration_group_field`, "
+        "e.g. leave-one-event-out, for models that must carry to a new event), or on the "
         "validation split. Metrics are measured on the validation split either way.",
         json_schema_extra=VALIDATION_GROUP,
     )
     calibration_folds: int = Field(5, ge=2, le=20, description="Folds of the cross-validation "
                                    "that calibrates the thresholds (threshold_calibration: "
-                                   "cross_validation).",
+                                   "cross_validation; group_cross_validation: at most this many, "
+                                   "one per group while there are few groups).",
                                    json_schema_extra={**VALIDATION_GROUP,
-                                                      **shown_when("threshold_calibration", "cross_validation")})
+                                                      **shown_when("threshold_calibration", "cross_validation",
+                                                                   "group_cross_validation")})
+    calibration_group_field: str = Field(
+        "event", min_length=1, max_length=100,
+        description="Metadata key whose values are the groups of group cross-validation "
+        "(threshold_calibration: group_cross_validation); with fewer than 2 groups among the "
+        "training examples it falls back to stratified folds and the version says so.",
+        json_schema_extra={**VALIDATION_GROUP, **shown_when("threshold_calibration", "group_cross_validation")})
     n_estimators: int = Field(300, ge=1, le=5000, description="Trees in the random forest.",
                               json_schema_extra=FOREST_ONLY)
     max_depth: int | None = Field(None, ge=1, le=10_000, description="Depth limit of each tree (None: grow fully).",
@@ -113,6 +123,13 @@ class EmbeddingHeadConfig(ClassifierConfig):
                                   "pass (length-sorted batches; default measured by bench/encoder.py).")
     normalize_embeddings: bool = Field(True, description="L2-normalise embeddings before the head.")
     device: str = Field("auto", description='"auto" (CUDA when present), "cpu" or "cuda".')
+
+    @field_validator("calibration_group_field")
+    @classmethod
+    def _group_field(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("calibration_group_field must name a metadata key (e.g. event), not blanks")
+        return value.strip()
 
 
 class EmbeddingHeadBackend(Backend):
@@ -187,15 +204,21 @@ class EmbeddingHeadBackend(Backend):
         report(start, f"fitting the {self.config.head.replace('_', ' ')} head on {len(train)} examples")
         self._fit_head(np.asarray(x_train), y_train)
         scores = self._scores(np.asarray(x_val))
-        calibration, folds = None, None
+        calibration, folds, method = None, None, None
         if self.config.threshold_calibration == "cross_validation":
             report(fit_end, f"calibrating thresholds by {self.config.calibration_folds}-fold "
                             f"cross-validation on {len(train)} training examples")
             calibration, folds = self.out_of_fold(np.asarray(x_train), y_train)
+        elif self.config.threshold_calibration == "group_cross_validation":
+            field = self.config.calibration_group_field
+            report(fit_end, f"calibrating thresholds by cross-validation over the {field!r} groups "
+                            f"of {len(train)} training examples")
+            groups = [(item.meta or {}).get(field) for item in train]
+            calibration, folds, method = self.out_of_group(np.asarray(x_train), y_train, groups)
         else:
             report(fit_end, f"calibrating thresholds on {len(validation)} validation examples")
         self.thresholds, self.metrics = C.calibrate_for(self.config, y_val, scores, self.labels,
-                                                        self.task_type, calibration, folds)
+                                                        self.task_type, calibration, folds, method)
         loss = C.validation_log_loss(y_val, scores, self.task_type)
         report(1.0, f"done: validation log loss {loss:.4f}", loss=loss)
         return FitReport(metrics=self.metrics, thresholds=self.thresholds)
@@ -213,13 +236,29 @@ class EmbeddingHeadBackend(Backend):
         the same config fitted on the other folds. This backend's own head is not touched."""
         keys = ["|".join(str(j) for j in np.flatnonzero(row)) for row in y]
         folds = stratified_folds(keys, self.config.calibration_folds, np.random.default_rng(self.config.seed))
+        return (y, out_of_fold_scores(len(x), len(self.labels), folds, self._fit_and_score(x, y))), len(folds)
 
+    def out_of_group(self, x: np.ndarray, y: np.ndarray, groups: Sequence[Any],
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], int, dict[str, Any]]:
+        """Like `out_of_fold`, with folds of whole groups (`models_zoo.splits.group_folds`:
+        leave-one-group-out up to `calibration_folds` groups, merged beyond): each group is
+        scored by a head fitted on the other groups only, as a new event will be. Returns
+        ((y, out-of-group scores), folds, the report's method fields)."""
+        keys = ["|".join(str(j) for j in np.flatnonzero(row)) for row in y]
+        folds, n_groups, note = group_folds(groups, keys, self.config.calibration_folds,
+                                            np.random.default_rng(self.config.seed))
+        return ((y, out_of_fold_scores(len(x), len(self.labels), folds, self._fit_and_score(x, y))), len(folds),
+                {"method": "group_cross_validation", "groups": n_groups,
+                 "group_field": self.config.calibration_group_field, "note": note})
+
+    def _fit_and_score(self, x: np.ndarray, y: np.ndarray) -> Any:
+        """fit_and_score(train, held) for `out_of_fold_scores`: a head of the same config."""
         def fit_and_score(train: np.ndarray, held: np.ndarray) -> np.ndarray:
             head = type(self)(self.labels, self.task_type, self.config)
             head._fit_head(x[train], y[train])
             return head._scores(x[held])
 
-        return (y, out_of_fold_scores(len(x), len(self.labels), folds, fit_and_score)), len(folds)
+        return fit_and_score
 
     def _class_weight(self) -> str | None:
         return "balanced" if self.config.class_weight == "balanced" else None

@@ -76,7 +76,8 @@ def _item_for(example: Example, gold: GoldExample, task_type: str) -> Item:
     if task_type == TaskType.SPANS:
         # Span offsets point into the raw text, so span models train on it.
         return Item(text=example.text, image=image, spans=gold.spans)
-    return Item(text=example.normalized_text or example.text, image=image, labels=gold.labels)
+    return Item(text=example.normalized_text or example.text, image=image, labels=gold.labels,
+                meta=dict(example.meta or {}))
 
 
 def split_indices(golds: Sequence[GoldExample], examples: dict[int, Example], split: ValidationSplit,

@@ -147,9 +147,10 @@ def create_simulation(project: Project, user: AbstractBaseUser | None, data: Any
     return simulation
 
 
-def _data(project: Project, split_field: str | None) -> dict[str, Any]:
+def _data(project: Project, split_field: str | None, group_field: str | None = None) -> dict[str, Any]:
     """The project's labelled examples that have vectors, in example id order: ids, vectors,
-    gold matrix, texts (for keywords), metadata values of `split_field`, the encoder."""
+    gold matrix, texts (for keywords), metadata values of `split_field` and of `group_field`
+    (group cross-validation), the encoder."""
     embedding_set = usable_embedding_set(project)
     if embedding_set is None:
         raise SimulationError("embeddings", "the project has no ready embedding set: embed it first")
@@ -164,10 +165,11 @@ def _data(project: Project, split_field: str | None) -> dict[str, Any]:
     y = np.array([[name in golds[int(i)] for name in labels] for i in ids], dtype=np.int64)
     rows = dict(Example.objects.filter(pk__in=ids.tolist()).values_list("pk", "normalized_text"))
     meta = (dict(Example.objects.filter(pk__in=ids.tolist()).values_list("pk", "meta"))
-            if split_field else {})
+            if split_field or group_field else {})
     return {"labels": labels, "ids": ids, "x": vectors, "y": y.reshape(len(ids), len(labels)),
             "texts": [rows.get(int(i)) or "" for i in ids],
             "values": [(meta.get(int(i)) or {}).get(split_field) for i in ids] if split_field else None,
+            "groups": [(meta.get(int(i)) or {}).get(group_field) for i in ids] if group_field else None,
             "encoder": embedding_set.encoder}
 
 
@@ -182,7 +184,8 @@ def run_simulation(simulation_id: int) -> Simulation:
     try:
         recipe = project_recipe(project)
         split = recipe.split or {}
-        data = _data(project, (split.get("field") or "created_at") if split.get("kind") in ("group", "date") else None)
+        data = _data(project, (split.get("field") or "created_at") if split.get("kind") in ("group", "date") else None,
+                     recipe.group_field)
         recipe.config["encoder"] = data["encoder"]
         x = data["x"]
         needed = p["n0"] + 10
@@ -201,7 +204,8 @@ def run_simulation(simulation_id: int) -> Simulation:
         result = simulate(x, data["y"], recipe, p["strategies"], n0=p["n0"], batch=p["batch"],
                           rounds=p["rounds"], seeds=p["seeds"], test_fraction=p["test_fraction"],
                           label_index=label_index, prevalence=p.get("prevalence"), starts=starts,
-                          target_f1=p.get("target_f1"), values=data["values"], progress=progress)
+                          target_f1=p.get("target_f1"), values=data["values"], groups=data["groups"],
+                          progress=progress)
     except Exception as exc:
         logger.exception("simulation %s failed", simulation.pk)
         message = exc.message if isinstance(exc, SimulationError) else public_reason(exc)

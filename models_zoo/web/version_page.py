@@ -41,8 +41,7 @@ def version_context(version: ModelVersion, project: Project, is_admin: bool) -> 
     method = calibration.get("method") or "validation"
     return {
         "headline": headline_figures(version, project.task_type),
-        "calibration_text": (f"{calibration.get('folds')}-fold cross-validation on the training "
-                             "examples" if method == "cross_validation" else "the validation split"),
+        "calibration_text": calibration_text(calibration),
         "few_positives": few_positives(version.labels or [], picks, per_class, method),
         "version": version, "project": project, "is_admin": is_admin,
         "objective": objective, "split": split, "split_text": describe_split(split), "counts": counts,
@@ -51,6 +50,24 @@ def version_context(version: ModelVersion, project: Project, is_admin: bool) -> 
         "plots": version_plots(version),
         "is_attention": version.backend == "attention_bilstm",
     }
+
+
+def calibration_text(calibration: dict[str, Any]) -> str:
+    """Where the thresholds were picked, in words (the calibration report's method)."""
+    method = calibration.get("method") or "validation"
+    folds = calibration.get("folds")
+    if method == "cross_validation":
+        return f"{folds}-fold cross-validation on the training examples"
+    if method == "group_cross_validation":
+        groups = calibration.get("groups") or 0
+        field = calibration.get("group_field") or "event"
+        if not groups:
+            return (f"{folds}-fold cross-validation on the training examples "
+                    f"({calibration.get('note') or 'group cross-validation fell back to stratified folds'})")
+        how = f"leave-one-{field}-out" if groups == folds else f"{field}-grouped"
+        return (f"{how} cross-validation over {groups} {field} groups ({folds} folds) on the "
+                "training examples")
+    return "the validation split"
 
 
 def headline_figures(version: ModelVersion, task_type: str) -> list[dict[str, Any]]:

@@ -145,3 +145,21 @@ def test_single_label_and_likely_positive_run() -> None:
                       n0=10, batch=10, rounds=2, seeds=1, test_fraction=0.3, label_index=1)
     assert set(result.curves) == {"entropy", "likely_positive"}
     assert result.curves["entropy"][-1]["labels"] == 30
+
+
+def test_group_cross_validation_passes_through_to_every_round() -> None:
+    x, y = separable(300, seed=5, share=0.3)
+    events = np.array([f"e{i % 4}" for i in range(len(x))], dtype=object)
+    seen = []
+    the_recipe = recipe(threshold_calibration="group_cross_validation", calibration_folds=3)
+    assert the_recipe.group_field == "event"
+    simulate(x, y, the_recipe, ["margin"], n0=40, batch=20, rounds=1, seeds=1, test_fraction=0.25,
+             label_index=0, groups=events, on_round=seen.append)
+    last = seen[-1]
+    report = last["model"].metrics["threshold_calibration"]
+    # 4 events, at most 3 folds: merged; the round's model is the recipe on those rows.
+    assert (report["method"], report["groups"], report["folds"]) == ("group_cross_validation", 4, 3)
+    again = the_recipe.fit(x[last["rows"]], y[last["rows"]], groups=list(events[last["rows"]]))
+    assert again.thresholds == last["model"].thresholds
+    # Without the groups the round falls back, and says so.
+    assert the_recipe.fit(x[last["rows"]], y[last["rows"]]).metrics["threshold_calibration"]["groups"] == 0

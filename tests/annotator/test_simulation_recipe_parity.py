@@ -16,7 +16,7 @@ from tests.conftest import make_project
 pytestmark = pytest.mark.django_db
 
 
-def noisy_project(owner, n=160):
+def noisy_project(owner, n=160, events=None):
     """A multi-label project (HS, TR) whose labels are noisy functions of the stored vectors,
     so calibrated thresholds move away from 0.5; the project sets its own objective and split."""
     project = make_project(owner, task_type="multilabel", labels=("HS", "TR"),
@@ -28,7 +28,7 @@ def noisy_project(owner, n=160):
     tr = vectors[:, 1] + rng.normal(size=n) * 1.2 > 0.5
     examples = []
     for i in range(n):
-        e = add_example(project, f"tweet {i}")
+        e = add_example(project, f"tweet {i}", {"event": events[i % len(events)]} if events else None)
         labels = [name for name, flag in (("HS", hs[i]), ("TR", tr[i])) if flag]
         Annotation.objects.create(example=e, user=None, source="import", labels=labels)
         examples.append(e)
@@ -60,4 +60,29 @@ def test_a_round_and_a_training_run_on_the_same_labels_give_the_same_thresholds(
     real = version.metrics["threshold_calibration"]
     simulated = last["model"].metrics["threshold_calibration"]
     assert real["method"] == simulated["method"] == recipe.config["threshold_calibration"]
+    assert real["per_label"]["HS"]["curve"] == simulated["per_label"]["HS"]["curve"]
+
+
+def test_group_cross_validation_gives_the_same_thresholds_in_a_round_and_a_run(owner, settings, tmp_path):
+    settings.VIGIA_ARTIFACTS_DIR = tmp_path / "artifacts"
+    project = noisy_project(owner, events=("flood", "quake", "storm"))
+    recipe = project_recipe(project)
+    recipe.config["threshold_calibration"] = "group_cross_validation"
+    data = _data(project, None, recipe.group_field)
+    assert sorted(set(data["groups"])) == ["flood", "quake", "storm"]
+    rounds = []
+    simulate(data["x"], data["y"], recipe, ["margin"], n0=60, batch=30, rounds=1, seeds=1,
+             test_fraction=0.2, label_index=0, groups=data["groups"], on_round=rounds.append)
+    last = rounds[-1]
+    labelled = {int(i) for i in data["ids"][last["rows"]]}
+    Annotation.objects.filter(example__project=project).exclude(example_id__in=labelled).delete()
+    run = start_training_run(project, "embedding_head", {"threshold_calibration": "group_cross_validation"},
+                             owner, enqueue=False)
+    version = run_training(run.pk)
+    assert version is not None, run.__class__.objects.get(pk=run.pk).error
+    real = version.metrics["threshold_calibration"]
+    simulated = last["model"].metrics["threshold_calibration"]
+    assert (real["method"], real["groups"], real["folds"]) == ("group_cross_validation", 3, 3)
+    assert {k: real[k] for k in ("groups", "folds", "note")} == {k: simulated[k] for k in ("groups", "folds", "note")}
+    assert version.thresholds == last["model"].thresholds
     assert real["per_label"]["HS"]["curve"] == simulated["per_label"]["HS"]["curve"]

@@ -19,7 +19,9 @@ def test_each_heads_settings_say_which_head_they_belong_to():
         assert fields[name].shown_when == {"head": ["logistic_regression"]}, name
     assert fields["encoder"].shown_when == {} and fields["class_weight"].shown_when == {}  # both heads
     assert fields["threshold_targets"].shown_when == {"threshold_objective": ["target_recall", "target_precision"]}
-    assert fields["calibration_folds"].shown_when == {"threshold_calibration": ["cross_validation"]}
+    assert fields["calibration_folds"].shown_when == {"threshold_calibration": ["cross_validation",
+                                                                               "group_cross_validation"]}
+    assert fields["calibration_group_field"].shown_when == {"threshold_calibration": ["group_cross_validation"]}
 
 
 def test_boolean_conditions_use_the_forms_true_and_false():
@@ -32,7 +34,7 @@ def test_the_validation_settings_form_one_group_after_the_models_own():
     assert [legend for legend, _ in groups] == ["Model", "Validation: split, seed and thresholds"]
     validation = [f.name for f in groups[1][1]]
     assert validation == ["seed", "validation_split", "threshold_objective", "threshold_targets",
-                          "threshold_calibration", "calibration_folds"]
+                          "threshold_calibration", "calibration_folds", "calibration_group_field"]
     assert "head" in [f.name for f in groups[0][1]]
 
 
@@ -44,7 +46,8 @@ def test_the_css_hides_a_field_unless_its_choice_is_selected():
     assert ('#config-fields:not(:has(#id_cfg__threshold_objective option[value="target_recall"]:checked, '
             '#id_cfg__threshold_objective option[value="target_precision"]:checked)) '
             '[data-field="threshold_targets"] { display: none; }') in css
-    assert css.count("display: none") == 7  # C, max_iter, three forest settings, targets, folds
+    # C, max_iter, three forest settings, targets, folds, group field
+    assert css.count("display: none") == 8
 
 
 def test_odd_names_never_reach_the_css():

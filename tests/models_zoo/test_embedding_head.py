@@ -115,3 +115,63 @@ def test_packaged_minilm_learns_hate_words() -> None:
     backend = EmbeddingHeadBackend(LABELS, "multilabel")
     report = backend.fit(synthetic_items(150, seed=1), synthetic_items(60, seed=2))
     assert report.metrics["roc_auc_macro"] > 0.9
+
+
+def _event_data(n_per_event=40, events=("e1", "e2", "e3")):
+    """Vectors whose positive/negative offset shifts by event (a new event scores differently)."""
+    rng = np.random.default_rng(3)
+    x, items = [], []
+    for k, event in enumerate(events):
+        y = rng.uniform(size=n_per_event) < 0.3
+        v = rng.normal(size=(n_per_event, 4))
+        v[:, 0] += np.where(y, 1.5, -1.5) + k
+        x.append(v)
+        items += [Item(text="", labels=["HS"] if flag else [], meta={"event": event}) for flag in y]
+    return np.vstack(x), items
+
+
+def test_group_cross_validation_scores_each_event_by_a_head_fitted_on_the_others():
+    from models_zoo.thresholds import calibrate
+
+    x, items = _event_data()
+    backend = EmbeddingHeadBackend(["HS"], "binary", {"threshold_calibration": "group_cross_validation",
+                                                      "threshold_objective": "f1_positive"})
+    backend.fit_embeddings(x[:100], items[:100], x[100:], items[100:])
+    report = backend.metrics["threshold_calibration"]
+    # 100 training rows: e1 (40), e2 (40), e3 (20): three groups, leave-one-event-out.
+    assert (report["method"], report["folds"], report["groups"], report["group_field"], report["note"]) == (
+        "group_cross_validation", 3, 3, "event", "")
+    y = np.array([[1] if it.labels else [0] for it in items[:100]])
+    oof = np.zeros((100, 1))
+    for lo, hi in ((0, 40), (40, 80), (80, 100)):
+        head = EmbeddingHeadBackend(["HS"], "binary")
+        rest = np.r_[0:lo, hi:100]
+        head._fit_head(x[rest], y[rest])
+        oof[lo:hi] = head._scores(x[lo:hi])
+    expected, _ = calibrate(y, oof, ["HS"], "f1_positive")
+    assert backend.thresholds == expected
+
+
+def test_group_cross_validation_falls_back_with_a_note_and_the_config_is_checked():
+    from pydantic import ValidationError
+
+    x, items = _event_data()
+    bare = [Item(text="", labels=it.labels) for it in items]  # no metadata: no groups
+    backend = EmbeddingHeadBackend(["HS"], "binary", {"threshold_calibration": "group_cross_validation"})
+    backend.fit_embeddings(x[:100], bare[:100], x[100:], bare[100:])
+    report = backend.metrics["threshold_calibration"]
+    assert (report["method"], report["groups"], report["folds"]) == ("group_cross_validation", 0, 5)
+    assert "fell back to 5-fold stratified cross-validation" in report["note"]
+    # The fallback is exactly stratified cross-validation's thresholds.
+    plain = EmbeddingHeadBackend(["HS"], "binary", {"threshold_calibration": "cross_validation"})
+    plain.fit_embeddings(x[:100], bare[:100], x[100:], bare[100:])
+    assert backend.thresholds == plain.thresholds
+    # Another group field: "site" is missing everywhere -> fallback too.
+    other = EmbeddingHeadBackend(["HS"], "binary", {"threshold_calibration": "group_cross_validation",
+                                                    "calibration_group_field": "site"})
+    other.fit_embeddings(x[:100], items[:100], x[100:], items[100:])
+    assert other.metrics["threshold_calibration"]["groups"] == 0
+    with pytest.raises(ValidationError, match="calibration_group_field must name a metadata key"):
+        EmbeddingHeadBackend(["HS"], "binary", {"calibration_group_field": "  "})
+    with pytest.raises(ValidationError, match="'group_cross_validation'"):
+        EmbeddingHeadBackend(["HS"], "binary", {"threshold_calibration": "by_event"})

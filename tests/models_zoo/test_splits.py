@@ -78,3 +78,52 @@ def test_stratified_folds_deal_each_stratum_round_robin():
     assert sorted(sum(1 for i in f if keys[i] == "pos") for f in folds) == [0, 0, 1, 1, 1]
     assert folds == stratified_folds(keys, 5, np.random.default_rng(0))
     assert len(stratified_folds(["a", "b"], 5, np.random.default_rng(0))) == 2
+
+
+def test_group_folds_leave_one_group_out_when_there_are_few_groups():
+    import numpy as np
+
+    from models_zoo.splits import group_folds
+
+    groups = ["x", "y", "x", "z", 3, "y"]
+    keys = ["p", "n", "n", "p", "n", "p"]
+    folds, n_groups, note = group_folds(groups, keys, 5, np.random.default_rng(0))
+    # One fold per group, in group-name order ("3" < "x" < "y" < "z"); values compared as text.
+    assert folds == [[4], [0, 2], [1, 5], [3]]
+    assert (n_groups, note) == (4, "")
+
+
+def test_group_folds_merge_groups_beyond_k_largest_first_into_the_smallest_fold():
+    import numpy as np
+
+    from models_zoo.splits import MISSING_GROUP, group_folds
+
+    groups = ["a", "a", "b", "c", "c", "c", "d", None, "e", "e"]
+    keys = ["n"] * 10
+    folds, n_groups, note = group_folds(groups, keys, 3, np.random.default_rng(0))
+    # Sizes: c 3, a 2, e 2, then (missing) 1, b 1, d 1 (name order: "(" < "b" < "d").
+    # c -> fold 0 (3); a -> fold 1 (2); e -> fold 2 (2); (missing) -> fold 1 (3);
+    # b -> fold 2 (3); d -> fold 0 (4, all tied at 3, lowest fold).
+    assert folds == [[3, 4, 5, 6], [0, 1, 7], [2, 8, 9]]
+    assert (n_groups, note) == (6, "")
+    assert MISSING_GROUP == "(missing)"
+    # Deterministic: the generator plays no part when there are groups.
+    assert group_folds(groups, keys, 3, np.random.default_rng(99))[0] == folds
+
+
+def test_group_folds_fall_back_to_stratified_folds_under_two_groups():
+    import numpy as np
+    import pytest
+
+    from models_zoo.splits import group_folds, stratified_folds
+
+    keys = ["pos"] * 3 + ["neg"] * 12
+    for groups, why in (([None] * 15, "no training example has a value of the group field"),
+                        (["x"] * 14 + [""], "one group only ('x')")):
+        folds, n_groups, note = group_folds(groups, keys, 5, np.random.default_rng(7))
+        assert folds == stratified_folds(keys, 5, np.random.default_rng(7))
+        assert n_groups == 0
+        assert note.startswith("group cross-validation fell back to 5-fold stratified cross-validation: ")
+        assert why in note
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        group_folds(["a", "b"], ["n", "n"], 1, np.random.default_rng(0))

@@ -142,3 +142,12 @@ def test_calibrate_records_the_method_and_the_positives_it_rested_on():
     assert report["per_label"]["A"]["positives"] == 3
     with pytest.raises(ValueError, match="unknown threshold calibration"):
         calibrate(Y[:, None], S[:, None], ["A"], method="vibes")
+
+
+def test_calibrate_records_group_cross_validation_groups_and_note():
+    _, report = calibrate(Y[:, None], S[:, None], ["A"], "f1_positive", method="group_cross_validation",
+                          folds=3, groups=4, group_field="event", note="")
+    assert (report["method"], report["folds"], report["groups"], report["group_field"]) == (
+        "group_cross_validation", 3, 4, "event")
+    _, plain = calibrate(Y[:, None], S[:, None], ["A"], "f1_positive", method="cross_validation", folds=5)
+    assert "groups" not in plain

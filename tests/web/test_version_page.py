@@ -134,3 +134,28 @@ def test_the_version_page_says_where_thresholds_came_from_and_on_how_few_positiv
             in page)
     assert 'data-label="TR">Few positives for <strong>TR</strong>: its threshold rests on ' in page
     assert "validation metrics on 4;" in page
+
+
+def test_the_version_page_names_group_cross_validation_and_its_fallback(project, viewer):
+    rng = np.random.default_rng(1)
+    y_train = (rng.uniform(size=(120, 1)) < 0.4).astype(int)
+    oof = np.clip(y_train * 0.4 + rng.uniform(size=(120, 1)) * 0.6, 0, 1)
+    y_val = np.array([[1], [0], [1], [0], [0], [1]])
+    s_val = np.clip(y_val * 0.5 + 0.2, 0, 1)
+    for how, text in (
+        ({"method": "group_cross_validation", "groups": 3, "group_field": "event", "note": ""},
+         "leave-one-event-out cross-validation over 3 event groups (3 folds) on the training examples"),
+        ({"method": "group_cross_validation", "groups": 0, "group_field": "event",
+          "note": "group cross-validation fell back to 3-fold stratified cross-validation: the "
+                  "training examples have one group only ('x')"},
+         "3-fold cross-validation on the training examples (group cross-validation fell back to "
+         "3-fold stratified cross-validation: the training examples have one group only (&#x27;x&#x27;))"),
+    ):
+        thresholds, metrics = C.calibrate_and_measure(y_val, s_val, ["HS"], "binary", "f1_macro",
+                                                      calibration=(y_train, oof), folds=3, method=how)
+        version = ModelVersion.objects.create(
+            project=project, backend="embedding_head", artifact_dir="/nowhere", labels=["HS"],
+            thresholds=thresholds, metrics=metrics, config={"threshold_objective": "f1_macro"},
+            data_snapshot={"seed": 1, "counts": {"train": 120, "validation": 6}})
+        page = client_for(viewer).get(f"/models/versions/{version.pk}/").content.decode()
+        assert f'<dd id="calibration">{text}</dd>' in page
