@@ -15,6 +15,7 @@ from django.dispatch import receiver
 
 from annotator.models import Project
 from annotator.services.embedding_storage import delete_project_objects, delete_set_objects
+from annotator.services.workers import last_activity
 
 
 class EmbeddingState(models.TextChoices):
@@ -68,9 +69,8 @@ class EmbeddingSet(models.Model):
         set is saved then, and the chunk records its finish; one aggregate over the
         (set, state) index). The worker notice of a running set reads it
         (annotator.services.workers.notice_for). Chunk tasks go to the default queue."""
-        finished = EmbeddingChunk.objects.filter(embedding_set_id=self.pk).aggregate(
-            t=models.Max("finished_at"))["t"]
-        return max(t for t in (self.created_at, self.updated_at, finished) if t is not None)
+        return last_activity(EmbeddingChunk.objects.filter(embedding_set_id=self.pk),
+                             ("finished_at",), self.created_at, self.updated_at)
 
 
 class EmbeddingChunk(models.Model):

@@ -6,6 +6,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 
+from annotator.services.workers import last_activity
+
 
 class RunState(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -163,9 +165,8 @@ class PredictionJob(models.Model):
         """The job's last sign of work: its creation or the latest start or finish of one of
         its chunks (one aggregate over the (job, index) index). The worker notice of a running
         job reads it (annotator.services.workers.notice_for)."""
-        latest = PredictionChunk.objects.filter(job_id=self.pk).aggregate(
-            started=models.Max("started_at"), finished=models.Max("finished_at"))
-        return max(t for t in (self.created_at, latest["started"], latest["finished"]) if t is not None)
+        return last_activity(PredictionChunk.objects.filter(job_id=self.pk),
+                             ("started_at", "finished_at"), self.created_at)
 
 
 class ChunkState(models.TextChoices):

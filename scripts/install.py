@@ -81,16 +81,20 @@ def _run(command: list[str], env: dict[str, str] | None = None) -> bool:
     return subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})}, check=False).returncode == 0
 
 
+def _pip(python: Path) -> list[str]:
+    return [str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "--no-compile"]
+
+
 def pip_install(python: Path, target: str) -> bool:
     """The slow path: pip, one package at a time. --no-compile: Python compiles the modules it
     imports on first use instead of pip byte-compiling 1.8 GB of packages."""
-    pip = [str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "--no-compile"]
+    pip = _pip(python)
     return (_run([*pip, "torch==2.13.0", "-c", str(CONSTRAINTS)])
             and _run([*pip, "-e", target, "-c", str(CONSTRAINTS)]))
 
 
 def uv_install(python: Path, target: str) -> bool:
-    pip = [str(python), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "--no-compile"]
+    pip = _pip(python)
     # uv itself at the version constraints.txt pins.
     if not _run([*pip, "uv", "-c", str(CONSTRAINTS)]):
         return False

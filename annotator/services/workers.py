@@ -21,12 +21,14 @@ indexed read, and works the same with Redis and with `filesystem://`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from annotator.models_workers import WorkerHeartbeat
@@ -74,6 +76,13 @@ def human_duration(seconds: float) -> str:
     if days < 2:
         return f"1 day {hours} h" if hours else "1 day"
     return f"{days} days"
+
+
+def last_activity(chunks: QuerySet[Any], fields: Sequence[str], *times: datetime | None) -> datetime:
+    """A chunked job's last sign of work (its `idle_since()`): the latest of `times` (the job's
+    own, e.g. its creation) and of its chunks' timestamp `fields`, in one aggregate."""
+    latest = chunks.aggregate(**{field: Max(field) for field in fields})
+    return max(t for t in (*times, *latest.values()) if t is not None)
 
 
 def beat(hostname: str, queues: list[str], pid: int, started_at: datetime) -> None:

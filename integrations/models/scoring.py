@@ -7,6 +7,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 
+from annotator.services.workers import last_activity
+
 
 class ScoringState(models.TextChoices):
     RUNNING = "running", "Running"
@@ -56,9 +58,8 @@ class ScoringJob(models.Model):
         chunks (one aggregate over the (job, index) constraint's index). The worker notice of a
         running job reads it (annotator.services.workers.notice_for); its chunk tasks go to the
         job's own `queue` (the default one when blank)."""
-        latest = ScoringChunk.objects.filter(job_id=self.pk).aggregate(
-            started=models.Max("started_at"), finished=models.Max("finished_at"))
-        return max(t for t in (self.created_at, latest["started"], latest["finished"]) if t is not None)
+        return last_activity(ScoringChunk.objects.filter(job_id=self.pk),
+                             ("started_at", "finished_at"), self.created_at)
 
 
 class ScoringChunk(models.Model):
