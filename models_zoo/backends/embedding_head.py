@@ -132,6 +132,11 @@ class EmbeddingHeadConfig(ClassifierConfig):
         return value.strip()
 
 
+def _label_keys(y: np.ndarray) -> list[str]:
+    """Each row's label set as text ("0|2"): what the folds stratify on."""
+    return ["|".join(str(j) for j in np.flatnonzero(row)) for row in y]
+
+
 class EmbeddingHeadBackend(Backend):
     """Frozen sentence encoder + logistic regression / random forest head."""
 
@@ -234,8 +239,7 @@ class EmbeddingHeadBackend(Backend):
         cross-validation (issue 18): the rows are dealt into `calibration_folds` folds
         stratified on their label sets (seeded by `seed`), and each fold is scored by a head of
         the same config fitted on the other folds. This backend's own head is not touched."""
-        keys = ["|".join(str(j) for j in np.flatnonzero(row)) for row in y]
-        folds = stratified_folds(keys, self.config.calibration_folds, np.random.default_rng(self.config.seed))
+        folds = stratified_folds(_label_keys(y), self.config.calibration_folds, np.random.default_rng(self.config.seed))
         return (y, out_of_fold_scores(len(x), len(self.labels), folds, self._fit_and_score(x, y))), len(folds)
 
     def out_of_group(self, x: np.ndarray, y: np.ndarray, groups: Sequence[Any],
@@ -244,8 +248,7 @@ class EmbeddingHeadBackend(Backend):
         leave-one-group-out up to `calibration_folds` groups, merged beyond): each group is
         scored by a head fitted on the other groups only, as a new event will be. Returns
         ((y, out-of-group scores), folds, the report's method fields)."""
-        keys = ["|".join(str(j) for j in np.flatnonzero(row)) for row in y]
-        folds, n_groups, note = group_folds(groups, keys, self.config.calibration_folds,
+        folds, n_groups, note = group_folds(groups, _label_keys(y), self.config.calibration_folds,
                                             np.random.default_rng(self.config.seed))
         return ((y, out_of_fold_scores(len(x), len(self.labels), folds, self._fit_and_score(x, y))), len(folds),
                 {"method": "group_cross_validation", "groups": n_groups,
